@@ -1,0 +1,170 @@
+/* engine.h - salient's convolutional engine: tensors, ops, the tape, model graphs.
+
+   The engine knows nothing of files, saliency methods or metrics. It gives:
+     - model graphs for torchvision's ResNet (18..152) and DenseNet (121..201),
+       with every node named by torchvision's module path;
+     - a pass object that runs forward (taped or forward-only) and backward
+       from any seed gradient, for a fixed batch size and input size;
+     - read access to the activation and gradient of any named node;
+     - a per-pass override of any op's backward rule (guided backprop);
+     - the op kernels themselves (ops.h), each a forward/backward pair.
+
+   Layout: NCHW float32, batch N >= 1. All sizes are ints; byte sizes are
+   size_t computed with overflow checks (eng_size_mul).
+
+   Usage:
+     EngModel *m = eng_resnet(50, 3, 1000);        // parameters allocated, zeroed
+     ... fill parameters via eng_model_param_find(m, "layer1.0.conv1.weight") ...
+     EngPass *p = eng_pass_new(m, N, H, W);
+     eng_pass_forward(p, x, ENG_TAPE);              // x: (N,C,H,W)
+     const float *logits = eng_pass_output(p);      // (N,classes)
+     eng_pass_backward(p, seed, NULL);              // seed: d(scalar)/d(logits), (N,classes)
+     const float *dx = eng_pass_input_grad(p);      // (N,C,H,W)
+     int id = eng_model_node_find(m, "layer4");
+     const float *a = eng_pass_act(p, id), *g = eng_pass_grad(p, id);
+     eng_pass_free(p); eng_model_free(m);
+*/
+#ifndef ENGINE_H
+#define ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* One enum of ops with a name table (engine/ops.c) checked by a static_assert
+   on ENG_OP_COUNT: adding an op forces every table and switch to follow. */
+typedef enum {
+    ENG_OP_INPUT = 0,
+    ENG_OP_CONV2D,
+    ENG_OP_BATCHNORM2D,
+    ENG_OP_RELU,
+    ENG_OP_MAXPOOL2D,
+    ENG_OP_AVGPOOL2D,
+    ENG_OP_ADAPTIVE_AVGPOOL2D,
+    ENG_OP_CONCAT,
+    ENG_OP_ADD,
+    ENG_OP_FLATTEN,
+    ENG_OP_LINEAR,
+    ENG_OP_SOFTMAX,
+    ENG_OP_LOG_SOFTMAX,
+    ENG_OP_COUNT
+} EngOpKind;
+
+const char *eng_op_name(EngOpKind op);
+
+#define ENG_NAME_MAX 96
+#define ENG_MAX_DIMS 4
+
+/* A parameter tensor (weight, bias, running_mean, running_var). */
+typedef struct {
+    char name[ENG_NAME_MAX]; /* torchvision state_dict name, e.g. "layer1.0.bn1.weight" */
+    int ndim;
+    int shape[ENG_MAX_DIMS];
+    size_t numel;
+    float *data;             /* numel floats */
+    float *grad;             /* numel floats, filled when ENG_PARAM_GRADS is asked */
+} EngParam;
+
+/* Op parameters; which fields matter depends on the op. */
+typedef struct {
+    int kh, kw, stride, pad, dilation; /* conv, pools */
+    float eps;                         /* batchnorm: torch default 1e-5 */
+    int out_h, out_w;                  /* adaptive avgpool target */
+} EngOpArgs;
+
+typedef struct {
+    EngOpKind op;
+    char name[ENG_NAME_MAX];  /* torchvision module path of the node's output */
+    int n_in;
+    int *in;                  /* indices of input nodes (all < this node's index) */
+    EngOpArgs args;
+    EngParam *weight, *bias;  /* conv: weight (O,I,kh,kw), bias may be NULL; bn: gamma, beta; linear */
+    EngParam *mean, *var;     /* batchnorm running statistics */
+    int c, h, w;              /* per-sample output shape for the pass's input size (h=w=1 after flatten) */
+} EngNode;
+
+typedef struct EngModel EngModel;
+
+/* Model graphs. depth: 18,34,50,101,152 (resnet) or 121,161,169,201 (densenet).
+   Return NULL for an unknown depth or a bad channel/class count. */
+EngModel *eng_resnet(int depth, int in_channels, int n_classes);
+EngModel *eng_densenet(int depth, int in_channels, int n_classes);
+void eng_model_free(EngModel *m);
+
+const char *eng_model_arch(const EngModel *m);   /* "resnet50", ... */
+int eng_model_in_channels(const EngModel *m);
+int eng_model_n_classes(const EngModel *m);
+int eng_model_n_params(const EngModel *m);       /* number of parameter tensors */
+EngParam *eng_model_param(EngModel *m, int i);
+EngParam *eng_model_param_find(EngModel *m, const char *name);
+size_t eng_model_param_count(const EngModel *m); /* number of scalars */
+
+int eng_model_n_nodes(const EngModel *m);
+const EngNode *eng_model_node(const EngModel *m, int i);
+/* Node index by name or alias ("layer4" -> last block's output); -1 if none. */
+int eng_model_node_find(const EngModel *m, const char *name);
+/* Every public name (node names and aliases) in graph order; i < eng_model_n_names. */
+int eng_model_n_names(const EngModel *m);
+const char *eng_model_name_at(const EngModel *m, int i, int *node);
+/* Per-sample shapes of every node for an input of h x w; 0 on success,
+   -1 if the input is too small for the network. */
+int eng_model_infer_shapes(EngModel *m, int h, int w);
+
+/* ---- passes ---- */
+typedef struct EngPass EngPass;
+
+enum {
+    ENG_FORWARD_ONLY = 0,  /* no tape: buffers reused as soon as their last reader ran */
+    ENG_TAPE = 1,          /* keep every activation for backward and for reading */
+};
+
+/* A backward rule: computes the gradient of node `node`'s inputs from its
+   output gradient, ACCUMULATING (+=) into eng_pass_in_grad_buf(p, node, k).
+   Overrides the built-in rule for one backward call. */
+typedef void (*EngBackwardRule)(EngPass *p, int node, void *user);
+
+typedef struct {
+    EngBackwardRule rule[ENG_OP_COUNT]; /* NULL = built-in */
+    void *user;                          /* passed to the rules */
+    int param_grads;                     /* also accumulate EngParam.grad (zeroed first) */
+    const int *keep_grads;               /* node indices whose gradient stays readable; */
+    int n_keep_grads;                    /*   NULL/0 keeps every node's gradient */
+} EngBackwardOpts;
+
+/* A pass for a batch of n inputs of the model's channels at h x w. NULL on
+   a bad size (message in eng_last_error()). Buffers persist across calls. */
+EngPass *eng_pass_new(EngModel *m, int n, int h, int w);
+void eng_pass_free(EngPass *p);
+int eng_pass_batch(const EngPass *p);
+EngModel *eng_pass_model(EngPass *p);
+
+/* Runs the network on x (n,C,h,w). Returns 0, or -1 on allocation failure. */
+int eng_pass_forward(EngPass *p, const float *x, int mode);
+const float *eng_pass_output(const EngPass *p);         /* logits (n, classes) */
+
+/* Backward from a seed gradient at the output (n,classes) or at any node
+   (eng_pass_backward_from with that node's (n,c,h,w) seed). Requires ENG_TAPE. */
+int eng_pass_backward(EngPass *p, const float *seed, const EngBackwardOpts *opts);
+int eng_pass_backward_from(EngPass *p, int node, const float *seed, const EngBackwardOpts *opts);
+
+const float *eng_pass_act(const EngPass *p, int node);  /* (n,c,h,w) of that node; NULL if not kept */
+const float *eng_pass_grad(const EngPass *p, int node); /* d seed-scalar / d act; NULL if not kept */
+const float *eng_pass_input_grad(const EngPass *p);     /* (n,C,h,w) */
+/* For backward rules: gradient buffer of input k of `node` (accumulate into it),
+   and the argmax buffer of a maxpool node. */
+float *eng_pass_in_grad_buf(EngPass *p, int node, int k);
+const int32_t *eng_pass_argmax(const EngPass *p, int node);
+size_t eng_pass_node_numel(const EngPass *p, int node); /* n*c*h*w */
+
+/* ---- global settings ---- */
+/* Reference path: conv and linear by plain loops accumulating in double. */
+void eng_set_reference(int on);
+int eng_get_reference(void);
+void eng_set_threads(int n);  /* OpenBLAS threads; <=0 = all cores */
+int eng_get_threads(void);
+const char *eng_last_error(void);
+const char *eng_blas_info(void); /* OpenBLAS config string */
+
+/* size arithmetic: returns 0 and sets *out, or -1 on overflow. */
+int eng_size_mul(size_t a, size_t b, size_t *out);
+
+#endif

@@ -141,6 +141,13 @@ EngModel *eng_pass_model(EngPass *p);
 int eng_pass_forward(EngPass *p, const float *x, int mode);
 const float *eng_pass_output(const EngPass *p);         /* logits (n, classes) */
 
+/* Forward in which node `node`'s output is replaced by `act` (n,c,h,w) before
+   any later node reads it (Ablation-CAM, MPRT). When the node is a cut - no
+   later node reads an earlier one, as for `layer4` or `features.norm5` - x
+   may be NULL and only the nodes after it run. */
+int eng_pass_forward_replace(EngPass *p, const float *x, int mode, int node, const float *act);
+int eng_model_is_cut(const EngModel *m, int node);
+
 /* Backward from a seed gradient at the output (n,classes) or at any node
    (eng_pass_backward_from with that node's (n,c,h,w) seed). Requires ENG_TAPE. */
 int eng_pass_backward(EngPass *p, const float *seed, const EngBackwardOpts *opts);

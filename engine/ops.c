@@ -1,0 +1,471 @@
+/* ops.c - the fast path of the engine's kernels (see ops.h for the contract).
+   Convolution is im2col + OpenBLAS sgemm (darknet's scheme), with the images
+   of a batch gathered into one wide gemm when the output plane is small, and
+   the im2col skipped for 1x1 stride-1 unpadded convolutions. */
+#include "engine/ops.h"
+
+#include <cblas.h>
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+/* Work budget for im2col columns, in floats (64 MiB). */
+#define CONV_WORK_FLOATS ((size_t)16 << 20)
+
+void conv_shape_init(ConvShape *s, int N, int C, int H, int W, int O, int kh, int kw,
+                     int stride, int pad, int dilation) {
+    s->N = N; s->C = C; s->H = H; s->W = W; s->O = O; s->kh = kh; s->kw = kw;
+    s->stride = stride; s->pad = pad; s->dilation = dilation;
+    s->Ho = (H + 2 * pad - dilation * (kh - 1) - 1) / stride + 1;
+    s->Wo = (W + 2 * pad - dilation * (kw - 1) - 1) / stride + 1;
+}
+
+static int conv_is_pointwise(const ConvShape *s) {
+    return s->kh == 1 && s->kw == 1 && s->stride == 1 && s->pad == 0;
+}
+
+/* Images per gemm: as many as fit the work budget (at least 1). */
+static int conv_chunk(const ConvShape *s) {
+    size_t K = (size_t)s->C * s->kh * s->kw, P = (size_t)s->Ho * s->Wo;
+    size_t per = (K + s->O) * P;
+    size_t nb = per ? CONV_WORK_FLOATS / per : 1;
+    if (nb < 1) nb = 1;
+    if (nb > (size_t)s->N) nb = s->N;
+    return (int)nb;
+}
+
+size_t conv2d_work_floats(const ConvShape *s) {
+    size_t K = (size_t)s->C * s->kh * s->kw, P = (size_t)s->Ho * s->Wo;
+    return (size_t)conv_chunk(s) * (K + s->O) * P;
+}
+
+/* col (K, ldc) columns [off, off+P) from one image inp (C,H,W); K = C*kh*kw. */
+static void im2col(float *col, size_t ldc, size_t off, const float *inp, const ConvShape *s) {
+    int Ho = s->Ho, Wo = s->Wo;
+    for (int c = 0; c < s->C; c++)
+        for (int ki = 0; ki < s->kh; ki++)
+            for (int kj = 0; kj < s->kw; kj++) {
+                size_t row = ((size_t)c * s->kh + ki) * s->kw + kj;
+                float *dst = col + row * ldc + off;
+                const float *src = inp + (size_t)c * s->H * s->W;
+                for (int oy = 0; oy < Ho; oy++) {
+                    int iy = oy * s->stride - s->pad + ki * s->dilation;
+                    float *d = dst + (size_t)oy * Wo;
+                    if (iy < 0 || iy >= s->H) { memset(d, 0, sizeof(float) * Wo); continue; }
+                    const float *srow = src + (size_t)iy * s->W;
+                    int ix0 = -s->pad + kj * s->dilation;
+                    if (s->stride == 1 && ix0 >= 0 && ix0 + Wo <= s->W) {
+                        memcpy(d, srow + ix0, sizeof(float) * Wo);
+                        continue;
+                    }
+                    for (int ox = 0; ox < Wo; ox++) {
+                        int ix = ox * s->stride + ix0;
+                        d[ox] = (ix >= 0 && ix < s->W) ? srow[ix] : 0.0f;
+                    }
+                }
+            }
+}
+
+/* dinp (C,H,W) += scatter of col (K, ldc) columns [off, off+P). */
+static void col2im(float *dinp, const float *col, size_t ldc, size_t off, const ConvShape *s) {
+    int Ho = s->Ho, Wo = s->Wo;
+    for (int c = 0; c < s->C; c++)
+        for (int ki = 0; ki < s->kh; ki++)
+            for (int kj = 0; kj < s->kw; kj++) {
+                size_t row = ((size_t)c * s->kh + ki) * s->kw + kj;
+                const float *src = col + row * ldc + off;
+                float *dst = dinp + (size_t)c * s->H * s->W;
+                for (int oy = 0; oy < Ho; oy++) {
+                    int iy = oy * s->stride - s->pad + ki * s->dilation;
+                    if (iy < 0 || iy >= s->H) continue;
+                    float *drow = dst + (size_t)iy * s->W;
+                    const float *srow = src + (size_t)oy * Wo;
+                    int ix0 = -s->pad + kj * s->dilation;
+                    for (int ox = 0; ox < Wo; ox++) {
+                        int ix = ox * s->stride + ix0;
+                        if (ix >= 0 && ix < s->W) drow[ix] += srow[ox];
+                    }
+                }
+            }
+}
+
+/* Columns of images [n0, n0+nb) into col (K, nb*P); for pointwise convs the
+   input planes themselves are the columns. */
+static const float *conv_columns(float *col, const float *inp, const ConvShape *s, int n0, int nb) {
+    size_t P = (size_t)s->Ho * s->Wo, K = (size_t)s->C * s->kh * s->kw;
+    size_t in_sz = (size_t)s->C * s->H * s->W;
+    if (conv_is_pointwise(s)) {
+        if (nb == 1) return inp + (size_t)n0 * in_sz;
+        for (int b = 0; b < nb; b++)
+            for (size_t k = 0; k < K; k++)
+                memcpy(col + k * nb * P + b * P, inp + (size_t)(n0 + b) * in_sz + k * P, sizeof(float) * P);
+        return col;
+    }
+    for (int b = 0; b < nb; b++) im2col(col, nb * P, b * P, inp + (size_t)(n0 + b) * in_sz, s);
+    return col;
+}
+
+void conv2d_forward(float *out, const float *inp, const float *weight, const float *bias,
+                    const ConvShape *s, float *work) {
+    size_t P = (size_t)s->Ho * s->Wo, K = (size_t)s->C * s->kh * s->kw;
+    size_t out_sz = (size_t)s->O * P;
+    int chunk = conv_chunk(s);
+    for (int n0 = 0; n0 < s->N; n0 += chunk) {
+        int nb = s->N - n0 < chunk ? s->N - n0 : chunk;
+        float *col = work, *tmp = work + K * nb * P;
+        const float *cols = conv_columns(col, inp, s, n0, nb);
+        float *dst = nb == 1 ? out + (size_t)n0 * out_sz : tmp;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->O, (int)(nb * P), (int)K,
+                    1.0f, weight, (int)K, cols, (int)(nb * P), 0.0f, dst, (int)(nb * P));
+        if (nb > 1)
+            for (int b = 0; b < nb; b++)
+                for (int o = 0; o < s->O; o++)
+                    memcpy(out + (size_t)(n0 + b) * out_sz + o * P, tmp + (size_t)o * nb * P + b * P,
+                           sizeof(float) * P);
+    }
+    if (!bias) return;
+    for (int n = 0; n < s->N; n++)
+        for (int o = 0; o < s->O; o++) {
+            float *d = out + (size_t)n * out_sz + o * P, b = bias[o];
+            for (size_t p = 0; p < P; p++) d[p] += b;
+        }
+}
+
+/* dout of images [n0, n0+nb) gathered as (O, nb*P). */
+static const float *conv_gather_dout(float *tmp, const float *dout, const ConvShape *s, int n0, int nb) {
+    size_t P = (size_t)s->Ho * s->Wo, out_sz = (size_t)s->O * P;
+    if (nb == 1) return dout + (size_t)n0 * out_sz;
+    for (int b = 0; b < nb; b++)
+        for (int o = 0; o < s->O; o++)
+            memcpy(tmp + (size_t)o * nb * P + b * P, dout + (size_t)(n0 + b) * out_sz + o * P, sizeof(float) * P);
+    return tmp;
+}
+
+void conv2d_backward(float *dinp, float *dweight, float *dbias, const float *dout,
+                     const float *inp, const float *weight, const ConvShape *s, float *work) {
+    size_t P = (size_t)s->Ho * s->Wo, K = (size_t)s->C * s->kh * s->kw;
+    size_t in_sz = (size_t)s->C * s->H * s->W, out_sz = (size_t)s->O * P;
+    int chunk = conv_chunk(s);
+    for (int n0 = 0; n0 < s->N; n0 += chunk) {
+        int nb = s->N - n0 < chunk ? s->N - n0 : chunk;
+        float *col = work, *tmp = work + K * nb * P;
+        const float *g = conv_gather_dout(tmp, dout, s, n0, nb);
+        if (dweight) { /* dW (O,K) += dout (O, nb P) col^T (nb P, K) */
+            const float *cols = conv_columns(col, inp, s, n0, nb);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s->O, (int)K, (int)(nb * P), 1.0f,
+                        g, (int)(nb * P), cols, (int)(nb * P), 1.0f, dweight, (int)K);
+        }
+        if (!dinp) continue;
+        if (conv_is_pointwise(s) && nb == 1) { /* dinp (C,P) += W^T (C,O) dout (O,P) */
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, (int)P, s->O, 1.0f, weight,
+                        (int)K, g, (int)P, 1.0f, dinp + (size_t)n0 * in_sz, (int)P);
+            continue;
+        }
+        /* dcol (K, nb P) = W^T dout, then scatter */
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, (int)(nb * P), s->O, 1.0f,
+                    weight, (int)K, g, (int)(nb * P), 0.0f, col, (int)(nb * P));
+        for (int b = 0; b < nb; b++) {
+            float *di = dinp + (size_t)(n0 + b) * in_sz;
+            if (conv_is_pointwise(s)) {
+                for (size_t k = 0; k < K; k++) {
+                    const float *src = col + k * nb * P + b * P;
+                    float *d = di + k * P;
+                    for (size_t p = 0; p < P; p++) d[p] += src[p];
+                }
+            } else {
+                col2im(di, col, nb * P, b * P, s);
+            }
+        }
+    }
+    if (!dbias) return;
+    for (int n = 0; n < s->N; n++)
+        for (int o = 0; o < s->O; o++) {
+            const float *d = dout + (size_t)n * out_sz + o * P;
+            double acc = 0;
+            for (size_t p = 0; p < P; p++) acc += d[p];
+            dbias[o] += (float)acc;
+        }
+}
+
+static void bn_scale_shift(double *scale, double *shift, float gamma, float beta, float mean,
+                           float var, float eps) {
+    *scale = (double)gamma / sqrt((double)var + (double)eps);
+    *shift = (double)beta - (double)mean * *scale;
+}
+
+void batchnorm_forward(float *out, const float *inp, const float *gamma, const float *beta,
+                       const float *mean, const float *var, float eps, int N, int C, int HW) {
+    for (int c = 0; c < C; c++) {
+        double sc, sh;
+        bn_scale_shift(&sc, &sh, gamma[c], beta[c], mean[c], var[c], eps);
+        float a = (float)sc, b = (float)sh;
+        for (int n = 0; n < N; n++) {
+            const float *x = inp + ((size_t)n * C + c) * HW;
+            float *y = out + ((size_t)n * C + c) * HW;
+            for (int i = 0; i < HW; i++) y[i] = x[i] * a + b;
+        }
+    }
+}
+
+void batchnorm_backward(float *dinp, float *dgamma, float *dbeta, const float *dout,
+                        const float *inp, const float *gamma, const float *mean,
+                        const float *var, float eps, int N, int C, int HW) {
+    for (int c = 0; c < C; c++) {
+        double invstd = 1.0 / sqrt((double)var[c] + (double)eps);
+        float a = (float)((double)gamma[c] * invstd);
+        double dg = 0, db = 0;
+        for (int n = 0; n < N; n++) {
+            const float *dy = dout + ((size_t)n * C + c) * HW;
+            if (dinp) {
+                float *dx = dinp + ((size_t)n * C + c) * HW;
+                for (int i = 0; i < HW; i++) dx[i] += dy[i] * a;
+            }
+            if (dgamma || dbeta) {
+                const float *x = inp + ((size_t)n * C + c) * HW;
+                for (int i = 0; i < HW; i++) {
+                    dg += (double)dy[i] * ((double)x[i] - mean[c]) * invstd;
+                    db += dy[i];
+                }
+            }
+        }
+        if (dgamma) dgamma[c] += (float)dg;
+        if (dbeta) dbeta[c] += (float)db;
+    }
+}
+
+void relu_forward(float *out, const float *inp, size_t n) {
+    for (size_t i = 0; i < n; i++) out[i] = inp[i] > 0.0f ? inp[i] : 0.0f;
+}
+
+void relu_backward(float *dinp, const float *dout, const float *out, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (out[i] > 0.0f) dinp[i] += dout[i];
+}
+
+void maxpool_forward(float *out, int32_t *argmax, const float *inp, int N, int C, int H, int W,
+                     int k, int stride, int pad, int Ho, int Wo) {
+    for (size_t nc = 0; nc < (size_t)N * C; nc++) {
+        const float *x = inp + nc * H * W;
+        float *y = out + nc * Ho * Wo;
+        int32_t *am = argmax ? argmax + nc * Ho * Wo : NULL;
+        for (int oy = 0; oy < Ho; oy++)
+            for (int ox = 0; ox < Wo; ox++) {
+                int y0 = oy * stride - pad, x0 = ox * stride - pad;
+                float best = -INFINITY;
+                int32_t bi = -1;
+                for (int i = y0; i < y0 + k; i++) {
+                    if (i < 0 || i >= H) continue;
+                    for (int j = x0; j < x0 + k; j++) {
+                        if (j < 0 || j >= W) continue;
+                        float v = x[i * W + j];
+                        if (v > best || isnan(v) || bi < 0) { best = v; bi = i * W + j; }
+                        if (isnan(v)) goto done;
+                    }
+                }
+            done:
+                y[oy * Wo + ox] = best;
+                if (am) am[oy * Wo + ox] = bi;
+            }
+    }
+}
+
+void maxpool_backward(float *dinp, const float *dout, const int32_t *argmax,
+                      int N, int C, int H, int W, int Ho, int Wo) {
+    for (size_t nc = 0; nc < (size_t)N * C; nc++) {
+        float *dx = dinp + nc * H * W;
+        const float *dy = dout + nc * Ho * Wo;
+        const int32_t *am = argmax + nc * Ho * Wo;
+        for (int i = 0; i < Ho * Wo; i++)
+            if (am[i] >= 0) dx[am[i]] += dy[i];
+    }
+}
+
+/* torch's avg_pool2d window: start clipped to 0, end clipped to H + pad for
+   the divisor (count_include_pad), then to H for the sum. */
+static void avg_window(int o, int stride, int pad, int k, int H, int *s, int *e, int *len) {
+    int start = o * stride - pad, end = start + k;
+    if (end > H + pad) end = H + pad;
+    *len = end - start;
+    if (start < 0) start = 0;
+    if (end > H) end = H;
+    *s = start; *e = end;
+}
+
+void avgpool_forward(float *out, const float *inp, int N, int C, int H, int W,
+                     int k, int stride, int pad, int Ho, int Wo) {
+    for (size_t nc = 0; nc < (size_t)N * C; nc++) {
+        const float *x = inp + nc * H * W;
+        float *y = out + nc * Ho * Wo;
+        for (int oy = 0; oy < Ho; oy++) {
+            int ys, ye, yl;
+            avg_window(oy, stride, pad, k, H, &ys, &ye, &yl);
+            for (int ox = 0; ox < Wo; ox++) {
+                int xs, xe, xl;
+                avg_window(ox, stride, pad, k, W, &xs, &xe, &xl);
+                float acc = 0;
+                for (int i = ys; i < ye; i++)
+                    for (int j = xs; j < xe; j++) acc += x[i * W + j];
+                y[oy * Wo + ox] = acc / (float)(yl * xl);
+            }
+        }
+    }
+}
+
+void avgpool_backward(float *dinp, const float *dout, int N, int C, int H, int W,
+                      int k, int stride, int pad, int Ho, int Wo) {
+    for (size_t nc = 0; nc < (size_t)N * C; nc++) {
+        float *dx = dinp + nc * H * W;
+        const float *dy = dout + nc * Ho * Wo;
+        for (int oy = 0; oy < Ho; oy++) {
+            int ys, ye, yl;
+            avg_window(oy, stride, pad, k, H, &ys, &ye, &yl);
+            for (int ox = 0; ox < Wo; ox++) {
+                int xs, xe, xl;
+                avg_window(ox, stride, pad, k, W, &xs, &xe, &xl);
+                float g = dy[oy * Wo + ox] / (float)(yl * xl);
+                for (int i = ys; i < ye; i++)
+                    for (int j = xs; j < xe; j++) dx[i * W + j] += g;
+            }
+        }
+    }
+}
+
+static int adaptive_start(int i, int in, int out) { return (int)(((long long)i * in) / out); }
+static int adaptive_end(int i, int in, int out) {
+    return (int)((((long long)i + 1) * in + out - 1) / out);
+}
+
+void adaptive_avgpool_forward(float *out, const float *inp, int N, int C, int H, int W,
+                              int Ho, int Wo) {
+    for (size_t nc = 0; nc < (size_t)N * C; nc++) {
+        const float *x = inp + nc * H * W;
+        float *y = out + nc * Ho * Wo;
+        for (int oy = 0; oy < Ho; oy++) {
+            int ys = adaptive_start(oy, H, Ho), ye = adaptive_end(oy, H, Ho);
+            for (int ox = 0; ox < Wo; ox++) {
+                int xs = adaptive_start(ox, W, Wo), xe = adaptive_end(ox, W, Wo);
+                float acc = 0;
+                for (int i = ys; i < ye; i++)
+                    for (int j = xs; j < xe; j++) acc += x[i * W + j];
+                y[oy * Wo + ox] = acc / (float)((ye - ys) * (xe - xs));
+            }
+        }
+    }
+}
+
+void adaptive_avgpool_backward(float *dinp, const float *dout, int N, int C, int H, int W,
+                               int Ho, int Wo) {
+    for (size_t nc = 0; nc < (size_t)N * C; nc++) {
+        float *dx = dinp + nc * H * W;
+        const float *dy = dout + nc * Ho * Wo;
+        for (int oy = 0; oy < Ho; oy++) {
+            int ys = adaptive_start(oy, H, Ho), ye = adaptive_end(oy, H, Ho);
+            for (int ox = 0; ox < Wo; ox++) {
+                int xs = adaptive_start(ox, W, Wo), xe = adaptive_end(ox, W, Wo);
+                float g = dy[oy * Wo + ox] / (float)((ye - ys) * (xe - xs));
+                for (int i = ys; i < ye; i++)
+                    for (int j = xs; j < xe; j++) dx[i * W + j] += g;
+            }
+        }
+    }
+}
+
+void concat_forward(float *out, const float *const *inps, const int *C, int n_in, int N, int HW) {
+    int Ct = 0;
+    for (int k = 0; k < n_in; k++) Ct += C[k];
+    for (int n = 0; n < N; n++) {
+        float *dst = out + (size_t)n * Ct * HW;
+        for (int k = 0; k < n_in; k++) {
+            size_t sz = (size_t)C[k] * HW;
+            memcpy(dst, inps[k] + n * sz, sizeof(float) * sz);
+            dst += sz;
+        }
+    }
+}
+
+void concat_backward(float *const *dinps, const float *dout, const int *C, int n_in, int N, int HW) {
+    int Ct = 0;
+    for (int k = 0; k < n_in; k++) Ct += C[k];
+    for (int n = 0; n < N; n++) {
+        const float *src = dout + (size_t)n * Ct * HW;
+        for (int k = 0; k < n_in; k++) {
+            size_t sz = (size_t)C[k] * HW;
+            if (dinps[k]) {
+                float *d = dinps[k] + n * sz;
+                for (size_t i = 0; i < sz; i++) d[i] += src[i];
+            }
+            src += sz;
+        }
+    }
+}
+
+void add_forward(float *out, const float *a, const float *b, size_t n) {
+    for (size_t i = 0; i < n; i++) out[i] = a[i] + b[i];
+}
+
+void add_backward(float *da, float *db, const float *dout, size_t n) {
+    if (da) for (size_t i = 0; i < n; i++) da[i] += dout[i];
+    if (db) for (size_t i = 0; i < n; i++) db[i] += dout[i];
+}
+
+void linear_forward(float *out, const float *inp, const float *weight, const float *bias,
+                    int N, int In, int O) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, O, In, 1.0f, inp, In, weight, In, 0.0f, out, O);
+    if (bias)
+        for (int n = 0; n < N; n++)
+            for (int o = 0; o < O; o++) out[(size_t)n * O + o] += bias[o];
+}
+
+void linear_backward(float *dinp, float *dweight, float *dbias, const float *dout,
+                     const float *inp, const float *weight, int N, int In, int O) {
+    if (dinp) /* (N,In) += dout (N,O) W (O,In) */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, In, O, 1.0f, dout, O, weight, In, 1.0f, dinp, In);
+    if (dweight) /* (O,In) += dout^T (O,N) inp (N,In) */
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, O, In, N, 1.0f, dout, O, inp, In, 1.0f, dweight, In);
+    if (dbias)
+        for (int n = 0; n < N; n++)
+            for (int o = 0; o < O; o++) dbias[o] += dout[(size_t)n * O + o];
+}
+
+void softmax_forward(float *out, const float *inp, int N, int K) {
+    for (int n = 0; n < N; n++) {
+        const float *x = inp + (size_t)n * K;
+        float *y = out + (size_t)n * K;
+        float mx = -INFINITY;
+        for (int k = 0; k < K; k++) if (x[k] > mx) mx = x[k];
+        double sum = 0;
+        for (int k = 0; k < K; k++) sum += exp((double)x[k] - mx);
+        for (int k = 0; k < K; k++) y[k] = (float)(exp((double)x[k] - mx) / sum);
+    }
+}
+
+void softmax_backward(float *dinp, const float *dout, const float *out, int N, int K) {
+    for (int n = 0; n < N; n++) {
+        const float *dy = dout + (size_t)n * K, *y = out + (size_t)n * K;
+        double dot = 0;
+        for (int k = 0; k < K; k++) dot += (double)dy[k] * y[k];
+        for (int k = 0; k < K; k++) dinp[(size_t)n * K + k] += (float)(y[k] * (dy[k] - dot));
+    }
+}
+
+void log_softmax_forward(float *out, const float *inp, int N, int K) {
+    for (int n = 0; n < N; n++) {
+        const float *x = inp + (size_t)n * K;
+        float *y = out + (size_t)n * K;
+        float mx = -INFINITY;
+        for (int k = 0; k < K; k++) if (x[k] > mx) mx = x[k];
+        double sum = 0;
+        for (int k = 0; k < K; k++) sum += exp((double)x[k] - mx);
+        double lse = mx + log(sum);
+        for (int k = 0; k < K; k++) y[k] = (float)((double)x[k] - lse);
+    }
+}
+
+void log_softmax_backward(float *dinp, const float *dout, const float *out, int N, int K) {
+    for (int n = 0; n < N; n++) {
+        const float *dy = dout + (size_t)n * K, *y = out + (size_t)n * K;
+        double sum = 0;
+        for (int k = 0; k < K; k++) sum += dy[k];
+        for (int k = 0; k < K; k++) dinp[(size_t)n * K + k] += (float)(dy[k] - exp((double)y[k]) * sum);
+    }
+}

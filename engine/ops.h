@@ -1,0 +1,104 @@
+/* ops.h - the engine's kernels: one forward/backward pair per op (llm.c style).
+
+   Conventions: outputs first, inputs const, sizes last; gradient buffers
+   are prefixed d and ACCUMULATED (+=) so fan-out (residual and dense blocks)
+   is correct by construction; the caller zeroes them once. Every array
+   parameter has its shape in a comment. NCHW float32.
+
+   Each op mirrors the PyTorch function named above it, with its conventions
+   (padding, tie rule, epsilon). The reference path (ops_ref.c) computes conv
+   and linear with plain loops accumulating in double, for checking the fast
+   path and for `--reference`. */
+#ifndef ENGINE_OPS_H
+#define ENGINE_OPS_H
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    int N, C, H, W;      /* input */
+    int O, kh, kw;       /* output channels, kernel */
+    int stride, pad, dilation;
+    int Ho, Wo;          /* output size: (H + 2 pad - dilation (kh-1) - 1) / stride + 1 */
+} ConvShape;
+
+void conv_shape_init(ConvShape *s, int N, int C, int H, int W, int O, int kh, int kw,
+                     int stride, int pad, int dilation);
+/* Scratch floats the fast conv needs (im2col columns and a gather buffer). */
+size_t conv2d_work_floats(const ConvShape *s);
+
+/* torch.nn.functional.conv2d, groups=1, zero padding.
+   out (N,O,Ho,Wo), inp (N,C,H,W), weight (O,C,kh,kw), bias (O) or NULL. */
+void conv2d_forward(float *out, const float *inp, const float *weight, const float *bias,
+                    const ConvShape *s, float *work);
+/* dinp (N,C,H,W) or NULL, dweight (O,C,kh,kw) or NULL, dbias (O) or NULL,
+   dout (N,O,Ho,Wo). */
+void conv2d_backward(float *dinp, float *dweight, float *dbias, const float *dout,
+                     const float *inp, const float *weight, const ConvShape *s, float *work);
+void conv2d_forward_ref(float *out, const float *inp, const float *weight, const float *bias,
+                        const ConvShape *s);
+void conv2d_backward_ref(float *dinp, float *dweight, float *dbias, const float *dout,
+                         const float *inp, const float *weight, const ConvShape *s);
+
+/* torch.nn.functional.batch_norm, training=False (running statistics):
+   y = (x - mean) / sqrt(var + eps) * gamma + beta, scale and shift computed in double.
+   The backward of frozen statistics has no batch terms: dx = dy * gamma / sqrt(var + eps).
+   out, inp (N,C,HW); gamma, beta, mean, var (C); dgamma, dbeta may be NULL. */
+void batchnorm_forward(float *out, const float *inp, const float *gamma, const float *beta,
+                       const float *mean, const float *var, float eps, int N, int C, int HW);
+void batchnorm_backward(float *dinp, float *dgamma, float *dbeta, const float *dout,
+                        const float *inp, const float *gamma, const float *mean,
+                        const float *var, float eps, int N, int C, int HW);
+
+/* torch.relu; backward passes dout where out > 0 (torch's threshold_backward). */
+void relu_forward(float *out, const float *inp, size_t n);
+void relu_backward(float *dinp, const float *dout, const float *out, size_t n);
+
+/* torch.nn.functional.max_pool2d, dilation 1, ceil_mode False, padding with -inf.
+   Ties: the FIRST maximum in row-major window order wins (torch's CPU kernel
+   updates only on a strictly greater value). argmax (N,C,Ho,Wo) holds the
+   index into the input plane, or -1 if the window saw only padding. */
+void maxpool_forward(float *out, int32_t *argmax, const float *inp, int N, int C, int H, int W,
+                     int k, int stride, int pad, int Ho, int Wo);
+void maxpool_backward(float *dinp, const float *dout, const int32_t *argmax,
+                      int N, int C, int H, int W, int Ho, int Wo);
+
+/* torch.nn.functional.avg_pool2d, ceil_mode False, count_include_pad True. */
+void avgpool_forward(float *out, const float *inp, int N, int C, int H, int W,
+                     int k, int stride, int pad, int Ho, int Wo);
+void avgpool_backward(float *dinp, const float *dout, int N, int C, int H, int W,
+                      int k, int stride, int pad, int Ho, int Wo);
+
+/* torch.nn.functional.adaptive_avg_pool2d: window of output i is
+   [floor(i H / Ho), ceil((i+1) H / Ho)). */
+void adaptive_avgpool_forward(float *out, const float *inp, int N, int C, int H, int W,
+                              int Ho, int Wo);
+void adaptive_avgpool_backward(float *dinp, const float *dout, int N, int C, int H, int W,
+                               int Ho, int Wo);
+
+/* torch.cat(dim=1): out (N, sum C_i, HW) from inputs (N, C_i, HW). */
+void concat_forward(float *out, const float *const *inps, const int *C, int n_in, int N, int HW);
+void concat_backward(float *const *dinps, const float *dout, const int *C, int n_in, int N, int HW);
+
+/* a + b (residual add). */
+void add_forward(float *out, const float *a, const float *b, size_t n);
+void add_backward(float *da, float *db, const float *dout, size_t n);
+
+/* torch.nn.functional.linear: out (N,O) = inp (N,I) W^T (I,O) + bias (O). */
+void linear_forward(float *out, const float *inp, const float *weight, const float *bias,
+                    int N, int In, int O);
+void linear_backward(float *dinp, float *dweight, float *dbias, const float *dout,
+                     const float *inp, const float *weight, int N, int In, int O);
+void linear_forward_ref(float *out, const float *inp, const float *weight, const float *bias,
+                        int N, int In, int O);
+void linear_backward_ref(float *dinp, float *dweight, float *dbias, const float *dout,
+                         const float *inp, const float *weight, int N, int In, int O);
+
+/* torch.softmax / log_softmax over the last dim of (N,K), max-subtracted,
+   sums in double. Backward: dinp += y (dout - sum(dout y)) for softmax,
+   dinp += dout - softmax(x) sum(dout) for log_softmax. */
+void softmax_forward(float *out, const float *inp, int N, int K);
+void softmax_backward(float *dinp, const float *dout, const float *out, int N, int K);
+void log_softmax_forward(float *out, const float *inp, int N, int K);
+void log_softmax_backward(float *dinp, const float *dout, const float *out, int N, int K);
+
+#endif

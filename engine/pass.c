@@ -1,0 +1,416 @@
+/* pass.c - the tape: forward (taped or forward-only) and backward over a
+   model graph, for one batch size and input size.
+
+   Memory. Taped forward keeps every node's activation in its own buffer
+   (allocated on first use, kept for the pass's life, so repeated passes do
+   not touch the allocator). Forward-only runs take buffers from a pool and
+   return each one as soon as the last node reading it has run. Gradients
+   come from the same pool: a node's gradient buffer is released once its
+   backward rule ran, unless the caller asked to keep it.
+
+   Backward accumulates (+=) into input gradients, zeroed when first taken:
+   fan-out in residual and dense blocks is correct by construction. */
+#include "engine/model_internal.h"
+#include "engine/ops.h"
+
+#include <assert.h>
+#include <cblas.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *op_names[] = {
+    [ENG_OP_INPUT] = "input",       [ENG_OP_CONV2D] = "conv2d",
+    [ENG_OP_BATCHNORM2D] = "batchnorm2d", [ENG_OP_RELU] = "relu",
+    [ENG_OP_MAXPOOL2D] = "maxpool2d",     [ENG_OP_AVGPOOL2D] = "avgpool2d",
+    [ENG_OP_ADAPTIVE_AVGPOOL2D] = "adaptive_avgpool2d", [ENG_OP_CONCAT] = "concat",
+    [ENG_OP_ADD] = "add",           [ENG_OP_FLATTEN] = "flatten",
+    [ENG_OP_LINEAR] = "linear",     [ENG_OP_SOFTMAX] = "softmax",
+    [ENG_OP_LOG_SOFTMAX] = "log_softmax",
+};
+static_assert(sizeof op_names / sizeof op_names[0] == ENG_OP_COUNT, "op_names must list every op");
+
+const char *eng_op_name(EngOpKind op) {
+    return (op >= 0 && op < ENG_OP_COUNT) ? op_names[op] : "?";
+}
+
+static int g_reference = 0;
+void eng_set_reference(int on) { g_reference = on; }
+int eng_get_reference(void) { return g_reference; }
+
+static int g_threads = 0;
+void eng_set_threads(int n) {
+    g_threads = n;
+    if (n > 0) openblas_set_num_threads(n);
+    else openblas_set_num_threads(openblas_get_num_procs());
+}
+int eng_get_threads(void) { return g_threads > 0 ? g_threads : openblas_get_num_procs(); }
+const char *eng_blas_info(void) { return openblas_get_config(); }
+
+/* ---- buffer pool ---- */
+typedef struct { float *p; size_t cap; int used; } PoolBuf;
+
+struct EngPass {
+    EngModel *m;
+    int n, h, w;
+    size_t *numel;       /* per node: n*c*h*w */
+    float **tape;        /* per node: dedicated taped activation */
+    float **act;         /* per node: current activation (tape or pool), NULL if released */
+    float **grad;        /* per node: gradient buffer, NULL if none */
+    int32_t **argmax;    /* per maxpool node */
+    int *last_use;       /* per node: index of the last node that reads it */
+    int taped;           /* the last forward was taped */
+    PoolBuf *pool; int n_pool, cap_pool;
+    float *work; size_t work_cap;
+    const EngBackwardOpts *opts;
+};
+
+static float *pool_take(EngPass *p, size_t n) {
+    int best = -1;
+    for (int i = 0; i < p->n_pool; i++)
+        if (!p->pool[i].used && p->pool[i].cap >= n && (best < 0 || p->pool[i].cap < p->pool[best].cap)) best = i;
+    if (best < 0) {
+        if (p->n_pool == p->cap_pool) {
+            int nc = p->cap_pool ? 2 * p->cap_pool : 32;
+            PoolBuf *q = realloc(p->pool, sizeof *q * nc);
+            if (!q) return NULL;
+            p->pool = q; p->cap_pool = nc;
+        }
+        float *b = malloc(sizeof(float) * (n ? n : 1));
+        if (!b) return NULL;
+        p->pool[p->n_pool] = (PoolBuf){b, n, 0};
+        best = p->n_pool++;
+    }
+    p->pool[best].used = 1;
+    return p->pool[best].p;
+}
+
+static void pool_give(EngPass *p, float *b) {
+    for (int i = 0; i < p->n_pool; i++)
+        if (p->pool[i].p == b) { p->pool[i].used = 0; return; }
+}
+
+static int pool_owns(const EngPass *p, const float *b) {
+    for (int i = 0; i < p->n_pool; i++) if (p->pool[i].p == b) return 1;
+    return 0;
+}
+
+static float *work_get(EngPass *p, size_t n) {
+    if (n > p->work_cap) {
+        free(p->work);
+        p->work = malloc(sizeof(float) * n);
+        p->work_cap = p->work ? n : 0;
+    }
+    return p->work;
+}
+
+EngPass *eng_pass_new(EngModel *m, int n, int h, int w) {
+    if (n < 1 || n > 1 << 20) { eng_set_error("batch size %d out of range", n); return NULL; }
+    if (eng_model_infer_shapes(m, h, w)) return NULL;
+    EngPass *p = calloc(1, sizeof *p);
+    if (!p) return NULL;
+    int nn = m->n_nodes;
+    p->m = m; p->n = n; p->h = h; p->w = w;
+    p->numel = calloc(nn, sizeof *p->numel);
+    p->tape = calloc(nn, sizeof *p->tape);
+    p->act = calloc(nn, sizeof *p->act);
+    p->grad = calloc(nn, sizeof *p->grad);
+    p->argmax = calloc(nn, sizeof *p->argmax);
+    p->last_use = calloc(nn, sizeof *p->last_use);
+    if (!p->numel || !p->tape || !p->act || !p->grad || !p->argmax || !p->last_use) {
+        eng_pass_free(p);
+        return NULL;
+    }
+    for (int i = 0; i < nn; i++) {
+        const EngNode *nd = &m->nodes[i];
+        size_t per = (size_t)nd->c * nd->h * nd->w, tot;
+        if (eng_size_mul(per, (size_t)n, &tot) || tot > ((size_t)1 << 40)) {
+            eng_set_error("batch %d at %dx%d is too large (%s)", n, h, w, nd->name);
+            eng_pass_free(p);
+            return NULL;
+        }
+        p->numel[i] = tot;
+        p->last_use[i] = i;
+        for (int k = 0; k < nd->n_in; k++) p->last_use[nd->in[k]] = i;
+    }
+    return p;
+}
+
+void eng_pass_free(EngPass *p) {
+    if (!p) return;
+    if (p->tape) for (int i = 0; i < p->m->n_nodes; i++) free(p->tape[i]);
+    if (p->argmax) for (int i = 0; i < p->m->n_nodes; i++) free(p->argmax[i]);
+    for (int i = 0; i < p->n_pool; i++) free(p->pool[i].p);
+    free(p->pool); free(p->numel); free(p->tape); free(p->act); free(p->grad);
+    free(p->argmax); free(p->last_use); free(p->work); free(p);
+}
+
+int eng_pass_batch(const EngPass *p) { return p->n; }
+EngModel *eng_pass_model(EngPass *p) { return p->m; }
+size_t eng_pass_node_numel(const EngPass *p, int node) { return p->numel[node]; }
+const float *eng_pass_output(const EngPass *p) { return p->act[p->m->n_nodes - 1]; }
+const float *eng_pass_act(const EngPass *p, int node) {
+    return (node >= 0 && node < p->m->n_nodes) ? p->act[node] : NULL;
+}
+const float *eng_pass_grad(const EngPass *p, int node) {
+    return (node >= 0 && node < p->m->n_nodes) ? p->grad[node] : NULL;
+}
+const float *eng_pass_input_grad(const EngPass *p) { return p->grad[0]; }
+const int32_t *eng_pass_argmax(const EngPass *p, int node) { return p->argmax[node]; }
+
+/* ---- forward ---- */
+static void conv_shape_of(ConvShape *s, const EngPass *p, const EngNode *nd) {
+    const EngNode *a = &p->m->nodes[nd->in[0]];
+    conv_shape_init(s, p->n, a->c, a->h, a->w, nd->c, nd->args.kh, nd->args.kw,
+                    nd->args.stride, nd->args.pad, nd->args.dilation);
+}
+
+static int run_node(EngPass *p, int i, float *out) {
+    const EngNode *nd = &p->m->nodes[i];
+    const EngNode *a = nd->n_in ? &p->m->nodes[nd->in[0]] : NULL;
+    const float *x = nd->n_in ? p->act[nd->in[0]] : NULL;
+    int N = p->n;
+    switch (nd->op) {
+    case ENG_OP_INPUT: break;
+    case ENG_OP_CONV2D: {
+        ConvShape s;
+        conv_shape_of(&s, p, nd);
+        if (g_reference) { conv2d_forward_ref(out, x, nd->weight->data, nd->bias ? nd->bias->data : NULL, &s); break; }
+        float *work = work_get(p, conv2d_work_floats(&s));
+        if (!work) return -1;
+        conv2d_forward(out, x, nd->weight->data, nd->bias ? nd->bias->data : NULL, &s, work);
+        break;
+    }
+    case ENG_OP_BATCHNORM2D:
+        batchnorm_forward(out, x, nd->weight->data, nd->bias->data, nd->mean->data, nd->var->data,
+                          nd->args.eps, N, nd->c, nd->h * nd->w);
+        break;
+    case ENG_OP_RELU: relu_forward(out, x, p->numel[i]); break;
+    case ENG_OP_MAXPOOL2D: {
+        int32_t *am = NULL;
+        if (p->taped) {
+            if (!p->argmax[i]) p->argmax[i] = malloc(sizeof(int32_t) * p->numel[i]);
+            if (!(am = p->argmax[i])) return -1;
+        }
+        maxpool_forward(out, am, x, N, a->c, a->h, a->w, nd->args.kh, nd->args.stride, nd->args.pad, nd->h, nd->w);
+        break;
+    }
+    case ENG_OP_AVGPOOL2D:
+        avgpool_forward(out, x, N, a->c, a->h, a->w, nd->args.kh, nd->args.stride, nd->args.pad, nd->h, nd->w);
+        break;
+    case ENG_OP_ADAPTIVE_AVGPOOL2D:
+        adaptive_avgpool_forward(out, x, N, a->c, a->h, a->w, nd->h, nd->w);
+        break;
+    case ENG_OP_CONCAT: {
+        const float *ins[1024]; int cs[1024];
+        if (nd->n_in > 1024) return -1;
+        for (int k = 0; k < nd->n_in; k++) { ins[k] = p->act[nd->in[k]]; cs[k] = p->m->nodes[nd->in[k]].c; }
+        concat_forward(out, ins, cs, nd->n_in, N, nd->h * nd->w);
+        break;
+    }
+    case ENG_OP_ADD: add_forward(out, x, p->act[nd->in[1]], p->numel[i]); break;
+    case ENG_OP_FLATTEN: memcpy(out, x, sizeof(float) * p->numel[i]); break;
+    case ENG_OP_LINEAR:
+        (g_reference ? linear_forward_ref : linear_forward)(out, x, nd->weight->data,
+                                                            nd->bias ? nd->bias->data : NULL, N, a->c, nd->c);
+        break;
+    case ENG_OP_SOFTMAX: softmax_forward(out, x, N, nd->c); break;
+    case ENG_OP_LOG_SOFTMAX: log_softmax_forward(out, x, N, nd->c); break;
+    case ENG_OP_COUNT: return -1;
+    }
+    return 0;
+}
+
+static void release_grads(EngPass *p) {
+    for (int i = 0; i < p->m->n_nodes; i++) {
+        if (p->grad[i] && pool_owns(p, p->grad[i])) pool_give(p, p->grad[i]);
+        p->grad[i] = NULL;
+    }
+}
+
+int eng_model_is_cut(const EngModel *m, int node) {
+    if (node < 0 || node >= m->n_nodes) return 0;
+    for (int i = node + 1; i < m->n_nodes; i++)
+        for (int k = 0; k < m->nodes[i].n_in; k++)
+            if (m->nodes[i].in[k] < node) return 0;
+    return 1;
+}
+
+static int forward_impl(EngPass *p, const float *x, int mode, int rnode, const float *ract) {
+    EngModel *m = p->m;
+    if (m->shape_h != p->h || m->shape_w != p->w) /* another pass re-inferred the shapes */
+        if (eng_model_infer_shapes(m, p->h, p->w)) return -1;
+    release_grads(p);
+    for (int i = 0; i < m->n_nodes; i++) {
+        if (p->act[i] && pool_owns(p, p->act[i])) pool_give(p, p->act[i]);
+        p->act[i] = NULL;
+    }
+    p->taped = mode == ENG_TAPE;
+    int last = m->n_nodes - 1, start = 0;
+    if (!x) {
+        if (rnode <= 0 || !eng_model_is_cut(m, rnode)) {
+            eng_set_error("forward without an input needs a replaced cut node");
+            return -1;
+        }
+        start = rnode;
+    }
+    for (int i = start; i < m->n_nodes; i++) {
+        float *out;
+        if (i == 0) {
+            out = (float *)x; /* the input is read, never written */
+        } else if (p->taped) {
+            if (!p->tape[i]) p->tape[i] = malloc(sizeof(float) * p->numel[i]);
+            out = p->tape[i];
+        } else {
+            out = pool_take(p, p->numel[i]);
+        }
+        if (!out) { eng_set_error("out of memory at %s", m->nodes[i].name); return -1; }
+        p->act[i] = out;
+        if (i == rnode) memcpy(out, ract, sizeof(float) * p->numel[i]);
+        else if (run_node(p, i, out)) { eng_set_error("forward failed at %s", m->nodes[i].name); return -1; }
+        if (p->taped) continue;
+        const EngNode *nd = &m->nodes[i];
+        for (int k = 0; k < nd->n_in; k++) {
+            int j = nd->in[k];
+            if (j > 0 && j != last && p->last_use[j] == i && p->act[j]) {
+                pool_give(p, p->act[j]);
+                p->act[j] = NULL;
+            }
+        }
+    }
+    if (!p->taped) p->act[0] = NULL; /* the caller's input buffer is not ours to expose later */
+    return 0;
+}
+
+int eng_pass_forward(EngPass *p, const float *x, int mode) {
+    if (!x) { eng_set_error("forward without an input"); return -1; }
+    return forward_impl(p, x, mode, -1, NULL);
+}
+
+int eng_pass_forward_replace(EngPass *p, const float *x, int mode, int node, const float *act) {
+    if (node <= 0 || node >= p->m->n_nodes || !act) { eng_set_error("bad node to replace"); return -1; }
+    return forward_impl(p, x, mode, node, act);
+}
+
+/* ---- backward ---- */
+float *eng_pass_in_grad_buf(EngPass *p, int node, int k) {
+    const EngNode *nd = &p->m->nodes[node];
+    if (k < 0 || k >= nd->n_in) return NULL;
+    int j = nd->in[k];
+    if (!p->grad[j]) {
+        p->grad[j] = pool_take(p, p->numel[j]);
+        if (p->grad[j]) memset(p->grad[j], 0, sizeof(float) * p->numel[j]);
+    }
+    return p->grad[j];
+}
+
+static float *param_grad(EngParam *q, const EngPass *p) {
+    if (!p->opts || !p->opts->param_grads || !q) return NULL;
+    return q->grad;
+}
+
+static int backward_builtin(EngPass *p, int i) {
+    const EngNode *nd = &p->m->nodes[i];
+    const EngNode *a = nd->n_in ? &p->m->nodes[nd->in[0]] : NULL;
+    const float *dy = p->grad[i], *x = nd->n_in ? p->act[nd->in[0]] : NULL;
+    int N = p->n;
+    float *dx = nd->n_in ? eng_pass_in_grad_buf(p, i, 0) : NULL;
+    if (nd->n_in && !dx) return -1;
+    switch (nd->op) {
+    case ENG_OP_INPUT: break;
+    case ENG_OP_CONV2D: {
+        ConvShape s;
+        conv_shape_of(&s, p, nd);
+        float *dw = param_grad(nd->weight, p), *db = param_grad(nd->bias, p);
+        if (g_reference) { conv2d_backward_ref(dx, dw, db, dy, x, nd->weight->data, &s); break; }
+        float *work = work_get(p, conv2d_work_floats(&s));
+        if (!work) return -1;
+        conv2d_backward(dx, dw, db, dy, x, nd->weight->data, &s, work);
+        break;
+    }
+    case ENG_OP_BATCHNORM2D:
+        batchnorm_backward(dx, param_grad(nd->weight, p), param_grad(nd->bias, p), dy, x, nd->weight->data,
+                           nd->mean->data, nd->var->data, nd->args.eps, N, nd->c, nd->h * nd->w);
+        break;
+    case ENG_OP_RELU: relu_backward(dx, dy, p->act[i], p->numel[i]); break;
+    case ENG_OP_MAXPOOL2D:
+        maxpool_backward(dx, dy, p->argmax[i], N, a->c, a->h, a->w, nd->h, nd->w);
+        break;
+    case ENG_OP_AVGPOOL2D:
+        avgpool_backward(dx, dy, N, a->c, a->h, a->w, nd->args.kh, nd->args.stride, nd->args.pad, nd->h, nd->w);
+        break;
+    case ENG_OP_ADAPTIVE_AVGPOOL2D:
+        adaptive_avgpool_backward(dx, dy, N, a->c, a->h, a->w, nd->h, nd->w);
+        break;
+    case ENG_OP_CONCAT: {
+        float *ds[1024]; int cs[1024];
+        for (int k = 0; k < nd->n_in; k++) {
+            ds[k] = eng_pass_in_grad_buf(p, i, k);
+            if (!ds[k]) return -1;
+            cs[k] = p->m->nodes[nd->in[k]].c;
+        }
+        concat_backward(ds, dy, cs, nd->n_in, N, nd->h * nd->w);
+        break;
+    }
+    case ENG_OP_ADD: {
+        float *db = eng_pass_in_grad_buf(p, i, 1);
+        if (!db) return -1;
+        add_backward(dx, db, dy, p->numel[i]);
+        break;
+    }
+    case ENG_OP_FLATTEN:
+        for (size_t k = 0; k < p->numel[i]; k++) dx[k] += dy[k];
+        break;
+    case ENG_OP_LINEAR:
+        (g_reference ? linear_backward_ref : linear_backward)(dx, param_grad(nd->weight, p), param_grad(nd->bias, p),
+                                                              dy, x, nd->weight->data, N, a->c, nd->c);
+        break;
+    case ENG_OP_SOFTMAX: softmax_backward(dx, dy, p->act[i], N, nd->c); break;
+    case ENG_OP_LOG_SOFTMAX: log_softmax_backward(dx, dy, p->act[i], N, nd->c); break;
+    case ENG_OP_COUNT: return -1;
+    }
+    return 0;
+}
+
+static int keep_grad(const EngBackwardOpts *o, int node) {
+    if (node == 0 || !o || !o->keep_grads || o->n_keep_grads <= 0) return 1;
+    for (int k = 0; k < o->n_keep_grads; k++) if (o->keep_grads[k] == node) return 1;
+    return 0;
+}
+
+int eng_pass_backward_from(EngPass *p, int node, const float *seed, const EngBackwardOpts *opts) {
+    EngModel *m = p->m;
+    if (!p->taped) { eng_set_error("backward needs a taped forward (ENG_TAPE)"); return -1; }
+    if (node < 0 || node >= m->n_nodes) { eng_set_error("backward from unknown node %d", node); return -1; }
+    release_grads(p);
+    p->opts = opts;
+    if (opts && opts->param_grads)
+        for (int i = 0; i < m->n_params; i++) {
+            EngParam *q = m->params[i];
+            if (!q->grad) q->grad = malloc(sizeof(float) * q->numel);
+            if (!q->grad) return -1;
+            memset(q->grad, 0, sizeof(float) * q->numel);
+        }
+    p->grad[node] = pool_take(p, p->numel[node]);
+    if (!p->grad[node]) return -1;
+    memcpy(p->grad[node], seed, sizeof(float) * p->numel[node]);
+    for (int i = node; i > 0; i--) {
+        if (!p->grad[i]) continue; /* no gradient reaches this node */
+        EngOpKind op = m->nodes[i].op;
+        EngBackwardRule rule = opts ? opts->rule[op] : NULL;
+        if (rule) {
+            for (int k = 0; k < m->nodes[i].n_in; k++)
+                if (!eng_pass_in_grad_buf(p, i, k)) return -1;
+            rule(p, i, opts->user);
+        } else if (backward_builtin(p, i)) {
+            eng_set_error("backward failed at %s (out of memory)", m->nodes[i].name);
+            return -1;
+        }
+        if (!keep_grad(opts, i)) { pool_give(p, p->grad[i]); p->grad[i] = NULL; }
+    }
+    p->opts = NULL;
+    return 0;
+}
+
+int eng_pass_backward(EngPass *p, const float *seed, const EngBackwardOpts *opts) {
+    return eng_pass_backward_from(p, p->m->n_nodes - 1, seed, opts);
+}

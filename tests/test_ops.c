@@ -1,0 +1,300 @@
+/* test_ops.c - finite-difference gradient check of every op's backward, with
+   respect to its inputs and its parameters, and the fast conv/linear against
+   the double-accumulating reference path.
+
+   Loss L = sum_i r_i out_i with fixed random r (computed in double), so
+   dL/d(out) = r is the seed. For each probed element v: numeric derivative
+   (L(v + e) - L(v - e)) / 2e with e = 1e-2, compared to the analytic one.
+   Float32 forward error in L is about 1e-7 |L|, i.e. 1e-5 |L| after division
+   by 2e; the bound 2e-3 * max(1, max |grad|) leaves a margin of ~100 over that.
+   Kinks (ReLU near 0, max-pool windows whose top two values are within 2e)
+   are skipped, as a finite difference across a kink measures nothing. */
+#include "engine/ops.h"
+#include "engine/rng.h"
+#include "tests/check.h"
+
+#include <string.h>
+
+#define EPS 1e-2f
+#define TOL 2e-3
+
+static EngRng rng;
+
+static float *randv(size_t n, float scale) {
+    float *v = malloc(sizeof(float) * n);
+    for (size_t i = 0; i < n; i++) v[i] = (float)(eng_rng_normal(&rng) * scale);
+    return v;
+}
+static float *zeros(size_t n) { return calloc(n, sizeof(float)); }
+
+/* An op under test: forward writes out; the harness owns r. */
+typedef struct Case Case;
+struct Case {
+    void (*forward)(Case *c);
+    float *out, *r;
+    size_t n_out;
+    /* generic slots */
+    float *x, *x2, *w, *b, *g, *beta, *mean, *var;
+    int N, C, H, W, k, stride, pad, Ho, Wo, O, K, C2;
+    ConvShape cs;
+    float *work;
+    int (*kink)(Case *c, float *v, size_t i);
+};
+
+static double loss(Case *c) {
+    c->forward(c);
+    double L = 0;
+    for (size_t i = 0; i < c->n_out; i++) L += (double)c->r[i] * c->out[i];
+    return L;
+}
+
+/* Probes up to 40 elements of v (size n) against the analytic gradient. */
+static void gradcheck(const char *name, Case *c, float *v, const float *grad, size_t n) {
+    double gmax = 1, worst = 0;
+    size_t wi = 0, probed = 0;
+    for (size_t i = 0; i < n; i++) if (fabs(grad[i]) > gmax) gmax = fabs(grad[i]);
+    for (int t = 0; t < 40 && t < (int)n * 2; t++) {
+        size_t i = n <= 40 ? (size_t)t : eng_rng_below(&rng, (uint32_t)n);
+        if (i >= n) break;
+        if (c->kink && c->kink(c, v, i)) continue;
+        float keep = v[i];
+        v[i] = keep + EPS; double lp = loss(c);
+        v[i] = keep - EPS; double lm = loss(c);
+        v[i] = keep;
+        double num = (lp - lm) / (2.0 * EPS), err = fabs(num - grad[i]);
+        probed++;
+        if (err > worst) { worst = err; wi = i; }
+    }
+    c->forward(c);
+    char label[128];
+    snprintf(label, sizeof label, "gradcheck %s", name);
+    CHECK(probed > 0 && worst <= TOL * gmax, label, "worst |numeric - analytic| = %.3g at %zu (bound %.3g, %zu probed)",
+          worst, wi, TOL * gmax, probed);
+}
+
+/* ---- conv2d ---- */
+static void conv_fw(Case *c) { conv2d_forward(c->out, c->x, c->w, c->b, &c->cs, c->work); }
+
+static void test_conv(int N, int C, int H, int W, int O, int k, int stride, int pad, int dil, int with_bias) {
+    Case c = {0};
+    c.forward = conv_fw;
+    conv_shape_init(&c.cs, N, C, H, W, O, k, k, stride, pad, dil);
+    size_t nin = (size_t)N * C * H * W, nw = (size_t)O * C * k * k;
+    c.n_out = (size_t)N * O * c.cs.Ho * c.cs.Wo;
+    c.x = randv(nin, 1); c.w = randv(nw, 0.3f); c.b = with_bias ? randv(O, 0.1f) : NULL;
+    c.out = zeros(c.n_out); c.r = randv(c.n_out, 1);
+    c.work = malloc(sizeof(float) * conv2d_work_floats(&c.cs));
+    float *dx = zeros(nin), *dw = zeros(nw), *db = zeros(O);
+    conv2d_backward(dx, dw, with_bias ? db : NULL, c.r, c.x, c.w, &c.cs, c.work);
+    char nm[128];
+    snprintf(nm, sizeof nm, "conv2d N%d C%d %dx%d O%d k%d s%d p%d d%d input", N, C, H, W, O, k, stride, pad, dil);
+    gradcheck(nm, &c, c.x, dx, nin);
+    snprintf(nm, sizeof nm, "conv2d N%d k%d s%d p%d d%d weight", N, k, stride, pad, dil);
+    gradcheck(nm, &c, c.w, dw, nw);
+    if (with_bias) {
+        snprintf(nm, sizeof nm, "conv2d N%d k%d bias", N, k);
+        gradcheck(nm, &c, c.b, db, O);
+    }
+    /* fast path vs reference path, forward and backward */
+    float *ref = zeros(c.n_out), *rdx = zeros(nin), *rdw = zeros(nw), *rdb = zeros(O);
+    conv_fw(&c);
+    conv2d_forward_ref(ref, c.x, c.w, c.b, &c.cs);
+    conv2d_backward_ref(rdx, rdw, with_bias ? rdb : NULL, c.r, c.x, c.w, &c.cs);
+    size_t wi;
+    double e1 = check_max_rel(c.out, ref, c.n_out, &wi), e2 = check_max_rel(dx, rdx, nin, NULL),
+           e3 = check_max_rel(dw, rdw, nw, NULL);
+    snprintf(nm, sizeof nm, "conv2d N%d C%d k%d s%d p%d d%d fast == reference", N, C, k, stride, pad, dil);
+    CHECK(e1 < 1e-5 && e2 < 1e-5 && e3 < 1e-5, nm, "rel err out %.3g dx %.3g dw %.3g", e1, e2, e3);
+    free(ref); free(rdx); free(rdw); free(rdb);
+    free(c.x); free(c.w); free(c.b); free(c.out); free(c.r); free(c.work); free(dx); free(dw); free(db);
+}
+
+/* ---- batchnorm ---- */
+static void bn_fw(Case *c) {
+    batchnorm_forward(c->out, c->x, c->g, c->beta, c->mean, c->var, 1e-5f, c->N, c->C, c->H * c->W);
+}
+
+static void test_bn(void) {
+    Case c = {0};
+    c.forward = bn_fw; c.N = 2; c.C = 3; c.H = 4; c.W = 5;
+    size_t n = 120;
+    c.n_out = n; c.x = randv(n, 1); c.out = zeros(n); c.r = randv(n, 1);
+    c.g = randv(3, 1); c.beta = randv(3, 1); c.mean = randv(3, 0.5f); c.var = malloc(sizeof(float) * 3);
+    for (int i = 0; i < 3; i++) c.var[i] = 0.5f + eng_rng_uniformf(&rng);
+    float *dx = zeros(n), *dg = zeros(3), *db = zeros(3);
+    batchnorm_backward(dx, dg, db, c.r, c.x, c.g, c.mean, c.var, 1e-5f, 2, 3, 20);
+    gradcheck("batchnorm2d input", &c, c.x, dx, n);
+    gradcheck("batchnorm2d weight", &c, c.g, dg, 3);
+    gradcheck("batchnorm2d bias", &c, c.beta, db, 3);
+    free(c.x); free(c.out); free(c.r); free(c.g); free(c.beta); free(c.mean); free(c.var); free(dx); free(dg); free(db);
+}
+
+/* ---- relu ---- */
+static void relu_fw(Case *c) { relu_forward(c->out, c->x, c->n_out); }
+static int relu_kink(Case *c, float *v, size_t i) { return fabsf(v[i]) < 2 * EPS; }
+
+static void test_relu(void) {
+    Case c = {0};
+    size_t n = 200;
+    c.forward = relu_fw; c.kink = relu_kink; c.n_out = n;
+    c.x = randv(n, 1); c.out = zeros(n); c.r = randv(n, 1);
+    relu_fw(&c);
+    float *dx = zeros(n);
+    relu_backward(dx, c.r, c.out, n);
+    gradcheck("relu input", &c, c.x, dx, n);
+    free(c.x); free(c.out); free(c.r); free(dx);
+}
+
+/* ---- max-pool ---- */
+static void mp_fw(Case *c) {
+    maxpool_forward(c->out, NULL, c->x, c->N, c->C, c->H, c->W, c->k, c->stride, c->pad, c->Ho, c->Wo);
+}
+/* A point is a kink if it is within 2e of another value in any window holding it. */
+static int mp_kink(Case *c, float *v, size_t i) {
+    size_t plane = (size_t)c->H * c->W, base = i / plane * plane;
+    int y = (int)(i % plane) / c->W, x = (int)(i % plane) % c->W;
+    for (int dy = -c->k; dy <= c->k; dy++)
+        for (int dx = -c->k; dx <= c->k; dx++) {
+            int yy = y + dy, xx = x + dx;
+            if ((dy || dx) && yy >= 0 && yy < c->H && xx >= 0 && xx < c->W &&
+                fabsf(v[base + yy * c->W + xx] - v[i]) < 2 * EPS) return 1;
+        }
+    return 0;
+}
+
+static void test_maxpool(void) {
+    Case c = {0};
+    c.forward = mp_fw; c.kink = mp_kink;
+    c.N = 2; c.C = 2; c.H = 9; c.W = 8; c.k = 3; c.stride = 2; c.pad = 1;
+    c.Ho = (9 + 2 - 3) / 2 + 1; c.Wo = (8 + 2 - 3) / 2 + 1;
+    size_t nin = 2 * 2 * 9 * 8;
+    c.n_out = (size_t)2 * 2 * c.Ho * c.Wo;
+    c.x = randv(nin, 1); c.out = zeros(c.n_out); c.r = randv(c.n_out, 1);
+    int32_t *am = malloc(sizeof(int32_t) * c.n_out);
+    maxpool_forward(c.out, am, c.x, 2, 2, 9, 8, 3, 2, 1, c.Ho, c.Wo);
+    float *dx = zeros(nin);
+    maxpool_backward(dx, c.r, am, 2, 2, 9, 8, c.Ho, c.Wo);
+    gradcheck("maxpool2d k3 s2 p1 input", &c, c.x, dx, nin);
+    /* tie rule: the first maximum in window order gets the gradient */
+    float tie[4] = {1, 1, 1, 1}, o, d[4] = {0};
+    int32_t a;
+    maxpool_forward(&o, &a, tie, 1, 1, 2, 2, 2, 2, 0, 1, 1);
+    float one = 1;
+    maxpool_backward(d, &one, &a, 1, 1, 2, 2, 1, 1);
+    CHECK(a == 0 && d[0] == 1 && d[1] == 0, "maxpool2d tie goes to the first maximum", "argmax %d", a);
+    free(c.x); free(c.out); free(c.r); free(am); free(dx);
+}
+
+/* ---- avg pools ---- */
+static void ap_fw(Case *c) {
+    avgpool_forward(c->out, c->x, c->N, c->C, c->H, c->W, c->k, c->stride, c->pad, c->Ho, c->Wo);
+}
+static void aap_fw(Case *c) { adaptive_avgpool_forward(c->out, c->x, c->N, c->C, c->H, c->W, c->Ho, c->Wo); }
+
+static void test_avgpools(void) {
+    Case c = {0};
+    c.forward = ap_fw; c.N = 2; c.C = 3; c.H = 7; c.W = 6; c.k = 3; c.stride = 2; c.pad = 1;
+    c.Ho = (7 + 2 - 3) / 2 + 1; c.Wo = (6 + 2 - 3) / 2 + 1;
+    size_t nin = 2 * 3 * 7 * 6;
+    c.n_out = (size_t)6 * c.Ho * c.Wo;
+    c.x = randv(nin, 1); c.out = zeros(c.n_out); c.r = randv(c.n_out, 1);
+    float *dx = zeros(nin);
+    avgpool_backward(dx, c.r, 2, 3, 7, 6, 3, 2, 1, c.Ho, c.Wo);
+    gradcheck("avgpool2d k3 s2 p1 input", &c, c.x, dx, nin);
+    /* count_include_pad: corner output of a 2x2 ones image with pad 1, k 2 is 1/4 */
+    float ones[4] = {1, 1, 1, 1}, o[4];
+    avgpool_forward(o, ones, 1, 1, 2, 2, 2, 2, 1, 2, 2);
+    CHECK(fabsf(o[0] - 0.25f) < 1e-7f, "avgpool2d counts padding in the divisor", "got %g", o[0]);
+    free(c.out); free(c.r); free(dx);
+    c.forward = aap_fw; c.Ho = 3; c.Wo = 4; /* 7x6 -> 3x4: overlapping windows */
+    c.n_out = (size_t)6 * 12;
+    c.out = zeros(c.n_out); c.r = randv(c.n_out, 1);
+    dx = zeros(nin);
+    adaptive_avgpool_backward(dx, c.r, 2, 3, 7, 6, 3, 4);
+    gradcheck("adaptive_avgpool2d 7x6->3x4 input", &c, c.x, dx, nin);
+    free(c.x); free(c.out); free(c.r); free(dx);
+}
+
+/* ---- concat, add ---- */
+static void cat_fw(Case *c) {
+    const float *ins[2] = {c->x, c->x2};
+    int cs[2] = {c->C, c->C2};
+    concat_forward(c->out, ins, cs, 2, c->N, c->H * c->W);
+}
+static void add_fw(Case *c) { add_forward(c->out, c->x, c->x2, c->n_out); }
+
+static void test_concat_add(void) {
+    Case c = {0};
+    c.forward = cat_fw; c.N = 2; c.C = 3; c.C2 = 2; c.H = 3; c.W = 3;
+    size_t n1 = 2 * 3 * 9, n2 = 2 * 2 * 9;
+    c.n_out = n1 + n2;
+    c.x = randv(n1, 1); c.x2 = randv(n2, 1); c.out = zeros(c.n_out); c.r = randv(c.n_out, 1);
+    float *d1 = zeros(n1), *d2 = zeros(n2);
+    float *ds[2] = {d1, d2};
+    int cs[2] = {3, 2};
+    concat_backward(ds, c.r, cs, 2, 2, 9);
+    gradcheck("concat input 0", &c, c.x, d1, n1);
+    gradcheck("concat input 1", &c, c.x2, d2, n2);
+    free(c.x2); free(c.out); free(c.r); free(d1); free(d2);
+    c.forward = add_fw; c.n_out = n1;
+    c.x2 = randv(n1, 1); c.out = zeros(n1); c.r = randv(n1, 1);
+    d1 = zeros(n1); d2 = zeros(n1);
+    add_backward(d1, d2, c.r, n1);
+    gradcheck("add input a", &c, c.x, d1, n1);
+    gradcheck("add input b", &c, c.x2, d2, n1);
+    free(c.x); free(c.x2); free(c.out); free(c.r); free(d1); free(d2);
+}
+
+/* ---- linear, softmax, log-softmax ---- */
+static void lin_fw(Case *c) { linear_forward(c->out, c->x, c->w, c->b, c->N, c->K, c->O); }
+static void sm_fw(Case *c) { softmax_forward(c->out, c->x, c->N, c->K); }
+static void lsm_fw(Case *c) { log_softmax_forward(c->out, c->x, c->N, c->K); }
+
+static void test_linear_softmax(void) {
+    Case c = {0};
+    c.forward = lin_fw; c.N = 3; c.K = 7; c.O = 5;
+    c.x = randv(21, 1); c.w = randv(35, 0.5f); c.b = randv(5, 0.5f);
+    c.n_out = 15; c.out = zeros(15); c.r = randv(15, 1);
+    float *dx = zeros(21), *dw = zeros(35), *db = zeros(5);
+    linear_backward(dx, dw, db, c.r, c.x, c.w, 3, 7, 5);
+    gradcheck("linear input", &c, c.x, dx, 21);
+    gradcheck("linear weight", &c, c.w, dw, 35);
+    gradcheck("linear bias", &c, c.b, db, 5);
+    float ref[15], rdx[21] = {0}, rdw[35] = {0}, rdb[5] = {0};
+    linear_forward_ref(ref, c.x, c.w, c.b, 3, 7, 5);
+    linear_backward_ref(rdx, rdw, rdb, c.r, c.x, c.w, 3, 7, 5);
+    lin_fw(&c);
+    double e = check_max_rel(c.out, ref, 15, NULL) + check_max_rel(dx, rdx, 21, NULL) + check_max_rel(dw, rdw, 35, NULL);
+    CHECK(e < 1e-5, "linear fast == reference", "sum of rel errs %.3g", e);
+    free(c.out); free(c.r); free(dx); free(dw); free(db); free(c.w); free(c.b);
+
+    c.forward = sm_fw; c.K = 7; c.n_out = 21; c.out = zeros(21); c.r = randv(21, 1);
+    sm_fw(&c);
+    dx = zeros(21);
+    softmax_backward(dx, c.r, c.out, 3, 7);
+    gradcheck("softmax input", &c, c.x, dx, 21);
+    free(dx);
+    c.forward = lsm_fw;
+    lsm_fw(&c);
+    dx = zeros(21);
+    log_softmax_backward(dx, c.r, c.out, 3, 7);
+    gradcheck("log_softmax input", &c, c.x, dx, 21);
+    free(dx); free(c.x); free(c.out); free(c.r);
+}
+
+int main(void) {
+    eng_rng_seed(&rng, 20261126);
+    test_conv(2, 3, 9, 8, 4, 3, 1, 1, 1, 1);
+    test_conv(2, 3, 11, 10, 4, 3, 2, 1, 2, 0);  /* stride 2, dilation 2 */
+    test_conv(3, 5, 6, 6, 4, 1, 1, 0, 1, 1);    /* pointwise, batched gemm */
+    test_conv(1, 5, 6, 6, 4, 1, 1, 0, 1, 0);    /* pointwise, one image */
+    test_conv(2, 2, 13, 13, 3, 7, 2, 3, 1, 0);  /* ResNet's stem */
+    test_conv(2, 4, 8, 8, 6, 1, 2, 0, 1, 0);    /* ResNet's strided downsample */
+    test_bn();
+    test_relu();
+    test_maxpool();
+    test_avgpools();
+    test_concat_add();
+    test_linear_softmax();
+    CHECK_DONE();
+}

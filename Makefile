@@ -32,7 +32,7 @@ CLI_SRC  = $(wildcard cli/*.c)
 TEST_SRC = $(wildcard tests/test_*.c)
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  = $(CLI_SRC:%.c=$(BUILD)/%.o)
-TEST_BIN = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+TEST_BIN = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%) $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/tool_*.c))
 HDRS     = $(foreach d,$(LIB_DIRS) cli tests,$(wildcard $(d)/*.h))
 
 .PHONY: all deps test asan fuzz demo clean bench

@@ -1,0 +1,59 @@
+/* cli.h - the command line: one thin layer over engine/, weights/, io/,
+   attrib/ and eval/. Options are parsed once into Opts by a table
+   (cli/opts.c); each command reads the fields it needs. */
+#ifndef CLI_CLI_H
+#define CLI_CLI_H
+#include <stdint.h>
+#include "engine/engine.h"
+#include "weights/load.h"
+
+typedef struct {
+    /* common */
+    const char *model, *arch, *labels, *input_npy, *outdir, *trace;
+    int threads, size, json, verbose, reference, batch, help;
+    float mean[4], std[4];
+    int n_mean, n_std;
+    /* predict / grad / bench */
+    const char *logits_npy, *out, *layer, *act_npy, *layer_grad_npy;
+    int topk, cls, repeat;
+    /* explain / evaluate / pic (attribution and metric parameters) */
+    const char *methods, *baseline, *target, *label, *info, *map, *random_mask, *save_random_mask,
+        *data, *shard, *substrate, *trace_level, *seed_str;
+    int steps, samples, masks, window, stride, limit, resume, pixels, no_png;
+    double noise, fraction, max_dist, max_sigma, min_pred;
+    uint64_t seed;
+    /* positionals */
+    char **pos;
+    int n_pos;
+} Opts;
+
+int opts_parse(Opts *o, int argc, char **argv);   /* 0, or -1 after printing the error */
+void opts_usage_common(void);
+
+/* A loaded model and its preprocessing, resolved from options and metadata. */
+typedef struct {
+    EngModel *m;
+    WeightsInfo info;
+    int size;          /* input size (square) */
+    float mean[4], std[4];
+    char **labels;     /* class names (from --labels, else metadata); may be NULL */
+    int n_labels;
+    const char *path;
+} Model;
+
+int model_open(Model *md, const Opts *o);         /* 0, or -1 after printing the error */
+void model_close(Model *md);
+const char *model_label(const Model *md, int k, char *buf, size_t n);
+
+/* Reads a float32-convertible (N,C,H,W) .npy for the model; -1 after an error message. */
+float *load_input_npy(const char *path, const Model *md, int *n, int *h, int *w);
+
+void die_usage(const char *cmd, const char *msg);
+int cli_error(const char *fmt, ...);              /* prints "salient: ..." and returns 1 */
+
+int cmd_info(const Opts *o);
+int cmd_layers(const Opts *o);
+int cmd_predict(const Opts *o);
+int cmd_grad(const Opts *o);
+int cmd_bench(const Opts *o);
+#endif

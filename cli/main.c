@@ -1,0 +1,53 @@
+/* main.c - salient's entry point: dispatch to one command. */
+#include "cli/cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    const char *name;
+    int (*run)(const Opts *o);
+    const char *usage;
+} Command;
+
+static const Command commands[] = {
+    {"info", cmd_info, "info -m MODEL [--json]                 architecture, classes, channels, parameters, SHA-256"},
+    {"layers", cmd_layers, "layers -m MODEL [--size S]             every named layer and its output shape"},
+    {"predict", cmd_predict, "predict -m MODEL [--labels F] [--topk K] [--json] IMAGE...\n"
+                             "        predict -m MODEL --input-npy X.npy [--logits-npy OUT.npy]"},
+    {"grad", cmd_grad, "grad -m MODEL --input-npy X.npy --class K --out G.npy\n"
+                       "        [--layer NAME --act-npy A.npy --layer-grad-npy GA.npy]"},
+    {"bench", cmd_bench, "bench -m MODEL [--size S] [--batch N] [--threads T] [--repeat R]"},
+};
+#define N_COMMANDS (int)(sizeof commands / sizeof commands[0])
+
+static void usage(void) {
+    fprintf(stderr, "salient %s - saliency maps for medical-image CNN classifiers\n\nusage:\n", SALIENT_VERSION);
+    for (int i = 0; i < N_COMMANDS; i++) fprintf(stderr, "  salient %s\n", commands[i].usage);
+    fprintf(stderr, "\n");
+    opts_usage_common();
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2 || !strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        usage();
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+        printf("salient %s\n", SALIENT_VERSION);
+        return 0;
+    }
+    for (int i = 0; i < N_COMMANDS; i++) {
+        if (strcmp(argv[1], commands[i].name)) continue;
+        Opts o;
+        if (opts_parse(&o, argc - 2, argv + 2)) return 2;
+        if (o.help) { fprintf(stderr, "usage: salient %s\n", commands[i].usage); opts_usage_common(); free(o.pos); return 0; }
+        int rc = commands[i].run(&o);
+        free(o.pos);
+        return rc;
+    }
+    fprintf(stderr, "salient: unknown command '%s'\n\n", argv[1]);
+    usage();
+    return 2;
+}

@@ -1,0 +1,137 @@
+/* opts.c - one table of options for every command. Numbers are parsed
+   strictly (the whole text must be a number in range). */
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum { T_STR, T_INT, T_DBL, T_FLAG, T_FLOATS, T_U64 } OptType;
+typedef struct {
+    const char *name, *alias;
+    OptType type;
+    size_t off, count_off;
+    double lo, hi;
+} OptSpec;
+
+#define S(n, a, f) {n, a, T_STR, offsetof(Opts, f), 0, 0, 0}
+#define I(n, a, f, lo, hi) {n, a, T_INT, offsetof(Opts, f), 0, lo, hi}
+#define D(n, a, f, lo, hi) {n, a, T_DBL, offsetof(Opts, f), 0, lo, hi}
+#define F(n, a, f) {n, a, T_FLAG, offsetof(Opts, f), 0, 0, 0}
+static const OptSpec specs[] = {
+    S("--model", "-m", model), S("--arch", NULL, arch), S("--labels", NULL, labels),
+    S("--input-npy", NULL, input_npy), S("--output", "-o", outdir), S("--trace", NULL, trace),
+    I("--threads", NULL, threads, 0, 256), I("--size", NULL, size, 8, 4096), F("--json", NULL, json),
+    F("--verbose", "-v", verbose), F("--reference", NULL, reference), I("--batch", NULL, batch, 1, 4096),
+    F("--help", "-h", help),
+    {"--mean", NULL, T_FLOATS, offsetof(Opts, mean), offsetof(Opts, n_mean), -1e6, 1e6},
+    {"--std", NULL, T_FLOATS, offsetof(Opts, std), offsetof(Opts, n_std), 1e-12, 1e6},
+    S("--logits-npy", NULL, logits_npy), S("--out", NULL, out), S("--layer", NULL, layer),
+    S("--act-npy", NULL, act_npy), S("--layer-grad-npy", NULL, layer_grad_npy),
+    I("--topk", NULL, topk, 1, 100000), I("--class", NULL, cls, 0, 1000000), I("--repeat", NULL, repeat, 1, 10000),
+    S("--methods", "-M", methods), S("--baseline", NULL, baseline), S("--target", NULL, target),
+    S("--label", NULL, label), S("--info", NULL, info), S("--map", NULL, map),
+    S("--random-mask", NULL, random_mask), S("--save-random-mask", NULL, save_random_mask),
+    S("--data", "-d", data), S("--shard", NULL, shard), S("--substrate", NULL, substrate),
+    S("--trace-level", NULL, trace_level), {"--seed", NULL, T_U64, offsetof(Opts, seed), 0, 0, 0},
+    I("--steps", NULL, steps, 1, 100000), I("--samples", NULL, samples, 1, 100000),
+    I("--masks", NULL, masks, 1, 1000000), I("--window", NULL, window, 1, 4096),
+    I("--stride", NULL, stride, 1, 4096), I("--limit", NULL, limit, 1, 100000000),
+    F("--resume", NULL, resume), I("--pixels", NULL, pixels, 1, 1000000), F("--no-png", NULL, no_png),
+    D("--noise", NULL, noise, 0, 100), D("--fraction", NULL, fraction, 1e-6, 1),
+    D("--max-dist", NULL, max_dist, 0, 1e6), D("--max-sigma", NULL, max_sigma, 0, 1e6),
+    D("--min-pred", NULL, min_pred, 0, 1),
+};
+
+static int set_opt(Opts *o, const OptSpec *s, const char *v) {
+    char *base = (char *)o, *end;
+    errno = 0;
+    switch (s->type) {
+    case T_STR: *(const char **)(base + s->off) = v; return 0;
+    case T_FLAG: *(int *)(base + s->off) = 1; return 0;
+    case T_INT: {
+        long x = strtol(v, &end, 10);
+        if (errno || end == v || *end || x < s->lo || x > s->hi) break;
+        *(int *)(base + s->off) = (int)x;
+        return 0;
+    }
+    case T_U64: {
+        if (*v == '-') break;
+        unsigned long long x = strtoull(v, &end, 10);
+        if (errno || end == v || *end) break;
+        *(uint64_t *)(base + s->off) = x;
+        o->seed_str = v;
+        return 0;
+    }
+    case T_DBL: {
+        double x = strtod(v, &end);
+        if (errno || end == v || *end || !(x >= s->lo && x <= s->hi)) break;
+        *(double *)(base + s->off) = x;
+        return 0;
+    }
+    case T_FLOATS: {
+        float *dst = (float *)(base + s->off);
+        int n = 0;
+        const char *p = v;
+        while (*p) {
+            if (n == 4) goto bad;
+            double x = strtod(p, &end);
+            if (errno || end == p || !(x >= s->lo && x <= s->hi)) goto bad;
+            dst[n++] = (float)x;
+            p = end;
+            if (*p == ',') p++;
+            else if (*p) goto bad;
+        }
+        if (n != 1 && n != 3) goto bad;
+        *(int *)(base + s->count_off) = n;
+        return 0;
+    }
+    }
+bad:
+    fprintf(stderr, "salient: bad value '%s' for %s", v, s->name);
+    if (s->type == T_INT || s->type == T_DBL) fprintf(stderr, " (expected a number in [%g, %g])", s->lo, s->hi);
+    if (s->type == T_FLOATS) fprintf(stderr, " (expected 1 or 3 comma-separated numbers)");
+    fprintf(stderr, "\n");
+    return -1;
+}
+
+int opts_parse(Opts *o, int argc, char **argv) {
+    memset(o, 0, sizeof *o);
+    o->seed = 0;
+    o->pos = calloc(argc + 1, sizeof(char *));
+    if (!o->pos) return -1;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (a[0] != '-' || !a[1]) { o->pos[o->n_pos++] = argv[i]; continue; }
+        if (!strcmp(a, "--")) { while (++i < argc) o->pos[o->n_pos++] = argv[i]; break; }
+        const char *eq = strchr(a, '=');
+        size_t L = eq ? (size_t)(eq - a) : strlen(a);
+        const OptSpec *s = NULL;
+        for (size_t k = 0; k < sizeof specs / sizeof specs[0]; k++)
+            if ((strlen(specs[k].name) == L && !strncmp(specs[k].name, a, L)) ||
+                (specs[k].alias && strlen(specs[k].alias) == L && !strncmp(specs[k].alias, a, L))) s = &specs[k];
+        if (!s) { fprintf(stderr, "salient: unknown option '%s' (see salient help)\n", a); return -1; }
+        const char *v = NULL;
+        if (s->type != T_FLAG) {
+            if (eq) v = eq + 1;
+            else if (i + 1 < argc) v = argv[++i];
+            else { fprintf(stderr, "salient: %s needs a value\n", s->name); return -1; }
+        }
+        if (set_opt(o, s, v)) return -1;
+    }
+    return 0;
+}
+
+void opts_usage_common(void) {
+    fprintf(stderr,
+            "common options:\n"
+            "  -m, --model FILE     safetensors weights (torchvision state_dict names)\n"
+            "  --arch NAME          override the detected architecture (resnet18..152, densenet121..201)\n"
+            "  --size S             input size (default: the model's metadata, else 224)\n"
+            "  --mean M[,M,M] --std S[,S,S]  normalisation (default: metadata, else ImageNet's)\n"
+            "  --labels FILE        class names, one per line\n"
+            "  --threads T          OpenBLAS threads (default: all cores)\n"
+            "  --reference          conv and linear by plain double-accumulating loops (slow, exact)\n");
+}

@@ -1,0 +1,46 @@
+/* load.h - fill an engine model from a safetensors file of torchvision's
+   state_dict names (timm uses the same names for these models).
+
+   The architecture is detected from names and shapes: ResNet by `conv1.weight`
+   + `fc.weight`, its depth by the number of blocks per stage and whether
+   blocks have a `conv3` (bottleneck); DenseNet by `features.conv0.weight` +
+   `classifier.weight`, its depth by the number of dense layers per block.
+   Classes come from fc/classifier.weight's rows, input channels from the
+   first conv's second dimension. `arch` (e.g. "resnet50") overrides the
+   detection; the file must still match it.
+
+   Loading is strict, like torch's load_state_dict(strict=True): every
+   parameter and buffer of the architecture must be present with the exact
+   shape (errors name the tensor and show both shapes), F32/F16/BF16 are
+   converted to float32, the I64 `num_batches_tracked` entries are accepted
+   and ignored, and any other tensor the architecture does not have is an error.
+
+   Optional `__metadata__` keys written by tools/convert.py: input_size,
+   mean, std (comma-separated floats), labels (comma-separated names). */
+#ifndef WEIGHTS_LOAD_H
+#define WEIGHTS_LOAD_H
+#include "engine/engine.h"
+
+#define WEIGHTS_MAX_LABELS 4096
+
+typedef struct {
+    char arch[32];
+    int in_channels, n_classes;
+    int input_size;          /* from metadata, 0 if absent */
+    int n_mean, n_std;       /* 0 if absent from the metadata */
+    float mean[4], std[4];
+    int n_labels;            /* 0 if absent */
+    char **labels;
+    char sha256[65];         /* of the whole file */
+    size_t file_bytes;
+    char dtypes[32];         /* e.g. "F16" or "F32+F16" */
+} WeightsInfo;
+
+/* Returns the model, or NULL with a message in err. info may be NULL. */
+EngModel *weights_load(const char *path, const char *arch, WeightsInfo *info, char *err, size_t errlen);
+void weights_info_free(WeightsInfo *info);
+
+/* Parses "resnet50" / "densenet121" into a model; NULL with a message otherwise. */
+EngModel *weights_model_for_arch(const char *arch, int in_channels, int n_classes, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,17 @@
+/* file.h - read a whole file into memory with a size bound and an error
+   message that names the file and the reason (strerror), for the readers
+   of untrusted files in io/ and weights/. */
+#ifndef IO_FILE_H
+#define IO_FILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Reads path into a malloc'd buffer (*buf, *len; one extra NUL byte is
+   allocated after the data so text parsers may rely on it). Fails with
+   a message naming the file if it is missing, unreadable, not a regular
+   file, or larger than max_bytes. An empty file succeeds with *len = 0.
+   Returns 0 or -1. */
+int io_read_file(const char *path, size_t max_bytes, uint8_t **buf, size_t *len,
+                 char *err, size_t errlen);
+#endif

@@ -1,0 +1,74 @@
+/* image.h - input images for the classifiers: decode (stb_image), resize,
+   channel conversion, normalisation; PNG output (stb_image_write).
+
+   Usage:
+     float x[3 * 224 * 224]; char err[512];
+     const float mean[3] = {0.485f, 0.456f, 0.406f}, std[3] = {0.229f, 0.224f, 0.225f};
+     if (image_preprocess("cxr.png", 3, 224, mean, std, x, err, sizeof err) < 0) puts(err);
+   or step by step:
+     Image im, r, g;
+     image_load("cxr.png", &im, err, sizeof err);   // CHW floats in [0,1]
+     image_resize(&im, 224, 224, &r);               // torch bilinear, antialias=True
+     image_to_channels(&r, 1, &g);                  // 3 -> 1 luminance
+     image_normalize(&g, mean, std);
+     image_free(&im); image_free(&r); image_free(&g);
+
+   Decoding: PNG, JPEG (baseline and progressive), BMP, TGA, PGM/PPM, via
+   stb_image v2.27 with STBI_MAX_DIMENSIONS = IMAGE_MAX_DIM and at most
+   IMAGE_MAX_PIXELS pixels (checked from the header before decoding).
+   16-bit PNG and 16-bit PGM/PPM are decoded at 16 bits (stbi_load_16) and
+   scaled by 1/65535; 8-bit data by 1/255. Gray and gray+alpha give c = 1,
+   RGB and RGBA give c = 3: alpha is dropped, not composited.
+   A missing, unreadable, empty or corrupt file is an error naming the file
+   and stb_image's reason.
+
+   Resize convention (image_resize): exactly
+     torch.nn.functional.interpolate(x, size=(oh, ow), mode='bilinear',
+                                     align_corners=False, antialias=True)
+   on float data, which is also PIL's Image.resize(BILINEAR) on float images.
+   Separable, width first then height. Along one axis of in -> out samples:
+     scale   = in / out
+     support = scale >= 1 ? scale : 1           (triangle radius, in input pixels)
+     center  = scale * (i + 0.5)                (output pixel i, half-pixel centres)
+     xmin    = max((int)(center - support + 0.5), 0)
+     xmax    = min((int)(center + support + 0.5), in)     (int() truncates)
+     w_j     = max(0, 1 - |(j - center + 0.5) / max(scale, 1)|)   for j in [xmin, xmax)
+     out[i]  = sum_j w_j * in[j] / sum_j w_j
+   For upscaling (scale < 1) this is ordinary bilinear interpolation with
+   half-pixel centres and edge clamping; for downscaling the triangle is
+   widened by the factor, which is the antialiasing. Weights and sums in
+   double, intermediate and output in float.
+
+   Luminance (image_to_channels 3 -> 1): L = 0.299 R + 0.587 G + 0.114 B,
+   the ITU-R 601-2 weights of PIL's convert('L'), in float, no rounding.
+   1 -> 3 replicates the gray plane.
+
+   Functions returning int give 0 on success and -1 on error. */
+#ifndef IO_IMAGE_H
+#define IO_IMAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define IMAGE_MAX_DIM 16384
+#define IMAGE_MAX_PIXELS ((size_t)1 << 27)      /* 134M pixels, e.g. 11585 x 11585 */
+#define IMAGE_MAX_FILE ((size_t)1 << 30)        /* 1 GiB encoded */
+
+typedef struct {
+    int c, h, w;   /* channels (1 or 3), height, width */
+    float *data;   /* (c, h, w), malloc'd */
+} Image;
+
+int image_new(Image *out, int c, int h, int w);   /* zero-filled */
+int image_load(const char *path, Image *out, char *err, size_t errlen);
+int image_resize(const Image *in, int oh, int ow, Image *out);
+int image_to_channels(const Image *in, int c, Image *out);
+void image_normalize(Image *im, const float *mean, const float *std);   /* (x - mean[c]) / std[c] */
+/* load -> resize to size x size -> channels -> normalize (skipped if mean
+   or std is NULL) into out_chw, a caller buffer of channels*size*size floats. */
+int image_preprocess(const char *path, int channels, int size, const float *mean, const float *std,
+                     float *out_chw, char *err, size_t errlen);
+/* pixels: (h, w, c) interleaved 8-bit, c in 1..4. */
+int image_write_png(const char *path, const uint8_t *pixels, int w, int h, int c);
+void image_free(Image *im);
+#endif

@@ -130,7 +130,10 @@ def write_golden(path: str):
                   "fnv1a64": str (16 hex digits) of the whole float32 tensor's
                              little-endian bytes,
                   "first_bits": [uint32...]  float32 bit patterns of elements 0..7,
-                  "first": [float...]        the same values, for reading}]}
+                  "first": [float...]        the same values, for reading,
+                  "fnv1a64_f16": str  the same hash after rounding every value
+                             float32 -> float16 (nearest, ties to even) -> float32,
+                             i.e. detweights_round_f16}]}
     The seed is a decimal string because it may exceed 2^53."""
     cases = []
     for seed in GOLDEN_SEEDS:
@@ -142,12 +145,14 @@ def write_golden(path: str):
                 "fnv1a64": "%016x" % fnv1a64(v.tobytes()),
                 "first_bits": [int(b) for b in first.view("<u4")],
                 "first": [float(x) for x in first],
+                "fnv1a64_f16": "%016x" % fnv1a64(v.astype(np.float16).astype("<f4").tobytes()),
             })
     doc = {"spec": "tools/detweights.py / tests/detweights.h", "n_first": GOLDEN_FIRST,
            "cases": cases}
-    with open(path, "w") as f:
-        json.dump(doc, f, indent=1)
-        f.write("\n")
+    with open(path, "w") as f:  # one case per line
+        f.write('{"spec": %s, "n_first": %d,\n "cases": [\n' % (json.dumps(doc["spec"]), GOLDEN_FIRST))
+        f.write(",\n".join("  " + json.dumps(c) for c in cases))
+        f.write("\n ]}\n")
 
 
 def main():

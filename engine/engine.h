@@ -169,6 +169,7 @@ int eng_get_reference(void);
 void eng_set_threads(int n);  /* OpenBLAS threads; <=0 = all cores */
 int eng_get_threads(void);
 const char *eng_last_error(void);
+void eng_set_error(const char *fmt, ...); /* for layers above the engine: one error slot */
 const char *eng_blas_info(void); /* OpenBLAS config string */
 
 /* size arithmetic: returns 0 and sets *out, or -1 on overflow. */

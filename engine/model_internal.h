@@ -20,5 +20,4 @@ struct EngModel {
     int shape_h, shape_w; /* input size the node shapes were inferred for; 0 if none */
 };
 
-void eng_set_error(const char *fmt, ...);
 #endif

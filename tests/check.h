@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static int check_failures_;
+static int check_failures_ __attribute__((unused));
 
 #define CHECK(cond, name, ...)                                   \
     do {                                                         \

@@ -1,0 +1,123 @@
+/* attrib.h - saliency methods over the engine's public API.
+
+   Every method has the signature AttribFn: it reads one preprocessed image
+   x (C,H,W) - exactly the network input - and its parameters, and fills an
+   AttribResult with the 2-D map (H,W) used to rank pixels and, for the
+   gradient family, the raw attribution (C,H,W). Methods never carry network
+   code: they call the helpers below, which batch inputs through engine passes.
+
+   Usage:
+     AttribParams P; attrib_params_default(&P);
+     P.model = m; P.x = x; P.C = 3; P.H = P.W = 224; P.target = k;
+     P.mean = mean; P.std = std;                  // for the black/white baselines
+     const AttribMethod *am = attrib_find("ig");
+     AttribResult R; if (am->run(&P, &R) == 0) { ... R.map ... } attrib_result_free(&R);
+     attrib_params_release(&P);                    // frees cached passes
+
+   Costs are counted in images through the network: R.forward counts images
+   run forward (taped or not), R.backward images run backward. */
+#ifndef ATTRIB_ATTRIB_H
+#define ATTRIB_ATTRIB_H
+#include <stdint.h>
+#include <stdio.h>
+#include "engine/engine.h"
+#include "engine/rng.h"
+
+typedef enum { BASELINE_BLACK, BASELINE_WHITE, BASELINE_ZERO, BASELINE_BLUR, BASELINE_UNIFORM, BASELINE_FILE } BaselineKind;
+
+typedef struct {
+    /* the network and the image */
+    EngModel *model;
+    const float *x;            /* (C,H,W) network input */
+    int C, H, W;
+    int target;                /* class to explain */
+    const float *mean, *std;   /* (C) the preprocessing, for black/white baselines */
+    /* parameters: 0 / negative means "the method's default" */
+    int steps, samples, masks, window, stride, batch, grid;
+    double noise, fraction, max_dist, max_sigma, grad_step, prob;
+    BaselineKind baseline;
+    const float *baseline_data; /* (C,H,W) for BASELINE_FILE */
+    const char *layer;         /* CAM layer; NULL = the method's default */
+    uint64_t seed;
+    /* fixed draws for tests against references (NULL = draw from the seeded rng) */
+    const float *noise_in;     /* (samples,C,H,W) SmoothGrad noise */
+    const float *masks_in;     /* (masks,H,W) RISE masks */
+    /* output control */
+    FILE *narrate;             /* non-NULL: explain each step with this image's numbers */
+    void (*progress)(void *ctx, long done, long total);
+    void *progress_ctx;
+    /* engine passes cached between calls (owned; attrib_params_release frees) */
+    EngPass *pass;
+    int pass_n, pass_h, pass_w;
+} AttribParams;
+
+typedef struct {
+    float *map;                /* (H,W) */
+    float *attr;               /* (C,H,W) raw attribution, or NULL */
+    long forward, backward;    /* images through the network */
+    long batches;              /* engine calls */
+    double seconds;
+    char notes[512];           /* method-specific facts for outputs (e.g. "segments 231,140,...") */
+} AttribResult;
+
+typedef int (*AttribFn)(AttribParams *P, AttribResult *R);
+
+typedef enum { FAMILY_GRADIENT, FAMILY_REGION, FAMILY_CAM, FAMILY_PERTURBATION, FAMILY_BASELINE } AttribFamily;
+
+typedef struct {
+    const char *name;
+    AttribFn run;
+    AttribFamily family;
+    const char *summary;       /* one line: formula and reference */
+} AttribMethod;
+
+const AttribMethod *attrib_find(const char *name);
+int attrib_n_methods(void);
+const AttribMethod *attrib_method(int i);
+
+void attrib_params_default(AttribParams *P);
+void attrib_params_release(AttribParams *P);
+void attrib_result_free(AttribResult *R);
+/* Allocates R->map (and R->attr if with_attr); zeroes counters. 0 or -1. */
+int attrib_result_init(AttribResult *R, const AttribParams *P, int with_attr);
+
+/* ---- helpers over the engine (attrib/common.c) ---- */
+/* Gradients of the target logit for n inputs xs (n,C,H,W) into grads
+   (n,C,H,W); logits (n,K) may be NULL. Runs in batches of P->batch.
+   rules: optional backward-rule overrides (guided backprop). */
+int attrib_grads(AttribParams *P, AttribResult *R, const float *xs, int n, float *grads, float *logits,
+                 const EngBackwardOpts *rules);
+/* Logits (n,K) of n inputs, forward only, in batches. */
+int attrib_logits(AttribParams *P, AttribResult *R, const float *xs, int n, float *logits);
+/* The target logit of n inputs, forward only. */
+int attrib_target_scores(AttribParams *P, AttribResult *R, const float *xs, int n, float *scores);
+/* Activation A (K,h,w) and gradient G = dF_target/dA of the named layer for
+   the image P->x; *K,*h,*w get the shape. act/grad malloc'd by the callee. */
+int attrib_layer_act_grad(AttribParams *P, AttribResult *R, const char *layer, float **act, float **grad,
+                          int *K, int *h, int *w);
+/* Forward with the layer's activation replaced (n copies, (n,K,h,w)); target logits out. */
+int attrib_layer_replaced_scores(AttribParams *P, AttribResult *R, const char *layer, const float *acts, int n,
+                                 float *scores);
+/* The baseline image for P->baseline (C,H,W), malloc'd. */
+float *attrib_baseline(const AttribParams *P);
+/* map (H,W) = sum over channels of |attr| (PAIR's VisualizeImageGrayscale
+   before its percentile clipping). */
+void attrib_map_abs_sum(float *map, const float *attr, int C, int H, int W);
+/* The default CAM layer: "layer4" for ResNet, "features.norm5" for DenseNet. */
+const char *attrib_default_layer(const EngModel *m);
+void attrib_progress(AttribParams *P, long done, long total);
+double attrib_now(void);
+
+/* ---- image helpers (attrib/resize.c) ---- */
+/* cv2.resize INTER_LINEAR: half-pixel centres (align_corners=False), edge
+   clamped, no antialiasing. src (h,w) -> dst (H,W). */
+void resize_bilinear_half_pixel(float *dst, int H, int W, const float *src, int h, int w);
+/* torch UpsamplingBilinear2d: align_corners=True. */
+void resize_bilinear_align_corners(float *dst, int H, int W, const float *src, int h, int w);
+/* pytorch-grad-cam's scale_cam_image: (x - min) / (max(x - min) + 1e-7), in place. */
+void minmax_scale(float *v, size_t n, double eps);
+/* Gaussian blur of each channel (C,H,W), sigma in pixels, as
+   scipy.ndimage.gaussian_filter(mode='reflect', truncate=4.0). */
+void gaussian_blur_chw(float *dst, const float *src, int C, int H, int W, double sigma);
+
+#endif

@@ -1,0 +1,212 @@
+/* common.c - what every saliency method shares: batched gradients and
+   logits through engine passes, layer activations and gradients, layer
+   replacement, baselines, and result bookkeeping. */
+#include "attrib/attrib.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+void attrib_params_default(AttribParams *P) {
+    memset(P, 0, sizeof *P);
+    P->baseline = BASELINE_BLACK;
+    P->batch = 0;
+    P->seed = 0;
+}
+
+void attrib_params_release(AttribParams *P) {
+    eng_pass_free(P->pass);
+    P->pass = NULL;
+    P->pass_n = 0;
+}
+
+int attrib_result_init(AttribResult *R, const AttribParams *P, int with_attr) {
+    memset(R, 0, sizeof *R);
+    R->map = calloc((size_t)P->H * P->W, sizeof(float));
+    if (with_attr) R->attr = calloc((size_t)P->C * P->H * P->W, sizeof(float));
+    if (!R->map || (with_attr && !R->attr)) { attrib_result_free(R); return -1; }
+    return 0;
+}
+
+void attrib_result_free(AttribResult *R) {
+    free(R->map);
+    free(R->attr);
+    R->map = R->attr = NULL;
+}
+
+double attrib_now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+void attrib_progress(AttribParams *P, long done, long total) {
+    if (P->progress) P->progress(P->progress_ctx, done, total);
+}
+
+/* Default batch: 16 images at 224x224, scaled by the area. */
+static int batch_size(const AttribParams *P) {
+    if (P->batch > 0) return P->batch;
+    double scale = (224.0 * 224.0) / ((double)P->H * P->W);
+    int b = (int)(16 * scale);
+    return b < 1 ? 1 : b > 64 ? 64 : b;
+}
+
+static EngPass *get_pass(AttribParams *P, int n) {
+    if (P->pass && P->pass_n == n && P->pass_h == P->H && P->pass_w == P->W) return P->pass;
+    eng_pass_free(P->pass);
+    P->pass = eng_pass_new(P->model, n, P->H, P->W);
+    P->pass_n = P->pass ? n : 0;
+    P->pass_h = P->H; P->pass_w = P->W;
+    return P->pass;
+}
+
+int attrib_grads(AttribParams *P, AttribResult *R, const float *xs, int n, float *grads, float *logits,
+                 const EngBackwardOpts *rules) {
+    int K = eng_model_n_classes(P->model), B = batch_size(P);
+    size_t per = (size_t)P->C * P->H * P->W;
+    EngBackwardOpts o;
+    if (rules) o = *rules; else memset(&o, 0, sizeof o);
+    int keep0 = 0;
+    o.keep_grads = &keep0; /* only the input gradient is read */
+    o.n_keep_grads = 1;
+    float *seed = NULL;
+    for (int i0 = 0; i0 < n; i0 += B) {
+        int nb = n - i0 < B ? n - i0 : B;
+        EngPass *p = get_pass(P, nb);
+        if (!p) { free(seed); return -1; }
+        if (eng_pass_forward(p, xs + per * i0, ENG_TAPE)) { free(seed); return -1; }
+        free(seed);
+        seed = calloc((size_t)nb * K, sizeof(float));
+        if (!seed) return -1;
+        for (int b = 0; b < nb; b++) seed[(size_t)b * K + P->target] = 1.0f;
+        if (eng_pass_backward(p, seed, &o)) { free(seed); return -1; }
+        memcpy(grads + per * i0, eng_pass_input_grad(p), sizeof(float) * per * nb);
+        if (logits) memcpy(logits + (size_t)K * i0, eng_pass_output(p), sizeof(float) * K * nb);
+        if (R) { R->forward += nb; R->backward += nb; R->batches++; }
+    }
+    free(seed);
+    return 0;
+}
+
+int attrib_logits(AttribParams *P, AttribResult *R, const float *xs, int n, float *logits) {
+    int K = eng_model_n_classes(P->model), B = batch_size(P);
+    size_t per = (size_t)P->C * P->H * P->W;
+    for (int i0 = 0; i0 < n; i0 += B) {
+        int nb = n - i0 < B ? n - i0 : B;
+        EngPass *p = get_pass(P, nb);
+        if (!p || eng_pass_forward(p, xs + per * i0, ENG_FORWARD_ONLY)) return -1;
+        memcpy(logits + (size_t)K * i0, eng_pass_output(p), sizeof(float) * K * nb);
+        if (R) { R->forward += nb; R->batches++; }
+    }
+    return 0;
+}
+
+int attrib_target_scores(AttribParams *P, AttribResult *R, const float *xs, int n, float *scores) {
+    int K = eng_model_n_classes(P->model), B = batch_size(P);
+    float *lg = malloc(sizeof(float) * K * (B < n ? B : n));
+    if (!lg) return -1;
+    size_t per = (size_t)P->C * P->H * P->W;
+    for (int i0 = 0; i0 < n; i0 += B) {
+        int nb = n - i0 < B ? n - i0 : B;
+        if (attrib_logits(P, R, xs + per * i0, nb, lg)) { free(lg); return -1; }
+        for (int b = 0; b < nb; b++) scores[i0 + b] = lg[(size_t)b * K + P->target];
+    }
+    free(lg);
+    return 0;
+}
+
+const char *attrib_default_layer(const EngModel *m) {
+    return eng_model_arch(m)[0] == 'd' ? "features.norm5" : "layer4";
+}
+
+int attrib_layer_act_grad(AttribParams *P, AttribResult *R, const char *layer, float **act, float **grad,
+                          int *K, int *h, int *w) {
+    int node = eng_model_node_find(P->model, layer);
+    if (node < 0) { eng_set_error("no layer named '%s' in %s", layer, eng_model_arch(P->model)); return -1; }
+    EngPass *p = get_pass(P, 1);
+    if (!p || eng_pass_forward(p, P->x, ENG_TAPE)) return -1;
+    int nc = eng_model_n_classes(P->model);
+    float *seed = calloc(nc, sizeof(float));
+    if (!seed) return -1;
+    seed[P->target] = 1.0f;
+    int keep[2] = {0, node};
+    EngBackwardOpts o = {.keep_grads = keep, .n_keep_grads = 2};
+    int rc = eng_pass_backward(p, seed, &o);
+    free(seed);
+    if (rc) return -1;
+    const EngNode *nd = eng_model_node(P->model, node);
+    size_t n = (size_t)nd->c * nd->h * nd->w;
+    *K = nd->c; *h = nd->h; *w = nd->w;
+    *act = malloc(sizeof(float) * n);
+    *grad = calloc(n, sizeof(float));
+    if (!*act || !*grad) { free(*act); free(*grad); return -1; }
+    memcpy(*act, eng_pass_act(p, node), sizeof(float) * n);
+    if (eng_pass_grad(p, node)) memcpy(*grad, eng_pass_grad(p, node), sizeof(float) * n);
+    if (R) { R->forward++; R->backward++; R->batches++; }
+    return 0;
+}
+
+int attrib_layer_replaced_scores(AttribParams *P, AttribResult *R, const char *layer, const float *acts, int n,
+                                 float *scores) {
+    int node = eng_model_node_find(P->model, layer);
+    if (node < 0) { eng_set_error("no layer named '%s'", layer); return -1; }
+    int B = batch_size(P), Kc = eng_model_n_classes(P->model);
+    const EngNode *nd = eng_model_node(P->model, node);
+    size_t per_act = (size_t)nd->c * nd->h * nd->w, per_x = (size_t)P->C * P->H * P->W;
+    int cut = eng_model_is_cut(P->model, node);
+    float *xs = NULL;
+    if (!cut) { /* the whole network runs, so every batch item needs the image */
+        xs = malloc(sizeof(float) * per_x * (B < n ? B : n));
+        if (!xs) return -1;
+        for (int b = 0; b < (B < n ? B : n); b++) memcpy(xs + per_x * b, P->x, sizeof(float) * per_x);
+    }
+    for (int i0 = 0; i0 < n; i0 += B) {
+        int nb = n - i0 < B ? n - i0 : B;
+        EngPass *p = get_pass(P, nb);
+        if (!p || eng_pass_forward_replace(p, xs, ENG_FORWARD_ONLY, node, acts + per_act * i0)) { free(xs); return -1; }
+        for (int b = 0; b < nb; b++) scores[i0 + b] = eng_pass_output(p)[(size_t)b * Kc + P->target];
+        if (R) { R->forward += nb; R->batches++; }
+    }
+    free(xs);
+    return 0;
+}
+
+float *attrib_baseline(const AttribParams *P) {
+    size_t plane = (size_t)P->H * P->W, n = plane * P->C;
+    float *b = malloc(sizeof(float) * n);
+    if (!b) return NULL;
+    for (int c = 0; c < P->C; c++) {
+        float m = P->mean ? P->mean[c] : 0.0f, s = P->std ? P->std[c] : 1.0f;
+        for (size_t i = 0; i < plane; i++) {
+            float v = 0;
+            switch (P->baseline) {
+            case BASELINE_BLACK: v = (0.0f - m) / s; break;
+            case BASELINE_WHITE: v = (1.0f - m) / s; break;
+            case BASELINE_ZERO: v = 0.0f; break;
+            case BASELINE_FILE: v = P->baseline_data[c * plane + i]; break;
+            case BASELINE_BLUR: case BASELINE_UNIFORM: break;
+            }
+            b[c * plane + i] = v;
+        }
+    }
+    if (P->baseline == BASELINE_BLUR) gaussian_blur_chw(b, P->x, P->C, P->H, P->W, P->max_sigma > 0 ? P->max_sigma : 50.0);
+    if (P->baseline == BASELINE_UNIFORM) { /* uniform noise over the input's range, from the seeded generator */
+        float lo = P->x[0], hi = P->x[0];
+        for (size_t i = 0; i < n; i++) { if (P->x[i] < lo) lo = P->x[i]; if (P->x[i] > hi) hi = P->x[i]; }
+        EngRng r;
+        eng_rng_seed(&r, eng_rng_split(P->seed, 0xba5e));
+        for (size_t i = 0; i < n; i++) b[i] = lo + (hi - lo) * eng_rng_uniformf(&r);
+    }
+    return b;
+}
+
+void attrib_map_abs_sum(float *map, const float *attr, int C, int H, int W) {
+    size_t plane = (size_t)H * W;
+    for (size_t i = 0; i < plane; i++) {
+        float s = 0;
+        for (int c = 0; c < C; c++) s += fabsf(attr[c * plane + i]);
+        map[i] = s;
+    }
+}

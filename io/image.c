@@ -13,13 +13,15 @@
 
 /* stb_image: the one implementation in salient, restricted to the formats
    we promise, with a dimension bound so a forged header cannot ask for a
-   gigantic buffer. Its own code is compiled without our warnings. */
+   gigantic buffer. Its own code is compiled without our warnings.
+   PGM/PPM are decoded here instead: stb_image 2.27 reads 16-bit PNM
+   samples in the wrong byte order, ignores maxval and returns
+   uninitialised memory for a truncated raster. */
 #define STBI_MAX_DIMENSIONS IMAGE_MAX_DIM
 #define STBI_ONLY_PNG
 #define STBI_ONLY_JPEG
 #define STBI_ONLY_BMP
 #define STBI_ONLY_TGA
-#define STBI_ONLY_PNM
 #define STB_IMAGE_IMPLEMENTATION
 #define STB_IMAGE_WRITE_IMPLEMENTATION
 #pragma GCC diagnostic push
@@ -67,6 +69,64 @@ void image_free(Image *im) {
     memset(im, 0, sizeof *im);
 }
 
+/* Netpbm header integer: skips whitespace and '#' comments before it. */
+static int image__pnm_int(const uint8_t *b, size_t len, size_t *pos, long *out) {
+    size_t i = *pos;
+    while (i < len) {
+        if (b[i] == '#') { while (i < len && b[i] != '\n' && b[i] != '\r') i++; }
+        else if (b[i] == ' ' || (b[i] >= '\t' && b[i] <= '\r')) i++;
+        else break;
+    }
+    long v = 0;
+    size_t start = i;
+    while (i < len && b[i] >= '0' && b[i] <= '9' && i - start < 9) v = v * 10 + (b[i++] - '0');
+    if (i == start || (i < len && b[i] >= '0' && b[i] <= '9')) return -1;
+    *pos = i;
+    *out = v;
+    return 0;
+}
+
+/* Binary PGM (P5) / PPM (P6) as Netpbm defines them: header "P5|P6 w h
+   maxval" with whitespace and comments, one whitespace byte, then w*h*c
+   samples of 1 byte (maxval < 256) or 2 bytes big-endian; intensity =
+   sample / maxval. Bytes after the raster (further images) are ignored. */
+static int image__load_pnm(const char *path, const uint8_t *b, size_t len, Image *out, char *err, size_t errlen) {
+    if (len < 2 || (b[1] != '5' && b[1] != '6'))
+        return image__fail(err, errlen, "image '%s': only binary PGM (P5) and PPM (P6) are supported, found 'P%c'",
+                           path, len > 1 ? b[1] : '?');
+    int c = b[1] == '5' ? 1 : 3;
+    size_t pos = 2;
+    long w, h, maxval;
+    if (image__pnm_int(b, len, &pos, &w) < 0 || image__pnm_int(b, len, &pos, &h) < 0 ||
+        image__pnm_int(b, len, &pos, &maxval) < 0 || pos >= len ||
+        !(b[pos] == ' ' || (b[pos] >= '\t' && b[pos] <= '\r')))
+        return image__fail(err, errlen, "image '%s': malformed PNM header (expected width, height, maxval)", path);
+    pos++;
+    if (maxval < 1 || maxval > 65535)
+        return image__fail(err, errlen, "image '%s': PNM maxval %ld outside 1..65535", path, maxval);
+    if (w < 1 || h < 1 || w > IMAGE_MAX_DIM || h > IMAGE_MAX_DIM || (size_t)w * (size_t)h > IMAGE_MAX_PIXELS)
+        return image__fail(err, errlen, "image '%s': %ld x %ld pixels is outside the supported range (1..%d per side, %zu pixels)",
+                           path, w, h, IMAGE_MAX_DIM, (size_t)IMAGE_MAX_PIXELS);
+    size_t bps = maxval < 256 ? 1 : 2, plane = (size_t)w * (size_t)h;
+    size_t need = plane * (size_t)c * bps;   /* <= 2^27 * 6, no overflow */
+    if (len - pos < need)
+        return image__fail(err, errlen, "image '%s': PNM raster truncated (%zu of %zu bytes)", path, len - pos, need);
+    if (image_new(out, c, (int)h, (int)w) < 0)
+        return image__fail(err, errlen, "image '%s': out of memory for %d x %ld x %ld floats", path, c, h, w);
+    const uint8_t *p = b + pos;
+    for (size_t i = 0; i < plane; i++)
+        for (int ch = 0; ch < c; ch++) {
+            size_t k = i * (size_t)c + (size_t)ch;
+            long v = bps == 1 ? p[k] : (long)p[2 * k] << 8 | p[2 * k + 1];
+            if (v > maxval) {
+                image_free(out);
+                return image__fail(err, errlen, "image '%s': PNM sample %ld exceeds maxval %ld", path, v, maxval);
+            }
+            out->data[(size_t)ch * plane + i] = (float)((double)v / (double)maxval);
+        }
+    return 0;
+}
+
 int image_load(const char *path, Image *out, char *err, size_t errlen) {
     if (!err) errlen = 0;
     memset(out, 0, sizeof *out);
@@ -81,6 +141,11 @@ int image_load(const char *path, Image *out, char *err, size_t errlen) {
     if (len > INT_MAX) {
         free(buf);
         return image__fail(err, errlen, "image '%s': %zu bytes is too large to decode", path, len);
+    }
+    if (buf[0] == 'P' && len > 1 && buf[1] >= '1' && buf[1] <= '7') {
+        int rc = image__load_pnm(path, buf, len, out, err, errlen);
+        free(buf);
+        return rc;
     }
     int w, h, comp;
     if (!stbi_info_from_memory(buf, (int)len, &w, &h, &comp)) {

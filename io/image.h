@@ -13,11 +13,13 @@
      image_normalize(&g, mean, std);
      image_free(&im); image_free(&r); image_free(&g);
 
-   Decoding: PNG, JPEG (baseline and progressive), BMP, TGA, PGM/PPM, via
-   stb_image v2.27 with STBI_MAX_DIMENSIONS = IMAGE_MAX_DIM and at most
-   IMAGE_MAX_PIXELS pixels (checked from the header before decoding).
-   16-bit PNG and 16-bit PGM/PPM are decoded at 16 bits (stbi_load_16) and
-   scaled by 1/65535; 8-bit data by 1/255. Gray and gray+alpha give c = 1,
+   Decoding: PNG, JPEG (baseline and progressive), BMP, TGA via stb_image
+   v2.27 with STBI_MAX_DIMENSIONS = IMAGE_MAX_DIM and at most
+   IMAGE_MAX_PIXELS pixels (checked from the header before decoding);
+   binary PGM/PPM (P5/P6) by our own decoder (stb 2.27 gets 16-bit PNM
+   wrong). 16-bit PNG is decoded at 16 bits (stbi_load_16) and scaled by
+   1/65535, 8-bit data by 1/255; PGM/PPM samples by 1/maxval (so 1/255 and
+   1/65535 for the usual maxvals, 1/4095 for 12-bit). Gray and gray+alpha give c = 1,
    RGB and RGBA give c = 3: alpha is dropped, not composited.
    A missing, unreadable, empty or corrupt file is an error naming the file
    and stb_image's reason.

@@ -56,4 +56,5 @@ int cmd_layers(const Opts *o);
 int cmd_predict(const Opts *o);
 int cmd_grad(const Opts *o);
 int cmd_bench(const Opts *o);
+int cmd_explain(const Opts *o);
 #endif

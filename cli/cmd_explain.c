@@ -1,0 +1,475 @@
+/* cmd_explain.c - `salient explain`: every requested saliency method on
+   every image, written to OUTDIR/<image stem>/ as <method>.npy (the 2-D map
+   at the model's input size), <method>.attr.npy (the raw (C,H,W)
+   attribution of the gradient family), <method>.png (heatmap over the
+   input with a colour bar), grid.png (the input and every map, titled) and
+   explain.json (hashes, prediction, target, every parameter with defaults
+   filled in, passes and times of every method). */
+#include "attrib/attrib.h"
+#include "cli/cli.h"
+#include "cli/render.h"
+#include "engine/ops.h"
+#include "io/image.h"
+#include "io/json.h"
+#include "io/npy.h"
+#include "io/sha256.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ---- the parameters each method reads, with REFERENCE.md's defaults ---- */
+typedef struct { const char *method; const char *keys; } MethodKeys;
+static const MethodKeys method_keys[] = {
+    {"gradient", ""}, {"gradxinput", ""}, {"guidedbackprop", ""},
+    {"ig", "steps=25 baseline"}, {"guidedig", "steps=200 fraction=0.25 max_dist=0.02 baseline"},
+    {"blurig", "steps=100 max_sigma=50 grad_step=0.01"},
+    {"sg-gradient", "samples=25 noise=0.15"}, {"sg-ig", "samples=25 noise=0.15 steps=25 baseline"},
+    {"sg-guidedig", "samples=25 noise=0.15 steps=200 fraction=0.25 max_dist=0.02 baseline"},
+    {"sg-blurig", "samples=25 noise=0.15 steps=100 max_sigma=50 grad_step=0.01"},
+    {"xrai", "steps=100"}, {"gradcam", "layer"}, {"gradcampp", "layer"}, {"hirescam", "layer"},
+    {"xgradcam", "layer"}, {"layercam", "layer"}, {"scorecam", "layer"}, {"ablationcam", "layer"},
+    {"eigencam", "layer"}, {"eigengradcam", "layer"}, {"occlusion", "window=15 stride=1"},
+    {"rise", "masks=4000 grid=8 prob=0.5"}, {"random", ""},
+};
+
+static const char *keys_of(const char *method) {
+    for (size_t i = 0; i < sizeof method_keys / sizeof method_keys[0]; i++)
+        if (!strcmp(method_keys[i].method, method)) return method_keys[i].keys;
+    return "";
+}
+
+static const char *baseline_name(BaselineKind b) {
+    switch (b) {
+    case BASELINE_BLACK: return "black";
+    case BASELINE_WHITE: return "white";
+    case BASELINE_ZERO: return "zero";
+    case BASELINE_BLUR: return "blur";
+    case BASELINE_UNIFORM: return "uniform";
+    case BASELINE_FILE: return "file";
+    }
+    return "?";
+}
+
+/* Value of one parameter as used: the option if given, else the default. */
+static void write_param(JsonWriter *w, const char *key, const Opts *o, const AttribParams *P, const char *layer) {
+    const char *eq = strchr(key, '=');
+    char name[32];
+    size_t L = eq ? (size_t)(eq - key) : strlen(key);
+    snprintf(name, sizeof name, "%.*s", (int)L, key);
+    double def = eq ? atof(eq + 1) : 0;
+    if (!strcmp(name, "baseline")) { jw_kv_string(w, "baseline", o->baseline ? o->baseline : baseline_name(P->baseline)); return; }
+    if (!strcmp(name, "layer")) { jw_kv_string(w, "layer", layer); return; }
+    double v = def;
+    if (!strcmp(name, "steps") && o->steps) v = o->steps;
+    else if (!strcmp(name, "samples") && o->samples) v = o->samples;
+    else if (!strcmp(name, "noise") && o->noise > 0) v = o->noise;
+    else if (!strcmp(name, "fraction") && o->fraction > 0) v = o->fraction;
+    else if (!strcmp(name, "max_dist") && o->max_dist > 0) v = o->max_dist;
+    else if (!strcmp(name, "max_sigma") && o->max_sigma > 0) v = o->max_sigma;
+    else if (!strcmp(name, "window") && o->window) v = o->window;
+    else if (!strcmp(name, "stride") && o->stride) v = o->stride;
+    else if (!strcmp(name, "masks") && o->masks) v = o->masks;
+    jw_kv_number(w, name, v);
+}
+
+/* ---- inputs ---- */
+typedef struct {
+    char name[256];      /* output folder name */
+    const char *path;    /* image file, or the .npy */
+    int index;           /* item of the .npy */
+} Item;
+
+static void stem_of(const char *path, char *out, size_t n) {
+    const char *b = strrchr(path, '/');
+    b = b ? b + 1 : path;
+    snprintf(out, n, "%s", b);
+    char *dot = strrchr(out, '.');
+    if (dot && dot != out) *dot = 0;
+}
+
+static int mkdir_p(const char *path) {
+    char tmp[1024];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    for (char *p = tmp + 1; *p; p++)
+        if (*p == '/') { *p = 0; if (mkdir(tmp, 0755) && errno != EEXIST) return -1; *p = '/'; }
+    return (mkdir(tmp, 0755) && errno != EEXIST) ? -1 : 0;
+}
+
+/* ---- progress bar on a terminal ---- */
+typedef struct { const char *image, *method; int tty; } Progress;
+
+static void progress_cb(void *ctx, long done, long total) {
+    Progress *pg = ctx;
+    if (!pg->tty || total <= 0) return;
+    int width = 30, fill = (int)(width * done / total);
+    fprintf(stderr, "\r  %-14s [", pg->method);
+    for (int i = 0; i < width; i++) fputc(i < fill ? '#' : '.', stderr);
+    fprintf(stderr, "] %3d%% %ld/%ld", (int)(100 * done / total), done, total);
+    if (done >= total) fprintf(stderr, "\r%*s\r", 70, "");
+    fflush(stderr);
+}
+
+/* ---- pass timing, for the cost model passes x time-per-pass ---- */
+typedef struct { int batch; double fwd_s, fb_s; } PassTime;
+
+static void measure_pass_time(EngModel *m, int C, int S, int B, PassTime *pt) {
+    pt->batch = B;
+    pt->fwd_s = pt->fb_s = 0;
+    size_t n = (size_t)B * C * S * S;
+    float *x = calloc(n, sizeof(float)), *seed = calloc((size_t)B * eng_model_n_classes(m), sizeof(float));
+    EngPass *p = eng_pass_new(m, B, S, S);
+    if (x && seed && p) {
+        int keep0 = 0;
+        EngBackwardOpts bo = {.keep_grads = &keep0, .n_keep_grads = 1};
+        for (int i = 0; i < B; i++) seed[(size_t)i * eng_model_n_classes(m)] = 1;
+        eng_pass_forward(p, x, ENG_FORWARD_ONLY); /* warm-up */
+        double best_f = 1e30, best_b = 1e30;
+        for (int r = 0; r < 2; r++) {
+            double t0 = attrib_now();
+            eng_pass_forward(p, x, ENG_FORWARD_ONLY);
+            double t1 = attrib_now();
+            eng_pass_forward(p, x, ENG_TAPE);
+            eng_pass_backward(p, seed, &bo);
+            double t2 = attrib_now();
+            if (t1 - t0 < best_f) best_f = t1 - t0;
+            if (t2 - t1 < best_b) best_b = t2 - t1;
+        }
+        pt->fwd_s = best_f; pt->fb_s = best_b;
+    }
+    eng_pass_free(p);
+    free(x); free(seed);
+}
+
+static double expected_seconds(const AttribResult *R, const PassTime *pt) {
+    double fo = (double)(R->forward - R->backward) / pt->batch, fb = (double)R->backward / pt->batch;
+    return fo * pt->fwd_s + fb * pt->fb_s;
+}
+
+/* ---- target class ---- */
+static int resolve_target(const Opts *o, const Model *md, const char *path, int pred, char *rule, size_t n) {
+    int K = eng_model_n_classes(md->m);
+    const char *t = o->target ? o->target : "pred";
+    if (!strcmp(t, "pred")) { snprintf(rule, n, "pred"); return pred; }
+    if (!strcmp(t, "label")) {
+        snprintf(rule, n, "label");
+        if (o->label) {
+            for (int k = 0; k < md->n_labels; k++) if (!strcmp(md->labels[k], o->label)) return k;
+            char *end;
+            long v = strtol(o->label, &end, 10);
+            if (!*end && v >= 0 && v < K) return (int)v;
+            return -1;
+        }
+        if (!path) return -1;
+        char tmp[1024];
+        snprintf(tmp, sizeof tmp, "%s", path);
+        const char *dir = basename(dirname(tmp));
+        for (int k = 0; k < md->n_labels; k++) if (!strcmp(md->labels[k], dir)) return k;
+        return -1;
+    }
+    char *end;
+    long v = strtol(t, &end, 10);
+    snprintf(rule, n, "fixed");
+    return (!*end && v >= 0 && v < K) ? (int)v : -1;
+}
+
+static int parse_baseline(const Opts *o, AttribParams *P, float **file_data, const Model *md) {
+    const char *b = o->baseline;
+    if (!b || !strcmp(b, "black")) P->baseline = BASELINE_BLACK;
+    else if (!strcmp(b, "white")) P->baseline = BASELINE_WHITE;
+    else if (!strcmp(b, "blur")) P->baseline = BASELINE_BLUR;
+    else if (!strcmp(b, "uniform")) P->baseline = BASELINE_UNIFORM;
+    else if (!strcmp(b, "zero")) P->baseline = BASELINE_ZERO;
+    else {
+        if (*file_data) { P->baseline = BASELINE_FILE; P->baseline_data = *file_data; return 0; }
+        NpyArray a;
+        char err[512];
+        if (npy_read(b, &a, err, sizeof err)) return cli_error("--baseline: not black|white|blur|uniform|zero and %s", err);
+        size_t want = (size_t)eng_model_in_channels(md->m) * md->size * md->size;
+        if (a.numel != want) { npy_free(&a); return cli_error("--baseline %s: %zu values, the input has %zu", b, a.numel, want); }
+        *file_data = npy_to_f32(&a);
+        npy_free(&a);
+        P->baseline = BASELINE_FILE;
+        P->baseline_data = *file_data;
+    }
+    return 0;
+}
+
+/* ---- one image ---- */
+typedef struct {
+    const Opts *o;
+    Model *md;
+    const AttribMethod **methods;
+    int n_methods;
+    PassTime pt;
+    float *baseline_file;
+} Run;
+
+static int write_map_png(const char *path, const float *input01, int C, int S, const float *map, int clip99, const char *title) {
+    int zoom = display_zoom(S), T = S * zoom;
+    Canvas cv;
+    if (canvas_new(&cv, T + 44, T + 22, 255)) return -1;
+    float *m01 = malloc(sizeof(float) * S * S);
+    display_scale(m01, map, S * S, clip99);
+    static const uint8_t black[3] = {0, 0, 0};
+    canvas_text(&cv, 4, 4, title, 2, black);
+    draw_tile(&cv, 0, 22, zoom, input01, C, S, S, m01);
+    draw_colorbar(&cv, T + 4, 22, T);
+    int rc = canvas_write_png(&cv, path);
+    free(m01);
+    canvas_free(&cv);
+    return rc;
+}
+
+static int write_grid(const char *path, const float *input01, int C, int S, float **maps, const AttribMethod **ms,
+                      int n, const char *title0) {
+    int zoom = display_zoom(S), T = S * zoom, cols = n + 1 < 6 ? n + 1 : 6, rows = (n + 1 + cols - 1) / cols;
+    int cw = T + 8, ch = T + 26;
+    Canvas cv;
+    if (canvas_new(&cv, cols * cw + 40, rows * ch + 4, 255)) return -1;
+    static const uint8_t black[3] = {0, 0, 0};
+    float *m01 = malloc(sizeof(float) * S * S);
+    for (int i = 0; i <= n; i++) {
+        int x0 = (i % cols) * cw + 4, y0 = (i / cols) * ch + 4;
+        canvas_text(&cv, x0, y0, i ? ms[i - 1]->name : title0, 2, black);
+        if (i && maps[i - 1]) display_scale(m01, maps[i - 1], S * S, ms[i - 1]->family == FAMILY_GRADIENT);
+        draw_tile(&cv, x0, y0 + 20, zoom, input01, C, S, S, i ? (maps[i - 1] ? m01 : NULL) : NULL);
+    }
+    draw_colorbar(&cv, cols * cw + 8, 24, T);
+    int rc = canvas_write_png(&cv, path);
+    free(m01);
+    canvas_free(&cv);
+    return rc;
+}
+
+static int explain_one(Run *run, const Item *it, const float *x) {
+    const Opts *o = run->o;
+    Model *md = run->md;
+    EngModel *m = md->m;
+    int C = eng_model_in_channels(m), S = md->size, K = eng_model_n_classes(m);
+    size_t plane = (size_t)S * S;
+    char dir[1024], path[1200];
+    snprintf(dir, sizeof dir, "%s/%s", o->outdir ? o->outdir : "salient-out", it->name);
+    if (mkdir_p(dir)) return cli_error("cannot create %s: %s", dir, strerror(errno));
+    /* prediction */
+    AttribParams P;
+    attrib_params_default(&P);
+    P.model = m; P.x = x; P.C = C; P.H = P.W = S; P.mean = md->mean; P.std = md->std;
+    float *logits = malloc(sizeof(float) * K), *prob = malloc(sizeof(float) * K);
+    if (attrib_logits(&P, NULL, x, 1, logits)) { free(logits); free(prob); return cli_error("%s", eng_last_error()); }
+    softmax_forward(prob, logits, 1, K);
+    int pred = 0;
+    for (int k = 1; k < K; k++) if (prob[k] > prob[pred]) pred = k;
+    char rule[16];
+    int target = resolve_target(o, md, it->index < 0 ? it->path : NULL, pred, rule, sizeof rule);
+    if (target < 0) {
+        free(logits); free(prob); attrib_params_release(&P);
+        return cli_error("%s: cannot resolve --target %s (give --label NAME, or a class index < %d)", it->name,
+                         o->target ? o->target : "pred", K);
+    }
+    P.target = target;
+    P.steps = o->steps; P.samples = o->samples; P.masks = o->masks; P.window = o->window; P.stride = o->stride;
+    P.batch = o->batch; P.noise = o->noise; P.fraction = o->fraction; P.max_dist = o->max_dist;
+    P.max_sigma = o->max_sigma; P.layer = o->layer; P.seed = o->seed;
+    if (parse_baseline(o, &P, &run->baseline_file, md)) { free(logits); free(prob); return 1; }
+    P.narrate = o->verbose ? stderr : NULL;
+    Progress pg = {it->name, "", isatty(2)};
+    P.progress = progress_cb;
+    P.progress_ctx = &pg;
+    /* the input as a person sees it: undo the normalisation */
+    float *input01 = malloc(sizeof(float) * C * plane);
+    for (int c = 0; c < C; c++)
+        for (size_t i = 0; i < plane; i++) input01[c * plane + i] = x[c * plane + i] * md->std[c] + md->mean[c];
+    float **maps = calloc(run->n_methods, sizeof(float *));
+    AttribResult *res = calloc(run->n_methods, sizeof(AttribResult));
+    int *ok = calloc(run->n_methods, sizeof(int)), failed = 0;
+    const char *layer = o->layer ? o->layer : attrib_default_layer(m);
+    char b[32];
+    if (o->verbose)
+        fprintf(stderr, "%s: predicted %s (p=%.4f, logit %.4f); explaining %s (logit %.4f)\n", it->name,
+                model_label(md, pred, b, sizeof b), prob[pred], logits[pred], model_label(md, target, b, sizeof b),
+                logits[target]);
+    for (int k = 0; k < run->n_methods; k++) {
+        const AttribMethod *am = run->methods[k];
+        pg.method = am->name;
+        double t0 = attrib_now();
+        int rc = am->run(&P, &res[k]);
+        res[k].seconds = attrib_now() - t0;
+        if (rc) { cli_error("%s: %s failed: %s", it->name, am->name, eng_last_error()); failed++; continue; }
+        ok[k] = 1;
+        maps[k] = res[k].map;
+        int64_t shp2[2] = {S, S}, shp3[3] = {C, S, S};
+        char err[512];
+        snprintf(path, sizeof path, "%s/%s.npy", dir, am->name);
+        if (npy_write_f32(path, res[k].map, 2, shp2, err, sizeof err)) { cli_error("%s", err); failed++; }
+        if (res[k].attr) {
+            snprintf(path, sizeof path, "%s/%s.attr.npy", dir, am->name);
+            if (npy_write_f32(path, res[k].attr, 3, shp3, err, sizeof err)) { cli_error("%s", err); failed++; }
+        }
+        if (!o->no_png) {
+            snprintf(path, sizeof path, "%s/%s.png", dir, am->name);
+            if (write_map_png(path, input01, C, S, res[k].map, am->family == FAMILY_GRADIENT, am->name)) {
+                cli_error("cannot write %s", path);
+                failed++;
+            }
+        }
+        if (o->verbose)
+            fprintf(stderr, "  %-14s %8.3f s   %6ld fwd %6ld bwd images in %ld batches; expected %.3f s "
+                            "(one batch of %d: fwd %.1f ms, fwd+bwd %.1f ms)%s%s\n",
+                    am->name, res[k].seconds, res[k].forward, res[k].backward, res[k].batches,
+                    expected_seconds(&res[k], &run->pt), run->pt.batch, run->pt.fwd_s * 1e3, run->pt.fb_s * 1e3,
+                    res[k].notes[0] ? "  " : "", res[k].notes);
+    }
+    if (!o->no_png) {
+        char title[64];
+        snprintf(title, sizeof title, "%.20s", model_label(md, pred, b, sizeof b));
+        snprintf(path, sizeof path, "%s/grid.png", dir);
+        if (write_grid(path, input01, C, S, maps, run->methods, run->n_methods, title)) { cli_error("cannot write %s", path); failed++; }
+    }
+    /* explain.json */
+    snprintf(path, sizeof path, "%s/explain.json", dir);
+    FILE *f = fopen(path, "w");
+    if (!f) { failed++; cli_error("cannot write %s", path); }
+    else {
+        JsonWriter w;
+        jw_init(&w, f, 1);
+        jw_object_begin(&w);
+        jw_kv_string(&w, "salient_version", SALIENT_VERSION);
+        jw_key(&w, "model"); jw_object_begin(&w);
+        jw_kv_string(&w, "path", md->path); jw_kv_string(&w, "arch", eng_model_arch(m));
+        jw_kv_string(&w, "sha256", md->info.sha256); jw_object_end(&w);
+        char hex[65] = "";
+        jw_key(&w, "image"); jw_object_begin(&w);
+        jw_kv_string(&w, "path", it->path);
+        if (it->index >= 0) jw_kv_int(&w, "npy_index", it->index);
+        if (!sha256_file(it->path, hex)) jw_kv_string(&w, "sha256", hex);
+        jw_object_end(&w);
+        jw_key(&w, "input"); jw_object_begin(&w);
+        jw_kv_int(&w, "size", S); jw_kv_int(&w, "channels", C);
+        jw_key(&w, "mean"); jw_array_begin(&w); for (int c = 0; c < C; c++) jw_number(&w, md->mean[c]); jw_array_end(&w);
+        jw_key(&w, "std"); jw_array_begin(&w); for (int c = 0; c < C; c++) jw_number(&w, md->std[c]); jw_array_end(&w);
+        jw_kv_string(&w, "preprocessed", it->index >= 0 ? "as given (--input-npy)" : "bilinear antialiased resize, [0,1], normalised");
+        jw_object_end(&w);
+        jw_key(&w, "prediction"); jw_object_begin(&w);
+        jw_kv_int(&w, "class", pred); jw_kv_string(&w, "label", model_label(md, pred, b, sizeof b));
+        jw_kv_number(&w, "prob", prob[pred]);
+        jw_key(&w, "probs"); jw_array_begin(&w); for (int c = 0; c < K; c++) jw_number(&w, prob[c]); jw_array_end(&w);
+        jw_key(&w, "logits"); jw_array_begin(&w); for (int c = 0; c < K; c++) jw_number(&w, logits[c]); jw_array_end(&w);
+        jw_object_end(&w);
+        jw_key(&w, "target"); jw_object_begin(&w);
+        jw_kv_int(&w, "class", target); jw_kv_string(&w, "label", model_label(md, target, b, sizeof b));
+        jw_kv_string(&w, "rule", rule); jw_object_end(&w);
+        jw_kv_int(&w, "seed", (long long)o->seed);
+        jw_kv_string(&w, "rng", "xoshiro256** seeded by SplitMix64 (engine/rng.h)");
+        jw_kv_int(&w, "threads", eng_get_threads());
+        jw_key(&w, "pass_time"); jw_object_begin(&w);
+        jw_kv_int(&w, "batch", run->pt.batch); jw_kv_number(&w, "forward_ms", run->pt.fwd_s * 1e3);
+        jw_kv_number(&w, "forward_backward_ms", run->pt.fb_s * 1e3); jw_object_end(&w);
+        jw_key(&w, "methods"); jw_array_begin(&w);
+        for (int k = 0; k < run->n_methods; k++) {
+            const AttribMethod *am = run->methods[k];
+            jw_object_begin(&w);
+            jw_kv_string(&w, "name", am->name);
+            jw_kv_bool(&w, "ok", ok[k]);
+            jw_key(&w, "params"); jw_object_begin(&w);
+            char keys[256];
+            snprintf(keys, sizeof keys, "%s", keys_of(am->name));
+            for (char *tok = strtok(keys, " "); tok; tok = strtok(NULL, " ")) write_param(&w, tok, o, &P, layer);
+            jw_kv_int(&w, "batch", o->batch);
+            jw_object_end(&w);
+            jw_kv_int(&w, "forward_images", res[k].forward);
+            jw_kv_int(&w, "backward_images", res[k].backward);
+            jw_kv_int(&w, "batches", res[k].batches);
+            jw_kv_number(&w, "seconds", res[k].seconds);
+            jw_kv_number(&w, "expected_seconds", expected_seconds(&res[k], &run->pt));
+            jw_kv_string(&w, "notes", res[k].notes);
+            jw_object_end(&w);
+        }
+        jw_array_end(&w);
+        jw_object_end(&w);
+        fprintf(f, "\n");
+        if (fclose(f)) { failed++; cli_error("cannot write %s", path); }
+    }
+    for (int k = 0; k < run->n_methods; k++) attrib_result_free(&res[k]);
+    free(res); free(maps); free(ok); free(input01); free(logits); free(prob);
+    attrib_params_release(&P);
+    if (!failed) printf("%s\n", dir);
+    return failed ? 1 : 0;
+}
+
+static int parse_methods(const char *list, const AttribMethod ***out, int *n) {
+    const AttribMethod **v = calloc(attrib_n_methods() * 2 + 64, sizeof *v);
+    int k = 0;
+    char buf[2048];
+    snprintf(buf, sizeof buf, "%s", list ? list : "all");
+    for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+        if (!strcmp(tok, "all")) {
+            for (int i = 0; i < attrib_n_methods(); i++)
+                if (attrib_method(i)->run) v[k++] = attrib_method(i);
+            continue;
+        }
+        const AttribMethod *am = attrib_find(tok);
+        if (!am) { free(v); return cli_error("unknown method '%s' (see salient explain --help)", tok); }
+        if (!am->run) { free(v); return cli_error("method '%s' is not built into this binary", tok); }
+        if (k < attrib_n_methods() * 2 + 60) v[k++] = am;
+    }
+    *out = v;
+    *n = k;
+    return 0;
+}
+
+int cmd_explain(const Opts *o) {
+    if (!o->n_pos && !o->input_npy) return cli_error("explain: give images or --input-npy X.npy");
+    Run run = {0};
+    run.o = o;
+    if (parse_methods(o->methods, &run.methods, &run.n_methods)) return 1;
+    Model md;
+    if (model_open(&md, o)) { free(run.methods); return 1; }
+    run.md = &md;
+    eng_set_threads(o->threads);
+    eng_set_reference(o->reference);
+    int C = eng_model_in_channels(md.m), S = md.size, failed = 0;
+    int B = o->batch ? o->batch : (int)(16 * (224.0 * 224.0) / ((double)S * S));
+    if (B < 1) B = 1;
+    if (B > 64) B = 64;
+    measure_pass_time(md.m, C, S, B, &run.pt);
+    size_t per = (size_t)C * S * S;
+    float *x = malloc(sizeof(float) * per);
+    if (o->input_npy) {
+        int n, h, w;
+        float *xs = load_input_npy(o->input_npy, &md, &n, &h, &w);
+        if (!xs) failed = 1;
+        else if (h != S || w != S) failed = cli_error("%s: inputs are %dx%d, the model's input size is %d (use --size %d)", o->input_npy, h, w, S, h);
+        else
+            for (int i = 0; i < n; i++) {
+                Item it = {"", o->input_npy, i};
+                char stem[200];
+                stem_of(o->input_npy, stem, sizeof stem);
+                if (n == 1) snprintf(it.name, sizeof it.name, "%s", stem);
+                else snprintf(it.name, sizeof it.name, "%s_%d", stem, i);
+                failed += explain_one(&run, &it, xs + per * i) != 0;
+            }
+        free(xs);
+    }
+    for (int i = 0; i < o->n_pos; i++) {
+        Item it = {"", o->pos[i], -1};
+        stem_of(o->pos[i], it.name, sizeof it.name);
+        char err[512];
+        if (image_preprocess(o->pos[i], C, S, md.mean, md.std, x, err, sizeof err)) {
+            cli_error("skipping %s", err);
+            failed++;
+            continue;
+        }
+        failed += explain_one(&run, &it, x) != 0;
+    }
+    free(x);
+    free(run.baseline_file);
+    free(run.methods);
+    model_close(&md);
+    if (failed) return cli_error("%d image(s) failed", failed) ? 1 : 1;
+    return 0;
+}

@@ -89,6 +89,9 @@ int attrib_grads(AttribParams *P, AttribResult *R, const float *xs, int n, float
                  const EngBackwardOpts *rules);
 /* Logits (n,K) of n inputs, forward only, in batches. */
 int attrib_logits(AttribParams *P, AttribResult *R, const float *xs, int n, float *logits);
+/* The batch size the helpers above use (P->batch, or the default for the
+   image size): callers generating images chunk by chunk use it as their chunk. */
+int attrib_batch_size(const AttribParams *P);
 /* The target logit of n inputs, forward only. */
 int attrib_target_scores(AttribParams *P, AttribResult *R, const float *xs, int n, float *scores);
 /* Activation A (K,h,w) and gradient G = dF_target/dA of the named layer for

@@ -210,3 +210,6 @@ void attrib_map_abs_sum(float *map, const float *attr, int C, int H, int W) {
         map[i] = s;
     }
 }
+
+/* The helpers' batch size, for callers that generate their inputs chunk by chunk. */
+int attrib_batch_size(const AttribParams *P) { return batch_size(P); }

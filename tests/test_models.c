@@ -170,7 +170,7 @@ static void run_case(const Case *c) {
         eng_pass_backward(p, seed, NULL);
         double gd = 0, L[2];
         for (size_t i = 0; i < ax.numel; i++) gd += (double)eng_pass_input_grad(p)[i] * d[i];
-        const float e = 1e-3f;
+        const float e = 1e-4f; /* larger steps cross ReLU/max-pool kinks: 1e-3 gives 7% error */
         for (int s = 0; s < 2; s++) {
             for (size_t i = 0; i < ax.numel; i++) xp[i] = x[i] + (s ? -e : e) * d[i];
             eng_pass_forward(p, xp, ENG_FORWARD_ONLY);
@@ -180,6 +180,7 @@ static void run_case(const Case *c) {
         double num = (L[0] - L[1]) / (2 * e);
         snprintf(label, sizeof label, "%s directional derivative of the whole network", c->name);
         CHECK(fabs(num - gd) <= 1e-2 * fabs(gd), label, "numeric %.6g vs analytic %.6g", num, gd);
+        printf("    directional: numeric %.6g, analytic %.6g\n", num, gd);
         free(d); free(xp);
     }
     free(taped); free(seed);

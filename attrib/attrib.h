@@ -95,7 +95,8 @@ int attrib_batch_size(const AttribParams *P);
 /* The target logit of n inputs, forward only. */
 int attrib_target_scores(AttribParams *P, AttribResult *R, const float *xs, int n, float *scores);
 /* Activation A (K,h,w) and gradient G = dF_target/dA of the named layer for
-   the image P->x; *K,*h,*w get the shape. act/grad malloc'd by the callee. */
+   the image P->x; *K,*h,*w get the shape. act/grad malloc'd by the callee.
+   grad == NULL: forward only (one forward, no backward; gradient-free CAMs). */
 int attrib_layer_act_grad(AttribParams *P, AttribResult *R, const char *layer, float **act, float **grad,
                           int *K, int *h, int *w);
 /* Forward with the layer's activation replaced (n copies, (n,K,h,w)); target logits out. */

@@ -121,12 +121,25 @@ const char *attrib_default_layer(const EngModel *m) {
     return eng_model_arch(m)[0] == 'd' ? "features.norm5" : "layer4";
 }
 
+/* The activation of `node` after a taped forward of P->x (no backward). */
+static int layer_act_only(AttribParams *P, AttribResult *R, int node, float **act, int *K, int *h, int *w) {
+    const EngNode *nd = eng_model_node(P->model, node);
+    size_t n = (size_t)nd->c * nd->h * nd->w;
+    *K = nd->c; *h = nd->h; *w = nd->w;
+    *act = malloc(sizeof(float) * n);
+    if (!*act) return -1;
+    memcpy(*act, eng_pass_act(P->pass, node), sizeof(float) * n);
+    if (R) { R->forward++; R->batches++; }
+    return 0;
+}
+
 int attrib_layer_act_grad(AttribParams *P, AttribResult *R, const char *layer, float **act, float **grad,
                           int *K, int *h, int *w) {
     int node = eng_model_node_find(P->model, layer);
     if (node < 0) { eng_set_error("no layer named '%s' in %s", layer, eng_model_arch(P->model)); return -1; }
     EngPass *p = get_pass(P, 1);
     if (!p || eng_pass_forward(p, P->x, ENG_TAPE)) return -1;
+    if (!grad) return layer_act_only(P, R, node, act, K, h, w); /* gradient-free CAMs */
     int nc = eng_model_n_classes(P->model);
     float *seed = calloc(nc, sizeof(float));
     if (!seed) return -1;

@@ -7,6 +7,8 @@
      match scipy exactly.
    - Grid masks have many co-circular 4-sets, where Qhull and we may pick
      other diagonals: the agreement is measured and bounded (bounds below).
+   - Rounding: probes where the interpolant is within a float32 half-ulp of
+     n+0.5 (pic.py rounds through a float32 image) must match scipy.
    - Properties: a linear ramp is reproduced exactly whatever the
      triangulation; the mesh is Delaunay (empty circumcircles, checked by
      brute force on a small set), counter-clockwise, and tiles the box.
@@ -334,6 +336,44 @@ static void test_errors(void) {
     CHECK(dt_build(&m, xs, ys, 5) == -1 && strstr(dt_error(), "corner"), "dt_rejects_missing_corner", "%s", dt_error());
     int32_t cx[4] = {0, 1, 2, 3}, cy[4] = {0, 1, 2, 3};
     CHECK(dt_build(&m, cx, cy, 4) == -1, "dt_rejects_collinear", "%s", dt_error());
+    int32_t bx[5] = {0, 3, 3, 0, 1}, by[5] = {0, 0, 2, 2, 1};
+    int32_t bad_index[6] = {0, 1, 5, 0, 2, 3}, flat[6] = {0, 1, 1, 0, 2, 3}, triple[9] = {0, 1, 4, 1, 0, 2, 0, 1, 3};
+    CHECK(dt_from_triangles(&m, bx, by, 5, bad_index, 2) == -1 && dt_from_triangles(&m, bx, by, 5, flat, 2) == -1 &&
+          dt_from_triangles(&m, bx, by, 5, triple, 3) == -1 && strstr(dt_error(), "shared by 3"),
+          "dt_from_triangles_rejects_bad_lists", "%s", dt_error());
+}
+
+/* Interpolants within a float32 half-ulp of n+0.5: pic.py rounds them
+   through its float32 image (to n+0.5, then to even); the probes hold
+   scipy's results, some of which rounding the float64 would get wrong. */
+static void test_near_half(void) {
+    NpyArray kp, pr;
+    char err[256];
+    if (npy_read(DIR "near_half_known.npy", &kp, err, sizeof err) < 0 || kp.dtype != NPY_I32 || kp.ndim != 2 ||
+        kp.shape[1] != 3) { CHECK(0, "dt_near_half_rounding", "bad near_half_known.npy: %s", err); return; }
+    if (npy_read(DIR "near_half.npy", &pr, err, sizeof err) < 0 || pr.dtype != NPY_I32 || pr.ndim != 2 ||
+        pr.shape[1] != 4) { npy_free(&kp); CHECK(0, "dt_near_half_rounding", "bad near_half.npy: %s", err); return; }
+    int h = 1024, w = 1024;
+    uint8_t *img = calloc((size_t)h * w, 1), *known = calloc((size_t)h * w, 1), *out = malloc((size_t)h * w);
+    const int32_t *k = kp.data, *p = pr.data;
+    for (int64_t i = 0; i < kp.shape[0]; i++) {
+        size_t at = (size_t)k[3 * i] * w + k[3 * i + 1];
+        img[at] = (uint8_t)k[3 * i + 2];
+        known[at] = 1;
+    }
+    int rc = pic_interpolate_fill(img, h, w, 1, known, out);
+    long bad = 0, decisive = 0;
+    for (int64_t i = 0; i < pr.shape[0]; i++) {
+        const int32_t *r = p + 4 * i;
+        bad += out[(size_t)r[0] * w + r[1]] != r[2];
+        decisive += r[3];
+    }
+    printf("  near-half probes: %lld (%ld where float64 rounding would differ), %ld wrong\n",
+           (long long)pr.shape[0], decisive, bad);
+    CHECK(rc == 0 && bad == 0 && decisive > 0, "dt_near_half_rounding", "rc %d (%s), %ld of %lld probes wrong",
+          rc, dt_error(), bad, (long long)pr.shape[0]);
+    free(img); free(known); free(out);
+    npy_free(&kp); npy_free(&pr);
 }
 
 static void benchmark(void) {
@@ -360,6 +400,7 @@ int main(void) {
     test_errors();
     test_mesh_properties();
     test_ramp();
+    test_near_half();
     FILE *f = fopen(DIR "cases.txt", "r");
     CHECK(f != NULL, "dt_cases_file", "cannot open " DIR "cases.txt (run from the repo root)");
     double worst_same = 1;

@@ -4,46 +4,21 @@
    mismatch the test also prints the agreement under a greedy one-to-one
    label matching, to tell a tie-order slip from a real bug. */
 #include "attrib/felzenszwalb.h"
+#include "io/npy.h"
 #include "tests/check.h"
 #include <stdint.h>
 #include <string.h>
 
 #define SEG_DIR "tests/data/seg/"
 
-/* Minimal .npy reader for the golden files: little-endian, C order, v1/v2 header. */
-typedef struct { char descr[8]; int ndim; long shape[4]; size_t n; void *data; } Npy;
-
-static int npy_load(const char *path, Npy *a) {
-    memset(a, 0, sizeof *a);
-    FILE *f = fopen(path, "rb");
-    if (!f) return -1;
-    unsigned char pre[12];
-    int ok = fread(pre, 1, 10, f) == 10 && memcmp(pre, "\x93NUMPY", 6) == 0;
-    size_t hl = 0;
-    if (ok && pre[6] == 1) hl = pre[8] | (size_t)pre[9] << 8;
-    else if (ok && fread(pre + 10, 1, 2, f) == 2)
-        hl = pre[8] | (size_t)pre[9] << 8 | (size_t)pre[10] << 16 | (size_t)pre[11] << 24;
-    char hdr[1024];
-    ok = ok && hl > 0 && hl < sizeof hdr && fread(hdr, 1, hl, f) == hl;
-    if (ok) {
-        hdr[hl] = 0;
-        char *d = strstr(hdr, "'descr': '"), *s = strstr(hdr, "'shape': (");
-        ok = d && s && !strstr(hdr, "'fortran_order': True");
-        if (ok) { memcpy(a->descr, d + 10, 3); a->descr[3] = 0; }
-        a->n = 1;
-        for (char *p = ok ? s + 10 : NULL; p && *p != ')' && a->ndim < 4;) {
-            long v = strtol(p, &p, 10);
-            a->shape[a->ndim++] = v; a->n *= (size_t)v;
-            while (*p == ',' || *p == ' ') p++;
-        }
+static int load(const char *path, NpyArray *a, NpyDtype want) {
+    char err[256];
+    if (npy_read(path, a, err, sizeof err) < 0) { printf("  %s\n", err); return -1; }
+    if (a->dtype != want) {
+        printf("  %s: expected %s, found %s\n", path, npy_dtype_name(want), npy_dtype_name(a->dtype));
+        npy_free(a);
+        return -1;
     }
-    size_t es = ok ? (size_t)(a->descr[2] - '0') : 0;
-    if (ok && (es == 1 || es == 4 || es == 8)) {
-        a->data = malloc(a->n * es + 1);
-        ok = a->data && fread(a->data, es, a->n, f) == a->n;
-    } else ok = 0;
-    fclose(f);
-    if (!ok) { free(a->data); a->data = NULL; return -1; }
     return 0;
 }
 
@@ -75,14 +50,17 @@ static void test_case(const char *line) {
         return;
     }
     char path[256];
-    Npy x, ref;
+    NpyArray x, ref;
     int replicate = strcmp(input, "t1_64_c3") == 0; /* stored once as 1 channel */
     snprintf(path, sizeof path, SEG_DIR "%s.npy", replicate ? "t1_64_c1" : input);
-    int ok = npy_load(path, &x) == 0 && strcmp(x.descr, "<f4") == 0 &&
-             x.n * (replicate ? 3 : 1) == (size_t)c * h * w;
+    if (load(path, &x, NPY_F32)) { CHECK(0, tag, "cannot load %s", path); return; }
     snprintf(path, sizeof path, SEG_DIR "%s.npy", tag);
-    ok = ok && npy_load(path, &ref) == 0 && strcmp(ref.descr, "<i4") == 0 && ref.n == (size_t)h * w;
-    if (!ok) { CHECK(0, tag, "cannot load the golden files of %s (%s)", tag, path); return; }
+    if (load(path, &ref, NPY_I32)) { npy_free(&x); CHECK(0, tag, "cannot load %s", path); return; }
+    if (x.numel * (replicate ? 3 : 1) != (size_t)c * h * w || ref.numel != (size_t)h * w) {
+        CHECK(0, tag, "golden sizes %zu, %zu do not fit %dx%dx%d", x.numel, ref.numel, c, h, w);
+        npy_free(&x); npy_free(&ref);
+        return;
+    }
     size_t hw = (size_t)h * w;
     float *img = malloc((size_t)c * hw * sizeof *img);
     for (int k = 0; k < c; k++) memcpy(img + k * hw, (float *)x.data + (replicate ? 0 : k * hw), hw * sizeof *img);
@@ -100,26 +78,30 @@ static void test_case(const char *line) {
         printf("  matched agreement %.4f\n", matched_agreement(lab, n, r, nseg, hw));
     CHECK(n == nseg && diff == 0, name, "segments %d vs %d, %zu pixels differ, first at (%zu,%zu): %d vs %d",
           n, nseg, diff, first / w, first % w, first < hw ? lab[first] : -1, first < hw ? r[first] : -1);
-    free(img); free(lab); free(x.data); free(ref.data);
+    free(img); free(lab); npy_free(&x); npy_free(&ref);
 }
 
 static void test_argsort(void) {
-    Npy v, o;
-    int ok = npy_load(SEG_DIR "argsort_values.npy", &v) == 0 && strcmp(v.descr, "<f8") == 0 &&
-             npy_load(SEG_DIR "argsort_order.npy", &o) == 0 && strcmp(o.descr, "<i4") == 0 && o.n == v.n;
-    if (!ok) { CHECK(0, "fh_np_argsort_ties", "cannot load argsort golden files"); return; }
-    int32_t *idx = malloc(v.n * sizeof *idx);
-    fh_np_argsort(v.data, idx, (int32_t)v.n);
+    NpyArray v, o;
+    if (load(SEG_DIR "argsort_values.npy", &v, NPY_F64)) { CHECK(0, "fh_np_argsort_ties", "no golden values"); return; }
+    if (load(SEG_DIR "argsort_order.npy", &o, NPY_I32) || o.numel != v.numel) {
+        npy_free(&v);
+        CHECK(0, "fh_np_argsort_ties", "no golden order of %zu entries", v.numel);
+        return;
+    }
+    size_t nv = v.numel;
+    int32_t *idx = malloc(nv * sizeof *idx);
+    fh_np_argsort(v.data, idx, (int32_t)nv);
     size_t diff = 0, first = 0;
-    for (size_t i = 0; i < v.n; i++) if (idx[i] != ((int32_t *)o.data)[i]) { if (!diff) first = i; diff++; }
+    for (size_t i = 0; i < nv; i++) if (idx[i] != ((int32_t *)o.data)[i]) { if (!diff) first = i; diff++; }
     /* sanity: the golden order really is not the stable one */
     size_t unstable = 0;
     const double *vv = v.data; const int32_t *oo = o.data;
-    for (size_t i = 1; i < v.n; i++) if (vv[oo[i]] == vv[oo[i - 1]] && oo[i] < oo[i - 1]) unstable++;
+    for (size_t i = 1; i < nv; i++) if (vv[oo[i]] == vv[oo[i - 1]] && oo[i] < oo[i - 1]) unstable++;
     CHECK(diff == 0 && unstable > 0, "fh_np_argsort_ties",
           "%zu of %zu positions differ from numpy (first %zu); %zu unstable pairs in numpy's order",
-          diff, v.n, first, unstable);
-    free(idx); free(v.data); free(o.data);
+          diff, nv, first, unstable);
+    free(idx); npy_free(&v); npy_free(&o);
 }
 
 static void test_bad_args(void) {

@@ -27,6 +27,13 @@ Writes tests/data/delaunay/:
       exactly; 0 for the grid masks, where co-circular points abound.
     f64_round_diff: pixels where rounding the float64 interpolant directly
       (instead of through float32 as pic.py does) would give another value.
+  near_half.npy    (m,4) int32 rows (y, x, value, f64_differs) for a 1024x1024
+                   gray image known only at the points of near_half_known.npy
+                   (k,3: y, x, value; a unique triangulation): probe pixels
+                   whose interpolant lies within a float32 half-ulp of n+0.5
+                   without being n+0.5, where pic.py's float32 rounding
+                   decides (f64_differs = 1: rounding the float64 directly
+                   would give the other integer), plus random probes.
 Masks: a seeded random fraction of pixels (numpy default_rng(seed).choice
 without replacement, as pic.py's generate_random_mask draws a count) plus the
 4 corners. The "nd" cases use few random points and are redrawn until unique.
@@ -96,6 +103,32 @@ def random_mask(h, w, frac, seed):
     return mask
 
 
+def near_half():
+    h = w = 1024
+    rng = np.random.default_rng(7)
+    inner = np.stack([rng.integers(1, h - 1, 8), rng.integers(1, w - 1, 8)], axis=1)
+    pts = np.concatenate([[[0, 0], [0, w - 1], [h - 1, 0], [h - 1, w - 1]], inner])
+    vals = rng.integers(0, 256, len(pts)).astype(np.uint8)
+    img = np.zeros((h, w, 1), np.uint8)
+    img[pts[:, 0], pts[:, 1], 0] = vals
+    mask = np.zeros((h, w), bool)
+    mask[pts[:, 0], pts[:, 1]] = True
+    assert qhull_unique(mask)
+    ref = blurred(img, mask)[..., 0]
+    unknown = np.argwhere(~mask)
+    v = griddata(np.argwhere(mask), img[mask][:, 0], unknown, method="linear")
+    differs = np.round(v.astype(np.float32)) != np.rint(v)
+    near = np.abs(v - np.floor(v) - 0.5) < 2.0 ** -14
+    pick = np.nonzero(near)[0]
+    pick = np.concatenate([pick, rng.choice(len(unknown), 200, replace=False)])
+    rows = np.stack([unknown[pick, 0], unknown[pick, 1], ref[tuple(unknown[pick].T)],
+                     differs[pick]], axis=1).astype(np.int32)
+    np.save(f"{OUT}/near_half.npy", rows)
+    np.save(f"{OUT}/near_half_known.npy",
+            np.stack([pts[:, 0], pts[:, 1], vals], axis=1).astype(np.int32))
+    print(f"near_half: {len(pick)} probes, {int(differs.sum())} where float64 rounding differs")
+
+
 def load_images():
     g = [np.asarray(Image.open(f"{MRI}/{s}").convert("L")) for s in SLICES]
     crop = lambda a, y, x, n: np.ascontiguousarray(a[y:y + n, x:x + n])
@@ -154,6 +187,7 @@ def main():
             np.save(f"{OUT}/qhull_{case}.npy", Delaunay(np.argwhere(mask)).simplices.astype(np.int32))
         lines.append(f"{case} {name} {h} {w} {c} {int(mask.sum())} {unique} {f64}")
         print(lines[-1])
+    near_half()
     with open(f"{OUT}/cases.txt", "w") as f:
         f.write(f"# made by tools/make_delaunay_golden.py, scipy {scipy.__version__}, "
                 f"numpy {np.__version__}{', checked against PAIR pic.py' if pair else ''}\n")

@@ -11,7 +11,8 @@ Inputs are scaled to [-1,1] as PAIR's XRAI does before segmenting
 ((x - min) / (max - min) * 2 - 1, in float32), from crops of
 /work/shared/data/reference-slices/itk_BrainT1Slice.png (gray content; 1 channel
 and the same channel replicated 3 times) and skimage_retina.jpg (true RGB).
-The "blocks" input (2x2 blocks of 5 grey levels, sigma 0) has many exactly
+The "thresh_1x2" input is two pixels that skimage merges only because it
+rounds the merge threshold to float32. The "blocks" input (2x2 blocks of 5 grey levels, sigma 0) has many exactly
 tied edge weights: there the result depends on the sort's tie order, which
 the script proves by re-running skimage with a stable argsort patched in
 (column stable_diff of cases.txt: pixels that change). The 3-channel T1
@@ -50,6 +51,18 @@ class _StableNumpy(types.ModuleType):
         return np.argsort(a, kind="stable")
 
 
+def threshold_pair(scale):
+    """Two pixels whose difference d lies in [k, float32(k)), k = scale/255: skimage
+    merges them only because its Cython keeps the threshold in a C float."""
+    k = scale / 255
+    a = np.float32(k)
+    if float(a) <= k:
+        a = np.nextafter(a, np.float32(1))
+    b = np.float32((float(a) - k) / 2)
+    assert k <= float(a) - float(b) < float(a)
+    return np.array([[a, b]], dtype=np.float32)
+
+
 def segment(x, scale, sigma, min_size, stable=False):
     if stable:
         fz_cy.np = _StableNumpy("numpy_stable")
@@ -81,6 +94,7 @@ def main():
         "t1_40x56_c1": g_ns[None],
         "retina_48x64_c3": np.ascontiguousarray(rgb.transpose(2, 0, 1)),
         "blocks_32_c1": blocks[None],
+        "thresh_1x2": threshold_pair(100.0)[None],
     }
     cases = [
         ("t1_64_c1", 50, 0.8, 150), ("t1_64_c1", 250, 0.8, 150),
@@ -90,6 +104,7 @@ def main():
         ("t1_64_c1", 100, 1.7, 20), ("t1_64_c1", 150, 0.0, 20),
         ("blocks_32_c1", 50, 0.0, 20), ("blocks_32_c1", 50, 0.0, 5),
         ("blocks_32_c1", 50, 0.8, 20),
+        ("thresh_1x2", 100, 0.0, 1),
     ]
     lines = []
     for name, x in inputs.items():

@@ -6,6 +6,7 @@
    explain.json (hashes, prediction, target, every parameter with defaults
    filled in, passes and times of every method). */
 #include "attrib/attrib.h"
+#include "cli/audit.h"
 #include "cli/cli.h"
 #include "cli/render.h"
 #include "engine/ops.h"
@@ -253,7 +254,7 @@ static int explain_one(Run *run, const Item *it, const float *x) {
     int C = eng_model_in_channels(m), S = md->size, K = eng_model_n_classes(m);
     size_t plane = (size_t)S * S;
     char dir[1024], path[1200];
-    snprintf(dir, sizeof dir, "%s/%s", o->outdir ? o->outdir : "salient-out", it->name);
+    snprintf(dir, sizeof dir, "%s/%s", o->outdir, it->name);
     if (mkdir_p(dir)) return cli_error("cannot create %s: %s", dir, strerror(errno));
     /* prediction */
     AttribParams P;
@@ -296,26 +297,32 @@ static int explain_one(Run *run, const Item *it, const float *x) {
     for (int k = 0; k < run->n_methods; k++) {
         const AttribMethod *am = run->methods[k];
         pg.method = am->name;
+        char phase[400];
+        snprintf(phase, sizeof phase, "explain %s %s", it->name, am->name);
+        trace_phase(phase);
         double t0 = attrib_now();
         int rc = am->run(&P, &res[k]);
         res[k].seconds = attrib_now() - t0;
         if (rc) { cli_error("%s: %s failed: %s", it->name, am->name, eng_last_error()); failed++; continue; }
         ok[k] = 1;
         maps[k] = res[k].map;
+        trace_method(it->name, am->name, res[k].forward, res[k].backward, res[k].seconds, res[k].map, plane);
         int64_t shp2[2] = {S, S}, shp3[3] = {C, S, S};
         char err[512];
         snprintf(path, sizeof path, "%s/%s.npy", dir, am->name);
         if (npy_write_f32(path, res[k].map, 2, shp2, err, sizeof err)) { cli_error("%s", err); failed++; }
+        else manifest_add_output(path);
         if (res[k].attr) {
             snprintf(path, sizeof path, "%s/%s.attr.npy", dir, am->name);
             if (npy_write_f32(path, res[k].attr, 3, shp3, err, sizeof err)) { cli_error("%s", err); failed++; }
+            else manifest_add_output(path);
         }
         if (!o->no_png) {
             snprintf(path, sizeof path, "%s/%s.png", dir, am->name);
             if (write_map_png(path, input01, C, S, res[k].map, am->family == FAMILY_GRADIENT, am->name)) {
                 cli_error("cannot write %s", path);
                 failed++;
-            }
+            } else manifest_add_output(path);
         }
         if (o->verbose)
             fprintf(stderr, "  %-14s %8.3f s   %6ld fwd %6ld bwd images in %ld batches; expected %.3f s "
@@ -329,6 +336,7 @@ static int explain_one(Run *run, const Item *it, const float *x) {
         snprintf(title, sizeof title, "%.20s", model_label(md, pred, b, sizeof b));
         snprintf(path, sizeof path, "%s/grid.png", dir);
         if (write_grid(path, input01, C, S, maps, run->methods, run->n_methods, title)) { cli_error("cannot write %s", path); failed++; }
+        else manifest_add_output(path);
     }
     /* explain.json */
     snprintf(path, sizeof path, "%s/explain.json", dir);
@@ -393,6 +401,7 @@ static int explain_one(Run *run, const Item *it, const float *x) {
         jw_object_end(&w);
         fprintf(f, "\n");
         if (fclose(f)) { failed++; cli_error("cannot write %s", path); }
+        else manifest_add_output(path);
     }
     for (int k = 0; k < run->n_methods; k++) attrib_result_free(&res[k]);
     free(res); free(maps); free(ok); free(input01); free(logits); free(prob);
@@ -437,6 +446,10 @@ int cmd_explain(const Opts *o) {
     if (B < 1) B = 1;
     if (B > 64) B = 64;
     measure_pass_time(md.m, C, S, B, &run.pt);
+    if (trace_open(o)) { free(run.methods); model_close(&md); return 1; }
+    manifest_add_input(md.path);
+    if (o->input_npy) manifest_add_input(o->input_npy);
+    if (o->baseline && access(o->baseline, R_OK) == 0) manifest_add_input(o->baseline);
     size_t per = (size_t)C * S * S;
     float *x = malloc(sizeof(float) * per);
     if (o->input_npy) {
@@ -458,6 +471,7 @@ int cmd_explain(const Opts *o) {
     for (int i = 0; i < o->n_pos; i++) {
         Item it = {"", o->pos[i], -1};
         stem_of(o->pos[i], it.name, sizeof it.name);
+        manifest_add_input(o->pos[i]);
         char err[512];
         if (image_preprocess(o->pos[i], C, S, md.mean, md.std, x, err, sizeof err)) {
             cli_error("skipping %s", err);
@@ -469,6 +483,10 @@ int cmd_explain(const Opts *o) {
     free(x);
     free(run.baseline_file);
     free(run.methods);
+    trace_close();
+    char mpath[1100];
+    snprintf(mpath, sizeof mpath, "%s/manifest.json", o->outdir);
+    if (manifest_write(mpath)) failed++;
     model_close(&md);
     if (failed) return cli_error("%d image(s) failed", failed) ? 1 : 1;
     return 0;

@@ -1,4 +1,5 @@
 /* cmd_model.c - the engine's commands: info, layers, predict, grad, bench. */
+#include "cli/audit.h"
 #include "cli/cli.h"
 #include "engine/ops.h"
 #include "engine/rng.h"
@@ -11,6 +12,9 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <errno.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static void apply_engine_opts(const Opts *o) {
     eng_set_threads(o->threads);
@@ -157,7 +161,44 @@ static int predict_npy(const Opts *o, Model *md) {
     return rc;
 }
 
+static int predict_run(const Opts *o);
+
+/* predict: with -o DIR the results also go to DIR/predictions.json with a
+   manifest; --trace records every op. */
 int cmd_predict(const Opts *o) {
+    if (trace_open(o)) return 1;
+    trace_phase("predict");
+    FILE *saved = NULL;
+    char path[1100];
+    int fd = -1;
+    if (o->outdir) {
+        if (mkdir(o->outdir, 0755) && errno != EEXIST) return cli_error("cannot create %s", o->outdir);
+        snprintf(path, sizeof path, "%s/predictions%s", o->outdir, o->json ? ".json" : ".txt");
+        fflush(stdout);
+        fd = dup(1);
+        saved = freopen(path, "w", stdout);
+        if (!saved) return cli_error("cannot write %s", path);
+    }
+    int rc = predict_run(o);
+    trace_close();
+    if (o->outdir) {
+        fflush(stdout);
+        dup2(fd, 1);
+        close(fd);
+        manifest_add_input(o->model);
+        if (o->input_npy) manifest_add_input(o->input_npy);
+        for (int i = 0; i < o->n_pos; i++) manifest_add_input(o->pos[i]);
+        manifest_add_output(path);
+        if (o->logits_npy) manifest_add_output(o->logits_npy);
+        char mp[1100];
+        snprintf(mp, sizeof mp, "%s/manifest.json", o->outdir);
+        if (manifest_write(mp)) rc = 1;
+        printf("%s\n", path);
+    }
+    return rc;
+}
+
+static int predict_run(const Opts *o) {
     Model md;
     if (model_open(&md, o)) return 1;
     apply_engine_opts(o);
@@ -218,7 +259,16 @@ static int write_npy4(const char *path, const float *v, int n, int c, int h, int
     return 0;
 }
 
+static int grad_run(const Opts *o);
 int cmd_grad(const Opts *o) {
+    if (trace_open(o)) return 1;
+    trace_phase("grad");
+    int rc = grad_run(o);
+    trace_close();
+    return rc;
+}
+
+static int grad_run(const Opts *o) {
     if (!o->input_npy || !o->out) return cli_error("grad: needs --input-npy X.npy --class K --out G.npy");
     Model md;
     if (model_open(&md, o)) return 1;

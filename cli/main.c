@@ -1,4 +1,5 @@
 /* main.c - salient's entry point: dispatch to one command. */
+#include "cli/audit.h"
 #include "cli/cli.h"
 
 #include <stdio.h>
@@ -22,6 +23,10 @@ static const Command commands[] = {
                              "        [--steps N --baseline black|white|blur|uniform|FILE.npy --samples N --noise S\n"
                              "         --fraction F --max-dist D --max-sigma S --window W --stride S --masks N\n"
                              "         --layer NAME --seed S --batch B --verbose --no-png] IMAGE... | --input-npy X.npy"},
+    {"selfcheck", cmd_selfcheck, "selfcheck -m MODEL [IMAGE] [--verbose]   fast path vs double-accumulating reference, layer by layer"},
+    {"gradcheck", cmd_gradcheck, "gradcheck -m MODEL [IMAGE] [--pixels K]  input gradient vs central finite differences"},
+    {"trace-diff", cmd_trace_diff, "trace-diff A.jsonl B.jsonl               first operation whose output differs"},
+    {"verify", cmd_verify, "verify manifest.json                     re-run a recorded command and compare its outputs"},
     {"bench", cmd_bench, "bench -m MODEL [--size S] [--batch N] [--threads T] [--repeat R]"},
 };
 #define N_COMMANDS (int)(sizeof commands / sizeof commands[0])
@@ -46,6 +51,8 @@ int main(int argc, char **argv) {
         if (strcmp(argv[1], commands[i].name)) continue;
         Opts o;
         if (opts_parse(&o, argc - 2, argv + 2)) return 2;
+        if (!o.outdir && (!strcmp(argv[1], "explain") || !strcmp(argv[1], "evaluate"))) o.outdir = "salient-out";
+        manifest_begin(argc, argv, &o);
         if (o.help) { fprintf(stderr, "usage: salient %s\n", commands[i].usage); opts_usage_common(); free(o.pos); return 0; }
         int rc = commands[i].run(&o);
         free(o.pos);

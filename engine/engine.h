@@ -162,6 +162,24 @@ float *eng_pass_in_grad_buf(EngPass *p, int node, int k);
 const int32_t *eng_pass_argmax(const EngPass *p, int node);
 size_t eng_pass_node_numel(const EngPass *p, int node); /* n*c*h*w */
 
+/* ---- tracing ---- */
+/* One event per executed op, forward and backward. `out` is the op's output
+   (forward) or the gradient it produced for input `input_index` (backward),
+   `numel` floats. With no trace function set (the default) the engine pays
+   one pointer test per op. */
+typedef struct {
+    int backward;             /* 0 forward, 1 backward */
+    int node;
+    const EngNode *nd;
+    int batch;
+    int input_index;          /* backward: which input's gradient; forward: -1 */
+    const float *out;
+    size_t numel;
+    int c, h, w;              /* per-sample shape of out */
+} EngTraceEvent;
+typedef void (*EngTraceFn)(const EngTraceEvent *ev, void *ctx);
+void eng_set_trace(EngTraceFn fn, void *ctx);
+
 /* ---- global settings ---- */
 /* Reference path: conv and linear by plain loops accumulating in double. */
 void eng_set_reference(int on);

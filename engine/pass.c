@@ -37,6 +37,12 @@ static int g_reference = 0;
 void eng_set_reference(int on) { g_reference = on; }
 int eng_get_reference(void) { return g_reference; }
 
+static EngTraceFn g_trace;
+static void *g_trace_ctx;
+void eng_set_trace(EngTraceFn fn, void *ctx) { g_trace = fn; g_trace_ctx = ctx; }
+
+static void trace_event(const EngPass *p, int node, int backward, int input_index, const float *out, int node_of_shape);
+
 static int g_threads = 0;
 void eng_set_threads(int n) {
     g_threads = n;
@@ -267,6 +273,7 @@ static int forward_impl(EngPass *p, const float *x, int mode, int rnode, const f
         p->act[i] = out;
         if (i == rnode) memcpy(out, ract, sizeof(float) * p->numel[i]);
         else if (run_node(p, i, out)) { eng_set_error("forward failed at %s", m->nodes[i].name); return -1; }
+        if (g_trace) trace_event(p, i, 0, -1, out, i);
         if (p->taped) continue;
         const EngNode *nd = &m->nodes[i];
         for (int k = 0; k < nd->n_in; k++) {
@@ -289,6 +296,13 @@ int eng_pass_forward(EngPass *p, const float *x, int mode) {
 int eng_pass_forward_replace(EngPass *p, const float *x, int mode, int node, const float *act) {
     if (node <= 0 || node >= p->m->n_nodes || !act) { eng_set_error("bad node to replace"); return -1; }
     return forward_impl(p, x, mode, node, act);
+}
+
+static void trace_event(const EngPass *p, int node, int backward, int input_index, const float *out, int shape_node) {
+    const EngNode *sn = &p->m->nodes[shape_node];
+    EngTraceEvent ev = {backward, node, &p->m->nodes[node], p->n, input_index, out, p->numel[shape_node],
+                        sn->c, sn->h, sn->w};
+    g_trace(&ev, g_trace_ctx);
 }
 
 /* ---- backward ---- */
@@ -405,6 +419,9 @@ int eng_pass_backward_from(EngPass *p, int node, const float *seed, const EngBac
             eng_set_error("backward failed at %s (out of memory)", m->nodes[i].name);
             return -1;
         }
+        if (g_trace)
+            for (int k = 0; k < m->nodes[i].n_in; k++)
+                trace_event(p, i, 1, k, p->grad[m->nodes[i].in[k]], m->nodes[i].in[k]);
         if (!keep_grad(opts, i)) { pool_give(p, p->grad[i]); p->grad[i] = NULL; }
     }
     p->opts = NULL;

@@ -40,7 +40,7 @@ typedef struct {
     const char *layer;         /* CAM layer; NULL = the method's default */
     uint64_t seed;
     /* fixed draws for tests against references (NULL = draw from the seeded rng) */
-    const float *noise_in;     /* (samples,C,H,W) SmoothGrad noise */
+    const float *noise_in;     /* (samples,C,H,W) SmoothGrad noise as N(0,1) draws (scaled by sigma) */
     const float *masks_in;     /* (masks,H,W) RISE masks */
     /* output control */
     FILE *narrate;             /* non-NULL: explain each step with this image's numbers */
@@ -110,6 +110,8 @@ void attrib_map_abs_sum(float *map, const float *attr, int C, int H, int W);
 /* The default CAM layer: "layer4" for ResNet, "features.norm5" for DenseNet. */
 const char *attrib_default_layer(const EngModel *m);
 void attrib_progress(AttribParams *P, long done, long total);
+/* The batch the helpers run at: P->batch, or 16 images at 224x224 scaled by the area. */
+int attrib_batch_size(const AttribParams *P);
 double attrib_now(void);
 
 /* ---- image helpers (attrib/resize.c) ---- */
@@ -123,5 +125,7 @@ void minmax_scale(float *v, size_t n, double eps);
 /* Gaussian blur of each channel (C,H,W), sigma in pixels, as
    scipy.ndimage.gaussian_filter(mode='reflect', truncate=4.0). */
 void gaussian_blur_chw(float *dst, const float *src, int C, int H, int W, double sigma);
+/* The same with mode='constant' (cval 0), as PAIR's blur_ig.gaussian_blur. */
+void gaussian_blur_chw_zero(float *dst, const float *src, int C, int H, int W, double sigma);
 
 #endif

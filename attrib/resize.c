@@ -90,7 +90,20 @@ static void blur_1d(float *dst, const float *src, int n, long stride, const doub
     }
 }
 
-void gaussian_blur_chw(float *dst, const float *src, int C, int H, int W, double sigma) {
+/* mode 'constant' with cval 0: taps outside the signal contribute nothing,
+   so only the in-range taps are summed (cost min(n, 2r + 1) per output). */
+static void blur_1d_zero(float *dst, const float *src, int n, long stride, const double *k, int r) {
+    for (int i = 0; i < n; i++) {
+        int j0 = -i > -r ? -i : -r, j1 = n - 1 - i < r ? n - 1 - i : r;
+        double acc = 0;
+        for (int j = j0; j <= j1; j++) acc += k[j + r] * src[(long)(i + j) * stride];
+        dst[(long)i * stride] = (float)acc;
+    }
+}
+
+typedef void (*Blur1d)(float *dst, const float *src, int n, long stride, const double *k, int r);
+
+static void blur_chw_with(float *dst, const float *src, int C, int H, int W, double sigma, Blur1d blur) {
     size_t plane = (size_t)H * W;
     if (sigma <= 0) { if (dst != src) memcpy(dst, src, sizeof(float) * plane * C); return; }
     int r = (int)(4.0 * sigma + 0.5);
@@ -103,11 +116,19 @@ void gaussian_blur_chw(float *dst, const float *src, int C, int H, int W, double
         const float *s = src + c * plane;
         float *d = dst + c * plane;
         /* scipy filters axis 0 (rows) first, then axis 1 */
-        for (int x = 0; x < W; x++) blur_1d(tmp + x, s + x, H, W, k, r);
+        for (int x = 0; x < W; x++) blur(tmp + x, s + x, H, W, k, r);
         for (int y = 0; y < H; y++) {
             memcpy(line, tmp + (size_t)y * W, sizeof(float) * W);
-            blur_1d(d + (size_t)y * W, line, W, 1, k, r);
+            blur(d + (size_t)y * W, line, W, 1, k, r);
         }
     }
     free(k); free(tmp); free(line);
+}
+
+void gaussian_blur_chw(float *dst, const float *src, int C, int H, int W, double sigma) {
+    blur_chw_with(dst, src, C, H, W, sigma, blur_1d);
+}
+
+void gaussian_blur_chw_zero(float *dst, const float *src, int C, int H, int W, double sigma) {
+    blur_chw_with(dst, src, C, H, W, sigma, blur_1d_zero);
 }

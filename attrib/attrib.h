@@ -110,8 +110,6 @@ void attrib_map_abs_sum(float *map, const float *attr, int C, int H, int W);
 /* The default CAM layer: "layer4" for ResNet, "features.norm5" for DenseNet. */
 const char *attrib_default_layer(const EngModel *m);
 void attrib_progress(AttribParams *P, long done, long total);
-/* The batch the helpers run at: P->batch, or 16 images at 224x224 scaled by the area. */
-int attrib_batch_size(const AttribParams *P);
 double attrib_now(void);
 
 /* ---- image helpers (attrib/resize.c) ---- */

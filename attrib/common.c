@@ -53,8 +53,6 @@ static int batch_size(const AttribParams *P) {
     return b < 1 ? 1 : b > 64 ? 64 : b;
 }
 
-int attrib_batch_size(const AttribParams *P) { return batch_size(P); }
-
 static EngPass *get_pass(AttribParams *P, int n) {
     if (P->pass && P->pass_n == n && P->pass_h == P->H && P->pass_w == P->W) return P->pass;
     eng_pass_free(P->pass);

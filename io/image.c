@@ -69,6 +69,123 @@ void image_free(Image *im) {
     memset(im, 0, sizeof *im);
 }
 
+/* ---- a guard for a memory-safety bug of stb_image 2.27 ----
+   stb's DHT handler sums the 16 Huffman code counts of a table without a
+   bound and writes that many entries into 257- and 256-entry arrays
+   (found by tests/fuzz; upstream 2.28 rejects n > 256). image__jpeg_safe
+   walks the marker chain the way stb_image does and refuses a file with
+   such a table before stb sees it:
+   - markers are read like stbi__get_marker (0xFF, fill 0xFFs, the code);
+     before the frame header (SOF0-2) stb skips stray bytes between
+     segments, after it any stray byte ends the decode;
+   - segments stb accepts (DHT, DQT, DRI, APPn, COM, SOF, SOS, DNL) are
+     skipped by their length field, which is what stb consumes when it
+     does not fail;
+   - after a scan header the entropy-coded data runs to the first 0xFF
+     followed by a byte other than 0x00, 0xFF or RST0-7, the only place
+     stb's bit reader or its resynchronisation loop can accept a marker.
+   Any other marker makes stb fail by itself, so the walk stops there.
+   Reads past the end count as 0, as stbi__get8 does. Returns 1 if safe. */
+typedef struct { const uint8_t *b; size_t len, pos; } ImageJpegWalk;
+
+static int image__jw8(ImageJpegWalk *j) { return j->pos < j->len ? j->b[j->pos++] : (j->pos++, 0); }
+
+static int image__jw16(ImageJpegWalk *j) { int hi = image__jw8(j); return hi << 8 | image__jw8(j); }
+
+static int image__jwmarker(ImageJpegWalk *j) {   /* 0xFF-less byte -> -1 (stb's MARKER_none) */
+    int x = image__jw8(j);
+    if (x != 0xFF) return -1;
+    while (x == 0xFF) x = image__jw8(j);
+    return x;
+}
+
+static int image__jpeg_dht_ok(ImageJpegWalk *j) {
+    size_t start = j->pos;
+    int L = image__jw16(j) - 2;
+    while (L > 0) {
+        int q = image__jw8(j), n = 0;
+        if ((q >> 4) > 1 || (q & 15) > 3) break;   /* stb: "bad DHT header" */
+        for (int i = 0; i < 16; i++) n += image__jw8(j);
+        if (n > 256) return 0;
+        L -= 17 + n;
+        j->pos += (size_t)n;
+    }
+    j->pos = start;
+    return 1;
+}
+
+static int image__jpeg_safe(const uint8_t *b, size_t len) {
+    ImageJpegWalk j = {b, len, 0};
+    if (image__jwmarker(&j) != 0xD8) return 1;   /* not a JPEG for stb */
+    int header = 1, m = image__jwmarker(&j);
+    while (j.pos <= len) {
+        if (m < 0) {
+            if (!header) return 1;
+            m = image__jwmarker(&j);
+            continue;
+        }
+        int sof = m == 0xC0 || m == 0xC1 || m == 0xC2;
+        if (m == 0xC4 && !image__jpeg_dht_ok(&j)) return 0;
+        if (m == 0xDA && !header) {
+            size_t L = (size_t)image__jw16(&j);
+            j.pos += L >= 2 ? L - 2 : 0;
+            while (j.pos + 1 < len) {
+                uint8_t c = b[j.pos + 1];
+                if (b[j.pos] == 0xFF && c != 0x00 && c != 0xFF && !(c >= 0xD0 && c <= 0xD7)) break;
+                j.pos++;
+            }
+            if (j.pos + 1 >= len) return 1;
+            m = image__jwmarker(&j);
+            continue;
+        }
+        if (m == 0xC4 || m == 0xDB || m == 0xDD || (m >= 0xE0 && m <= 0xEF) || m == 0xFE ||
+            sof || (m == 0xDC && !header)) {
+            size_t L = (size_t)image__jw16(&j);
+            j.pos += L >= 2 ? L - 2 : 0;
+            if (sof) header = 0;
+        } else {
+            return 1;   /* EOI, or a marker stb refuses */
+        }
+        m = image__jwmarker(&j);
+    }
+    return 1;
+}
+
+/* stb_image 2.27 copies a zero-length IDAT chunk that comes before any
+   image data to a NULL buffer (memcpy(NULL, p, 0): undefined behaviour,
+   found by tests/fuzz). Such chunks carry nothing, so a PNG that has one
+   is handed to stb as a copy without them. Returns a malloc'd copy and its
+   length in *n, or NULL when nothing needs removing (or on a chunk walk
+   that runs off the end: stb then reports the corruption itself). */
+static uint8_t *image__png_strip_empty_idat(const uint8_t *b, size_t len, size_t *n) {
+    static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+    if (len < 8 || memcmp(b, sig, 8) != 0) return NULL;
+    int found = 0;
+    for (size_t pos = 8; pos + 12 <= len;) {
+        size_t clen = (size_t)b[pos] << 24 | (size_t)b[pos + 1] << 16 | (size_t)b[pos + 2] << 8 | b[pos + 3];
+        if (clen > len - pos - 12) break;
+        if (clen == 0 && memcmp(b + pos + 4, "IDAT", 4) == 0) { found = 1; break; }
+        pos += 12 + clen;
+    }
+    if (!found) return NULL;
+    uint8_t *out = malloc(len);
+    if (!out) return NULL;
+    memcpy(out, b, 8);
+    size_t pos = 8, k = 8;
+    while (pos + 12 <= len) {
+        size_t clen = (size_t)b[pos] << 24 | (size_t)b[pos + 1] << 16 | (size_t)b[pos + 2] << 8 | b[pos + 3];
+        if (clen > len - pos - 12) break;
+        if (!(clen == 0 && memcmp(b + pos + 4, "IDAT", 4) == 0)) {
+            memcpy(out + k, b + pos, 12 + clen);
+            k += 12 + clen;
+        }
+        pos += 12 + clen;
+    }
+    memcpy(out + k, b + pos, len - pos);   /* an unparsable tail goes along unchanged */
+    *n = k + (len - pos);
+    return out;
+}
+
 /* Netpbm header integer: skips whitespace and '#' comments before it. */
 static int image__pnm_int(const uint8_t *b, size_t len, size_t *pos, long *out) {
     size_t i = *pos;
@@ -127,6 +244,20 @@ static int image__load_pnm(const char *path, const uint8_t *b, size_t len, Image
     return 0;
 }
 
+int image_peek_size(const uint8_t *buf, size_t len, int *w, int *h) {
+    if (!buf || len < 2 || len > INT_MAX) return -1;
+    if (buf[0] == 'P' && buf[1] >= '1' && buf[1] <= '7') {
+        size_t pos = 2;
+        long pw, ph;
+        if (image__pnm_int(buf, len, &pos, &pw) < 0 || image__pnm_int(buf, len, &pos, &ph) < 0) return -1;
+        *w = (int)pw; *h = (int)ph;   /* at most 9 digits each */
+        return 0;
+    }
+    int comp;
+    if (!image__jpeg_safe(buf, len)) return -1;
+    return stbi_info_from_memory(buf, (int)len, w, h, &comp) ? 0 : -1;   /* info stops before IDAT */
+}
+
 int image_load(const char *path, Image *out, char *err, size_t errlen) {
     if (!err) errlen = 0;
     memset(out, 0, sizeof *out);
@@ -134,34 +265,36 @@ int image_load(const char *path, Image *out, char *err, size_t errlen) {
     char why[512];
     if (io_read_file(path, IMAGE_MAX_FILE, &buf, &len, why, sizeof why) < 0)
         return image__fail(err, errlen, "image: %s", why);
-    if (len == 0) {
-        free(buf);
-        return image__fail(err, errlen, "image '%s': empty file (0 bytes)", path);
-    }
-    if (len > INT_MAX) {
-        free(buf);
-        return image__fail(err, errlen, "image '%s': %zu bytes is too large to decode", path, len);
-    }
-    if (buf[0] == 'P' && len > 1 && buf[1] >= '1' && buf[1] <= '7') {
-        int rc = image__load_pnm(path, buf, len, out, err, errlen);
-        free(buf);
-        return rc;
-    }
+    int rc = image_decode(buf, len, path, out, err, errlen);
+    free(buf);
+    return rc;
+}
+
+int image_decode(const uint8_t *buf, size_t len, const char *path, Image *out, char *err, size_t errlen) {
+    if (!err) errlen = 0;
+    memset(out, 0, sizeof *out);
+    if (!path) path = "(memory)";
+    if (!buf || len == 0) return image__fail(err, errlen, "image '%s': empty file (0 bytes)", path);
+    if (len > INT_MAX) return image__fail(err, errlen, "image '%s': %zu bytes is too large to decode", path, len);
+    if (buf[0] == 'P' && len > 1 && buf[1] >= '1' && buf[1] <= '7')
+        return image__load_pnm(path, buf, len, out, err, errlen);
+    if (!image__jpeg_safe(buf, len))
+        return image__fail(err, errlen, "image '%s': corrupt JPEG (a Huffman table has more than 256 codes)", path);
     int w, h, comp;
-    if (!stbi_info_from_memory(buf, (int)len, &w, &h, &comp)) {
-        free(buf);
+    if (!stbi_info_from_memory(buf, (int)len, &w, &h, &comp))
         return image__fail(err, errlen, "image '%s': not a readable PNG/JPEG/BMP/TGA/PGM/PPM image (stb_image: %s)",
                            path, stbi_failure_reason());
-    }
-    if (w < 1 || h < 1 || w > IMAGE_MAX_DIM || h > IMAGE_MAX_DIM || (size_t)w * (size_t)h > IMAGE_MAX_PIXELS) {
-        free(buf);
+    if (w < 1 || h < 1 || w > IMAGE_MAX_DIM || h > IMAGE_MAX_DIM || (size_t)w * (size_t)h > IMAGE_MAX_PIXELS)
         return image__fail(err, errlen, "image '%s': %d x %d pixels is outside the supported range (1..%d per side, %zu pixels)",
                            path, w, h, IMAGE_MAX_DIM, (size_t)IMAGE_MAX_PIXELS);
-    }
     int is16 = stbi_is_16_bit_from_memory(buf, (int)len);
-    void *pix = is16 ? (void *)stbi_load_16_from_memory(buf, (int)len, &w, &h, &comp, 0)
-                     : (void *)stbi_load_from_memory(buf, (int)len, &w, &h, &comp, 0);
-    free(buf);
+    size_t slen = 0;
+    uint8_t *stripped = image__png_strip_empty_idat(buf, len, &slen);
+    const uint8_t *src = stripped ? stripped : buf;
+    int srclen = stripped ? (int)slen : (int)len;
+    void *pix = is16 ? (void *)stbi_load_16_from_memory(src, srclen, &w, &h, &comp, 0)
+                     : (void *)stbi_load_from_memory(src, srclen, &w, &h, &comp, 0);
+    free(stripped);
     if (!pix)
         return image__fail(err, errlen, "image '%s': cannot decode (stb_image: %s)", path, stbi_failure_reason());
     if (comp < 1 || comp > 4 || image__count(comp, h, w) == 0) {

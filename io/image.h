@@ -63,6 +63,10 @@ typedef struct {
 
 int image_new(Image *out, int c, int h, int w);   /* zero-filled */
 int image_load(const char *path, Image *out, char *err, size_t errlen);
+/* The same from encoded bytes in memory; name is used in messages. */
+int image_decode(const uint8_t *buf, size_t len, const char *name, Image *out, char *err, size_t errlen);
+/* Width and height from the header only, without decoding (0 or -1). */
+int image_peek_size(const uint8_t *buf, size_t len, int *w, int *h);
 int image_resize(const Image *in, int oh, int ow, Image *out);
 int image_to_channels(const Image *in, int c, Image *out);
 void image_normalize(Image *im, const float *mean, const float *std);   /* (x - mean[c]) / std[c] */

@@ -49,7 +49,7 @@
 
 #define JSON_MAX_DEPTH 64
 #define JSON_MAX_TEXT ((size_t)1 << 30)      /* 1 GiB of text */
-#define JSON_MAX_VALUES ((size_t)20000000)   /* ~1 GB of nodes at most */
+#define JSON_MAX_VALUES ((size_t)5000000)    /* ~240 MB of nodes at most; a model header has ~10^4 */
 #define JSON_MAX_NUMBER_CHARS 512
 
 typedef enum { JSON_NULL, JSON_BOOL, JSON_NUMBER, JSON_STRING, JSON_ARRAY, JSON_OBJECT } JsonType;

@@ -752,6 +752,40 @@ static void test_images(void) {
         CHECK(rc < 0 && strstr(err, tmp), "image.error_huge_dimensions", "%s", err);
         free(png);
     }
+    /* a JPEG whose Huffman table claims more than 256 codes: stb_image 2.27
+       would write past its tables (found by the fuzzer); refused before stb */
+    rc = image_load(DATA "bad_dht_overflow.jpg", &im, err, sizeof err);
+    CHECK(rc < 0 && strstr(err, "more than 256 codes"), "image.error_jpeg_dht_overflow", "%s", err);
+    /* from memory: the same pixels as from the file; the size peek reads the header only */
+    if (io_read_file(DATA "rgb_37x53.png", 1 << 20, &png, &plen, err, sizeof err) == 0) {
+        int pw = 0, ph = 0;
+        rc = image_peek_size(png, plen, &pw, &ph);
+        CHECK(rc == 0 && pw == 37 && ph == 53, "image.peek_size", "%d x %d", pw, ph);
+        rc = image_decode(png, plen, "mem.png", &im, err, sizeof err);
+        Image ref;
+        int ok = rc == 0 && image_load(DATA "rgb_37x53.png", &ref, err, sizeof err) == 0;
+        if (ok) { ok = memcmp(ref.data, im.data, sizeof(float) * 3 * 53 * 37) == 0; image_free(&ref); }
+        CHECK(ok, "image.decode_memory", "%s", err);
+        if (rc == 0) image_free(&im);
+        /* an empty IDAT chunk before the data (legal PNG; stb 2.27 mishandles it) */
+        uint8_t *p2 = malloc(plen + 12);
+        size_t at = 8;
+        while (at + 8 <= plen && memcmp(png + at + 4, "IDAT", 4) != 0)
+            at += 12 + ((size_t)png[at] << 24 | (size_t)png[at + 1] << 16 | (size_t)png[at + 2] << 8 | png[at + 3]);
+        memcpy(p2, png, at);
+        memcpy(p2 + at, "\0\0\0\0IDAT\x35\xaf\x06\x1e", 12);   /* CRC-32 of "IDAT" */
+        memcpy(p2 + at + 12, png + at, plen - at);
+        Image e2;
+        int rc2 = image_decode(p2, plen + 12, "empty_idat.png", &e2, err, sizeof err);
+        int same = rc2 == 0 && rc == 0 && e2.c == 3 && e2.h == 53 && e2.w == 37;
+        if (rc2 == 0) { Image ref2; if (image_load(DATA "rgb_37x53.png", &ref2, err, sizeof err) == 0) {
+            same = same && memcmp(ref2.data, e2.data, sizeof(float) * 3 * 53 * 37) == 0; image_free(&ref2); } image_free(&e2); }
+        CHECK(same, "image.png_empty_idat_chunk", "%s", err);
+        free(p2);
+        rc = image_decode(png, 20, "mem.png", &im, err, sizeof err);
+        CHECK(rc < 0 && strstr(err, "'mem.png'"), "image.decode_memory_error_names_it", "%s", err);
+        free(png);
+    }
     /* PGM details: 12-bit maxval, comments, truncation, ASCII variant, sample > maxval */
     const uint16_t s12[6] = {0, 1, 4095, 2048, 100, 4000};
     for (int variant = 0; variant < 4; variant++) {

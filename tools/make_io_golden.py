@@ -177,6 +177,20 @@ def make_corpus(st_blob):
     buf = io.BytesIO()
     np.save(buf, np.arange(6, dtype=np.float32).reshape(2, 3))
     seeds["small.npy"] = buf.getvalue()
+    # small images for the image_decode part of the target
+    rng = np.random.default_rng(5)
+    rgb = rng.integers(0, 256, (6, 7, 3), dtype=np.uint8)
+    for name, fmt, kw in [("img.png", "PNG", {}), ("img.bmp", "BMP", {}), ("img.tga", "TGA", {}),
+                          ("img_prog.jpg", "JPEG", {"progressive": True, "quality": 80}),
+                          ("img_base.jpg", "JPEG", {"quality": 80})]:
+        b = io.BytesIO()
+        Image.fromarray(rgb, "RGB").save(b, fmt, **kw)
+        seeds[name] = b.getvalue()
+    b = io.BytesIO()
+    Image.fromarray(rgb[:, :, 0].astype(np.uint16) * 257, "I;16").save(b, "PNG")
+    seeds["img16.png"] = b.getvalue()
+    seeds["img16.pgm"] = b"P5\n7 6\n65535\n" + (rgb[:, :, 0].astype(">u2") * 257).tobytes()
+    seeds["img.ppm"] = b"P6\n# c\n7 6\n255\n" + rgb.tobytes()
     for name, blob in seeds.items():
         with open(os.path.join(CORPUS, name), "wb") as f:
             f.write(blob)

@@ -1,13 +1,17 @@
 /* fuzz_safetensors.c - libFuzzer target for the parsers of untrusted files:
-   the same bytes go through st_parse (safetensors), json_parse and
-   npy_parse; accepted safetensors files are also read back with
-   st_read_f32 and looked up with st_find, so the accessors are exercised
-   on every header the fuzzer finds valid.
-   Build and run:  make fuzz && ./build-fuzz/fuzz_safetensors -max_total_time=60 tests/fuzz/corpus */
+   the same bytes go through st_parse (safetensors), json_parse, npy_parse
+   and image_decode (stb_image PNG/JPEG/BMP/TGA and our PGM/PPM decoder).
+   Accepted safetensors files are also read back with st_read_f32 and
+   looked up with st_find, so the accessors run on every header the fuzzer
+   finds valid. Images above 2^20 pixels are skipped (header peek) so a
+   forged size cannot turn a run into an out-of-memory report.
+   Build and run:  make fuzz && ./build-fuzz/fuzz_safetensors -max_total_time=60 \
+                       -dict=tests/fuzz/safetensors.dict tests/fuzz/corpus */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "io/image.h"
 #include "io/json.h"
 #include "io/npy.h"
 #include "weights/safetensors.h"
@@ -49,6 +53,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         float *x = npy_to_f32(&a);
         free(x);
         npy_free(&a);
+    }
+
+    int w, h;
+    if (image_peek_size(data, size, &w, &h) == 0 && (int64_t)w * h <= (1 << 20)) {
+        Image im;
+        if (image_decode(data, size, "fuzz", &im, err, sizeof err) == 0) {
+            if (im.c != 1 && im.c != 3) abort();
+            image_free(&im);
+        } else if (err[0] == 0) {
+            abort();
+        }
     }
     return 0;
 }

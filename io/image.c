@@ -151,39 +151,49 @@ static int image__jpeg_safe(const uint8_t *b, size_t len) {
     return 1;
 }
 
-/* stb_image 2.27 copies a zero-length IDAT chunk that comes before any
-   image data to a NULL buffer (memcpy(NULL, p, 0): undefined behaviour,
-   found by tests/fuzz). Such chunks carry nothing, so a PNG that has one
-   is handed to stb as a copy without them. Returns a malloc'd copy and its
-   length in *n, or NULL when nothing needs removing (or on a chunk walk
-   that runs off the end: stb then reports the corruption itself). */
-static uint8_t *image__png_strip_empty_idat(const uint8_t *b, size_t len, size_t *n) {
+/* Two more stb_image 2.27 weaknesses on PNG, both found by tests/fuzz:
+   a chunk may declare up to 2^31 bytes, which stb allocates before it
+   finds the file is shorter; and a zero-length IDAT chunk before any image
+   data is copied to a NULL buffer (memcpy(NULL, p, 0), undefined). So the
+   chunk chain is walked first, up to IEND (stb ignores what follows):
+   returns -1 if a chunk runs past the end of the data (what = its type);
+   otherwise 0, with *copy a malloc'd copy without zero-length IDAT chunks
+   when there are any (they carry nothing), else NULL. */
+static uint32_t image__be32(const uint8_t *p) {
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static int image__png_check(const uint8_t *b, size_t len, uint8_t **copy, size_t *n, char what[5]) {
     static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
-    if (len < 8 || memcmp(b, sig, 8) != 0) return NULL;
-    int found = 0;
-    for (size_t pos = 8; pos + 12 <= len;) {
-        size_t clen = (size_t)b[pos] << 24 | (size_t)b[pos + 1] << 16 | (size_t)b[pos + 2] << 8 | b[pos + 3];
-        if (clen > len - pos - 12) break;
-        if (clen == 0 && memcmp(b + pos + 4, "IDAT", 4) == 0) { found = 1; break; }
+    *copy = NULL;
+    if (len < 8 || memcmp(b, sig, 8) != 0) return 0;
+    size_t pos = 8, end = len;
+    int empty_idat = 0;
+    while (1) {
+        if (len - pos < 12) { memcpy(what, "end", 4); return -1; }   /* IEND never came */
+        size_t clen = image__be32(b + pos);
+        memcpy(what, b + pos + 4, 4);
+        what[4] = 0;
+        for (int i = 0; i < 4; i++) if (what[i] < 0x20 || what[i] > 0x7E) what[i] = '?';
+        if (clen > len - pos - 12) return -1;
+        if (clen == 0 && memcmp(b + pos + 4, "IDAT", 4) == 0) empty_idat = 1;
         pos += 12 + clen;
+        if (memcmp(b + pos - 12 - clen + 4, "IEND", 4) == 0) { end = pos; break; }
     }
-    if (!found) return NULL;
+    if (!empty_idat) return 0;
     uint8_t *out = malloc(len);
-    if (!out) return NULL;
+    if (!out) return 0;   /* let stb try the original */
     memcpy(out, b, 8);
-    size_t pos = 8, k = 8;
-    while (pos + 12 <= len) {
-        size_t clen = (size_t)b[pos] << 24 | (size_t)b[pos + 1] << 16 | (size_t)b[pos + 2] << 8 | b[pos + 3];
-        if (clen > len - pos - 12) break;
-        if (!(clen == 0 && memcmp(b + pos + 4, "IDAT", 4) == 0)) {
-            memcpy(out + k, b + pos, 12 + clen);
-            k += 12 + clen;
-        }
+    size_t k = 8;
+    for (pos = 8; pos < end;) {
+        size_t clen = image__be32(b + pos);
+        if (!(clen == 0 && memcmp(b + pos + 4, "IDAT", 4) == 0)) { memcpy(out + k, b + pos, 12 + clen); k += 12 + clen; }
         pos += 12 + clen;
     }
-    memcpy(out + k, b + pos, len - pos);   /* an unparsable tail goes along unchanged */
-    *n = k + (len - pos);
-    return out;
+    memcpy(out + k, b + end, len - end);
+    *copy = out;
+    *n = k + (len - end);
+    return 0;
 }
 
 /* Netpbm header integer: skips whitespace and '#' comments before it. */
@@ -225,7 +235,7 @@ static int image__load_pnm(const char *path, const uint8_t *b, size_t len, Image
         return image__fail(err, errlen, "image '%s': %ld x %ld pixels is outside the supported range (1..%d per side, %zu pixels)",
                            path, w, h, IMAGE_MAX_DIM, (size_t)IMAGE_MAX_PIXELS);
     size_t bps = maxval < 256 ? 1 : 2, plane = (size_t)w * (size_t)h;
-    size_t need = plane * (size_t)c * bps;   /* <= 2^27 * 6, no overflow */
+    size_t need = plane * (size_t)c * bps;   /* <= 2^26 * 6, no overflow */
     if (len - pos < need)
         return image__fail(err, errlen, "image '%s': PNM raster truncated (%zu of %zu bytes)", path, len - pos, need);
     if (image_new(out, c, (int)h, (int)w) < 0)
@@ -289,7 +299,13 @@ int image_decode(const uint8_t *buf, size_t len, const char *path, Image *out, c
                            path, w, h, IMAGE_MAX_DIM, (size_t)IMAGE_MAX_PIXELS);
     int is16 = stbi_is_16_bit_from_memory(buf, (int)len);
     size_t slen = 0;
-    uint8_t *stripped = image__png_strip_empty_idat(buf, len, &slen);
+    uint8_t *stripped;
+    char chunk[5];
+    if (image__png_check(buf, len, &stripped, &slen, chunk) < 0) {
+        if (strcmp(chunk, "end") == 0)
+            return image__fail(err, errlen, "image '%s': corrupt PNG (file ends before the IEND chunk)", path);
+        return image__fail(err, errlen, "image '%s': corrupt PNG (chunk '%s' runs past the end of the file)", path, chunk);
+    }
     const uint8_t *src = stripped ? stripped : buf;
     int srclen = stripped ? (int)slen : (int)len;
     void *pix = is16 ? (void *)stbi_load_16_from_memory(src, srclen, &w, &h, &comp, 0)

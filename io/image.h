@@ -53,7 +53,7 @@
 #include <stdint.h>
 
 #define IMAGE_MAX_DIM 16384
-#define IMAGE_MAX_PIXELS ((size_t)1 << 27)      /* 134M pixels, e.g. 11585 x 11585 */
+#define IMAGE_MAX_PIXELS ((size_t)1 << 26)      /* 67M pixels, e.g. 8192 x 8192: <= 1.1 GB decoded */
 #define IMAGE_MAX_FILE ((size_t)1 << 30)        /* 1 GiB encoded */
 
 typedef struct {

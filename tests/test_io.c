@@ -737,7 +737,14 @@ static void test_images(void) {
         fwrite(png, 1, plen / 2, f);
         fclose(f);
         rc = image_load(tmp, &im, err, sizeof err);
-        CHECK(rc < 0 && strstr(err, tmp) && strstr(err, "stb_image"), "image.error_truncated_png", "%s", err);
+        CHECK(rc < 0 && strstr(err, tmp) && strstr(err, "corrupt PNG (chunk 'IDAT' runs past the end"), "image.error_truncated_png", "%s", err);
+        /* a chunk declaring 2 GB in a tiny file is refused before anything is allocated */
+        uint8_t bigchunk[64];
+        memcpy(bigchunk, png, 33);                       /* signature + IHDR */
+        memcpy(bigchunk + 33, "\x7f\xff\xff\xf0IDAT", 8);
+        memset(bigchunk + 41, 0, sizeof bigchunk - 41);
+        rc = image_decode(bigchunk, sizeof bigchunk, "big.png", &im, err, sizeof err);
+        CHECK(rc < 0 && strstr(err, "chunk 'IDAT' runs past the end"), "image.error_png_huge_chunk", "%s", err);
         EngRng r; eng_rng_seed(&r, 3);
         for (size_t i = 8; i < plen; i++) png[i] = (uint8_t)eng_rng_next(&r);
         f = fopen(tmp, "wb");

@@ -4,7 +4,7 @@
 
 #include <string.h>
 
-#define METHOD(fn) int fn(AttribParams *P, AttribResult *R) __attribute__((weak));
+#define METHOD(fn) int fn(AttribParams *P, AttribResult *R);
 METHOD(attrib_gradient) METHOD(attrib_gradxinput) METHOD(attrib_ig) METHOD(attrib_guidedig)
 METHOD(attrib_blurig) METHOD(attrib_guidedbackprop) METHOD(attrib_sg_gradient) METHOD(attrib_sg_ig)
 METHOD(attrib_sg_guidedig) METHOD(attrib_sg_blurig) METHOD(attrib_xrai) METHOD(attrib_gradcam)

@@ -69,12 +69,14 @@ void image_free(Image *im) {
     memset(im, 0, sizeof *im);
 }
 
-/* ---- a guard for a memory-safety bug of stb_image 2.27 ----
-   stb's DHT handler sums the 16 Huffman code counts of a table without a
-   bound and writes that many entries into 257- and 256-entry arrays
-   (found by tests/fuzz; upstream 2.28 rejects n > 256). image__jpeg_safe
-   walks the marker chain the way stb_image does and refuses a file with
-   such a table before stb sees it:
+/* ---- guards for memory-safety bugs of stb_image 2.27 in JPEG ----
+   Found by tests/fuzz (upstream 2.28 fixes them differently):
+   1. its DHT handler sums the 16 Huffman code counts of a table without a
+      bound and writes that many entries into 257- and 256-entry arrays;
+   2. a scan may use a Huffman table no DHT defined; stb's tables live in
+      uninitialised memory, so decoding indexes them with garbage.
+   image__jpeg_check walks the marker chain the way stb_image does and
+   refuses such a file before stb sees it:
    - markers are read like stbi__get_marker (0xFF, fill 0xFFs, the code);
      before the frame header (SOF0-2) stb skips stray bytes between
      segments, after it any stray byte ends the decode;
@@ -83,9 +85,13 @@ void image_free(Image *im) {
      does not fail;
    - after a scan header the entropy-coded data runs to the first 0xFF
      followed by a byte other than 0x00, 0xFF or RST0-7, the only place
-     stb's bit reader or its resynchronisation loop can accept a marker.
+     stb's bit reader or its resynchronisation loop can accept a marker;
+   - the tables a scan decodes with: baseline, DC and AC of each component;
+     progressive, DC in a first DC scan (Ss = 0, Ah = 0), none in a DC
+     refinement, AC in an AC scan (Ss > 0).
    Any other marker makes stb fail by itself, so the walk stops there.
-   Reads past the end count as 0, as stbi__get8 does. Returns 1 if safe. */
+   Reads past the end count as 0, as stbi__get8 does.
+   Returns NULL if safe, else what is wrong. */
 typedef struct { const uint8_t *b; size_t len, pos; } ImageJpegWalk;
 
 static int image__jw8(ImageJpegWalk *j) { return j->pos < j->len ? j->b[j->pos++] : (j->pos++, 0); }
@@ -99,33 +105,62 @@ static int image__jwmarker(ImageJpegWalk *j) {   /* 0xFF-less byte -> -1 (stb's 
     return x;
 }
 
-static int image__jpeg_dht_ok(ImageJpegWalk *j) {
+/* One DHT segment at j->pos (its length field); marks the tables it defines. */
+static const char *image__jpeg_dht(ImageJpegWalk *j, int defined[2][4]) {
     size_t start = j->pos;
     int L = image__jw16(j) - 2;
     while (L > 0) {
         int q = image__jw8(j), n = 0;
         if ((q >> 4) > 1 || (q & 15) > 3) break;   /* stb: "bad DHT header" */
         for (int i = 0; i < 16; i++) n += image__jw8(j);
-        if (n > 256) return 0;
+        if (n > 256) return "a Huffman table has more than 256 codes";
+        defined[q >> 4][q & 15] = 1;
         L -= 17 + n;
         j->pos += (size_t)n;
     }
     j->pos = start;
-    return 1;
+    return NULL;
 }
 
-static int image__jpeg_safe(const uint8_t *b, size_t len) {
+/* One SOS header at j->pos: every table the scan decodes with must exist. */
+static const char *image__jpeg_sos(ImageJpegWalk *j, int progressive, int defined[2][4]) {
+    size_t start = j->pos;
+    image__jw16(j);
+    int ns = image__jw8(j), td[4] = {0}, ta[4] = {0};
+    if (ns < 1 || ns > 4) { j->pos = start; return NULL; }   /* stb: "bad SOS component count" */
+    for (int i = 0; i < ns; i++) {
+        image__jw8(j);
+        int q = image__jw8(j);
+        td[i] = q >> 4; ta[i] = q & 15;
+        if (td[i] > 3 || ta[i] > 3) { j->pos = start; return NULL; }   /* stb: "bad DC/AC huff" */
+    }
+    int ss = image__jw8(j);
+    image__jw8(j);
+    int ah = image__jw8(j) >> 4;
+    j->pos = start;
+    int use_dc = !progressive || (ss == 0 && ah == 0), use_ac = !progressive || ss > 0;
+    for (int i = 0; i < ns; i++)
+        if ((use_dc && !defined[0][td[i]]) || (use_ac && !defined[1][ta[i]]))
+            return "a scan uses a Huffman table that was never defined";
+    return NULL;
+}
+
+static const char *image__jpeg_check(const uint8_t *b, size_t len) {
     ImageJpegWalk j = {b, len, 0};
-    if (image__jwmarker(&j) != 0xD8) return 1;   /* not a JPEG for stb */
-    int header = 1, m = image__jwmarker(&j);
+    int defined[2][4] = {{0}};
+    if (image__jwmarker(&j) != 0xD8) return NULL;   /* not a JPEG for stb */
+    int header = 1, progressive = 0, m = image__jwmarker(&j);
     while (j.pos <= len) {
         if (m < 0) {
-            if (!header) return 1;
+            if (!header) return NULL;
             m = image__jwmarker(&j);
             continue;
         }
         int sof = m == 0xC0 || m == 0xC1 || m == 0xC2;
-        if (m == 0xC4 && !image__jpeg_dht_ok(&j)) return 0;
+        const char *bad = NULL;
+        if (m == 0xC4) bad = image__jpeg_dht(&j, defined);
+        if (m == 0xDA && !header) bad = image__jpeg_sos(&j, progressive, defined);
+        if (bad) return bad;
         if (m == 0xDA && !header) {
             size_t L = (size_t)image__jw16(&j);
             j.pos += L >= 2 ? L - 2 : 0;
@@ -134,7 +169,7 @@ static int image__jpeg_safe(const uint8_t *b, size_t len) {
                 if (b[j.pos] == 0xFF && c != 0x00 && c != 0xFF && !(c >= 0xD0 && c <= 0xD7)) break;
                 j.pos++;
             }
-            if (j.pos + 1 >= len) return 1;
+            if (j.pos + 1 >= len) return NULL;
             m = image__jwmarker(&j);
             continue;
         }
@@ -142,13 +177,13 @@ static int image__jpeg_safe(const uint8_t *b, size_t len) {
             sof || (m == 0xDC && !header)) {
             size_t L = (size_t)image__jw16(&j);
             j.pos += L >= 2 ? L - 2 : 0;
-            if (sof) header = 0;
+            if (sof) { header = 0; progressive = m == 0xC2; }
         } else {
-            return 1;   /* EOI, or a marker stb refuses */
+            return NULL;   /* EOI, or a marker stb refuses */
         }
         m = image__jwmarker(&j);
     }
-    return 1;
+    return NULL;
 }
 
 /* Two more stb_image 2.27 weaknesses on PNG, both found by tests/fuzz:
@@ -264,7 +299,7 @@ int image_peek_size(const uint8_t *buf, size_t len, int *w, int *h) {
         return 0;
     }
     int comp;
-    if (!image__jpeg_safe(buf, len)) return -1;
+    if (image__jpeg_check(buf, len)) return -1;
     return stbi_info_from_memory(buf, (int)len, w, h, &comp) ? 0 : -1;   /* info stops before IDAT */
 }
 
@@ -288,8 +323,8 @@ int image_decode(const uint8_t *buf, size_t len, const char *path, Image *out, c
     if (len > INT_MAX) return image__fail(err, errlen, "image '%s': %zu bytes is too large to decode", path, len);
     if (buf[0] == 'P' && len > 1 && buf[1] >= '1' && buf[1] <= '7')
         return image__load_pnm(path, buf, len, out, err, errlen);
-    if (!image__jpeg_safe(buf, len))
-        return image__fail(err, errlen, "image '%s': corrupt JPEG (a Huffman table has more than 256 codes)", path);
+    const char *jbad = image__jpeg_check(buf, len);
+    if (jbad) return image__fail(err, errlen, "image '%s': corrupt JPEG (%s)", path, jbad);
     int w, h, comp;
     if (!stbi_info_from_memory(buf, (int)len, &w, &h, &comp))
         return image__fail(err, errlen, "image '%s': not a readable PNG/JPEG/BMP/TGA/PGM/PPM image (stb_image: %s)",

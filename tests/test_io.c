@@ -763,6 +763,10 @@ static void test_images(void) {
        would write past its tables (found by the fuzzer); refused before stb */
     rc = image_load(DATA "bad_dht_overflow.jpg", &im, err, sizeof err);
     CHECK(rc < 0 && strstr(err, "more than 256 codes"), "image.error_jpeg_dht_overflow", "%s", err);
+    /* a JPEG whose scan uses a Huffman table no DHT defined: stb 2.27 would
+       index uninitialised tables (found by the fuzzer); refused before stb */
+    rc = image_load(DATA "bad_undefined_huffman.jpg", &im, err, sizeof err);
+    CHECK(rc < 0 && strstr(err, "never defined"), "image.error_jpeg_undefined_huffman", "%s", err);
     /* from memory: the same pixels as from the file; the size peek reads the header only */
     if (io_read_file(DATA "rgb_37x53.png", 1 << 20, &png, &plen, err, sizeof err) == 0) {
         int pw = 0, ph = 0;

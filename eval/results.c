@@ -1,0 +1,470 @@
+/* results.c - evaluation rows, their CSV files and the RFC 4180 reader
+   (see results.h). */
+#include "eval/results.h"
+#include "io/file.h"
+#include "io/json.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RESULTS_MAX_FILE ((size_t)4 << 30) /* 4 GiB of CSV */
+
+/* ---------------- CSV ---------------- */
+
+typedef struct { char *s; size_t n, cap; } Buf;
+static int buf_put(Buf *b, char c) {
+    if (b->n + 1 >= b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 64;
+        char *q = realloc(b->s, cap);
+        if (!q) return -1;
+        b->s = q; b->cap = cap;
+    }
+    b->s[b->n++] = c;
+    b->s[b->n] = 0;
+    return 0;
+}
+
+static int fields_push(char ***v, int *n, int *cap, Buf *b) {
+    if (*n == *cap) {
+        int c = *cap ? *cap * 2 : 16;
+        char **q = realloc(*v, sizeof *q * c);
+        if (!q) return -1;
+        *v = q; *cap = c;
+    }
+    (*v)[(*n)++] = b->s ? b->s : strdup("");
+    b->s = NULL; b->n = b->cap = 0;
+    return (*v)[*n - 1] ? 0 : -1;
+}
+
+void csv_fields_free(char **fields, int nf) {
+    if (!fields) return;
+    for (int i = 0; i < nf; i++) free(fields[i]);
+    free(fields);
+}
+
+int csv_next(CsvReader *r, char ***fields, int *nf, int *complete, char *err, size_t errlen) {
+    *fields = NULL; *nf = 0; *complete = 1;
+    /* skip blank lines */
+    while (r->pos < r->len && (r->buf[r->pos] == '\n' || r->buf[r->pos] == '\r')) {
+        if (r->buf[r->pos] == '\n') r->line++;
+        r->pos++;
+    }
+    if (r->pos >= r->len) return 0;
+    int start_line = r->line, cap = 0, quoted = 0, was_quoted = 0;
+    r->rec_line = start_line;
+    Buf b = {0};
+    char **v = NULL;
+    int n = 0;
+    for (;;) {
+        if (r->pos >= r->len) {
+            if (quoted) {
+                snprintf(err, errlen, "%s line %d: a quoted field is not closed before the end of the file", r->name,
+                         start_line);
+                goto fail;
+            }
+            *complete = 0;
+            break;
+        }
+        char c = r->buf[r->pos++];
+        if (c == 0) {
+            snprintf(err, errlen, "%s line %d: a NUL byte (not a text file?)", r->name, r->line);
+            goto fail;
+        }
+        if (quoted) {
+            if (c == '"') {
+                if (r->pos < r->len && r->buf[r->pos] == '"') { r->pos++; if (buf_put(&b, '"')) goto oom; }
+                else quoted = 0;
+            } else {
+                if (c == '\n') r->line++;
+                if (buf_put(&b, c)) goto oom;
+            }
+            continue;
+        }
+        if (c == '"') {
+            if (b.n || was_quoted) {
+                snprintf(err, errlen, "%s line %d: field %d: a quote inside an unquoted field (quote the whole field, "
+                         "doubling inner quotes)", r->name, r->line, n + 1);
+                goto fail;
+            }
+            quoted = was_quoted = 1;
+            continue;
+        }
+        if (c == ',') {
+            if (fields_push(&v, &n, &cap, &b)) goto oom;
+            was_quoted = 0;
+            continue;
+        }
+        if (c == '\r' && r->pos < r->len && r->buf[r->pos] == '\n') continue;
+        if (c == '\n' || c == '\r') { r->line++; break; }
+        if (was_quoted) {
+            snprintf(err, errlen, "%s line %d: field %d: text after a closing quote", r->name, r->line, n + 1);
+            goto fail;
+        }
+        if (buf_put(&b, c)) goto oom;
+    }
+    if (fields_push(&v, &n, &cap, &b)) goto oom;
+    *fields = v; *nf = n;
+    return 1;
+oom:
+    snprintf(err, errlen, "%s line %d: out of memory", r->name, r->line);
+fail:
+    free(b.s);
+    csv_fields_free(v, n);
+    return -1;
+}
+
+void csv_write_field(FILE *f, const char *s) {
+    if (!s) return;
+    size_t L = strlen(s);
+    int q = L && (s[0] == ' ' || s[L - 1] == ' ');
+    for (const char *p = s; *p && !q; p++) q = *p == ',' || *p == '"' || *p == '\n' || *p == '\r';
+    if (!q) { fputs(s, f); return; }
+    fputc('"', f);
+    for (const char *p = s; *p; p++) {
+        if (*p == '"') fputc('"', f);
+        fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+/* ---------------- rows ---------------- */
+
+EvalRow eval_row_empty(void) {
+    EvalRow r;
+    memset(&r, 0, sizeof r);
+    r.label = r.predicted = -1;
+    r.confidence = r.sic = r.aic = r.insertion = r.deletion = r.hit = r.energy = r.seconds = NAN;
+    r.skipped = "";
+    return r;
+}
+
+void results_init(EvalRows *rows) { memset(rows, 0, sizeof *rows); }
+
+static void row_free(EvalRow *r) { free(r->image); free(r->method); free(r->skipped); }
+
+void results_free(EvalRows *rows) {
+    for (int i = 0; i < rows->n; i++) row_free(&rows->v[i]);
+    free(rows->v);
+    free(rows->slot);
+    memset(rows, 0, sizeof *rows);
+}
+
+/* FNV-1a over "image\x1fmethod". */
+static uint64_t key_hash(const char *image, const char *method) {
+    uint64_t h = 1469598103934665603ull;
+    for (const char *p = image; *p; p++) h = (h ^ (uint8_t)*p) * 1099511628211ull;
+    h = (h ^ 0x1f) * 1099511628211ull;
+    for (const char *p = method; *p; p++) h = (h ^ (uint8_t)*p) * 1099511628211ull;
+    return h;
+}
+
+static int slot_lookup(const EvalRows *rows, const char *image, const char *method, size_t *slot_out) {
+    if (!rows->n_slot) return -1;
+    size_t mask = rows->n_slot - 1, s = (size_t)key_hash(image, method) & mask;
+    for (;;) {
+        int i = rows->slot[s];
+        if (i < 0) { if (slot_out) *slot_out = s; return -1; }
+        if (!strcmp(rows->v[i].image, image) && !strcmp(rows->v[i].method, method)) {
+            if (slot_out) *slot_out = s;
+            return i;
+        }
+        s = (s + 1) & mask;
+    }
+}
+
+static int rehash(EvalRows *rows, size_t n_slot) {
+    int *slot = malloc(sizeof(int) * n_slot);
+    if (!slot) return -1;
+    for (size_t i = 0; i < n_slot; i++) slot[i] = -1;
+    free(rows->slot);
+    rows->slot = slot;
+    rows->n_slot = n_slot;
+    for (int i = 0; i < rows->n; i++) {
+        size_t s = (size_t)key_hash(rows->v[i].image, rows->v[i].method) & (n_slot - 1);
+        while (slot[s] >= 0) s = (s + 1) & (n_slot - 1);
+        slot[s] = i;
+    }
+    return 0;
+}
+
+int results_find(const EvalRows *rows, const char *image, const char *method) {
+    return slot_lookup(rows, image, method, NULL);
+}
+
+int results_add(EvalRows *rows, const EvalRow *r) {
+    const char *image = r->image ? r->image : "", *method = r->method ? r->method : "";
+    int old = slot_lookup(rows, image, method, NULL);
+    EvalRow c = *r;
+    c.image = strdup(image);
+    c.method = strdup(method);
+    c.skipped = strdup(r->skipped ? r->skipped : "");
+    if (!c.image || !c.method || !c.skipped) { row_free(&c); return -1; }
+    if (old >= 0) {
+        EvalRow *o = &rows->v[old];
+        row_free(o);
+        *o = c;
+        rows->duplicates++;
+        return 0;
+    }
+    if (rows->n == rows->cap) {
+        int cap = rows->cap ? rows->cap * 2 : 256;
+        EvalRow *q = realloc(rows->v, sizeof *q * cap);
+        if (!q) { row_free(&c); return -1; }
+        rows->v = q; rows->cap = cap;
+    }
+    rows->v[rows->n++] = c;
+    if ((size_t)rows->n * 2 > rows->n_slot) {
+        size_t ns = rows->n_slot ? rows->n_slot : 512;
+        while ((size_t)rows->n * 2 > ns) ns *= 2;
+        if (rehash(rows, ns)) { rows->n--; row_free(&c); return -1; }
+    } else {
+        size_t s;
+        slot_lookup(rows, image, method, &s);
+        rows->slot[s] = rows->n - 1;
+    }
+    return 0;
+}
+
+/* ---------------- parsing cells ---------------- */
+
+static int cell_double(const char *s, double *out) {
+    if (!*s) { *out = NAN; return 0; }
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno == ERANGE && fabs(v) > 1) return -1;
+    if (end == s || *end || !isfinite(v)) return -1;
+    *out = v;
+    return 0;
+}
+
+static int cell_class(const char *s, int *out) {
+    if (!*s) { *out = -1; return 0; }
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < 0 || v > 1000000) return -1;
+    *out = (int)v;
+    return 0;
+}
+
+static const char *const results_cols[RESULTS_N_COLS] = {
+    "image", "label", "predicted", "confidence", "method", "sic_auc", "aic_auc",
+    "insertion_auc", "deletion_auc", "pointing_hit", "mask_energy", "skipped", "seconds"};
+
+static int check_header(char **f, int nf, const char *const *want, int n_want, const char *name, char *err,
+                        size_t errlen) {
+    for (int i = 0; i < n_want; i++)
+        if (i >= nf || strcmp(f[i], want[i])) {
+            snprintf(err, errlen, "%s line 1: expected the header column %d '%s', found '%s'", name, i + 1, want[i],
+                     i < nf ? f[i] : "(end of line)");
+            return -1;
+        }
+    if (nf != n_want) {
+        snprintf(err, errlen, "%s line 1: expected %d header columns, found %d", name, n_want, nf);
+        return -1;
+    }
+    return 0;
+}
+
+static int load_results_file(EvalRows *rows, const char *path, char *err, size_t errlen) {
+    uint8_t *data;
+    size_t len;
+    if (io_read_file(path, RESULTS_MAX_FILE, &data, &len, err, errlen)) return -1;
+    CsvReader rd = {.buf = (const char *)data, .len = len, .line = 1, .name = path};
+    char **f;
+    int nf, complete, rc = 0, first = 1;
+    for (;;) {
+        int k = csv_next(&rd, &f, &nf, &complete, err, errlen);
+        if (k < 0) { rc = -1; break; }
+        if (k == 0) break;
+        if (!complete) { rows->dropped_partial++; csv_fields_free(f, nf); break; }
+        if (first) {
+            first = 0;
+            rc = check_header(f, nf, results_cols, RESULTS_N_COLS, path, err, errlen);
+            csv_fields_free(f, nf);
+            if (rc) break;
+            continue;
+        }
+        if (nf != RESULTS_N_COLS) {
+            snprintf(err, errlen, "%s line %d: expected %d fields, found %d", path, rd.rec_line,
+                     RESULTS_N_COLS, nf);
+            csv_fields_free(f, nf);
+            rc = -1;
+            break;
+        }
+        EvalRow r = eval_row_empty();
+        r.image = f[0]; r.method = f[4]; r.skipped = f[11];
+        double *num[] = {&r.confidence, &r.sic, &r.aic, &r.insertion, &r.deletion, &r.hit, &r.energy, &r.seconds};
+        const int col[] = {3, 5, 6, 7, 8, 9, 10, 12};
+        int bad = -1;
+        if (cell_class(f[1], &r.label)) bad = 1;
+        else if (cell_class(f[2], &r.predicted)) bad = 2;
+        for (int j = 0; j < 8 && bad < 0; j++) if (cell_double(f[col[j]], num[j])) bad = col[j];
+        if (bad < 0 && (!*r.image || !*r.method)) bad = *r.image ? 4 : 0;
+        if (bad >= 0) {
+            snprintf(err, errlen, "%s line %d: column %s: expected %s, found '%.60s'", path, rd.rec_line, results_cols[bad],
+                     bad == 1 || bad == 2 ? "a class index or nothing" : bad == 0 || bad == 4 ? "a name" : "a number or nothing",
+                     f[bad]);
+            csv_fields_free(f, nf);
+            rc = -1;
+            break;
+        }
+        if (results_add(rows, &r)) { snprintf(err, errlen, "%s: out of memory", path); rc = -1; }
+        csv_fields_free(f, nf);
+        if (rc) break;
+    }
+    free(data);
+    return rc;
+}
+
+static void curve_cols(char names[CURVES_IMAGES_N_COLS][16]) {
+    const char *head[7] = {"image", "method", "kind", "info_orig", "info_blur", "pred_orig", "pred_blur"};
+    for (int i = 0; i < 7; i++) snprintf(names[i], 16, "%s", head[i]);
+    for (int t = 0; t < PIC_N_THRESHOLDS; t++) {
+        snprintf(names[7 + t], 16, "info_%d", t);
+        snprintf(names[7 + PIC_N_THRESHOLDS + t], 16, "pred_%d", t);
+    }
+}
+
+static int load_curves_file(EvalRows *rows, const char *path, char *err, size_t errlen) {
+    uint8_t *data;
+    size_t len;
+    if (io_read_file(path, RESULTS_MAX_FILE, &data, &len, err, errlen)) return -1;
+    char names[CURVES_IMAGES_N_COLS][16];
+    const char *want[CURVES_IMAGES_N_COLS];
+    curve_cols(names);
+    for (int i = 0; i < CURVES_IMAGES_N_COLS; i++) want[i] = names[i];
+    CsvReader rd = {.buf = (const char *)data, .len = len, .line = 1, .name = path};
+    char **f;
+    int nf, complete, rc = 0, first = 1;
+    for (;;) {
+        int k = csv_next(&rd, &f, &nf, &complete, err, errlen);
+        if (k < 0) { rc = -1; break; }
+        if (k == 0) break;
+        if (!complete) { rows->dropped_partial++; csv_fields_free(f, nf); break; }
+        if (first) {
+            first = 0;
+            rc = check_header(f, nf, want, CURVES_IMAGES_N_COLS, path, err, errlen);
+            csv_fields_free(f, nf);
+            if (rc) break;
+            continue;
+        }
+        int line = rd.rec_line;
+        if (nf != CURVES_IMAGES_N_COLS) {
+            snprintf(err, errlen, "%s line %d: expected %d fields, found %d", path, line, CURVES_IMAGES_N_COLS, nf);
+            csv_fields_free(f, nf);
+            rc = -1;
+            break;
+        }
+        int kind = !strcmp(f[2], "sic") ? 0 : !strcmp(f[2], "aic") ? 1 : -1;
+        PicRaw raw;
+        double *dst[4] = {&raw.info_orig, &raw.info_blur, &raw.pred_orig, &raw.pred_blur};
+        int bad = kind < 0 ? 2 : -1;
+        for (int j = 0; j < 4 && bad < 0; j++) if (cell_double(f[3 + j], dst[j]) || isnan(*dst[j])) bad = 3 + j;
+        for (int t = 0; t < PIC_N_THRESHOLDS && bad < 0; t++) {
+            if (cell_double(f[7 + t], &raw.info[t]) || isnan(raw.info[t])) bad = 7 + t;
+            else if (cell_double(f[7 + PIC_N_THRESHOLDS + t], &raw.pred[t]) || isnan(raw.pred[t])) bad = 7 + PIC_N_THRESHOLDS + t;
+        }
+        if (bad >= 0) {
+            snprintf(err, errlen, "%s line %d: column %s: expected %s, found '%.60s'", path, line, want[bad],
+                     bad == 2 ? "sic or aic" : "a number", f[bad]);
+            csv_fields_free(f, nf);
+            rc = -1;
+            break;
+        }
+        int i = results_find(rows, f[0], f[1]);
+        if (i >= 0) { /* curves of rows absent from results.csv are ignored */
+            EvalRow *r = &rows->v[i];
+            if (kind == 0) r->sic_raw = raw; else r->aic_raw = raw;
+            r->has_raw |= kind == 0 ? 1 : 2;
+        }
+        csv_fields_free(f, nf);
+    }
+    free(data);
+    /* has_raw: bit 1 sic, bit 2 aic; both needed */
+    for (int i = 0; i < rows->n; i++) rows->v[i].has_raw = rows->v[i].has_raw == 3;
+    return rc;
+}
+
+int results_load(EvalRows *rows, const char *results_csv, const char *curves_csv, char *err, size_t errlen) {
+    /* rows from this file start without curves; keep has_raw of earlier files as 3 */
+    int n0 = rows->n;
+    for (int i = 0; i < n0; i++) if (rows->v[i].has_raw) rows->v[i].has_raw = 3;
+    if (load_results_file(rows, results_csv, err, errlen)) return -1;
+    if (!curves_csv) {
+        for (int i = 0; i < rows->n; i++) rows->v[i].has_raw = rows->v[i].has_raw == 3;
+        return 0;
+    }
+    FILE *f = fopen(curves_csv, "r");
+    if (!f) {
+        for (int i = 0; i < rows->n; i++) rows->v[i].has_raw = rows->v[i].has_raw == 3;
+        return 0;
+    }
+    fclose(f);
+    return load_curves_file(rows, curves_csv, err, errlen);
+}
+
+/* ---------------- writing ---------------- */
+
+static void put_num(FILE *f, double v) {
+    char b[32];
+    if (isfinite(v)) fputs(jw_format_number(v, b), f);
+}
+
+static void put_class(FILE *f, int k) { if (k >= 0) fprintf(f, "%d", k); }
+
+void results_write_header(FILE *f) { fputs(RESULTS_HEADER "\n", f); }
+
+void results_write_row(FILE *f, const EvalRow *r) {
+    csv_write_field(f, r->image); fputc(',', f);
+    put_class(f, r->label); fputc(',', f);
+    put_class(f, r->predicted); fputc(',', f);
+    put_num(f, r->confidence); fputc(',', f);
+    csv_write_field(f, r->method); fputc(',', f);
+    const double v[6] = {r->sic, r->aic, r->insertion, r->deletion, r->hit, r->energy};
+    for (int i = 0; i < 6; i++) { put_num(f, v[i]); fputc(',', f); }
+    csv_write_field(f, r->skipped ? r->skipped : ""); fputc(',', f);
+    put_num(f, r->seconds);
+    fputc('\n', f);
+}
+
+void curves_images_write_header(FILE *f) {
+    char names[CURVES_IMAGES_N_COLS][16];
+    curve_cols(names);
+    for (int i = 0; i < CURVES_IMAGES_N_COLS; i++) fprintf(f, "%s%s", i ? "," : "", names[i]);
+    fputc('\n', f);
+}
+
+static void write_raw(FILE *f, const EvalRow *r, const char *kind, const PicRaw *raw) {
+    csv_write_field(f, r->image); fputc(',', f);
+    csv_write_field(f, r->method); fprintf(f, ",%s", kind);
+    const double head[4] = {raw->info_orig, raw->info_blur, raw->pred_orig, raw->pred_blur};
+    for (int i = 0; i < 4; i++) { fputc(',', f); put_num(f, head[i]); }
+    for (int t = 0; t < PIC_N_THRESHOLDS; t++) { fputc(',', f); put_num(f, raw->info[t]); }
+    for (int t = 0; t < PIC_N_THRESHOLDS; t++) { fputc(',', f); put_num(f, raw->pred[t]); }
+    fputc('\n', f);
+}
+
+void curves_images_write_rows(FILE *f, const EvalRow *r) {
+    if (!r->has_raw) return;
+    write_raw(f, r, "sic", &r->sic_raw);
+    write_raw(f, r, "aic", &r->aic_raw);
+}
+
+void pic_raw_from_curve(PicRaw *raw, const PicCurve *pc) {
+    memcpy(raw->info, pc->info, sizeof raw->info);
+    memcpy(raw->pred, pc->pred, sizeof raw->pred);
+    raw->info_orig = pc->info_orig; raw->info_blur = pc->info_blur;
+    raw->pred_orig = pc->pred_orig; raw->pred_blur = pc->pred_blur;
+}
+
+void pic_raw_to_curve(PicCurve *pc, const PicRaw *raw) {
+    memcpy(pc->info, raw->info, sizeof raw->info);
+    memcpy(pc->pred, raw->pred, sizeof raw->pred);
+    pc->info_orig = raw->info_orig; pc->info_blur = raw->info_blur;
+    pc->pred_orig = raw->pred_orig; pc->pred_blur = raw->pred_blur;
+}

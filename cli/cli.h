@@ -57,6 +57,7 @@ int cmd_predict(const Opts *o);
 int cmd_grad(const Opts *o);
 int cmd_bench(const Opts *o);
 int cmd_explain(const Opts *o);
+int cmd_pic(const Opts *o);
 int cmd_selfcheck(const Opts *o);
 int cmd_gradcheck(const Opts *o);
 #endif

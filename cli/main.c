@@ -27,6 +27,9 @@ static const Command commands[] = {
     {"gradcheck", cmd_gradcheck, "gradcheck -m MODEL [IMAGE] [--pixels K]  input gradient vs central finite differences"},
     {"trace-diff", cmd_trace_diff, "trace-diff A.jsonl B.jsonl               first operation whose output differs"},
     {"verify", cmd_verify, "verify manifest.json                     re-run a recorded command and compare its outputs"},
+    {"pic", cmd_pic, "pic -m MODEL IMAGE|--input-npy X.npy --map MAP.npy [--random-mask MASK.npy]\n"
+                     "        [--save-random-mask FILE] [--info webp|png|entropy] [--min-pred P] [--seed S]\n"
+                     "        [--target pred|K] [--json]    SIC and AIC of one map, as PAIR's pic.py"},
     {"bench", cmd_bench, "bench -m MODEL [--size S] [--batch N] [--threads T] [--repeat R]"},
 };
 #define N_COMMANDS (int)(sizeof commands / sizeof commands[0])

@@ -100,6 +100,7 @@ bad:
 int opts_parse(Opts *o, int argc, char **argv) {
     memset(o, 0, sizeof *o);
     o->seed = 0;
+    o->min_pred = -1; /* unset: the command's default (pic: 0.8) */
     o->pos = calloc(argc + 1, sizeof(char *));
     if (!o->pos) return -1;
     for (int i = 0; i < argc; i++) {

@@ -20,7 +20,8 @@ class of the original image.
 
 Writes tests/data/pic/<case>/:
   img.npy          (H,W) or (H,W,C) uint8: a centre crop of a test slice (the
-                   RGB case stacks three slices so the channels differ)
+                   RGB case stacks three slices so the channels differ); also
+                   as img.png for the command-line test
   map.npy          (H,W) float32 saliency map: |d softmax_cls / dx| summed over
                    channels, quantised to 40 levels so that many pixels tie
                    at the quantiles (the >= rule matters)
@@ -222,6 +223,7 @@ def run_case(c):
         values[name]["pred_f64"] = [float(fn64(b[None])[0]) for b in blurred]
     values["torch_f32_vs_f64"] = max(abs(a - b) for a, b in zip(values["sic"]["pred"], values["sic"]["pred_f64"]))
     np.save(os.path.join(d, "img.npy"), img)
+    Image.fromarray(img).save(os.path.join(d, "img.png"))  # for tests/cli_pic.sh
     np.save(os.path.join(d, "map.npy"), smap)
     np.save(os.path.join(d, "random_mask.npy"), rmask)
     np.save(os.path.join(d, "blurred.npy"), blurred)

@@ -19,8 +19,8 @@ typedef struct {
     /* explain / evaluate / pic (attribution and metric parameters) */
     const char *methods, *baseline, *target, *label, *info, *map, *random_mask, *save_random_mask,
         *data, *shard, *substrate, *trace_level, *seed_str;
-    int steps, samples, masks, window, stride, limit, resume, pixels, no_png;
-    double noise, fraction, max_dist, max_sigma, min_pred;
+    int steps, samples, masks, window, stride, limit, resume, pixels, no_png, insdel_steps, no_insdel;
+    double noise, fraction, max_dist, max_sigma, min_pred; /* min_pred < 0: not given */
     uint64_t seed;
     /* positionals */
     char **pos;
@@ -60,4 +60,7 @@ int cmd_explain(const Opts *o);
 int cmd_pic(const Opts *o);
 int cmd_selfcheck(const Opts *o);
 int cmd_gradcheck(const Opts *o);
+int cmd_evaluate(const Opts *o);
+int cmd_merge(const Opts *o);
+int cmd_sanity(const Opts *o);
 #endif

@@ -23,6 +23,11 @@ static const Command commands[] = {
                              "        [--steps N --baseline black|white|blur|uniform|FILE.npy --samples N --noise S\n"
                              "         --fraction F --max-dist D --max-sigma S --window W --stride S --masks N\n"
                              "         --layer NAME --seed S --batch B --verbose --no-png] IMAGE... | --input-npy X.npy"},
+    {"evaluate", cmd_evaluate, "evaluate -m MODEL -d DATA [-M METHODS] [--labels F] [-o OUTDIR] [--limit N] [--seed S]\n"
+                               "        [--info webp|png|entropy] [--min-pred P] [--resume] [--shard I/N] [--substrate blur|black]\n"
+                               "        [--insdel-steps N | --no-insdel]   score methods on a data set (tools/README-evaluate.md)"},
+    {"merge", cmd_merge, "merge OUTDIR... -o MERGED                join shard outputs into one set of results and one report"},
+    {"sanity", cmd_sanity, "sanity -m MODEL IMAGE [-M METHODS] [-o OUTDIR] [--seed S]   MPRT: randomise layers from the top"},
     {"selfcheck", cmd_selfcheck, "selfcheck -m MODEL [IMAGE] [--verbose]   fast path vs double-accumulating reference, layer by layer"},
     {"gradcheck", cmd_gradcheck, "gradcheck -m MODEL [IMAGE] [--pixels K]  input gradient vs central finite differences"},
     {"trace-diff", cmd_trace_diff, "trace-diff A.jsonl B.jsonl               first operation whose output differs"},

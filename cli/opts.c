@@ -42,7 +42,8 @@ static const OptSpec specs[] = {
     F("--resume", NULL, resume), I("--pixels", NULL, pixels, 1, 1000000), F("--no-png", NULL, no_png),
     D("--noise", NULL, noise, 0, 100), D("--fraction", NULL, fraction, 1e-6, 1),
     D("--max-dist", NULL, max_dist, 0, 1e6), D("--max-sigma", NULL, max_sigma, 0, 1e6),
-    D("--min-pred", NULL, min_pred, 0, 1),
+    D("--min-pred", NULL, min_pred, 0, 1), I("--insdel-steps", NULL, insdel_steps, 1, 1000000),
+    F("--no-insdel", NULL, no_insdel),
 };
 
 static int set_opt(Opts *o, const OptSpec *s, const char *v) {

@@ -1,0 +1,836 @@
+/* cmd_evaluate.c - `salient evaluate` scores saliency methods on a data set
+   and `salient merge` joins the outputs of shards. Both end in the same
+   function, summarise_outdir: read OUTDIR/results.csv and
+   OUTDIR/curves_images.csv back, compute the statistics (eval/summary.h)
+   and write summary.json, curves.csv, report.html and aic_sic.png.
+
+   Per image (in data-set order, the shard's share, up to --limit):
+     1. read and preprocess; an unreadable image gets a row per method with
+        skipped = "unreadable: <reason>" and the run goes on;
+     2. predict (softmax of the logits); the explained class is the
+        predicted one, so PIC measures the model's original prediction;
+     3. a random mask of 1% of the pixels (pic_random_mask) seeded by
+        eng_rng_split(eng_rng_split(seed, index), 0), where index is the
+        image's position in the whole listing: the same mask in every shard
+        and shared by every method of the image; methods draw from
+        eng_rng_split(eng_rng_split(seed, index), 1);
+     4. per method not already in results.csv: the map, SIC and AIC
+        (eval/pic.h, on the input as uint8, pic_input_to_u8), insertion
+        and deletion AUCs (eval/insdel.h), pointing game and energy when a
+        mask <image>.mask.png exists (eval/localize.h), the seconds of all
+        that; the row and the raw PIC values are appended and flushed.
+   The insertion substrate is RISE's blur and the deletion substrate RISE's
+   zero (the dataset mean) unless --substrate blur|black sets both;
+   --insdel-steps N changes RISE's step (the image width, so H+1 forward
+   passes per curve) to ceil(H*W/N) pixels; --no-insdel skips both. */
+#include "attrib/attrib.h"
+#include "cli/audit.h"
+#include "cli/cli.h"
+#include "cli/dataset.h"
+#include "cli/render.h"
+#include "cli/report.h"
+#include "engine/ops.h"
+#include "engine/rng.h"
+#include "eval/info.h"
+#include "eval/insdel.h"
+#include "eval/localize.h"
+#include "eval/pic.h"
+#include "eval/results.h"
+#include "eval/summary.h"
+#include "io/file.h"
+#include "io/image.h"
+#include "io/json.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define EVAL_DEFAULT_METHODS "guidedig,ig,sg-ig,xrai,gradcam,gradcampp,scorecam,random"
+#define GALLERY_IMAGES 6
+
+/* ---------------- settings ---------------- */
+typedef struct {
+    const Opts *o;
+    Model *md;
+    const AttribMethod **methods;
+    int n_methods;
+    InfoKind info;
+    double min_pred;
+    InsdelSubstrate sub_ins, sub_del;
+    int insdel, insdel_steps;
+    int shard_i, shard_n;
+    const char *layer;
+    char outdir[2048];
+    int C, S, K;
+} Eval;
+
+static int parse_shard(const char *s, int *i, int *n) {
+    char *end;
+    errno = 0;
+    long a = strtol(s, &end, 10);
+    if (errno || end == s || *end != '/') return -1;
+    const char *q = end + 1;
+    long b = strtol(q, &end, 10);
+    if (errno || end == q || *end || b < 1 || b > 1000000 || a < 0 || a >= b) return -1;
+    *i = (int)a; *n = (int)b;
+    return 0;
+}
+
+static void path_in(char *out, size_t n, const char *dir, const char *file) { snprintf(out, n, "%s/%s", dir, file); }
+
+static int file_exists(const char *p) { struct stat st; return !stat(p, &st) && S_ISREG(st.st_mode) && st.st_size > 0; }
+
+static JsonValue *read_json(const char *path, char *err, size_t n) {
+    uint8_t *buf;
+    size_t len;
+    if (io_read_file(path, (size_t)64 << 20, &buf, &len, err, n)) return NULL;
+    char e2[256];
+    JsonValue *v = json_parse((char *)buf, len, e2, sizeof e2);
+    free(buf);
+    if (!v) snprintf(err, n, "%s: %s", path, e2);
+    return v;
+}
+
+/* run.json: everything that fixes the numbers of a run (and what a resume
+   or a merge must find equal). */
+static int write_run_json(const Eval *E, const Dataset *d, int n_listed, const char *path) {
+    const Opts *o = E->o;
+    Model *md = E->md;
+    FILE *f = fopen(path, "w");
+    if (!f) return cli_error("cannot write %s: %s", path, strerror(errno));
+    JsonWriter w;
+    jw_init(&w, f, 1);
+    jw_object_begin(&w);
+    jw_kv_string(&w, "salient_version", SALIENT_VERSION);
+    jw_kv_string(&w, "command", "evaluate");
+    jw_key(&w, "model"); jw_object_begin(&w);
+    jw_kv_string(&w, "path", md->path); jw_kv_string(&w, "arch", eng_model_arch(md->m));
+    jw_kv_string(&w, "sha256", md->info.sha256);
+    jw_kv_int(&w, "classes", E->K); jw_kv_int(&w, "channels", E->C); jw_kv_int(&w, "input_size", E->S);
+    jw_key(&w, "mean"); jw_array_begin(&w); for (int c = 0; c < E->C; c++) jw_number(&w, md->mean[c]); jw_array_end(&w);
+    jw_key(&w, "std"); jw_array_begin(&w); for (int c = 0; c < E->C; c++) jw_number(&w, md->std[c]); jw_array_end(&w);
+    jw_key(&w, "labels"); jw_array_begin(&w);
+    for (int k = 0; k < E->K; k++) {
+        char b[32];
+        const char *nm = k < md->n_labels ? md->labels[k] : k < d->n_classes && d->classes[k] ? d->classes[k] : NULL;
+        if (!nm) { snprintf(b, sizeof b, "class %d", k); nm = b; }
+        jw_string(&w, nm);
+    }
+    jw_array_end(&w);
+    jw_object_end(&w);
+    jw_kv_string(&w, "data", o->data);
+    jw_kv_string(&w, "data_kind", d->from_csv ? "csv path,label" : "class folders");
+    jw_kv_int(&w, "images_listed", n_listed);
+    if (o->limit) jw_kv_int(&w, "limit", o->limit);
+    else jw_kv_string(&w, "limit", NULL);
+    jw_key(&w, "methods"); jw_array_begin(&w);
+    for (int k = 0; k < E->n_methods; k++) jw_string(&w, E->methods[k]->name);
+    jw_array_end(&w);
+    jw_key(&w, "method_params"); jw_object_begin(&w);
+    for (int k = 0; k < E->n_methods; k++) {
+        jw_key(&w, E->methods[k]->name);
+        jw_object_begin(&w);
+        method_params_json(&w, E->methods[k]->name, o, E->layer);
+        jw_object_end(&w);
+    }
+    jw_object_end(&w);
+    jw_kv_string(&w, "target", "the predicted class of each image");
+    jw_kv_string(&w, "info", info_name(E->info));
+    jw_kv_string(&w, "info_description", info_describe(E->info));
+    jw_kv_number(&w, "min_pred", E->min_pred);
+    jw_kv_int(&w, "seed", (long long)o->seed);
+    jw_kv_string(&w, "rng", "xoshiro256** seeded by SplitMix64 (engine/rng.h); image i: random mask from "
+                            "split(split(seed,i),0), methods from split(split(seed,i),1)");
+    jw_key(&w, "insdel"); jw_object_begin(&w);
+    jw_kv_bool(&w, "enabled", E->insdel);
+    jw_kv_string(&w, "insertion_substrate", insdel_substrate_name(E->sub_ins));
+    jw_kv_string(&w, "deletion_substrate", insdel_substrate_name(E->sub_del));
+    if (E->insdel_steps) jw_kv_int(&w, "steps", E->insdel_steps);
+    else jw_kv_string(&w, "steps", "RISE: one image row of pixels per step (H+1 points)");
+    jw_object_end(&w);
+    if (E->shard_n > 1 || o->shard) {
+        char b[64];
+        snprintf(b, sizeof b, "%d/%d", E->shard_i, E->shard_n);
+        jw_kv_string(&w, "shard", b);
+    } else jw_kv_string(&w, "shard", NULL);
+    jw_object_end(&w);
+    int bad = jw_error(&w);
+    if (fclose(f) || bad) return cli_error("cannot write %s", path);
+    return 0;
+}
+
+/* The members two runs must share to be resumed or merged. */
+static const char *const same_keys[] = {"info", "min_pred", "seed", "insdel", "target", "data", "limit"};
+
+static int json_same(const JsonValue *a, const JsonValue *b) {
+    if (json_type(a) != json_type(b)) return 0;
+    switch (json_type(a)) {
+    case JSON_NULL: return 1;
+    case JSON_BOOL: return json_bool(a) == json_bool(b);
+    case JSON_NUMBER: return json_number(a) == json_number(b);
+    case JSON_STRING: return !strcmp(json_string(a), json_string(b));
+    case JSON_ARRAY:
+    case JSON_OBJECT:
+        if (json_len(a) != json_len(b)) return 0;
+        for (size_t i = 0; i < json_len(a); i++) {
+            if (json_type(a) == JSON_OBJECT && strcmp(json_key_at(a, i), json_key_at(b, i))) return 0;
+            if (!json_same(json_at(a, i), json_at(b, i))) return 0;
+        }
+        return 1;
+    }
+    return 0;
+}
+
+/* Empty string if compatible, else the first differing setting. */
+static const char *run_difference(const JsonValue *a, const JsonValue *b, int check_shard) {
+    if (!json_same(json_get(json_get(a, "model"), "sha256"), json_get(json_get(b, "model"), "sha256"))) return "model sha256";
+    if (!json_same(json_get(json_get(a, "model"), "input_size"), json_get(json_get(b, "model"), "input_size"))) return "model input_size";
+    for (size_t i = 0; i < sizeof same_keys / sizeof same_keys[0]; i++)
+        if (!json_same(json_get(a, same_keys[i]), json_get(b, same_keys[i]))) return same_keys[i];
+    if (!json_same(json_get(a, "method_params"), json_get(b, "method_params"))) {
+        /* the same parameters for the methods both have */
+        const JsonValue *pa = json_get(a, "method_params"), *pb = json_get(b, "method_params");
+        for (size_t i = 0; i < json_len(pa); i++) {
+            const JsonValue *q = json_get(pb, json_key_at(pa, i));
+            if (q && !json_same(json_at(pa, i), q)) return "method_params";
+        }
+    }
+    if (check_shard && !json_same(json_get(a, "shard"), json_get(b, "shard"))) return "shard";
+    return "";
+}
+
+/* ---------------- summary (shared by evaluate and merge) ---------------- */
+
+static int summarise_outdir(const char *outdir, const JsonValue *run) {
+    char rp[2300], cp[2300], path[2300], err[600];
+    path_in(rp, sizeof rp, outdir, "results.csv");
+    path_in(cp, sizeof cp, outdir, "curves_images.csv");
+    EvalRows rows;
+    results_init(&rows);
+    if (results_load(&rows, rp, cp, err, sizeof err)) { results_free(&rows); return cli_error("%s", err); }
+    if (rows.dropped_partial) fprintf(stderr, "salient: note: %d incomplete last record(s) dropped\n", rows.dropped_partial);
+    const JsonValue *ml = json_get(run, "methods");
+    int nm = (int)json_len(ml);
+    const char **names = calloc(nm + 1, sizeof *names);
+    for (int i = 0; names && i < nm; i++) names[i] = json_string(json_at(ml, i)) ? json_string(json_at(ml, i)) : "?";
+    EvalSummaryOpts so = {
+        .min_pred = json_number(json_get(run, "min_pred")),
+        .seed = (uint64_t)json_number(json_get(run, "seed")),
+        .resamples = EVAL_BOOTSTRAP,
+        .n_classes = (int)json_number(json_get(json_get(run, "model"), "classes")),
+    };
+    EvalSummary s;
+    int rc = eval_summarize(&s, &rows, names, names ? nm : 0, &so);
+    free(names);
+    results_free(&rows);
+    if (rc) return cli_error("summary: %s", eng_last_error());
+    int failed = 0;
+    path_in(path, sizeof path, outdir, "summary.json");
+    if (eval_summary_write_json(&s, run, path)) failed += cli_error("%s", eng_last_error());
+    else manifest_add_output(path);
+    path_in(path, sizeof path, outdir, "curves.csv");
+    if (eval_summary_write_curves(&s, path)) failed += cli_error("%s", eng_last_error());
+    else manifest_add_output(path);
+    path_in(path, sizeof path, outdir, "aic_sic.png");
+    if (report_write_curves_png(path, &s)) failed += cli_error("cannot write %s", path);
+    else manifest_add_output(path);
+    path_in(path, sizeof path, outdir, "report.html");
+    if (report_write_html(path, &s, run, outdir)) failed++;
+    else manifest_add_output(path);
+    /* a short table on stdout */
+    printf("%-14s %8s %8s %8s %8s %6s  (means over images; n = SIC images)\n", "method", "SIC", "AIC", "ins", "del", "n");
+    for (int j = 0; j < s.n_methods; j++)
+        printf("%-14s %8.4f %8.4f %8.4f %8.4f %6d\n", s.m[j].name, s.m[j].stat[EM_SIC].mean, s.m[j].stat[EM_AIC].mean,
+               s.m[j].stat[EM_INSERTION].mean, s.m[j].stat[EM_DELETION].mean, s.m[j].stat[EM_SIC].n);
+    printf("accuracy %.4f on %d images; %d unreadable; report: %s/report.html\n", s.accuracy, s.n_labelled,
+           s.n_unreadable, outdir);
+    eval_summary_free(&s);
+    return failed ? 1 : 0;
+}
+
+/* ---------------- gallery ---------------- */
+
+static void write_gallery(const Eval *E, const DataItem *it, const float *x, float **maps, int pred) {
+    int C = E->C, S = E->S, zoom = display_zoom(S), T = S * zoom, n = E->n_methods;
+    int cols = n + 1 < 5 ? n + 1 : 5, rows = (n + 1 + cols - 1) / cols, cw = T + 8, ch = T + 26;
+    char dir[2300], path[2600];
+    path_in(dir, sizeof dir, E->outdir, "gallery");
+    if (mkdir_p(dir)) return;
+    size_t plane = (size_t)S * S;
+    float *in01 = malloc(sizeof(float) * C * plane), *m01 = malloc(sizeof(float) * plane);
+    Canvas cv;
+    if (!in01 || !m01 || canvas_new(&cv, cols * cw + 40, rows * ch + 4, 255)) { free(in01); free(m01); return; }
+    for (int c = 0; c < C; c++)
+        for (size_t i = 0; i < plane; i++) in01[c * plane + i] = x[c * plane + i] * E->md->std[c] + E->md->mean[c];
+    static const uint8_t black[3] = {0, 0, 0};
+    char title[64], b[32];
+    snprintf(title, sizeof title, "pred %.24s", model_label(E->md, pred, b, sizeof b));
+    for (int i = 0; i <= n; i++) {
+        int x0 = (i % cols) * cw + 4, y0 = (i / cols) * ch + 4;
+        const float *mp = i ? maps[i - 1] : NULL;
+        canvas_text(&cv, x0, y0, i ? E->methods[i - 1]->name : title, 2, black);
+        if (mp) display_scale(m01, mp, (int)plane, E->methods[i - 1]->family == FAMILY_GRADIENT);
+        draw_tile(&cv, x0, y0 + 20, zoom, in01, C, S, S, mp ? m01 : NULL);
+    }
+    draw_colorbar(&cv, cols * cw + 8, 24, T);
+    char stem[200];
+    const char *base = strrchr(it->name, '/');
+    snprintf(stem, sizeof stem, "%s", base ? base + 1 : it->name);
+    char *dot = strrchr(stem, '.');
+    if (dot && dot != stem) *dot = 0;
+    for (char *p = stem; *p; p++) if (*p == ' ' || *p == '"' || *p == '\'' || *p == '<' || *p == '>' || *p == '&') *p = '_';
+    snprintf(path, sizeof path, "%s/%06d_%s.png", dir, it->index, stem);
+    if (!canvas_write_png(&cv, path)) manifest_add_output(path);
+    canvas_free(&cv);
+    free(in01); free(m01);
+}
+
+/* ---------------- one image ---------------- */
+
+typedef struct {
+    FILE *fres, *fcur;
+    EvalRows *done;
+    int gallery_left;
+    int n_unreadable, n_failed_rows, n_rows;
+} Sink;
+
+static void emit(Sink *k, const EvalRow *r) {
+    results_write_row(k->fres, r);
+    curves_images_write_rows(k->fcur, r);
+    fflush(k->fcur);   /* curves first: a row in results.csv always has its curves */
+    fflush(k->fres);
+    k->n_rows++;
+}
+
+static void set_skipped(char *buf, size_t n, const PicResult *pr, int pic_ok) {
+    buf[0] = 0;
+    if (!pic_ok) return;
+    const PicCurve *c[2] = {&pr->sic, &pr->aic};
+    for (int k = 0; k < 2; k++) {
+        if (c[k]->skip == PIC_OK) continue;
+        size_t L = strlen(buf);
+        snprintf(buf + L, n - L, "%s%s:%s", L ? ";" : "", k ? "aic" : "sic", pic_skip_name(c[k]->skip));
+    }
+}
+
+/* Adds "what: why" to a ';'-separated list of reasons. A row whose list
+   holds "failed: " counts as failed; failures come first so that the
+   skipped cell starts with "failed" whenever something failed. */
+static void append_reason(char *buf, size_t n, const char *what, const char *why) {
+    char tmp[1024], out[2100];
+    snprintf(tmp, sizeof tmp, "%s", buf);
+    snprintf(out, sizeof out, "%s: %.500s%s%s", what, why, tmp[0] ? ";" : "", tmp);
+    size_t L = strlen(out);
+    if (L >= n) L = n - 1;
+    memcpy(buf, out, L);
+    buf[L] = 0;
+    for (char *p = buf; *p; p++) if (*p == '\n' || *p == '\r') *p = ' ';
+}
+
+/* One method on one prepared image: map and every metric -> row. */
+static void score_method(Eval *E, Sink *k, AttribParams *P, const AttribMethod *am, PicImage *pi, int pic_ready,
+                         const uint8_t *mask, EvalRow *base, float **keep_map) {
+    EvalRow r = *base;
+    r.method = (char *)am->name;
+    char skipped[600] = "";
+    double t0 = attrib_now();
+    AttribResult R;
+    char phase[400];
+    snprintf(phase, sizeof phase, "evaluate %s %s", base->image, am->name);
+    trace_phase(phase);
+    if (am->run(P, &R)) {
+        snprintf(skipped, sizeof skipped, "failed: %s: %s", am->name, eng_last_error());
+        fprintf(stderr, "\nsalient: %s: %s\n", base->image, skipped);
+        r.skipped = skipped;
+        r.seconds = attrib_now() - t0;
+        k->n_failed_rows++;
+        emit(k, &r);
+        return;
+    }
+    size_t plane = (size_t)E->S * E->S;
+    trace_method(base->image, am->name, R.forward, R.backward, R.seconds, R.map, plane);
+    /* PIC */
+    PicResult pr;
+    memset(&pr, 0, sizeof pr);
+    int pic_ok = 0;
+    if (pic_ready) {
+        PicEngine pe = {P, E->md->mean, E->md->std, 0};
+        if (pic_evaluate(pi, R.map, pic_engine_logits, &pe, E->K, P->target, E->min_pred, 0, &pr) == 0) {
+            pic_ok = 1;
+            r.sic = pr.sic.auc;
+            r.aic = pr.aic.auc;
+            r.has_raw = 1;
+            pic_raw_from_curve(&r.sic_raw, &pr.sic);
+            pic_raw_from_curve(&r.aic_raw, &pr.aic);
+        } else {
+            append_reason(skipped, sizeof skipped, "failed: pic", eng_last_error());
+        }
+        pic_result_free(&pr);
+    }
+    if (pic_ok) set_skipped(skipped, sizeof skipped, &pr, 1);
+    /* insertion / deletion (also for images PIC skips: they are other metrics) */
+    if (E->insdel) {
+        int step = E->insdel_steps ? (int)((plane + E->insdel_steps - 1) / E->insdel_steps) : 0;
+        InsdelResult ir;
+        if (insdel_run(P, R.map, INSDEL_INSERTION, E->sub_ins, step, E->md->mean, E->md->std, &ir) == 0) r.insertion = ir.auc;
+        else append_reason(skipped, sizeof skipped, "failed: insertion", eng_last_error());
+        insdel_result_free(&ir);
+        if (insdel_run(P, R.map, INSDEL_DELETION, E->sub_del, step, E->md->mean, E->md->std, &ir) == 0) r.deletion = ir.auc;
+        else append_reason(skipped, sizeof skipped, "failed: deletion", eng_last_error());
+        insdel_result_free(&ir);
+    }
+    /* localisation */
+    if (mask) {
+        r.hit = localize_pointing_hit(R.map, mask, plane);
+        r.energy = localize_energy(R.map, mask, plane);
+    }
+    r.seconds = attrib_now() - t0;
+    r.skipped = skipped;
+    if (strstr(skipped, "failed: ")) { k->n_failed_rows++; fprintf(stderr, "\nsalient: %s %s: %s\n", base->image, am->name, skipped); }
+    emit(k, &r);
+    if (keep_map) { *keep_map = R.map; R.map = NULL; }
+    attrib_result_free(&R);
+}
+
+/* Returns 1 if the image was computed, 0 if everything was already done. */
+static int evaluate_image(Eval *E, Sink *k, AttribParams *P, const DataItem *it, float *x) {
+    const Opts *o = E->o;
+    int need = 0;
+    for (int j = 0; j < E->n_methods; j++) need += results_find(k->done, it->name, E->methods[j]->name) < 0;
+    if (!need) return 0;
+    EvalRow base = eval_row_empty();
+    base.image = it->name;
+    base.label = it->label;
+    char err[600], reason[700];
+    manifest_add_input(it->path);
+    if (image_preprocess(it->path, E->C, E->S, E->md->mean, E->md->std, x, err, sizeof err)) {
+        snprintf(reason, sizeof reason, "unreadable: %s", err);
+        fprintf(stderr, "\nsalient: skipping %s\n", err);
+        base.skipped = reason;
+        for (int j = 0; j < E->n_methods; j++) {
+            if (results_find(k->done, it->name, E->methods[j]->name) >= 0) continue;
+            base.method = (char *)E->methods[j]->name;
+            emit(k, &base);
+        }
+        k->n_unreadable++;
+        return 1;
+    }
+    size_t plane = (size_t)E->S * E->S;
+    /* prediction */
+    float *logits = malloc(sizeof(float) * E->K), *prob = malloc(sizeof(float) * E->K);
+    P->x = x;
+    if (!logits || !prob || attrib_logits(P, NULL, x, 1, logits)) {
+        snprintf(reason, sizeof reason, "failed: predict: %s", eng_last_error());
+        base.skipped = reason;
+        for (int j = 0; j < E->n_methods; j++)
+            if (results_find(k->done, it->name, E->methods[j]->name) < 0) { base.method = (char *)E->methods[j]->name; emit(k, &base); k->n_failed_rows++; }
+        free(logits); free(prob);
+        return 1;
+    }
+    softmax_forward(prob, logits, 1, E->K);
+    int pred = 0;
+    for (int c = 1; c < E->K; c++) if (prob[c] > prob[pred]) pred = c;
+    base.predicted = pred;
+    base.confidence = prob[pred];
+    P->target = pred;
+    uint64_t img_seed = eng_rng_split(o->seed, (uint64_t)it->index);
+    P->seed = eng_rng_split(img_seed, 1);
+    /* mask */
+    uint8_t *mask = NULL;
+    char mpath[4200];
+    if (dataset_mask_path(it->path, mpath, sizeof mpath)) {
+        mask = malloc(plane);
+        int cnt = mask ? localize_load_mask(mpath, E->S, E->S, mask, err, sizeof err) : -1;
+        if (cnt < 0) fprintf(stderr, "\nsalient: %s: lesion mask ignored: %s\n", it->name, mask ? err : "out of memory");
+        else if (cnt == 0) fprintf(stderr, "\nsalient: %s: lesion mask %s is empty: no localisation\n", it->name, mpath);
+        else manifest_add_input(mpath);
+        if (cnt <= 0) { free(mask); mask = NULL; }
+    }
+    /* the PIC image: the input as uint8, its random mask and fully blurred image */
+    PicImage pi;
+    memset(&pi, 0, sizeof pi);
+    uint8_t *img = malloc(plane * E->C), *rmask = malloc(plane);
+    int pic_ready = img && rmask;
+    if (pic_ready) {
+        pic_input_to_u8(img, x, E->C, E->S, E->S, E->md->mean, E->md->std);
+        pic_ready = pic_random_mask(rmask, E->S, E->S, PIC_RANDOM_FRACTION, eng_rng_split(img_seed, 0)) == 0 &&
+                    pic_image_init(&pi, img, E->S, E->S, E->C, rmask, E->info) == 0;
+        if (!pic_ready) fprintf(stderr, "\nsalient: %s: PIC not computed: %s\n", it->name, eng_last_error());
+    }
+    float **maps = calloc(E->n_methods, sizeof(float *));
+    int gallery = k->gallery_left > 0 && maps;
+    for (int j = 0; j < E->n_methods; j++) {
+        if (results_find(k->done, it->name, E->methods[j]->name) >= 0) continue;
+        score_method(E, k, P, E->methods[j], &pi, pic_ready, mask, &base, gallery ? &maps[j] : NULL);
+    }
+    if (gallery) { write_gallery(E, it, x, maps, pred); k->gallery_left--; }
+    for (int j = 0; maps && j < E->n_methods; j++) free(maps[j]);
+    free(maps);
+    pic_image_free(&pi);
+    free(img); free(rmask); free(mask); free(logits); free(prob);
+    return 1;
+}
+
+/* ---------------- evaluate ---------------- */
+
+static int parse_settings(Eval *E, const Opts *o) {
+    memset(E, 0, sizeof *E);
+    E->o = o;
+    if (info_parse(o->info ? o->info : "webp", &E->info)) return cli_error("--info %s: expected webp, png or entropy", o->info);
+    E->min_pred = o->min_pred >= 0 ? o->min_pred : PIC_MIN_PRED;
+    E->sub_ins = SUBSTRATE_BLUR;
+    E->sub_del = SUBSTRATE_ZERO;
+    if (o->substrate) {
+        InsdelSubstrate s;
+        if (insdel_parse_substrate(o->substrate, &s)) return cli_error("--substrate %s: expected blur or black", o->substrate);
+        E->sub_ins = E->sub_del = s;
+    }
+    E->insdel = !o->no_insdel;
+    E->insdel_steps = o->insdel_steps;
+    E->shard_i = 0; E->shard_n = 1;
+    if (o->shard && parse_shard(o->shard, &E->shard_i, &E->shard_n))
+        return cli_error("--shard %s: expected I/N with 0 <= I < N (e.g. 0/4)", o->shard);
+    if (o->baseline && strcmp(o->baseline, "black") && strcmp(o->baseline, "white") && strcmp(o->baseline, "blur") &&
+        strcmp(o->baseline, "uniform") && strcmp(o->baseline, "zero"))
+        return cli_error("--baseline %s: evaluate takes black, white, blur, uniform or zero", o->baseline);
+    snprintf(E->outdir, sizeof E->outdir, "%s", o->outdir ? o->outdir : "salient-out");
+    size_t L = strlen(E->outdir);
+    while (L > 1 && E->outdir[L - 1] == '/') E->outdir[--L] = 0;
+    return methods_parse(o->methods, EVAL_DEFAULT_METHODS, 1, &E->methods, &E->n_methods);
+}
+
+static BaselineKind baseline_kind(const char *b) {
+    if (!b || !strcmp(b, "black")) return BASELINE_BLACK;
+    if (!strcmp(b, "white")) return BASELINE_WHITE;
+    if (!strcmp(b, "blur")) return BASELINE_BLUR;
+    if (!strcmp(b, "uniform")) return BASELINE_UNIFORM;
+    return BASELINE_ZERO;
+}
+
+/* Opens results.csv / curves_images.csv for appending (headers on new files),
+   after checking run.json against a previous run when resuming. */
+static int open_outputs(Eval *E, const Dataset *d, int n_listed, Sink *k) {
+    const Opts *o = E->o;
+    char rp[2300], cp[2300], jp[2300], tmp[2400], err[600];
+    path_in(rp, sizeof rp, E->outdir, "results.csv");
+    path_in(cp, sizeof cp, E->outdir, "curves_images.csv");
+    path_in(jp, sizeof jp, E->outdir, "run.json");
+    int have = file_exists(rp);
+    if (have && !o->resume)
+        return cli_error("%s exists: add --resume to continue that run, or choose another -o", rp);
+    snprintf(tmp, sizeof tmp, "%s.new", jp);
+    if (write_run_json(E, d, n_listed, tmp)) return 1;
+    if (have) {
+        JsonValue *old = read_json(jp, err, sizeof err), *now = read_json(tmp, err, sizeof err);
+        const char *diff = old && now ? run_difference(old, now, 1) : "";
+        if (!old) fprintf(stderr, "salient: note: no readable run.json in %s (%s); resuming from results.csv alone\n", E->outdir, err);
+        json_free(old); json_free(now);
+        if (diff[0]) { remove(tmp); return cli_error("--resume: the setting '%s' differs from the run in %s (see its run.json)", diff, E->outdir); }
+        if (results_load(k->done, rp, cp, err, sizeof err)) { remove(tmp); return cli_error("--resume: %s", err); }
+        /* rewrite both files from what was read: drops a record cut by a kill */
+        if (k->done->dropped_partial) {
+            fprintf(stderr, "salient: note: dropping %d incomplete record(s) left by an interrupted run\n", k->done->dropped_partial);
+            FILE *a = fopen(rp, "w"), *b = fopen(cp, "w");
+            if (!a || !b) { if (a) fclose(a); if (b) fclose(b); return cli_error("cannot rewrite %s", rp); }
+            results_write_header(a); curves_images_write_header(b);
+            for (int i = 0; i < k->done->n; i++) { results_write_row(a, &k->done->v[i]); curves_images_write_rows(b, &k->done->v[i]); }
+            if (fclose(a) | fclose(b)) return cli_error("cannot rewrite %s", rp);
+        }
+    }
+    if (rename(tmp, jp)) return cli_error("cannot write %s: %s", jp, strerror(errno));
+    manifest_add_output(jp);
+    int append = have && file_exists(cp);
+    k->fres = fopen(rp, have ? "a" : "w");
+    k->fcur = fopen(cp, append ? "a" : "w");
+    if (!k->fres || !k->fcur) return cli_error("cannot write %s: %s", rp, strerror(errno));
+    if (!have) results_write_header(k->fres);
+    if (!append) {
+        curves_images_write_header(k->fcur);
+        for (int i = 0; i < k->done->n; i++) curves_images_write_rows(k->fcur, &k->done->v[i]);
+    }
+    fflush(k->fres); fflush(k->fcur);
+    return 0;
+}
+
+int cmd_evaluate(const Opts *o) {
+    Eval E;
+    if (parse_settings(&E, o)) return 1;
+    Model md;
+    if (model_open(&md, o)) { free(E.methods); return 1; }
+    E.md = &md;
+    E.C = eng_model_in_channels(md.m); E.S = md.size; E.K = eng_model_n_classes(md.m);
+    E.layer = o->layer ? o->layer : attrib_default_layer(md.m);
+    eng_set_threads(o->threads);
+    eng_set_reference(o->reference);
+    Dataset d;
+    char err[1024];
+    if (dataset_open(&d, o->data, md.labels, md.n_labels, E.K, err, sizeof err)) {
+        model_close(&md); free(E.methods);
+        return cli_error("%s", err);
+    }
+    int n_listed = d.n, n_take = o->limit && o->limit < d.n ? o->limit : d.n;
+    /* this shard's share of the first n_take images */
+    int *take = malloc(sizeof(int) * (n_take + 1)), n_mine = 0;
+    for (int i = 0; take && i < n_take; i++) if (i % E.shard_n == E.shard_i) take[n_mine++] = i;
+    int rc = 0;
+    Sink k = {0};
+    EvalRows done;
+    results_init(&done);
+    k.done = &done;
+    k.gallery_left = GALLERY_IMAGES;
+    if (!take || mkdir_p(E.outdir)) rc = cli_error("cannot create %s: %s", E.outdir, strerror(errno));
+    if (!rc && trace_open(o)) rc = 1;
+    if (!rc) rc = open_outputs(&E, &d, n_listed, &k);
+    if (!rc) {
+        manifest_add_input(md.path);
+        if (d.from_csv) manifest_add_input(o->data);
+        fprintf(stderr, "salient: evaluating %d image%s%s of %d listed (%s), %d methods, info %s, min_pred %g -> %s\n", n_mine,
+                n_mine == 1 ? "" : "s", E.shard_n > 1 ? " (this shard)" : "", n_listed, o->data, E.n_methods,
+                info_name(E.info), E.min_pred, E.outdir);
+        if (d.ignored) fprintf(stderr, "salient: note: %d non-image file(s) in the class folders ignored\n", d.ignored);
+        AttribParams P;
+        attrib_params_default(&P);
+        P.model = md.m; P.C = E.C; P.H = P.W = E.S; P.mean = md.mean; P.std = md.std;
+        P.steps = o->steps; P.samples = o->samples; P.masks = o->masks; P.window = o->window; P.stride = o->stride;
+        P.batch = o->batch; P.noise = o->noise; P.fraction = o->fraction; P.max_dist = o->max_dist;
+        P.max_sigma = o->max_sigma; P.layer = o->layer; P.baseline = baseline_kind(o->baseline);
+        float *x = malloc(sizeof(float) * E.C * (size_t)E.S * E.S);
+        ProgressBar pb;
+        pbar_start(&pb, "images", n_mine);
+        int resumed = 0;
+        for (int q = 0; x && q < n_mine; q++) {
+            const DataItem *it = &d.v[take[q]];
+            int computed = evaluate_image(&E, &k, &P, it, x);
+            resumed += !computed;
+            pbar_step(&pb, computed, it->name);
+        }
+        pbar_end(&pb);
+        free(x);
+        attrib_params_release(&P);
+        if (o->resume) fprintf(stderr, "salient: resume: %d of %d images already in results.csv, %d computed\n", resumed, n_mine, n_mine - resumed);
+        char rp[2300];
+        path_in(rp, sizeof rp, E.outdir, "results.csv");
+        if (k.fres && fclose(k.fres)) rc = cli_error("cannot write %s", rp);
+        if (k.fcur && fclose(k.fcur)) rc = cli_error("cannot write curves_images.csv");
+        k.fres = k.fcur = NULL;
+        manifest_add_output(rp);
+        path_in(rp, sizeof rp, E.outdir, "curves_images.csv");
+        manifest_add_output(rp);
+        char jp[2300];
+        path_in(jp, sizeof jp, E.outdir, "run.json");
+        JsonValue *run = read_json(jp, err, sizeof err);
+        if (!run) rc = cli_error("%s", err);
+        else if (summarise_outdir(E.outdir, run)) rc = 1;
+        json_free(run);
+    }
+    if (k.fres) fclose(k.fres);
+    if (k.fcur) fclose(k.fcur);
+    trace_close();
+    char mp[2300];
+    path_in(mp, sizeof mp, E.outdir, "manifest.json");
+    if (!rc && manifest_write(mp)) rc = 1;
+    results_free(&done);
+    dataset_free(&d);
+    free(take);
+    free(E.methods);
+    model_close(&md);
+    if (!rc && (k.n_unreadable || k.n_failed_rows)) {
+        cli_error("%d image(s) could not be read and %d row(s) failed (see the skipped column of results.csv)",
+                  k.n_unreadable, k.n_failed_rows);
+        return 1;
+    }
+    return rc;
+}
+
+/* ---------------- merge ---------------- */
+
+typedef struct {
+    const char *dir;
+    JsonValue *run;
+    int shard_i, shard_n;
+    EvalRows rows;
+    int pos;          /* next row */
+} Part;
+
+static int cmp_part(const void *a, const void *b) {
+    const Part *x = a, *y = b;
+    return (x->shard_i > y->shard_i) - (x->shard_i < y->shard_i);
+}
+
+static int copy_file(const char *from, const char *to) {
+    uint8_t *buf;
+    size_t len;
+    char err[512];
+    if (io_read_file(from, (size_t)256 << 20, &buf, &len, err, sizeof err)) return -1;
+    FILE *f = fopen(to, "wb");
+    int rc = f && fwrite(buf, 1, len, f) == len ? 0 : -1;
+    if (f && fclose(f)) rc = -1;
+    free(buf);
+    return rc;
+}
+
+static void merge_gallery(const Part *parts, int n, const char *outdir) {
+    char dst[2300];
+    path_in(dst, sizeof dst, outdir, "gallery");
+    int made = 0;
+    for (int i = 0; i < n; i++) {
+        char src[2300];
+        path_in(src, sizeof src, parts[i].dir, "gallery");
+        DIR *d = opendir(src);
+        if (!d) continue;
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            size_t L = strlen(e->d_name);
+            if (e->d_name[0] == '.' || L < 5 || strcmp(e->d_name + L - 4, ".png")) continue;
+            if (!made) { if (mkdir_p(dst)) break; made = 1; }
+            char a[2600], b[2600];
+            snprintf(a, sizeof a, "%s/%s", src, e->d_name);
+            snprintf(b, sizeof b, "%s/%s", dst, e->d_name);
+            if (!copy_file(a, b)) manifest_add_output(b);
+        }
+        closedir(d);
+    }
+}
+
+/* Rows in the order of the unsharded run: shards hold images i, i+N, ...,
+   so taking one image from each shard in turn restores the listing. */
+static void write_merged_rows(Part *parts, int n, FILE *fr, FILE *fc) {
+    int left = 1;
+    while (left) {
+        left = 0;
+        for (int i = 0; i < n; i++) {
+            Part *p = &parts[i];
+            if (p->pos >= p->rows.n) continue;
+            const char *img = p->rows.v[p->pos].image;
+            while (p->pos < p->rows.n && !strcmp(p->rows.v[p->pos].image, img)) {
+                results_write_row(fr, &p->rows.v[p->pos]);
+                curves_images_write_rows(fc, &p->rows.v[p->pos]);
+                p->pos++;
+            }
+            left |= p->pos < p->rows.n;
+        }
+    }
+}
+
+int cmd_merge(const Opts *o) {
+    if (o->n_pos < 1) return cli_error("merge: give the output folders of the shards: salient merge OUT0 OUT1 ... -o MERGED");
+    if (!o->outdir) return cli_error("merge: give the merged folder with -o MERGED");
+    Part *parts = calloc(o->n_pos, sizeof *parts);
+    if (!parts) return cli_error("out of memory");
+    int rc = 0, n = 0;
+    char err[1024], path[2300];
+    for (int i = 0; i < o->n_pos && !rc; i++) {
+        Part *p = &parts[n];
+        p->dir = o->pos[i];
+        if (!strcmp(p->dir, o->outdir)) { rc = cli_error("merge: the merged folder %s is also an input", o->outdir); break; }
+        path_in(path, sizeof path, p->dir, "run.json");
+        if (!(p->run = read_json(path, err, sizeof err))) { rc = cli_error("merge: %s (is %s an evaluate output folder?)", err, p->dir); break; }
+        manifest_add_input(path);
+        const char *sh = json_string(json_get(p->run, "shard"));
+        p->shard_i = 0; p->shard_n = 1;
+        if (sh && parse_shard(sh, &p->shard_i, &p->shard_n)) { rc = cli_error("merge: %s: bad shard '%s' in run.json", p->dir, sh); break; }
+        results_init(&p->rows);
+        char rp[2300], cp[2300];
+        path_in(rp, sizeof rp, p->dir, "results.csv");
+        path_in(cp, sizeof cp, p->dir, "curves_images.csv");
+        if (results_load(&p->rows, rp, cp, err, sizeof err)) { rc = cli_error("merge: %s", err); n++; break; }
+        manifest_add_input(rp);
+        manifest_add_input(cp);
+        n++;
+        if (n > 1) {
+            const char *diff = run_difference(parts[0].run, p->run, 0);
+            if (diff[0]) rc = cli_error("merge: %s and %s differ in '%s' (see their run.json)", parts[0].dir, p->dir, diff);
+            else if (p->shard_n != parts[0].shard_n) rc = cli_error("merge: %s is shard ?/%d, %s is ?/%d", parts[0].dir, parts[0].shard_n, p->dir, p->shard_n);
+            for (int q = 0; q < n - 1 && !rc; q++)
+                if (parts[0].shard_n > 1 && parts[q].shard_i == p->shard_i)
+                    rc = cli_error("merge: %s and %s are both shard %d/%d", parts[q].dir, p->dir, p->shard_i, p->shard_n);
+        }
+    }
+    if (!rc && n == o->n_pos && parts[0].shard_n > 1 && n < parts[0].shard_n)
+        fprintf(stderr, "salient: note: merging %d of %d shards\n", n, parts[0].shard_n);
+    if (!rc && parts[0].shard_n > 1) qsort(parts, n, sizeof *parts, cmp_part);
+    if (!rc && mkdir_p(o->outdir)) rc = cli_error("cannot create %s: %s", o->outdir, strerror(errno));
+    /* merged run.json: the first shard's, with the shard replaced by the sources */
+    JsonValue *run = NULL;
+    if (!rc) {
+        path_in(path, sizeof path, o->outdir, "run.json");
+        FILE *f = fopen(path, "w");
+        if (!f) rc = cli_error("cannot write %s", path);
+        else {
+            JsonWriter w;
+            jw_init(&w, f, 1);
+            jw_object_begin(&w);
+            const JsonValue *r0 = parts[0].run;
+            for (size_t i = 0; i < json_len(r0); i++) {
+                const char *key = json_key_at(r0, i);
+                jw_key(&w, key);
+                if (!strcmp(key, "shard")) jw_null(&w);
+                else if (!strcmp(key, "methods")) { /* the union, in order of appearance */
+                    jw_array_begin(&w);
+                    for (int q = 0; q < n; q++) {
+                        const JsonValue *ml = json_get(parts[q].run, "methods");
+                        for (size_t a = 0; a < json_len(ml); a++) {
+                            const char *nm = json_string(json_at(ml, a));
+                            int seen = 0;
+                            for (int q2 = 0; q2 <= q && !seen; q2++) {
+                                const JsonValue *m2 = json_get(parts[q2].run, "methods");
+                                size_t lim = q2 == q ? a : json_len(m2);
+                                for (size_t b = 0; b < lim; b++) seen |= nm && json_string(json_at(m2, b)) && !strcmp(nm, json_string(json_at(m2, b)));
+                            }
+                            if (nm && !seen) jw_string(&w, nm);
+                        }
+                    }
+                    jw_array_end(&w);
+                } else eval_json_copy(&w, json_at(r0, i));
+            }
+            jw_key(&w, "merged_from");
+            jw_array_begin(&w);
+            for (int q = 0; q < n; q++) {
+                jw_object_begin(&w);
+                jw_kv_string(&w, "dir", parts[q].dir);
+                jw_kv_string(&w, "shard", json_string(json_get(parts[q].run, "shard")));
+                jw_kv_int(&w, "rows", parts[q].rows.n);
+                jw_object_end(&w);
+            }
+            jw_array_end(&w);
+            jw_object_end(&w);
+            if (fclose(f) || jw_error(&w)) rc = cli_error("cannot write %s", path);
+            else manifest_add_output(path);
+        }
+        if (!rc && !(run = read_json(path, err, sizeof err))) rc = cli_error("%s", err);
+    }
+    if (!rc) {
+        char rp[2300], cp[2300];
+        path_in(rp, sizeof rp, o->outdir, "results.csv");
+        path_in(cp, sizeof cp, o->outdir, "curves_images.csv");
+        FILE *fr = fopen(rp, "w"), *fc = fopen(cp, "w");
+        if (!fr || !fc) rc = cli_error("cannot write %s", rp);
+        else {
+            results_write_header(fr);
+            curves_images_write_header(fc);
+            write_merged_rows(parts, n, fr, fc);
+        }
+        if (fr && fclose(fr)) rc = cli_error("cannot write %s", rp);
+        if (fc && fclose(fc)) rc = cli_error("cannot write %s", cp);
+        manifest_add_output(rp);
+        manifest_add_output(cp);
+        int total = 0;
+        for (int q = 0; q < n; q++) total += parts[q].rows.n;
+        fprintf(stderr, "salient: merged %d rows from %d folder%s into %s\n", total, n, n == 1 ? "" : "s", o->outdir);
+        if (!rc) merge_gallery(parts, n, o->outdir);
+        if (!rc && summarise_outdir(o->outdir, run)) rc = 1;
+    }
+    json_free(run);
+    for (int q = 0; q < n; q++) { json_free(parts[q].run); results_free(&parts[q].rows); }
+    free(parts);
+    if (!rc) {
+        path_in(path, sizeof path, o->outdir, "manifest.json");
+        if (manifest_write(path)) rc = 1;
+    }
+    return rc;
+}

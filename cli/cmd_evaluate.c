@@ -799,7 +799,8 @@ int cmd_merge(const Opts *o) {
             }
             jw_array_end(&w);
             jw_object_end(&w);
-            if (fclose(f) || jw_error(&w)) rc = cli_error("cannot write %s", path);
+            int bad = jw_error(&w);
+            if (fclose(f) || bad) rc = cli_error("cannot write %s", path);
             else manifest_add_output(path);
         }
         if (!rc && !(run = read_json(path, err, sizeof err))) rc = cli_error("%s", err);

@@ -132,8 +132,7 @@ static int open_folder(Dataset *d, const char *root, char *const *labels, int n_
     int nc = 0, cap = 0, rc = 0;
     for (int i = 0; i < n_all; i++) {
         char p[4096];
-        snprintf(p, sizeof p, "%s/%s", root, all[i]);
-        if (is_dir(p)) cls[nc++] = all[i];
+        if (snprintf(p, sizeof p, "%s/%s", root, all[i]) < (int)sizeof p && is_dir(p)) cls[nc++] = all[i];
     }
     if (!nc) {
         snprintf(err, errlen, "%s: no class subfolders (expected DATA/<class>/<image>, or a CSV of path,label)", root);
@@ -156,7 +155,11 @@ static int open_folder(Dataset *d, const char *root, char *const *labels, int n_
             break;
         }
         char p[4096];
-        snprintf(p, sizeof p, "%s/%s", root, cls[c]);
+        if (snprintf(p, sizeof p, "%s/%s", root, cls[c]) >= (int)sizeof p) {
+            snprintf(err, errlen, "%s: path too long", cls[c]);
+            rc = -1;
+            break;
+        }
         rc = walk(d, &cap, p, cls[c], label, 0, err, errlen);
     }
     free(cls);

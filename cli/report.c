@@ -182,7 +182,7 @@ static void draw_line(Canvas *c, int x0, int y0, int x1, int y1, const uint8_t r
 }
 
 void plot_draw(Canvas *c, int x0, int y0, int w, int h, const char *title, const char *xlabel, const PlotSeries *s,
-               int ns, double xmin, double xmax, double ymin, double ymax) {
+               int ns, double xmin, double xmax, double ymin, double ymax, int legend) {
     static const uint8_t black[3] = {0, 0, 0}, grid[3] = {225, 225, 225}, gray[3] = {90, 90, 90};
     int L = x0 + 46, R = x0 + w - 12, T = y0 + 26, B = y0 + h - 34;
     if (R <= L + 10 || B <= T + 10) return;
@@ -215,10 +215,20 @@ void plot_draw(Canvas *c, int x0, int y0, int w, int h, const char *title, const
             else put_px(c, qx, qy, col);
             px = qx; py = qy; have = 1;
         }
-        /* legend, top left inside the axes */
-        int ly = T + 6 + 12 * k;
-        draw_line(c, L + 8, ly + 3, L + 24, ly + 3, col, 2);
-        canvas_text(c, L + 28, ly, s[k].name, 1, black);
+    }
+    /* legend inside the axes, on a white box: top left, or bottom right */
+    int lw = 0;
+    for (int k = 0; k < ns; k++) { int tw = canvas_text_width(s[k].name, 1); if (tw > lw) lw = tw; }
+    lw += 34;
+    int lh = 12 * ns + 6, lx = legend ? R - lw - 6 : L + 4, ly0 = legend == 1 ? B - lh - 6 : T + 4;
+    static const uint8_t white[3] = {255, 255, 255};
+    for (int yy = ly0; yy < ly0 + lh; yy++) draw_line(c, lx, yy, lx + lw, yy, white, 1);
+    for (int k = 0; k < ns; k++) {
+        uint8_t col[3];
+        plot_color(k, col);
+        int ly = ly0 + 4 + 12 * k;
+        draw_line(c, lx + 4, ly + 3, lx + 20, ly + 3, col, 2);
+        canvas_text(c, lx + 26, ly, s[k].name, 1, black);
     }
 }
 
@@ -226,7 +236,7 @@ int plot_png(const char *path, const char *title, const char *xlabel, const char
              double xmin, double xmax, double ymin, double ymax) {
     Canvas c;
     if (canvas_new(&c, 760, 480, 255)) return -1;
-    plot_draw(&c, 10, 4, 740, 466, title, xlabel, s, ns, xmin, xmax, ymin, ymax);
+    plot_draw(&c, 10, 4, 740, 466, title, xlabel, s, ns, xmin, xmax, ymin, ymax, 2);
     static const uint8_t black[3] = {0, 0, 0};
     if (ylabel) canvas_text(&c, 8, 14, ylabel, 1, black);
     int rc = canvas_write_png(&c, path);
@@ -249,14 +259,16 @@ int report_write_curves_png(const char *path, const EvalSummary *s) {
     for (int kind = 0; kind < 2; kind++)
         for (int st = 0; st < 2; st++) {
             for (int j = 0; j < s->n_methods; j++) {
-                snprintf(names[j], sizeof names[j], "%s (AUC %.3f, n %d)", s->m[j].name, s->m[j].curve_auc[kind][st],
-                         s->m[j].n_curves[kind]);
+                if (isfinite(s->m[j].curve_auc[kind][st]))
+                    snprintf(names[j], sizeof names[j], "%s (AUC %.3f, n %d)", s->m[j].name, s->m[j].curve_auc[kind][st],
+                             s->m[j].n_curves[kind]);
+                else snprintf(names[j], sizeof names[j], "%s (no image)", s->m[j].name);
                 ser[j] = (PlotSeries){names[j], x, s->m[j].curve[kind][st], s->m[j].curve[kind][st] ? PIC_N_CURVE : 0};
             }
             char title[64];
             snprintf(title, sizeof title, "%s %s curve", st ? "median" : "mean", kind ? "AIC" : "SIC");
             plot_draw(&c, 10 + st * pw, 34 + kind * ph, pw - 10, ph - 6, title, "normalised information", ser,
-                      s->n_methods, 0, 1, 0, 1);
+                      s->n_methods, 0, 1, 0, 1, 1);
         }
     int rc = canvas_write_png(&c, path);
     free(ser);

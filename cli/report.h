@@ -38,10 +38,10 @@ typedef struct {
     const double *x, *y;   /* n points; NaN y values break the line */
     int n;
 } PlotSeries;
-/* Axes, grid, series in the palette's colours and a legend in the box
-   (x0, y0, w, h) of c. */
+/* Axes, grid, series in the palette's colours and a legend (legend: 0 top
+   left, 1 bottom right, 2 top right) in the box (x0, y0, w, h) of c. */
 void plot_draw(Canvas *c, int x0, int y0, int w, int h, const char *title, const char *xlabel, const PlotSeries *s,
-               int ns, double xmin, double xmax, double ymin, double ymax);
+               int ns, double xmin, double xmax, double ymin, double ymax, int legend);
 int plot_png(const char *path, const char *title, const char *xlabel, const char *ylabel, const PlotSeries *s, int ns,
              double xmin, double xmax, double ymin, double ymax);
 void plot_color(int i, uint8_t rgb[3]);    /* the palette (also the SVG's) */

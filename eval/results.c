@@ -321,12 +321,12 @@ static int load_results_file(EvalRows *rows, const char *path, char *err, size_t
     return rc;
 }
 
-static void curve_cols(char names[CURVES_IMAGES_N_COLS][16]) {
+static void curve_cols(char names[CURVES_IMAGES_N_COLS][24]) {
     const char *head[7] = {"image", "method", "kind", "info_orig", "info_blur", "pred_orig", "pred_blur"};
-    for (int i = 0; i < 7; i++) snprintf(names[i], 16, "%s", head[i]);
+    for (int i = 0; i < 7; i++) snprintf(names[i], 24, "%s", head[i]);
     for (int t = 0; t < PIC_N_THRESHOLDS; t++) {
-        snprintf(names[7 + t], 16, "info_%d", t);
-        snprintf(names[7 + PIC_N_THRESHOLDS + t], 16, "pred_%d", t);
+        snprintf(names[7 + t], 24, "info_%d", t);
+        snprintf(names[7 + PIC_N_THRESHOLDS + t], 24, "pred_%d", t);
     }
 }
 
@@ -334,7 +334,7 @@ static int load_curves_file(EvalRows *rows, const char *path, char *err, size_t 
     uint8_t *data;
     size_t len;
     if (io_read_file(path, RESULTS_MAX_FILE, &data, &len, err, errlen)) return -1;
-    char names[CURVES_IMAGES_N_COLS][16];
+    char names[CURVES_IMAGES_N_COLS][24];
     const char *want[CURVES_IMAGES_N_COLS];
     curve_cols(names);
     for (int i = 0; i < CURVES_IMAGES_N_COLS; i++) want[i] = names[i];
@@ -433,7 +433,7 @@ void results_write_row(FILE *f, const EvalRow *r) {
 }
 
 void curves_images_write_header(FILE *f) {
-    char names[CURVES_IMAGES_N_COLS][16];
+    char names[CURVES_IMAGES_N_COLS][24];
     curve_cols(names);
     for (int i = 0; i < CURVES_IMAGES_N_COLS; i++) fprintf(f, "%s%s", i ? "," : "", names[i]);
     fputc('\n', f);

@@ -5,8 +5,10 @@ tests/test_eval_summary.c.
 
 Run from the repository root with Debian's Python (scipy 1.10, numpy 1.24):
     /usr/bin/python3 tools/make_eval_summary_golden.py
-Writes tests/data/eval/results.csv, tests/data/eval/curves_images.csv and
-tests/data/eval/golden.json.
+Writes tests/data/eval/results.csv, tests/data/eval/curves_images.csv,
+tests/data/eval/golden.json, and tests/data/eval/lesion.mask.png (a 48x48
+binary lesion mask, a 12x16 block of 255 at rows 8..19, columns 20..35,
+that tests/cli_evaluate.sh puts next to an image).
 
 The set: 14 images of 3 classes, methods alpha, beta, gamma, random.
   - image 3 is unreadable (every method's row says "unreadable: ...");
@@ -255,6 +257,10 @@ def main():
     with open(f"{OUT}/golden.json", "w") as f:
         json.dump(golden, f, indent=1)
         f.write("\n")
+    from PIL import Image
+    mask = np.zeros((48, 48), dtype=np.uint8)
+    mask[8:20, 20:36] = 255
+    Image.fromarray(mask).save(f"{OUT}/lesion.mask.png")
     print(f"wrote {OUT}/results.csv ({len(rows)} rows), curves_images.csv, golden.json")
 
 

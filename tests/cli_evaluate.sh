@@ -1,0 +1,138 @@
+#!/bin/sh
+# salient evaluate / merge / sanity on a tiny data set: two class folders of
+# the bundled brain MRI samples, a lesion mask next to one image and a
+# corrupt image, a seeded resnet18 (1 channel, 2 classes) at 32 px. Checks:
+# every output with its required keys; the corrupt image logged, skipped and
+# reported by the exit code while the run goes on; --resume recomputes
+# nothing and finishes an interrupted run (a cut last line) to the same rows;
+# --shard 0/2 + 1/2 then merge give the rows and curves of the unsharded run;
+# a CSV list gives the same rows as the folders; bad CSV lines are errors
+# naming the line; the report makes no network request; MPRT flags the
+# random map and not the gradient.
+S=${SALIENT:-./salient}
+B=${BUILD:-build}
+T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
+pass() { echo "PASS $1"; }
+fail() { echo "FAIL $1: $2"; }
+SRC=tests/data/samples/brain
+if [ ! -d $SRC/glioma ] || [ ! -d $SRC/notumor ]; then echo "SKIP cli_evaluate: $SRC samples missing"; exit 0; fi
+
+mkdir -p "$T/data/glioma" "$T/data/notumor"
+g1=$(ls $SRC/glioma | head -1); g2=$(ls $SRC/glioma | sed -n 2p)
+n1=$(ls $SRC/notumor | head -1)
+cp "$SRC/glioma/$g1" "$SRC/glioma/$g2" "$T/data/glioma/"
+cp "$SRC/notumor/$n1" "$T/data/notumor/"
+cp tests/data/eval/lesion.mask.png "$T/data/glioma/${g1%.png}.mask.png"
+printf 'this is not a png' >"$T/data/notumor/corrupt.png"
+echo "readme" >"$T/data/notumor/notes.txt"
+$B/tests/tool_mkmodel resnet18 1 2 1 F32 "$T/m.st" '"input_size":"64"'
+# fast settings: 32 px, 8 insertion/deletion steps; min_pred 0 (the seeded model is not trained)
+ARGS="-m $T/m.st --size 32 -M gradient,gradcam,random --min-pred 0 --insdel-steps 8 --seed 7"
+strip() { sed 's/,[^,]*$//' "$1"; }   # a results.csv without the seconds column
+stats() { sed -n '/^  "methods": {/,/^  "statistics"/p' "$1" | grep -v seconds_mean; }  # summary statistics without timings
+printf 'glioma\nnotumor\n' >"$T/labels.txt"
+
+# ---- full run: the corrupt image is logged and skipped, the exit code says so
+$S evaluate $ARGS -d "$T/data" -o "$T/full" >"$T/out" 2>"$T/err"; rc=$?
+O=$T/full
+[ $rc -eq 1 ] && grep -q "skipping.*corrupt.png" "$T/err" && grep -q "could not be read" "$T/err" \
+  && pass "a corrupt image is logged on stderr and the exit code is 1 (rc $rc)" || fail "corrupt image" "rc $rc: $(tail -3 "$T/err")"
+missing=""
+for f in results.csv curves.csv curves_images.csv summary.json report.html aic_sic.png manifest.json run.json; do
+  [ -s "$O/$f" ] || missing="$missing $f"
+done
+[ -z "$missing" ] && ls "$O"/gallery/*.png >/dev/null 2>&1 && pass "every output written (results, curves, summary, report, aic_sic.png, manifest, gallery)" \
+  || fail "outputs" "missing:$missing"
+head -1 "$O/results.csv" | grep -qx "image,label,predicted,confidence,method,sic_auc,aic_auc,insertion_auc,deletion_auc,pointing_hit,mask_energy,skipped,seconds" \
+  && [ "$(tail -n +2 "$O/results.csv" | wc -l)" -eq 12 ] && pass "results.csv: the header and 4 images x 3 methods" \
+  || fail "results.csv" "$(head -3 "$O/results.csv")"
+[ "$(grep -c '^notumor/corrupt.png,1,,,.*unreadable' "$O/results.csv")" -eq 3 ] && pass "the corrupt image has a row per method with skipped = unreadable: ..." \
+  || fail "unreadable rows" "$(grep corrupt "$O/results.csv")"
+grep "^glioma/${g1}," "$O/results.csv" | grep gradient | awk -F, '$10 != "" && $11 != "" {ok=1} END {exit !ok}' \
+  && ! grep "^glioma/${g2}," "$O/results.csv" | awk -F, '$10 != "" {bad=1} END {exit !bad}' \
+  && pass "pointing_hit and mask_energy filled for the image with a mask only" || fail "localisation" "$(grep gradient "$O/results.csv")"
+keys='"methods" "sic" "aic" "insertion" "deletion" "pointing" "energy" "mean" "median" "ci95" "pairwise" "wilcoxon_statistic" "p_holm" "friedman" "mean_ranks" "model" "arch" "sha256" "accuracy" "confusion" "labels" "info" "seed" "n_images" "skipped" "min_pred" "shard"'
+absent=""
+for k in $keys; do grep -q "$k:" "$O/summary.json" || absent="$absent $k"; done
+[ -z "$absent" ] && grep -q '"info": "webp"' "$O/summary.json" && grep -q '"seed": 7' "$O/summary.json" \
+  && grep -q '"unreadable": 1' "$O/summary.json" && pass "summary.json has every required key (info webp, seed 7, 1 unreadable)" \
+  || fail "summary.json keys" "absent:$absent"
+[ "$(head -1 "$O/curves.csv" | tr ',' '\n' | wc -l)" -eq 1006 ] && [ "$(grep -c '^gradcam,\(sic\|aic\),\(mean\|median\),' "$O/curves.csv")" -eq 4 ] \
+  && pass "curves.csv: method,kind,stat,n,auc + 1001 points; mean and median SIC and AIC per method" || fail "curves.csv" "$(head -c 200 "$O/curves.csv")"
+# report: one offline file
+R=$O/report.html
+if grep -qi '<script\|<link\|@import\|url(\|src="http\|href="http\|<iframe' "$R"; then fail "report offline" "has a script, link or remote reference"
+elif ! grep -q 'Content-Security-Policy' "$R" || ! grep -q 'data:image/png;base64,' "$R" || ! grep -q '<svg' "$R"; then fail "report content" "no CSP, embedded gallery or SVG"
+elif ! grep -q 'Confusion matrix' "$R" || ! grep -q 'Pairwise comparisons' "$R" || ! grep -q 'Friedman' "$R" || ! grep -q 'Localisation' "$R" || ! grep -q 'unreadable' "$R"; then
+  fail "report sections" "missing a section"
+else pass "report.html: inline SVG and images, CSP, no script or remote reference; model, pairwise, Friedman, localisation, skips"; fi
+
+# ---- resume on a finished run: nothing recomputed, rows unchanged
+cp "$O/results.csv" "$T/before.csv"
+$S evaluate $ARGS -d "$T/data" -o "$O" --resume >/dev/null 2>"$T/err"
+grep -q "resume: 4 of 4 images already in results.csv, 0 computed" "$T/err" && cmp -s "$O/results.csv" "$T/before.csv" \
+  && pass "--resume on a finished run computes nothing and leaves results.csv identical" || fail "resume finished" "$(grep resume "$T/err")"
+# without --resume an existing run is refused
+$S evaluate $ARGS -d "$T/data" -o "$O" >/dev/null 2>"$T/err"; rc=$?
+[ $rc -ne 0 ] && grep -q "add --resume" "$T/err" && pass "an existing results.csv is not overwritten without --resume" || fail "overwrite guard" "rc $rc"
+# a resume with another seed is refused
+$S evaluate $ARGS -d "$T/data" -o "$O" --resume --seed 8 >/dev/null 2>"$T/err"; rc=$?
+[ $rc -ne 0 ] && grep -q "setting 'seed' differs" "$T/err" && pass "--resume with another seed is refused" || fail "resume seed" "rc $rc: $(cat "$T/err")"
+
+# ---- interrupted run: the first 4 rows and a cut line; resume completes it
+mkdir -p "$T/int"
+cp "$O/run.json" "$T/int/"
+head -5 "$O/results.csv" >"$T/int/results.csv"
+printf 'glioma/cut.png,0,1,0.5,gradi' >>"$T/int/results.csv"
+head -9 "$O/curves_images.csv" >"$T/int/curves_images.csv"
+$S evaluate $ARGS -d "$T/data" -o "$T/int" --resume >/dev/null 2>"$T/err"
+strip "$O/results.csv" >"$T/a"; strip "$T/int/results.csv" >"$T/b"
+grep -q "resume: 1 of 4 images already in results.csv, 3 computed" "$T/err" && grep -q "dropping 1 incomplete record" "$T/err" \
+  && cmp -s "$T/a" "$T/b" && cmp -s "$O/curves.csv" "$T/int/curves.csv" \
+  && pass "an interrupted run (cut last line) resumes: 1 image kept, 3 computed, the same rows and curves" \
+  || fail "resume interrupted" "$(grep -i 'resume\|drop' "$T/err"); $(diff "$T/a" "$T/b" | head -5)"
+
+# ---- shards + merge = the unsharded run
+$S evaluate $ARGS -d "$T/data" -o "$T/s0" --shard 0/2 >/dev/null 2>&1
+$S evaluate $ARGS -d "$T/data" -o "$T/s1" --shard 1/2 >/dev/null 2>&1
+grep -q '"shard": "1/2"' "$T/s1/summary.json" && pass "summary.json of a shard notes the shard" || fail "shard in summary" "no shard 1/2"
+$S merge "$T/s1" "$T/s0" -o "$T/merged" >/dev/null 2>"$T/err"; rc=$?
+strip "$T/merged/results.csv" >"$T/m"
+[ $rc -eq 0 ] && cmp -s "$T/a" "$T/m" && cmp -s "$O/curves.csv" "$T/merged/curves.csv" && [ -s "$T/merged/report.html" ] \
+  && stats "$O/summary.json" >"$T/st1" && stats "$T/merged/summary.json" >"$T/st2" && [ "$(wc -l <"$T/st1")" -gt 100 ] && cmp -s "$T/st1" "$T/st2" \
+  && pass "--shard 0/2 + 1/2, merged: the rows, curves and statistics of the unsharded run" \
+  || fail "shard merge" "rc $rc: $(diff "$T/a" "$T/m" | head -5) $(tail -2 "$T/err")"
+$S merge "$T/s0" "$T/s0" -o "$T/m2" >/dev/null 2>"$T/err"; rc=$?
+[ $rc -ne 0 ] && grep -q "both shard 0/2" "$T/err" && pass "merging the same shard twice is refused" || fail "merge duplicate" "rc $rc"
+$S evaluate $ARGS -d "$T/data" -o "$T/bad" --shard 2/2 >/dev/null 2>"$T/err"; rc=$?
+[ $rc -ne 0 ] && grep -q "expected I/N" "$T/err" && pass "--shard 2/2 is refused" || fail "bad shard" "rc $rc"
+
+# ---- a CSV list: the same rows; bad lines named
+{ echo "path,label"; echo "data/glioma/$g1,glioma"; echo "data/glioma/$g2,0"; echo "data/notumor/$n1,notumor"; echo "\"data/notumor/corrupt.png\",notumor"; } >"$T/list.csv"
+$S evaluate $ARGS -d "$T/list.csv" -o "$T/csv" --labels "$T/labels.txt" >/dev/null 2>&1
+sed 's|^data/||' "$T/csv/results.csv" | strip /dev/stdin | sed 's|/.*/data/|/|' >"$T/c"
+sed 's|/.*/data/|/|' "$T/a" >"$T/a2"
+cmp -s "$T/a2" "$T/c" && pass "a CSV path,label list (names and an index) gives the same rows as the class folders" \
+  || fail "csv list" "$(diff "$T/a2" "$T/c" | head -4)"
+printf 'path,label\ndata/glioma/%s,glioma\ndata/glioma/%s\n' "$g1" "$g2" >"$T/bad1.csv"
+$S evaluate $ARGS -d "$T/bad1.csv" -o "$T/b1" >/dev/null 2>"$T/err"; rc=$?
+[ $rc -ne 0 ] && grep -q "bad1.csv line 3: expected 2 fields path,label, found 1" "$T/err" && pass "a CSV line with one field: error naming line 3" \
+  || fail "bad csv line" "rc $rc: $(cat "$T/err")"
+printf 'data/glioma/%s,tumour\n' "$g1" >"$T/bad2.csv"
+$S evaluate $ARGS -d "$T/bad2.csv" -o "$T/b3" --labels "$T/labels.txt" >/dev/null 2>"$T/err"; rc=$?
+[ $rc -ne 0 ] && grep -q "bad2.csv line 1: label 'tumour' is neither a class name nor an index" "$T/err" && pass "an unknown label: error naming the line and the label" \
+  || fail "unknown label" "rc $rc: $(cat "$T/err")"
+
+# ---- sanity (MPRT): random does not depend on the model, the gradient does
+$S sanity -m "$T/m.st" --size 32 -M gradient,random --seed 3 -o "$T/san" "$T/data/glioma/$g1" >"$T/out" 2>"$T/err"; rc=$?
+if [ $rc -eq 0 ] && [ -s "$T/san/sanity.csv" ] && [ -s "$T/san/sanity.png" ] && [ -s "$T/san/sanity.json" ]; then
+  rows=$(tail -n +2 "$T/san/sanity.csv" | wc -l)
+  last=$(tail -1 "$T/san/sanity.csv")
+  flagged=$(tr -d '\n ' <"$T/san/sanity.json" | sed 's/.*"flagged":\[\([^]]*\)\].*/\1/')
+  [ "$rows" -eq 42 ] && [ "$(echo "$last" | cut -d, -f2)" = conv1 ] && [ "$(sed -n 3p "$T/san/sanity.csv" | cut -d, -f2)" = fc ] \
+    && pass "sanity.csv: the original + 41 cascading steps of resnet18, fc first, conv1 last" || fail "sanity steps" "$rows rows, last: $last"
+  [ "$flagged" = '"random"' ] && echo "$last" | awk -F, '$3 < 0.9 && $4 == 1 {ok=1} END {exit !ok}' \
+    && pass "MPRT flags random (Spearman 1 after all layers) and not gradient ($(echo "$last" | cut -d, -f3))" \
+    || fail "sanity flags" "flagged [$flagged], last row $last"
+else fail "sanity" "rc $rc: $(tail -3 "$T/err")"; fi
+exit 0

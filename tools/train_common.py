@@ -104,12 +104,16 @@ def build_cache(paths, size, name, log):
     return X
 
 
-def augment(x, gen, max_rot_deg, max_shift, scale_range, hflip):
-    """Seeded small random affine (+ optional horizontal flip) on (B,1,S,S) in [0,1].
+def augment(x, gen, max_rot_deg, max_shift, scale_range, hflip,
+            contrast_range=(1.0, 1.0), gamma_range=(1.0, 1.0)):
+    """Seeded random augmentation of a batch (B,1,S,S) in [0,1]; training only.
 
-    Bilinear resampling, zero (black) padding. Only used in training."""
+    Geometry: rotation, isotropic scale, shift, optional horizontal flip;
+    bilinear resampling with zero (black) padding.
+    Intensity, per image: x -> clamp(c * x ** g, 0, 1) with contrast c and
+    gamma g drawn log-uniformly from their ranges ((1, 1) = off)."""
     B = x.shape[0]
-    u = torch.rand(B, 5, generator=gen)
+    u = torch.rand(B, 7, generator=gen)
     ang = (u[:, 0] * 2 - 1) * math.radians(max_rot_deg)
     sc = scale_range[0] + u[:, 1] * (scale_range[1] - scale_range[0])
     tx = (u[:, 2] * 2 - 1) * max_shift * 2  # normalised coords span 2
@@ -119,8 +123,15 @@ def augment(x, gen, max_rot_deg, max_shift, scale_range, hflip):
     theta = torch.stack([torch.stack([cos * fl, -sin, tx], 1),
                          torch.stack([sin * fl, cos, ty], 1)], 1)
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-    return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros",
-                         align_corners=False)
+    x = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros",
+                      align_corners=False)
+    if contrast_range != (1.0, 1.0) or gamma_range != (1.0, 1.0):
+        def loguni(v, r):
+            return torch.exp(math.log(r[0]) + v * (math.log(r[1]) - math.log(r[0])))
+        c = loguni(u[:, 5], contrast_range).view(B, 1, 1, 1)
+        g = loguni(u[:, 6], gamma_range).view(B, 1, 1, 1)
+        x = (c * x.clamp(0, 1) ** g).clamp(0, 1)
+    return x
 
 
 @torch.no_grad()

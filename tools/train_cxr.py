@@ -39,7 +39,9 @@ Recipe: AdamW (lr 2e-3 peak, weight decay 0.01), one-cycle schedule (20% warm-up
 cosine down), batch 32, cross-entropy with label smoothing 0.1 and class weights
 n/(2 n_c) from the training split (pneumonia is ~74% of the images).
 Augmentation per batch, seeded: rotation +-7 deg, scale 0.9-1.1, shift +-5%, no
-flip (chest anatomy is not left-right symmetric). Seed 0.
+flip (chest anatomy is not left-right symmetric), per-image intensity
+x -> c * x**g with contrast c and gamma g in 0.8-1.25 (log-uniform), clamped
+to [0,1] (exposure differs between films). Seed 0.
 torch.set_num_threads(2), torch.use_deterministic_algorithms(True).
 """
 import argparse
@@ -129,7 +131,7 @@ def main():
            "smoothing": 0.1, "seed": args.seed, "class_weights": weights,
            "classes": CLASSES,
            "aug": {"max_rot_deg": 7.0, "max_shift": 0.05, "scale_range": (0.9, 1.1),
-                   "hflip": False}}
+                   "hflip": False, "contrast_range": (0.8, 1.25), "gamma_range": (0.8, 1.25)}}
     torch.manual_seed(args.seed)
     model = make_model()
     t0 = time.time()

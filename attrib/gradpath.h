@@ -31,15 +31,17 @@ int gradpath_check(const AttribParams *P);
 int ig_paths(AttribParams *P, AttribResult *R, const float *xs, int n, const float *baseline, int steps,
              float *attr, float *fx);
 
-/* Guided IG of n inputs against one baseline; attr (n,C,H,W). */
-int guidedig_paths(AttribParams *P, AttribResult *R, const float *xs, int n, const float *baseline, int steps,
+/* Guided IG of n inputs against one baseline; attr (n,C,H,W). The inputs
+   are double: PAIR runs the path in float64 from the input as given, and
+   SmoothGrad gives it x + noise unrounded (the model sees float32 points). */
+int guidedig_paths(AttribParams *P, AttribResult *R, const double *xs, int n, const float *baseline, int steps,
                    double fraction, double max_dist, float *attr);
 /* The same path algorithm over any gradient source (tests drive it with a
    function whose gradient both languages compute bit for bit): grad_fn gets
    n points (n,per) and writes their gradients (n,per); 0 or -1. per is the
    size of one input; progress (may be NULL) receives attrib_progress. */
 typedef int (*GradPathFn)(void *ctx, const float *xs, int n, float *grads);
-int guidedig_run(GradPathFn grad_fn, void *ctx, size_t per, const float *xs, int n, const float *baseline,
+int guidedig_run(GradPathFn grad_fn, void *ctx, size_t per, const double *xs, int n, const float *baseline,
                  int steps, double fraction, double max_dist, float *attr, AttribParams *progress);
 
 /* Blur IG of n inputs; attr (n,C,H,W). fx (n) may be NULL: it gets F(x) (step 0, sigma 0). */

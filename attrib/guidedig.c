@@ -35,7 +35,7 @@
 
 typedef struct {
     double *x, *attr;  /* (per) current point and attribution */
-    const float *in;   /* (per) the input */
+    const double *in;  /* (per) the input */
     double l1_total;   /* |in - x'|_1 */
 } GigPath;
 
@@ -77,7 +77,7 @@ static void gig_step(GigPath *p, GigScratch *w, const double *base, const float 
     double alpha = (step + 1.0) / steps;
     double amin = fmax(alpha - max_dist, 0.0), amax = fmin(alpha + max_dist, 1.0);
     for (size_t j = 0; j < n; j++) {
-        double d = (double)p->in[j] - base[j];
+        double d = p->in[j] - base[j];
         w->xmin[j] = base[j] + d * amin;
         w->xmax[j] = base[j] + d * amax;
     }
@@ -88,7 +88,7 @@ static void gig_step(GigPath *p, GigScratch *w, const double *base, const float 
         memcpy(w->xold, p->x, sizeof(double) * n);
         double l1 = 0;
         for (size_t j = 0; j < n; j++) {
-            double d = (double)p->in[j] - base[j];
+            double d = p->in[j] - base[j];
             double a = d != 0 ? (p->x[j] - base[j]) / d : amax;
             if (a < amin) p->x[j] = w->xmin[j];
             l1 += fabs(p->x[j] - p->in[j]);
@@ -112,7 +112,7 @@ static void gig_step(GigPath *p, GigScratch *w, const double *base, const float 
     }
 }
 
-int guidedig_run(GradPathFn grad_fn, void *ctx, size_t per, const float *xs, int n, const float *baseline,
+int guidedig_run(GradPathFn grad_fn, void *ctx, size_t per, const double *xs, int n, const float *baseline,
                  int steps, double fraction, double max_dist, float *attr, AttribParams *progress) {
     GigPath *path = calloc(n, sizeof *path);
     int *live = malloc(sizeof(int) * n), nl = 0, rc = -1;
@@ -129,7 +129,7 @@ int guidedig_run(GradPathFn grad_fn, void *ctx, size_t per, const float *xs, int
         p->attr = calloc(per, sizeof(double));
         if (!p->x || !p->attr) goto done;
         memcpy(p->x, base, sizeof(double) * per);
-        for (size_t j = 0; j < per; j++) p->l1_total += fabs((double)p->in[j] - base[j]);
+        for (size_t j = 0; j < per; j++) p->l1_total += fabs(p->in[j] - base[j]);
         if (p->l1_total > 0) live[nl++] = s; /* input == baseline: attribution 0 */
     }
     for (int step = 0; step < steps && nl > 0; step++) {
@@ -157,7 +157,7 @@ static int net_grads(void *ctx, const float *xs, int n, float *grads) {
     return attrib_grads(c->P, c->R, xs, n, grads, NULL, NULL);
 }
 
-int guidedig_paths(AttribParams *P, AttribResult *R, const float *xs, int n, const float *baseline, int steps,
+int guidedig_paths(AttribParams *P, AttribResult *R, const double *xs, int n, const float *baseline, int steps,
                    double fraction, double max_dist, float *attr) {
     NetGrad c = {P, R};
     return guidedig_run(net_grads, &c, (size_t)P->C * P->H * P->W, xs, n, baseline, steps, fraction, max_dist,
@@ -169,11 +169,15 @@ int attrib_guidedig(AttribParams *P, AttribResult *R) {
     if (attrib_result_init(R, P, 1) || gradpath_check(P)) return -1;
     int steps = guidedig_steps_param(P);
     double fraction = guidedig_fraction_param(P), max_dist = guidedig_max_dist_param(P);
-    float *base = attrib_baseline(P);
-    if (!base) return -1;
-    if (guidedig_paths(P, R, P->x, 1, base, steps, fraction, max_dist, R->attr)) { free(base); return -1; }
-    attrib_map_abs_sum(R->map, R->attr, P->C, P->H, P->W);
     size_t n = (size_t)P->C * P->H * P->W;
+    float *base = attrib_baseline(P);
+    double *x = malloc(sizeof(double) * n);
+    if (!base || !x) { free(base); free(x); return -1; }
+    for (size_t i = 0; i < n; i++) x[i] = P->x[i];
+    int rc = guidedig_paths(P, R, x, 1, base, steps, fraction, max_dist, R->attr);
+    free(x);
+    if (rc) { free(base); return -1; }
+    attrib_map_abs_sum(R->map, R->attr, P->C, P->H, P->W);
     double sum = 0;
     for (size_t i = 0; i < n; i++) sum += R->attr[i];
     snprintf(R->notes, sizeof R->notes, "steps %d, fraction %g, max_dist %g; sum(attr) %.6g", steps, fraction,

@@ -30,17 +30,19 @@
 #define SG_NOISE 0.15
 #define SG_STREAM 0x536d6f6f7468ull /* "Smooth" */
 
-typedef int (*SgInner)(AttribParams *P, AttribResult *R, const float *xs, int n, float *attr, char *what,
-                       size_t what_len);
+/* xs: the noisy inputs rounded to float (what the network sees); xd: the
+   same in double, before rounding (Guided IG's path runs in double). */
+typedef int (*SgInner)(AttribParams *P, AttribResult *R, const float *xs, const double *xd, int n, float *attr,
+                       char *what, size_t what_len);
 
-static int inner_gradient(AttribParams *P, AttribResult *R, const float *xs, int n, float *attr, char *what,
-                          size_t len) {
+static int inner_gradient(AttribParams *P, AttribResult *R, const float *xs, const double *xd, int n,
+                          float *attr, char *what, size_t len) {
     snprintf(what, len, "gradient");
     return attrib_grads(P, R, xs, n, attr, NULL, NULL);
 }
 
-static int inner_ig(AttribParams *P, AttribResult *R, const float *xs, int n, float *attr, char *what,
-                    size_t len) {
+static int inner_ig(AttribParams *P, AttribResult *R, const float *xs, const double *xd, int n, float *attr,
+                    char *what, size_t len) {
     int steps = ig_steps_param(P);
     snprintf(what, len, "ig, steps %d", steps);
     float *base = attrib_baseline(P);
@@ -49,36 +51,37 @@ static int inner_ig(AttribParams *P, AttribResult *R, const float *xs, int n, fl
     return rc;
 }
 
-static int inner_guidedig(AttribParams *P, AttribResult *R, const float *xs, int n, float *attr, char *what,
-                          size_t len) {
+static int inner_guidedig(AttribParams *P, AttribResult *R, const float *xs, const double *xd, int n,
+                          float *attr, char *what, size_t len) {
     int steps = guidedig_steps_param(P);
     double fraction = guidedig_fraction_param(P), max_dist = guidedig_max_dist_param(P);
     snprintf(what, len, "guidedig, steps %d, fraction %g, max_dist %g", steps, fraction, max_dist);
     float *base = attrib_baseline(P);
-    int rc = base ? guidedig_paths(P, R, xs, n, base, steps, fraction, max_dist, attr) : -1;
+    int rc = base ? guidedig_paths(P, R, xd, n, base, steps, fraction, max_dist, attr) : -1;
     free(base);
     return rc;
 }
 
-static int inner_blurig(AttribParams *P, AttribResult *R, const float *xs, int n, float *attr, char *what,
-                        size_t len) {
+static int inner_blurig(AttribParams *P, AttribResult *R, const float *xs, const double *xd, int n,
+                        float *attr, char *what, size_t len) {
     int steps = blurig_steps_param(P);
     double max_sigma = blurig_max_sigma_param(P), grad_step = blurig_grad_step_param(P);
     snprintf(what, len, "blurig, max_sigma %g, steps %d, grad_step %g", max_sigma, steps, grad_step);
     return blurig_paths(P, R, xs, n, max_sigma, steps, grad_step, attr, NULL);
 }
 
-/* xs (n,C,H,W) = x + sigma z. */
-static void noisy_inputs(float *xs, const AttribParams *P, int n, double sigma) {
+/* xd (n,C,H,W) = x + sigma z in double, as PAIR's float64 x + noise; xs =
+   xd rounded once to float, as the model casts it to float32. */
+static void noisy_inputs(float *xs, double *xd, const AttribParams *P, int n, double sigma) {
     size_t per = (size_t)P->C * P->H * P->W;
     EngRng r;
     eng_rng_seed(&r, eng_rng_split(P->seed, SG_STREAM));
-    float sg = (float)sigma;
     for (int s = 0; s < n; s++)
         for (size_t j = 0; j < per; j++) {
             size_t k = per * s + j;
-            float z = P->noise_in ? P->noise_in[k] : (float)eng_rng_normal(&r);
-            xs[k] = P->x[j] + sg * z;
+            double z = P->noise_in ? (double)P->noise_in[k] : eng_rng_normal(&r);
+            xd[k] = (double)P->x[j] + sigma * z;
+            xs[k] = (float)xd[k];
         }
 }
 
@@ -88,18 +91,23 @@ static int smoothgrad(AttribParams *P, AttribResult *R, SgInner inner, const cha
     int n = P->samples > 0 ? P->samples : SG_SAMPLES;
     double spread = P->noise > 0 ? P->noise : SG_NOISE;
     size_t per = (size_t)P->C * P->H * P->W, total;
-    if (eng_size_mul(per, (size_t)n, &total) || total > SIZE_MAX / sizeof(float)) {
+    if (eng_size_mul(per, (size_t)n, &total) || total > SIZE_MAX / sizeof(double)) {
         eng_set_error("%s: %d samples of %zu values do not fit in memory", name, n, per);
         return -1;
     }
     float lo = P->x[0], hi = P->x[0];
     for (size_t j = 1; j < per; j++) { lo = fminf(lo, P->x[j]); hi = fmaxf(hi, P->x[j]); }
-    double sigma = spread * ((double)hi - lo);
+    double sigma = spread * (double)(hi - lo); /* PAIR: stdev_spread * (max - min), the range in float32 */
     float *xs = malloc(sizeof(float) * total), *a = malloc(sizeof(float) * total);
+    double *xd = malloc(sizeof(double) * total);
     char what[160] = "";
-    if (!xs || !a) { free(xs); free(a); return -1; }
-    noisy_inputs(xs, P, n, sigma);
-    if (inner(P, R, xs, n, a, what, sizeof what)) { free(xs); free(a); return -1; }
+    int rc = -1;
+    if (xs && a && xd) {
+        noisy_inputs(xs, xd, P, n, sigma);
+        rc = inner(P, R, xs, xd, n, a, what, sizeof what);
+    }
+    free(xd);
+    if (rc) { free(xs); free(a); return -1; }
     for (size_t j = 0; j < per; j++) { /* magnitude=True: mean of the squares */
         double acc = 0;
         for (int s = 0; s < n; s++) { double v = a[per * s + j]; acc += v * v; }

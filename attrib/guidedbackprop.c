@@ -54,8 +54,8 @@ int attrib_guidedbackprop(AttribParams *P, AttribResult *R) {
     float *logits = malloc(sizeof(float) * K);
     if (!logits || attrib_grads(P, R, P->x, 1, R->attr, logits, &o)) { free(logits); return -1; }
     attrib_map_abs_sum(R->map, R->attr, P->C, P->H, P->W);
-    snprintf(R->notes, sizeof R->notes, "%ld ReLU nodes guided, %ld plain (DenseNet's functional F.relu, as "
-             "pytorch-grad-cam)", u.guided, u.plain);
+    snprintf(R->notes, sizeof R->notes, "%ld ReLU nodes guided%s", u.guided,
+             u.plain ? "; DenseNet's functional F.relu kept plain, as pytorch-grad-cam (module ReLUs only)" : "");
     if (P->narrate)
         fprintf(P->narrate, "guidedbackprop: F_%d(x) = %.6g; backward through %ld ReLU nodes passing only positive\n"
                             "  gradient at positive input%s\n",

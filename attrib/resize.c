@@ -82,53 +82,64 @@ static int reflect(int i, int n) {
     return i < n ? i : period - 1 - i;
 }
 
-static void blur_1d(float *dst, const float *src, int n, long stride, const double *k, int r) {
+/* One axis of the blur over a plane of n lines of len contiguous values, in
+   scipy's arithmetic (NI_Correlate1D for a symmetric kernel, in double,
+   rounded to float once per axis):
+     out_i = k_0 in_i + sum_{j=r..1} (in_{i-j} + in_{i+j}) k_j
+   Lines beyond the plane are reflected ('reflect') or are 0 ('constant',
+   cval 0; a pair with both lines outside adds nothing and is skipped).
+   Whole lines at a time, so the inner loops run over contiguous memory. */
+static const float *line_at(const float *src, int s, int n, int len, int zero) {
+    if (zero && (s < 0 || s >= n)) return NULL;
+    return src + (size_t)(zero ? s : reflect(s, n)) * len;
+}
+
+static void blur_lines(float *dst, const float *src, int n, int len, const double *k, int r, int zero,
+                       double *acc /* (len) */) {
     for (int i = 0; i < n; i++) {
-        double acc = 0;
-        for (int j = -r; j <= r; j++) acc += k[j + r] * src[(long)reflect(i + j, n) * stride];
-        dst[(long)i * stride] = (float)acc;
+        const float *c = src + (size_t)i * len;
+        for (int x = 0; x < len; x++) acc[x] = (double)c[x] * k[0];
+        for (int j = r; j >= 1; j--) {
+            const float *a = line_at(src, i - j, n, len, zero), *b = line_at(src, i + j, n, len, zero);
+            double kj = k[j];
+            if (a && b) for (int x = 0; x < len; x++) acc[x] += ((double)a[x] + b[x]) * kj;
+            else if (a || b) { const float *o = a ? a : b; for (int x = 0; x < len; x++) acc[x] += (double)o[x] * kj; }
+        }
+        for (int x = 0; x < len; x++) dst[(size_t)i * len + x] = (float)acc[x];
     }
 }
 
-/* mode 'constant' with cval 0: taps outside the signal contribute nothing,
-   so only the in-range taps are summed (cost min(n, 2r + 1) per output). */
-static void blur_1d_zero(float *dst, const float *src, int n, long stride, const double *k, int r) {
-    for (int i = 0; i < n; i++) {
-        int j0 = -i > -r ? -i : -r, j1 = n - 1 - i < r ? n - 1 - i : r;
-        double acc = 0;
-        for (int j = j0; j <= j1; j++) acc += k[j + r] * src[(long)(i + j) * stride];
-        dst[(long)i * stride] = (float)acc;
-    }
+static void transpose(float *dst /* (w,h) */, const float *src /* (h,w) */, int h, int w) {
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) dst[(size_t)x * h + y] = src[(size_t)y * w + x];
 }
 
-typedef void (*Blur1d)(float *dst, const float *src, int n, long stride, const double *k, int r);
-
-static void blur_chw_with(float *dst, const float *src, int C, int H, int W, double sigma, Blur1d blur) {
+static void blur_chw_with(float *dst, const float *src, int C, int H, int W, double sigma, int zero) {
     size_t plane = (size_t)H * W;
     if (sigma <= 0) { if (dst != src) memcpy(dst, src, sizeof(float) * plane * C); return; }
     int r = (int)(4.0 * sigma + 0.5);
-    double *k = malloc(sizeof(double) * (2 * r + 1)), sum = 0;
-    float *tmp = malloc(sizeof(float) * plane), *line = malloc(sizeof(float) * (H > W ? H : W));
-    if (!k || !tmp || !line) { free(k); free(tmp); free(line); return; }
-    for (int j = -r; j <= r; j++) sum += k[j + r] = exp(-0.5 * j * j / (sigma * sigma));
-    for (int j = 0; j <= 2 * r; j++) k[j] /= sum;
+    /* k[j] = k[-j] = exp(-0.5 / sigma^2 * j^2) / sum over -r..r (scipy's _gaussian_kernel1d) */
+    double *k = malloc(sizeof(double) * (r + 1)), *acc = malloc(sizeof(double) * (H > W ? H : W)), sum = 0;
+    float *a = malloc(sizeof(float) * plane), *b = malloc(sizeof(float) * plane);
+    if (!k || !acc || !a || !b) { free(k); free(acc); free(a); free(b); return; }
+    double e = -0.5 / (sigma * sigma);
+    for (int j = 0; j <= r; j++) k[j] = exp(e * ((double)j * j));
+    for (int j = -r; j <= r; j++) sum += k[j < 0 ? -j : j];
+    for (int j = 0; j <= r; j++) k[j] /= sum;
     for (int c = 0; c < C; c++) {
-        const float *s = src + c * plane;
-        float *d = dst + c * plane;
-        /* scipy filters axis 0 (rows) first, then axis 1 */
-        for (int x = 0; x < W; x++) blur(tmp + x, s + x, H, W, k, r);
-        for (int y = 0; y < H; y++) {
-            memcpy(line, tmp + (size_t)y * W, sizeof(float) * W);
-            blur(d + (size_t)y * W, line, W, 1, k, r);
-        }
+        /* scipy filters axis 0 (rows) first, then axis 1 (on the transpose) */
+        blur_lines(a, src + c * plane, H, W, k, r, zero, acc);
+        transpose(b, a, H, W);
+        blur_lines(a, b, W, H, k, r, zero, acc);
+        transpose(dst + c * plane, a, W, H);
     }
-    free(k); free(tmp); free(line);
+    free(k); free(acc); free(a); free(b);
 }
 
 void gaussian_blur_chw(float *dst, const float *src, int C, int H, int W, double sigma) {
-    blur_chw_with(dst, src, C, H, W, sigma, blur_1d);
+    blur_chw_with(dst, src, C, H, W, sigma, 0);
 }
 
 void gaussian_blur_chw_zero(float *dst, const float *src, int C, int H, int W, double sigma) {
-    blur_chw_with(dst, src, C, H, W, sigma, blur_1d_zero);
+    blur_chw_with(dst, src, C, H, W, sigma, 1);
 }

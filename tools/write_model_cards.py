@@ -1,0 +1,100 @@
+#!/usr/bin/python3
+"""write_model_cards.py - weights/<name>.md from the training and export records.
+
+Run after tools/train_brain.py, tools/train_cxr.py and tools/export_models.py:
+    /usr/bin/python3 tools/write_model_cards.py
+Reads /tmp/salient-models/<name>.json (training: recipe, split, history, held-out
+metrics in float32) and <name>_f16.json (export: SHA-256, held-out metrics with the
+shipped F16 weights) and writes the model card next to the weights. Every number in
+a card comes from those two files.
+"""
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import train_common as tc  # noqa: E402
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+DATA = {
+    "brain_resnet18": """- Training: `brain-tumor-mri-train` (Kaggle "Brain Tumor MRI Dataset" by Masoud Nickparvar,
+  Training split, 5,708 slices at 224x224 JPEG; licence CC0 1.0 Public Domain).
+  The 949 images flagged `near_dup_of_test` in `test_overlap.csv` (same-slice twins or
+  adjacent slices of held-out images) were left out before the train/validation split.
+- Held out: `brain-tumor-mri` (the same dataset's Testing split, 400 slices, 100 per class,
+  original sizes 150x198 to 722x690; CC0 1.0). Never seen in training.
+- Credit (CC0 asks none; given anyway): Masoud Nickparvar, Brain Tumor MRI Dataset, Kaggle.""",
+    "cxr_densenet121": """- Training and held-out: `cxr-train` (Kermany, Zhang & Goldbaum, "Labeled Optical Coherence
+  Tomography (OCT) and Chest X-Ray Images for Classification", Mendeley Data v2,
+  doi:10.17632/rscbjbr9sj.2; licence CC BY 4.0), split by `patient_id_fine` into a training
+  part and a patient-disjoint held-out part (no patient on both sides).
+- Also reported: `cxr-pneumonia` (63 X-rays from the same source, CC BY 4.0).
+- Attribution (CC BY 4.0): Daniel Kermany, Kang Zhang, Michael Goldbaum (2018), Mendeley
+  Data, v2. The images were resized; no other change.""",
+}
+
+SHORTCUTS = {
+    "brain_resnet18": """- **The model fails on the held-out split, and this is a shortcut, not noise.** Validation
+  accuracy inside the training split is high (see the history) while the held-out Testing
+  split is mostly predicted `notumor`. In this dataset the `notumor` class comes from other
+  sources than the tumour classes (other sizes, borders, contrast), and the training copies
+  are all 224x224 JPEGs made by a third party while the held-out images are the original
+  files (512x512 for the tumour classes, assorted sizes for `notumor`). A network trained for
+  a few epochs on two CPU cores learns these acquisition differences instead of anatomy;
+  the held-out confusion matrix below shows the collapse. `make demo`'s saliency maps and
+  AIC/SIC scores on the bundled held-out samples are therefore maps of a shortcut-driven
+  model, which is what this tool is for: look at where the maps point on the misclassified
+  tumour images.
+- Training decoded every image to gray: in the training split the JPEG colour mode follows
+  the class, another shortcut.""",
+    "cxr_densenet121": """- Pneumonia is 3 times as frequent as normal in the data: a model predicting `pneumonia`
+  everywhere scores about 0.75 on the held-out split; compare the confusion matrix with that.
+- The Kermany images come from one centre (pediatric, Guangzhou); part of `cxr-train` are
+  copies the source squashed to 224x224; see the data README for these traps.
+- Trained for one epoch on 1,600 images at 128x128 because of the session's CPU budget:
+  a demonstration model, not a clinical one.""",
+}
+
+
+def table(cm, classes):
+    head = "| true \\ predicted | " + " | ".join(classes) + " |\n|---|" + "---|" * len(classes) + "\n"
+    return head + "".join("| %s | %s |\n" % (c, " | ".join(str(v) for v in row)) for c, row in zip(classes, cm))
+
+
+def card(name):
+    tr = json.load(open(os.path.join(tc.OUT_DIR, name + ".json")))
+    ex = json.load(open(os.path.join(tc.OUT_DIR, name + "_f16.json")))
+    classes = tr["classes"]
+    lines = ["# %s\n" % name,
+             "Torchvision `%s`, %d input channel, %d classes (%s), input %dx%d, trained from "
+             "scratch on CPU; shipped as F16 safetensors (`weights/%s.safetensors`)." % (
+                 tr["model"], tr["in_channels"], len(classes), ", ".join(classes),
+                 tr["input_size"], tr["input_size"], name),
+             "", "- SHA-256: `%s` (%d bytes)" % (ex["sha256"], ex["bytes"]),
+             "- Architecture: %s" % tr["arch"],
+             "- Preprocessing (salient applies it from the file's metadata): gray in [0,1] -> "
+             "bilinear antialiased resize to %d x %d (torch `interpolate(antialias=True)`) -> "
+             "(x - %g) / %g." % (tr["input_size"], tr["input_size"], tr["mean"], tr["std"]),
+             "", "## Data and licences", DATA[name], "",
+             "## Split", "```", json.dumps(tr["split_sizes"]), "```", "",
+             "## Recipe", "Script: `tools/%s`; seed %d; %d epoch(s); %.0f s of training on 2 CPU cores "
+             "(shared with other work)." % ("train_brain.py" if "brain" in name else "train_cxr.py",
+                                           tr["seed"], tr["epochs"], tr["train_seconds"]),
+             "```", json.dumps(tr["recipe"], indent=1), "```", "History:", "```"]
+    lines += [json.dumps(h) for h in tr["history"]]
+    lines += ["```", "", "## Held-out results (shipped F16 weights)"]
+    for key, m in ex.items():
+        if not isinstance(m, dict) or "confusion_matrix" not in m:
+            continue
+        lines += ["", "**%s** (n = %d): accuracy %.4f, balanced accuracy %.4f" % (
+            key, m["n"], m["accuracy"], m["balanced_accuracy"]), "", table(m["confusion_matrix"], m["classes"])]
+    lines += ["## Known shortcuts and limits", SHORTCUTS[name], ""]
+    with open(os.path.join(ROOT, "weights", name + ".md"), "w") as f:
+        f.write("\n".join(lines))
+    print("wrote weights/%s.md" % name)
+
+
+if __name__ == "__main__":
+    for n in sys.argv[1:] or ["brain_resnet18", "cxr_densenet121"]:
+        card(n)

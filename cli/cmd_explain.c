@@ -8,6 +8,7 @@
 #include "attrib/attrib.h"
 #include "cli/audit.h"
 #include "cli/cli.h"
+#include "cli/report.h"
 #include "cli/render.h"
 #include "engine/ops.h"
 #include "io/image.h"
@@ -93,13 +94,6 @@ static void stem_of(const char *path, char *out, size_t n) {
     if (dot && dot != out) *dot = 0;
 }
 
-static int mkdir_p(const char *path) {
-    char tmp[1024];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *p = tmp + 1; *p; p++)
-        if (*p == '/') { *p = 0; if (mkdir(tmp, 0755) && errno != EEXIST) return -1; *p = '/'; }
-    return (mkdir(tmp, 0755) && errno != EEXIST) ? -1 : 0;
-}
 
 /* ---- progress bar on a terminal ---- */
 typedef struct { const char *image, *method; int tty; } Progress;

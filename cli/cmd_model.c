@@ -1,6 +1,7 @@
 /* cmd_model.c - the engine's commands: info, layers, predict, grad, bench. */
 #include "cli/audit.h"
 #include "cli/cli.h"
+#include "cli/report.h"
 #include "engine/ops.h"
 #include "engine/rng.h"
 #include "io/image.h"
@@ -172,7 +173,7 @@ int cmd_predict(const Opts *o) {
     char path[1100];
     int fd = -1;
     if (o->outdir) {
-        if (mkdir(o->outdir, 0755) && errno != EEXIST) return cli_error("cannot create %s", o->outdir);
+        if (mkdir_p(o->outdir)) return cli_error("cannot create %s", o->outdir);
         snprintf(path, sizeof path, "%s/predictions%s", o->outdir, o->json ? ".json" : ".txt");
         fflush(stdout);
         fd = dup(1);

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <sys/stat.h>
 
 static const float imagenet_mean[3] = {0.485f, 0.456f, 0.406f};
 static const float imagenet_std[3] = {0.229f, 0.224f, 0.225f};
@@ -113,3 +115,4 @@ float *load_input_npy(const char *path, const Model *md, int *n, int *h, int *w)
     if (!x) cli_error("%s: cannot convert to float32", path);
     return x;
 }
+

@@ -11,7 +11,10 @@ For each model it
      num_batches_tracked counters, which inference does not use) and recomputes
      the held-out metrics with these F16-rounded weights,
   3. checks that the F16 file equals the .pth rounded to F16 tensor by tensor,
-  4. writes /tmp/salient-models/<name>_f16.json (metrics + SHA-256 of the file).
+  4. writes /tmp/salient-models/<name>_f16.json (metrics + SHA-256 of the file),
+     including a shortcut probe: the held-out accuracy when every input is made
+     darker (x * 0.7) or brighter (min(1, x * 1.3)) before the network.
+The input folder is $SALIENT_MODELS_DIR (default /tmp/salient-models).
 The model cards weights/<name>.md quote these numbers.
 """
 import hashlib
@@ -116,6 +119,11 @@ def export(name, arch, make_model, classes, eval_sets):
         m["max_abs_prob_diff_f16_vs_f32"] = round((p16 - p32).abs().max().item(), 6)
         m["argmax_changes_f16_vs_f32"] = int((p16.argmax(1) != p32.argmax(1)).sum())
         m["accuracy_f32"] = tc.metrics(p32, y, classes)["accuracy"]
+        # shortcut probe: the same images made darker / brighter before the network
+        m["accuracy_if_intensity_x0.7"] = tc.metrics(tc.predict(model, X * 0.7), y,
+                                                     classes)["accuracy"]
+        m["accuracy_if_intensity_x1.3"] = tc.metrics(tc.predict(model, (X * 1.3).clamp(0, 1)),
+                                                     y, classes)["accuracy"]
         res[key] = m
         print("%s %s: F16 acc %s (F32 %s), cm %s, max |dp| %g" % (
             name, key, m["accuracy"], m["accuracy_f32"], m["confusion_matrix"],

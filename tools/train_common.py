@@ -35,7 +35,8 @@ from PIL import Image
 
 MEAN = 0.5
 STD = 0.25
-OUT_DIR = "/tmp/salient-models"
+# where trained .pth/.json files go and where export/cards/samples read them
+OUT_DIR = os.environ.get("SALIENT_MODELS_DIR", "/tmp/salient-models")
 CACHE_DIR = "/tmp/salient-cache"
 
 

@@ -24,61 +24,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* ---- the parameters each method reads, with REFERENCE.md's defaults ---- */
-typedef struct { const char *method; const char *keys; } MethodKeys;
-static const MethodKeys method_keys[] = {
-    {"gradient", ""}, {"gradxinput", ""}, {"guidedbackprop", ""},
-    {"ig", "steps=25 baseline"}, {"guidedig", "steps=200 fraction=0.25 max_dist=0.02 baseline"},
-    {"blurig", "steps=100 max_sigma=50 grad_step=0.01"},
-    {"sg-gradient", "samples=25 noise=0.15"}, {"sg-ig", "samples=25 noise=0.15 steps=25 baseline"},
-    {"sg-guidedig", "samples=25 noise=0.15 steps=200 fraction=0.25 max_dist=0.02 baseline"},
-    {"sg-blurig", "samples=25 noise=0.15 steps=100 max_sigma=50 grad_step=0.01"},
-    {"xrai", "steps=100"}, {"gradcam", "layer"}, {"gradcampp", "layer"}, {"hirescam", "layer"},
-    {"xgradcam", "layer"}, {"layercam", "layer"}, {"scorecam", "layer"}, {"ablationcam", "layer"},
-    {"eigencam", "layer"}, {"eigengradcam", "layer"}, {"occlusion", "window=15 stride=1"},
-    {"rise", "masks=4000 grid=8 prob=0.5"}, {"random", ""},
-};
-
-static const char *keys_of(const char *method) {
-    for (size_t i = 0; i < sizeof method_keys / sizeof method_keys[0]; i++)
-        if (!strcmp(method_keys[i].method, method)) return method_keys[i].keys;
-    return "";
-}
-
-static const char *baseline_name(BaselineKind b) {
-    switch (b) {
-    case BASELINE_BLACK: return "black";
-    case BASELINE_WHITE: return "white";
-    case BASELINE_ZERO: return "zero";
-    case BASELINE_BLUR: return "blur";
-    case BASELINE_UNIFORM: return "uniform";
-    case BASELINE_FILE: return "file";
-    }
-    return "?";
-}
-
-/* Value of one parameter as used: the option if given, else the default. */
-static void write_param(JsonWriter *w, const char *key, const Opts *o, const AttribParams *P, const char *layer) {
-    const char *eq = strchr(key, '=');
-    char name[32];
-    size_t L = eq ? (size_t)(eq - key) : strlen(key);
-    snprintf(name, sizeof name, "%.*s", (int)L, key);
-    double def = eq ? atof(eq + 1) : 0;
-    if (!strcmp(name, "baseline")) { jw_kv_string(w, "baseline", o->baseline ? o->baseline : baseline_name(P->baseline)); return; }
-    if (!strcmp(name, "layer")) { jw_kv_string(w, "layer", layer); return; }
-    double v = def;
-    if (!strcmp(name, "steps") && o->steps) v = o->steps;
-    else if (!strcmp(name, "samples") && o->samples) v = o->samples;
-    else if (!strcmp(name, "noise") && o->noise > 0) v = o->noise;
-    else if (!strcmp(name, "fraction") && o->fraction > 0) v = o->fraction;
-    else if (!strcmp(name, "max_dist") && o->max_dist > 0) v = o->max_dist;
-    else if (!strcmp(name, "max_sigma") && o->max_sigma > 0) v = o->max_sigma;
-    else if (!strcmp(name, "window") && o->window) v = o->window;
-    else if (!strcmp(name, "stride") && o->stride) v = o->stride;
-    else if (!strcmp(name, "masks") && o->masks) v = o->masks;
-    jw_kv_number(w, name, v);
-}
-
 /* ---- inputs ---- */
 typedef struct {
     char name[256];      /* output folder name */
@@ -378,9 +323,7 @@ static int explain_one(Run *run, const Item *it, const float *x) {
             jw_kv_string(&w, "name", am->name);
             jw_kv_bool(&w, "ok", ok[k]);
             jw_key(&w, "params"); jw_object_begin(&w);
-            char keys[256];
-            snprintf(keys, sizeof keys, "%s", keys_of(am->name));
-            for (char *tok = strtok(keys, " "); tok; tok = strtok(NULL, " ")) write_param(&w, tok, o, &P, layer);
+            method_params_json(&w, am->name, o, layer);
             jw_kv_int(&w, "batch", o->batch);
             jw_object_end(&w);
             jw_kv_int(&w, "forward_images", res[k].forward);

@@ -164,6 +164,8 @@ def run_reference(name, model, arch, x, target, st):
     elif name == "xrai":
         sc.XRAI().GetMask(xh, call, batch_size=B)
     elif name in cams:
+        for p in model.parameters():  # pytorch-grad-cam backpropagates through the whole graph
+            p.requires_grad_(True)
         cam = cams[name](model=model, target_layers=[layer])
         if name == "scorecam":
             cam.batch_size = 16

@@ -436,14 +436,22 @@ void linear_backward(float *dinp, float *dweight, float *dbias, const float *dou
             for (int o = 0; o < O; o++) dbias[o] += dout[(size_t)n * O + o];
 }
 
+/* max of a row and sum of exp(x - max) in double: the shared first half of
+   softmax and log-softmax. */
+static double row_exp_sum(const float *x, int K, float *mx) {
+    float m = -INFINITY;
+    for (int k = 0; k < K; k++) if (x[k] > m) m = x[k];
+    double sum = 0;
+    for (int k = 0; k < K; k++) sum += exp((double)x[k] - m);
+    *mx = m;
+    return sum;
+}
+
 void softmax_forward(float *out, const float *inp, int N, int K) {
     for (int n = 0; n < N; n++) {
         const float *x = inp + (size_t)n * K;
-        float *y = out + (size_t)n * K;
-        float mx = -INFINITY;
-        for (int k = 0; k < K; k++) if (x[k] > mx) mx = x[k];
-        double sum = 0;
-        for (int k = 0; k < K; k++) sum += exp((double)x[k] - mx);
+        float *y = out + (size_t)n * K, mx;
+        double sum = row_exp_sum(x, K, &mx);
         for (int k = 0; k < K; k++) y[k] = (float)(exp((double)x[k] - mx) / sum);
     }
 }
@@ -460,12 +468,8 @@ void softmax_backward(float *dinp, const float *dout, const float *out, int N, i
 void log_softmax_forward(float *out, const float *inp, int N, int K) {
     for (int n = 0; n < N; n++) {
         const float *x = inp + (size_t)n * K;
-        float *y = out + (size_t)n * K;
-        float mx = -INFINITY;
-        for (int k = 0; k < K; k++) if (x[k] > mx) mx = x[k];
-        double sum = 0;
-        for (int k = 0; k < K; k++) sum += exp((double)x[k] - mx);
-        double lse = mx + log(sum);
+        float *y = out + (size_t)n * K, mx;
+        double sum = row_exp_sum(x, K, &mx), lse = mx + log(sum);
         for (int k = 0; k < K; k++) y[k] = (float)((double)x[k] - lse);
     }
 }

@@ -135,6 +135,8 @@ typedef struct {
 EngPass *eng_pass_new(EngModel *m, int n, int h, int w);
 void eng_pass_free(EngPass *p);
 int eng_pass_batch(const EngPass *p);
+/* Nodes the last forward-only run absorbed into fused conv/bn/add/relu groups. */
+int eng_pass_fused(const EngPass *p);
 EngModel *eng_pass_model(EngPass *p);
 
 /* Runs the network on x (n,C,h,w). Returns 0, or -1 on allocation failure. */

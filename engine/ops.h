@@ -26,10 +26,31 @@ void conv_shape_init(ConvShape *s, int N, int C, int H, int W, int O, int kh, in
 /* Scratch floats the fast conv needs (im2col columns and a gather buffer). */
 size_t conv2d_work_floats(const ConvShape *s);
 
+/* A fused tail for forward-only runs. Per channel c of an (N,C,P) result,
+   in this order, each step optional:
+     y = y + bias[c]                  (the conv's bias)
+     y = y * scale[c] + shift[c]      (batchnorm_forward's a, b from batchnorm_coeffs)
+     y = y + residual                 (add_forward)
+     y = y > 0 ? y : 0                (relu_forward)
+   Every step rounds to float exactly as the separate op does (the build
+   does not contract a*x+b into an fma), so a fused run is bit-identical
+   to the unfused one; only the memory passes between the ops go away. */
+typedef struct {
+    const float *bias;           /* (C) or NULL */
+    const float *scale, *shift;  /* (C) or NULL */
+    const float *residual;       /* (N,C,P) or NULL */
+    int relu;
+} Epilogue;
+/* out, inp (N,C,P); out may be inp. */
+void epilogue_forward(float *out, const float *inp, const Epilogue *e, int N, int C, size_t P);
+
 /* torch.nn.functional.conv2d, groups=1, zero padding.
    out (N,O,Ho,Wo), inp (N,C,H,W), weight (O,C,kh,kw), bias (O) or NULL. */
 void conv2d_forward(float *out, const float *inp, const float *weight, const float *bias,
                     const ConvShape *s, float *work);
+/* The same, followed by the epilogue e (its bias is the conv's bias). */
+void conv2d_forward_fused(float *out, const float *inp, const float *weight, const Epilogue *e,
+                          const ConvShape *s, float *work);
 /* dinp (N,C,H,W) or NULL, dweight (O,C,kh,kw) or NULL, dbias (O) or NULL,
    dout (N,O,Ho,Wo). */
 void conv2d_backward(float *dinp, float *dweight, float *dbias, const float *dout,
@@ -43,6 +64,9 @@ void conv2d_backward_ref(float *dinp, float *dweight, float *dbias, const float 
    y = (x - mean) / sqrt(var + eps) * gamma + beta, scale and shift computed in double.
    The backward of frozen statistics has no batch terms: dx = dy * gamma / sqrt(var + eps).
    out, inp (N,C,HW); gamma, beta, mean, var (C); dgamma, dbeta may be NULL. */
+/* a, b (C): y = x * a[c] + b[c], the float coefficients batchnorm_forward uses. */
+void batchnorm_coeffs(float *a, float *b, const float *gamma, const float *beta,
+                      const float *mean, const float *var, float eps, int C);
 void batchnorm_forward(float *out, const float *inp, const float *gamma, const float *beta,
                        const float *mean, const float *var, float eps, int N, int C, int HW);
 void batchnorm_backward(float *dinp, float *dgamma, float *dbeta, const float *dout,

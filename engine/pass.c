@@ -64,6 +64,9 @@ struct EngPass {
     float **grad;        /* per node: gradient buffer, NULL if none */
     int32_t **argmax;    /* per maxpool node */
     int *last_use;       /* per node: index of the last node that reads it */
+    int *readers;        /* per node: how many input slots read it */
+    int n_fused;         /* nodes the last forward-only run absorbed into fused groups */
+    float *coef; size_t coef_cap; /* batch-norm coefficients of a fused group */
     int taped;           /* the last forward was taped */
     PoolBuf *pool; int n_pool, cap_pool;
     float *work; size_t work_cap;
@@ -122,7 +125,8 @@ EngPass *eng_pass_new(EngModel *m, int n, int h, int w) {
     p->grad = calloc(nn, sizeof *p->grad);
     p->argmax = calloc(nn, sizeof *p->argmax);
     p->last_use = calloc(nn, sizeof *p->last_use);
-    if (!p->numel || !p->tape || !p->act || !p->grad || !p->argmax || !p->last_use) {
+    p->readers = calloc(nn, sizeof *p->readers);
+    if (!p->numel || !p->tape || !p->act || !p->grad || !p->argmax || !p->last_use || !p->readers) {
         eng_pass_free(p);
         return NULL;
     }
@@ -136,7 +140,7 @@ EngPass *eng_pass_new(EngModel *m, int n, int h, int w) {
         }
         p->numel[i] = tot;
         p->last_use[i] = i;
-        for (int k = 0; k < nd->n_in; k++) p->last_use[nd->in[k]] = i;
+        for (int k = 0; k < nd->n_in; k++) { p->last_use[nd->in[k]] = i; p->readers[nd->in[k]]++; }
     }
     return p;
 }
@@ -147,10 +151,11 @@ void eng_pass_free(EngPass *p) {
     if (p->argmax) for (int i = 0; i < p->m->n_nodes; i++) free(p->argmax[i]);
     for (int i = 0; i < p->n_pool; i++) free(p->pool[i].p);
     free(p->pool); free(p->numel); free(p->tape); free(p->act); free(p->grad);
-    free(p->argmax); free(p->last_use); free(p->work); free(p);
+    free(p->argmax); free(p->last_use); free(p->readers); free(p->work); free(p->coef); free(p);
 }
 
 int eng_pass_batch(const EngPass *p) { return p->n; }
+int eng_pass_fused(const EngPass *p) { return p->n_fused; }
 EngModel *eng_pass_model(EngPass *p) { return p->m; }
 size_t eng_pass_node_numel(const EngPass *p, int node) { return p->numel[node]; }
 const float *eng_pass_output(const EngPass *p) { return p->act[p->m->n_nodes - 1]; }
@@ -241,6 +246,88 @@ int eng_model_is_cut(const EngModel *m, int node) {
     return 1;
 }
 
+/* ---- fused groups (forward-only runs) ----
+   A forward-only run keeps no intermediate activation, so a conv, batch norm
+   or add takes in the batch norm, add and relu right after it (in that
+   order; a conv->bn->add->relu bottleneck tail is one group) when each of
+   them reads the previous one, nothing else reads the results in between,
+   and an absorbed add's other operand was computed before the group. The
+   group writes only its last node's activation, through one epilogue pass
+   (ops.h: Epilogue), bit-identical to running the nodes one by one. Never
+   under a trace (it reports every node), on the reference path, or across a
+   replaced node. */
+typedef struct { int end; Epilogue e; const float *inp; } FuseGroup;
+
+static int fuse_stage(EngOpKind op) {
+    return op == ENG_OP_CONV2D ? 0 : op == ENG_OP_BATCHNORM2D ? 1 : op == ENG_OP_ADD ? 2 : op == ENG_OP_RELU ? 3 : -1;
+}
+
+/* Does node j = cur + 1 join the group that starts at head and ends at cur? */
+static int fuse_joins(const EngPass *p, int head, int cur, int rnode) {
+    const EngModel *m = p->m;
+    int j = cur + 1;
+    if (j >= m->n_nodes || j == rnode || p->readers[cur] != 1) return 0;
+    const EngNode *nd = &m->nodes[j];
+    int sj = fuse_stage(nd->op);
+    if (sj <= fuse_stage(m->nodes[cur].op)) return 0;
+    if (nd->op != ENG_OP_ADD) return nd->in[0] == cur;
+    int other = nd->in[0] == cur ? nd->in[1] : nd->in[1] == cur ? nd->in[0] : -1;
+    return other >= 0 && other < head;
+}
+
+static float *coef_get(EngPass *p, size_t n) {
+    if (n > p->coef_cap) {
+        free(p->coef);
+        p->coef = malloc(sizeof(float) * n);
+        p->coef_cap = p->coef ? n : 0;
+    }
+    return p->coef;
+}
+
+/* The group starting at node i (its last node in g->end, == i for none). */
+static int fuse_plan(EngPass *p, int i, int rnode, FuseGroup *g) {
+    const EngModel *m = p->m;
+    const EngNode *h = &m->nodes[i];
+    memset(g, 0, sizeof *g);
+    g->end = i;
+    int stage = fuse_stage(h->op);
+    if (stage < 0 || stage > 2) return 0;
+    while (fuse_joins(p, i, g->end, rnode)) g->end++;
+    if (g->end == i) return 0;
+    g->inp = p->act[h->in[0]];
+    if (h->op == ENG_OP_CONV2D) g->e.bias = h->bias ? h->bias->data : NULL;
+    for (int j = i; j <= g->end; j++) {
+        const EngNode *nd = &m->nodes[j];
+        if (nd->op == ENG_OP_BATCHNORM2D) {
+            float *c = coef_get(p, 2 * (size_t)nd->c);
+            if (!c) return -1;
+            batchnorm_coeffs(c, c + nd->c, nd->weight->data, nd->bias->data, nd->mean->data, nd->var->data,
+                             nd->args.eps, nd->c);
+            g->e.scale = c; g->e.shift = c + nd->c;
+        } else if (nd->op == ENG_OP_ADD) {
+            int other = (j == i) ? nd->in[1] : (nd->in[0] == j - 1 ? nd->in[1] : nd->in[0]);
+            g->e.residual = p->act[other];
+        } else if (nd->op == ENG_OP_RELU) {
+            g->e.relu = 1;
+        }
+    }
+    return 0;
+}
+
+static int run_group(EngPass *p, int i, const FuseGroup *g, float *out) {
+    const EngNode *h = &p->m->nodes[i], *last = &p->m->nodes[g->end];
+    if (h->op != ENG_OP_CONV2D) {
+        epilogue_forward(out, g->inp, &g->e, p->n, last->c, (size_t)last->h * last->w);
+        return 0;
+    }
+    ConvShape s;
+    conv_shape_of(&s, p, h);
+    float *work = work_get(p, conv2d_work_floats(&s));
+    if (!work) return -1;
+    conv2d_forward_fused(out, g->inp, h->weight->data, &g->e, &s, work);
+    return 0;
+}
+
 static int forward_impl(EngPass *p, const float *x, int mode, int rnode, const float *ract) {
     EngModel *m = p->m;
     if (m->shape_h != p->h || m->shape_w != p->w) /* another pass re-inferred the shapes */
@@ -259,7 +346,15 @@ static int forward_impl(EngPass *p, const float *x, int mode, int rnode, const f
         }
         start = rnode;
     }
+    int fuse = !p->taped && !g_trace && !g_reference;
+    p->n_fused = 0;
     for (int i = start; i < m->n_nodes; i++) {
+        FuseGroup g = {.end = i};
+        if (fuse && i > 0 && i != rnode && fuse_plan(p, i, rnode, &g)) {
+            eng_set_error("out of memory at %s", m->nodes[i].name);
+            return -1;
+        }
+        int end = g.end;
         float *out;
         if (i == 0) {
             out = (float *)x; /* the input is read, never written */
@@ -267,22 +362,28 @@ static int forward_impl(EngPass *p, const float *x, int mode, int rnode, const f
             if (!p->tape[i]) p->tape[i] = malloc(sizeof(float) * p->numel[i]);
             out = p->tape[i];
         } else {
-            out = pool_take(p, p->numel[i]);
+            out = pool_take(p, p->numel[end]);
         }
         if (!out) { eng_set_error("out of memory at %s", m->nodes[i].name); return -1; }
-        p->act[i] = out;
-        if (i == rnode) memcpy(out, ract, sizeof(float) * p->numel[i]);
-        else if (run_node(p, i, out)) { eng_set_error("forward failed at %s", m->nodes[i].name); return -1; }
+        p->act[end] = out;
+        int rc = i == rnode ? (memcpy(out, ract, sizeof(float) * p->numel[i]), 0)
+               : end > i    ? run_group(p, i, &g, out)
+                            : run_node(p, i, out);
+        if (rc) { eng_set_error("forward failed at %s", m->nodes[i].name); return -1; }
         if (g_trace) trace_event(p, i, 0, -1, out, i);
         if (p->taped) continue;
-        const EngNode *nd = &m->nodes[i];
-        for (int k = 0; k < nd->n_in; k++) {
-            int j = nd->in[k];
-            if (j > 0 && j != last && p->last_use[j] == i && p->act[j]) {
-                pool_give(p, p->act[j]);
-                p->act[j] = NULL;
+        for (int q = i; q <= end; q++) { /* release what the last reader has read */
+            const EngNode *nd = &m->nodes[q];
+            for (int k = 0; k < nd->n_in; k++) {
+                int j = nd->in[k];
+                if (j > 0 && j != last && p->last_use[j] == q && p->act[j]) {
+                    pool_give(p, p->act[j]);
+                    p->act[j] = NULL;
+                }
             }
         }
+        p->n_fused += end - i;
+        i = end;
     }
     if (!p->taped) p->act[0] = NULL; /* the caller's input buffer is not ours to expose later */
     return 0;

@@ -137,6 +137,9 @@ static void run_case(const Case *c) {
     eng_pass_forward(p, x, ENG_FORWARD_ONLY);
     snprintf(label, sizeof label, "%s forward-only logits == taped logits", c->name);
     CHECK(!memcmp(taped, eng_pass_output(p), sizeof(float) * N * K), label, "they differ");
+    /* ... and that forward-only run went through the fused conv/bn/add/relu groups */
+    snprintf(label, sizeof label, "%s forward-only run fused its conv/bn/relu chains", c->name);
+    CHECK(eng_pass_fused(p) >= 2, label, "%d nodes absorbed", eng_pass_fused(p));
     /* batch invariance */
     if (N > 1) {
         EngPass *p1 = eng_pass_new(m, 1, H, W);

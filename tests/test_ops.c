@@ -282,8 +282,44 @@ static void test_linear_softmax(void) {
     free(dx); free(c.x); free(c.out); free(c.r);
 }
 
+/* The fused epilogue (forward-only runs) == conv bias, batchnorm_forward,
+   add_forward, relu_forward one after the other, bit for bit, for every
+   combination of steps, standalone and after a conv (both gemm paths). */
+static void test_epilogue(void) {
+    int N = 2, C = 3, O = 4, H = 15, W = 14;  /* P = 210: per-image pointwise gemm */
+    size_t P = (size_t)H * W, n_out = (size_t)N * O * P;
+    float *x = randv((size_t)N * C * P, 1), *w = randv((size_t)O * C, 1), *bias = randv(O, 1);
+    float *g = randv(O, 1), *be = randv(O, 1), *mu = randv(O, 1), *var = randv(O, 1), *res = randv(n_out, 1);
+    for (int o = 0; o < O; o++) var[o] = fabsf(var[o]) + 0.1f;
+    float a[4], b[4], *ref = zeros(n_out), *got = zeros(n_out), *tmp = zeros(n_out);
+    batchnorm_coeffs(a, b, g, be, mu, var, 1e-5f, O);
+    ConvShape cs;
+    conv_shape_init(&cs, N, C, H, W, O, 1, 1, 1, 0, 1);
+    float *work = zeros(conv2d_work_floats(&cs));
+    int bad = 0;
+    for (int f = 0; f < 16; f++) {
+        int has_bias = f & 8, has_bn = f & 4, has_res = f & 2, relu = f & 1;
+        conv2d_forward(ref, x, w, has_bias ? bias : NULL, &cs, work);
+        if (has_bn) { batchnorm_forward(tmp, ref, g, be, mu, var, 1e-5f, N, O, (int)P); memcpy(ref, tmp, n_out * 4); }
+        if (has_res) { add_forward(tmp, ref, res, n_out); memcpy(ref, tmp, n_out * 4); }
+        if (relu) { relu_forward(tmp, ref, n_out); memcpy(ref, tmp, n_out * 4); }
+        Epilogue e = {has_bias ? bias : NULL, has_bn ? a : NULL, has_bn ? b : NULL, has_res ? res : NULL, relu};
+        conv2d_forward_fused(got, x, w, &e, &cs, work);
+        bad += memcmp(got, ref, n_out * 4) != 0;
+        if (has_bias) continue;  /* a standalone epilogue starts from the conv's output */
+        conv2d_forward(tmp, x, w, NULL, &cs, work);
+        epilogue_forward(tmp, tmp, &e, N, O, P);
+        bad += memcmp(tmp, ref, n_out * 4) != 0;
+    }
+    CHECK(bad == 0, "fused epilogue == bias, batchnorm, add, relu one by one (16 combinations)", "%d differ", bad);
+    free(x); free(w); free(bias); free(g); free(be); free(mu); free(var); free(res);
+    free(ref); free(got); free(tmp); free(work);
+}
+
 int main(void) {
     eng_rng_seed(&rng, 20261126);
+    test_conv(2, 3, 15, 14, 4, 1, 1, 0, 1, 1); /* pointwise, one gemm per image (plane >= 14x14) */
+    test_epilogue();
     test_conv(2, 3, 9, 8, 4, 3, 1, 1, 1, 1);
     test_conv(2, 3, 11, 10, 4, 3, 2, 1, 2, 0);  /* stride 2, dilation 2 */
     test_conv(3, 5, 6, 6, 4, 1, 1, 0, 1, 1);    /* pointwise, batched gemm */

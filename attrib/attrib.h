@@ -83,11 +83,14 @@ int attrib_result_init(AttribResult *R, const AttribParams *P, int with_attr);
 
 /* ---- helpers over the engine (attrib/common.c) ---- */
 /* Gradients of the target logit for n inputs xs (n,C,H,W) into grads
-   (n,C,H,W); logits (n,K) may be NULL. Runs in batches of P->batch.
+   (n,C,H,W); logits (n,K) may be NULL. Runs in batches of P->batch, by
+   default 4 images at 224x224 scaled by the area (a taped pass keeps every
+   activation; see taped_batch_size in common.c).
    rules: optional backward-rule overrides (guided backprop). */
 int attrib_grads(AttribParams *P, AttribResult *R, const float *xs, int n, float *grads, float *logits,
                  const EngBackwardOpts *rules);
-/* Logits (n,K) of n inputs, forward only, in batches. */
+/* Logits (n,K) of n inputs, forward only, in batches of P->batch, by
+   default 16 images at 224x224 scaled by the area. */
 int attrib_logits(AttribParams *P, AttribResult *R, const float *xs, int n, float *logits);
 /* The batch size the helpers above use (P->batch, or the default for the
    image size): callers generating images chunk by chunk use it as their chunk. */

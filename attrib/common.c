@@ -53,6 +53,19 @@ static int batch_size(const AttribParams *P) {
     return b < 1 ? 1 : b > 64 ? 64 : b;
 }
 
+/* Default batch of a taped pass (forward + backward): 4 images at 224x224,
+   scaled by the area. A taped pass keeps every activation (resnet50 at 224:
+   ~160 MB per image), and on this kind of machine first touching fresh
+   memory is what a big one-off batch pays for: IG with 25 steps on resnet50
+   took 6.7 s in batches of 16 and 4.9 s in batches of 5 (steady-state cost
+   per image is the same from a batch of 4 up: 168 vs 166 ms). */
+static int taped_batch_size(const AttribParams *P) {
+    if (P->batch > 0) return P->batch;
+    double scale = (224.0 * 224.0) / ((double)P->H * P->W);
+    int b = (int)(4 * scale);
+    return b < 1 ? 1 : b > 64 ? 64 : b;
+}
+
 static EngPass *get_pass(AttribParams *P, int n) {
     if (P->pass && P->pass_n == n && P->pass_h == P->H && P->pass_w == P->W) return P->pass;
     eng_pass_free(P->pass);
@@ -64,7 +77,7 @@ static EngPass *get_pass(AttribParams *P, int n) {
 
 int attrib_grads(AttribParams *P, AttribResult *R, const float *xs, int n, float *grads, float *logits,
                  const EngBackwardOpts *rules) {
-    int K = eng_model_n_classes(P->model), B = batch_size(P);
+    int K = eng_model_n_classes(P->model), B = taped_batch_size(P);
     size_t per = (size_t)P->C * P->H * P->W;
     EngBackwardOpts o;
     if (rules) o = *rules; else memset(&o, 0, sizeof o);

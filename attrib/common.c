@@ -66,8 +66,11 @@ static int taped_batch_size(const AttribParams *P) {
     return b < 1 ? 1 : b > 64 ? 64 : b;
 }
 
+/* The cached pass, reused for any batch up to the one it was made for (a
+   last short batch must not throw away, and later re-fault, a big tape). */
 static EngPass *get_pass(AttribParams *P, int n) {
-    if (P->pass && P->pass_n == n && P->pass_h == P->H && P->pass_w == P->W) return P->pass;
+    if (P->pass && P->pass_n >= n && P->pass_h == P->H && P->pass_w == P->W)
+        return eng_pass_set_batch(P->pass, n) ? NULL : P->pass;
     eng_pass_free(P->pass);
     P->pass = eng_pass_new(P->model, n, P->H, P->W);
     P->pass_n = P->pass ? n : 0;
@@ -89,7 +92,7 @@ int attrib_grads(AttribParams *P, AttribResult *R, const float *xs, int n, float
         int nb = n - i0 < B ? n - i0 : B;
         EngPass *p = get_pass(P, nb);
         if (!p) { free(seed); return -1; }
-        if (eng_pass_forward(p, xs + per * i0, ENG_TAPE)) { free(seed); return -1; }
+        if (eng_pass_forward(p, xs + per * i0, ENG_TAPE_GRAD)) { free(seed); return -1; }
         free(seed);
         seed = calloc((size_t)nb * K, sizeof(float));
         if (!seed) return -1;
@@ -151,7 +154,9 @@ int attrib_layer_act_grad(AttribParams *P, AttribResult *R, const char *layer, f
     int node = eng_model_node_find(P->model, layer);
     if (node < 0) { eng_set_error("no layer named '%s' in %s", layer, eng_model_arch(P->model)); return -1; }
     EngPass *p = get_pass(P, 1);
-    if (!p || eng_pass_forward(p, P->x, ENG_TAPE)) return -1;
+    if (!p) return -1;
+    eng_pass_keep(p, node);
+    if (eng_pass_forward(p, P->x, ENG_TAPE_GRAD)) return -1;
     if (!grad) return layer_act_only(P, R, node, act, K, h, w); /* gradient-free CAMs */
     int nc = eng_model_n_classes(P->model);
     float *seed = calloc(nc, sizeof(float));

@@ -115,6 +115,11 @@ typedef struct EngPass EngPass;
 enum {
     ENG_FORWARD_ONLY = 0,  /* no tape: buffers reused as soon as their last reader ran */
     ENG_TAPE = 1,          /* keep every activation for backward and for reading */
+    ENG_TAPE_GRAD = 2,     /* keep what input gradients need: like forward-only runs it
+                              fuses conv->bn->add->relu chains, so the conv, batch-norm and
+                              add results inside a chain are not kept (eng_pass_act NULL)
+                              unless marked with eng_pass_keep; less memory, fewer passes
+                              over it. Weight gradients (param_grads) need ENG_TAPE. */
 };
 
 /* A backward rule: computes the gradient of node `node`'s inputs from its
@@ -135,6 +140,9 @@ typedef struct {
 EngPass *eng_pass_new(EngModel *m, int n, int h, int w);
 void eng_pass_free(EngPass *p);
 int eng_pass_batch(const EngPass *p);
+/* Run the next passes on the first n <= the batch the pass was made for
+   (buffers are kept; a taped buffer grows if a bigger batch needs it). */
+int eng_pass_set_batch(EngPass *p, int n);
 /* Nodes the last forward-only run absorbed into fused conv/bn/add/relu groups. */
 int eng_pass_fused(const EngPass *p);
 EngModel *eng_pass_model(EngPass *p);
@@ -155,6 +163,9 @@ int eng_model_is_cut(const EngModel *m, int node);
 int eng_pass_backward(EngPass *p, const float *seed, const EngBackwardOpts *opts);
 int eng_pass_backward_from(EngPass *p, int node, const float *seed, const EngBackwardOpts *opts);
 
+/* Keep node's activation readable after ENG_TAPE_GRAD forwards (a CAM's
+   layer, say): it is never taken into a fused chain. For this pass's life. */
+void eng_pass_keep(EngPass *p, int node);
 const float *eng_pass_act(const EngPass *p, int node);  /* (n,c,h,w) of that node; NULL if not kept */
 const float *eng_pass_grad(const EngPass *p, int node); /* d seed-scalar / d act; NULL if not kept */
 const float *eng_pass_input_grad(const EngPass *p);     /* (n,C,h,w) */

@@ -1,9 +1,11 @@
 /* pass.c - the tape: forward (taped or forward-only) and backward over a
    model graph, for one batch size and input size.
 
-   Memory. Taped forward keeps every node's activation in its own buffer
+   Memory. Taped forward (ENG_TAPE) keeps every node's activation in its own buffer
    (allocated on first use, kept for the pass's life, so repeated passes do
-   not touch the allocator). Forward-only runs take buffers from a pool and
+   not touch the allocator); ENG_TAPE_GRAD keeps only the ends of fused
+   conv/bn/add/relu groups (resnet50: 3 of a bottleneck's 10 results).
+   Forward-only runs take buffers from a pool and
    return each one as soon as the last node reading it has run. Gradients
    come from the same pool: a node's gradient buffer is released once its
    backward rule ran, unless the caller asked to keep it.
@@ -58,7 +60,9 @@ typedef struct { float *p; size_t cap; int used; } PoolBuf;
 struct EngPass {
     EngModel *m;
     int n, h, w;
+    int cap_n;           /* the batch the pass was made for; n <= cap_n (eng_pass_set_batch) */
     size_t *numel;       /* per node: n*c*h*w */
+    size_t *tape_cap;    /* per node: floats in tape[i] (and int32s in argmax[i]) */
     float **tape;        /* per node: dedicated taped activation */
     float **act;         /* per node: current activation (tape or pool), NULL if released */
     float **grad;        /* per node: gradient buffer, NULL if none */
@@ -67,7 +71,9 @@ struct EngPass {
     int *readers;        /* per node: how many input slots read it */
     int n_fused;         /* nodes the last forward-only run absorbed into fused groups */
     float *coef; size_t coef_cap; /* batch-norm coefficients of a fused group */
-    int taped;           /* the last forward was taped */
+    int taped;           /* the last forward was taped (ENG_TAPE or ENG_TAPE_GRAD) */
+    int tape_all;        /* ... and kept every node (ENG_TAPE) */
+    char *keep;          /* per node: never inside a fused group (eng_pass_keep) */
     PoolBuf *pool; int n_pool, cap_pool;
     float *work; size_t work_cap;
     const EngBackwardOpts *opts;
@@ -119,14 +125,17 @@ EngPass *eng_pass_new(EngModel *m, int n, int h, int w) {
     if (!p) return NULL;
     int nn = m->n_nodes;
     p->m = m; p->n = n; p->h = h; p->w = w;
+    p->cap_n = n;
     p->numel = calloc(nn, sizeof *p->numel);
+    p->tape_cap = calloc(nn, sizeof *p->tape_cap);
     p->tape = calloc(nn, sizeof *p->tape);
     p->act = calloc(nn, sizeof *p->act);
     p->grad = calloc(nn, sizeof *p->grad);
     p->argmax = calloc(nn, sizeof *p->argmax);
     p->last_use = calloc(nn, sizeof *p->last_use);
     p->readers = calloc(nn, sizeof *p->readers);
-    if (!p->numel || !p->tape || !p->act || !p->grad || !p->argmax || !p->last_use || !p->readers) {
+    p->keep = calloc(nn, 1);
+    if (!p->numel || !p->tape_cap || !p->tape || !p->act || !p->grad || !p->argmax || !p->last_use || !p->readers || !p->keep) {
         eng_pass_free(p);
         return NULL;
     }
@@ -150,15 +159,36 @@ void eng_pass_free(EngPass *p) {
     if (p->tape) for (int i = 0; i < p->m->n_nodes; i++) free(p->tape[i]);
     if (p->argmax) for (int i = 0; i < p->m->n_nodes; i++) free(p->argmax[i]);
     for (int i = 0; i < p->n_pool; i++) free(p->pool[i].p);
-    free(p->pool); free(p->numel); free(p->tape); free(p->act); free(p->grad);
-    free(p->argmax); free(p->last_use); free(p->readers); free(p->work); free(p->coef); free(p);
+    free(p->pool); free(p->numel); free(p->tape_cap); free(p->tape); free(p->act); free(p->grad);
+    free(p->argmax); free(p->last_use); free(p->readers); free(p->keep); free(p->work); free(p->coef); free(p);
 }
 
 int eng_pass_batch(const EngPass *p) { return p->n; }
+int eng_pass_set_batch(EngPass *p, int n) {
+    if (n < 1 || n > p->cap_n) { eng_set_error("batch %d does not fit a pass made for %d", n, p->cap_n); return -1; }
+    for (int i = 0; i < p->m->n_nodes; i++) p->numel[i] = p->numel[i] / p->n * n;
+    p->n = n;
+    return 0;
+}
+
+/* The taped activation buffer of node i, grown when a bigger batch needs it. */
+static float *tape_buf(EngPass *p, int i) {
+    if (p->numel[i] > p->tape_cap[i]) {
+        free(p->tape[i]);
+        free(p->argmax[i]);
+        p->argmax[i] = NULL;
+        p->tape[i] = malloc(sizeof(float) * p->numel[i]);
+        p->tape_cap[i] = p->tape[i] ? p->numel[i] : 0;
+    }
+    return p->tape[i];
+}
 int eng_pass_fused(const EngPass *p) { return p->n_fused; }
 EngModel *eng_pass_model(EngPass *p) { return p->m; }
 size_t eng_pass_node_numel(const EngPass *p, int node) { return p->numel[node]; }
 const float *eng_pass_output(const EngPass *p) { return p->act[p->m->n_nodes - 1]; }
+void eng_pass_keep(EngPass *p, int node) {
+    if (node >= 0 && node < p->m->n_nodes) p->keep[node] = 1;
+}
 const float *eng_pass_act(const EngPass *p, int node) {
     return (node >= 0 && node < p->m->n_nodes) ? p->act[node] : NULL;
 }
@@ -199,7 +229,7 @@ static int run_node(EngPass *p, int i, float *out) {
     case ENG_OP_MAXPOOL2D: {
         int32_t *am = NULL;
         if (p->taped) {
-            if (!p->argmax[i]) p->argmax[i] = malloc(sizeof(int32_t) * p->numel[i]);
+            if (!p->argmax[i]) p->argmax[i] = malloc(sizeof(int32_t) * p->tape_cap[i]); /* sized with tape[i] */
             if (!(am = p->argmax[i])) return -1;
         }
         maxpool_forward(out, am, x, N, a->c, a->h, a->w, nd->args.kh, nd->args.stride, nd->args.pad, nd->h, nd->w);
@@ -246,16 +276,19 @@ int eng_model_is_cut(const EngModel *m, int node) {
     return 1;
 }
 
-/* ---- fused groups (forward-only runs) ----
-   A forward-only run keeps no intermediate activation, so a conv, batch norm
-   or add takes in the batch norm, add and relu right after it (in that
-   order; a conv->bn->add->relu bottleneck tail is one group) when each of
-   them reads the previous one, nothing else reads the results in between,
-   and an absorbed add's other operand was computed before the group. The
-   group writes only its last node's activation, through one epilogue pass
-   (ops.h: Epilogue), bit-identical to running the nodes one by one. Never
-   under a trace (it reports every node), on the reference path, or across a
-   replaced node. */
+/* ---- fused groups (forward-only and ENG_TAPE_GRAD runs) ----
+   A conv, batch norm or add takes in the batch norm, add and relu right
+   after it (in that order; a conv->bn->add->relu bottleneck tail is one
+   group) when each of them reads the previous one, nothing else reads the
+   results in between, and an absorbed add's other operand was computed
+   before the group. The group writes only its last node's activation,
+   through one epilogue pass (ops.h: Epilogue), bit-identical to running the
+   nodes one by one. Input gradients never need the results inside a group
+   (conv and linear backward read their input only for weight gradients,
+   batch norm its input only for gamma/beta, add nothing; the relu at the end
+   is kept), so ENG_TAPE_GRAD fuses too, except around eng_pass_keep nodes.
+   Never under a trace (it reports every node), on the reference path, or
+   across a replaced node. */
 typedef struct { int end; Epilogue e; const float *inp; } FuseGroup;
 
 static int fuse_stage(EngOpKind op) {
@@ -266,7 +299,7 @@ static int fuse_stage(EngOpKind op) {
 static int fuse_joins(const EngPass *p, int head, int cur, int rnode) {
     const EngModel *m = p->m;
     int j = cur + 1;
-    if (j >= m->n_nodes || j == rnode || p->readers[cur] != 1) return 0;
+    if (j >= m->n_nodes || j == rnode || p->readers[cur] != 1 || (p->taped && p->keep[cur])) return 0;
     const EngNode *nd = &m->nodes[j];
     int sj = fuse_stage(nd->op);
     if (sj <= fuse_stage(m->nodes[cur].op)) return 0;
@@ -337,7 +370,8 @@ static int forward_impl(EngPass *p, const float *x, int mode, int rnode, const f
         if (p->act[i] && pool_owns(p, p->act[i])) pool_give(p, p->act[i]);
         p->act[i] = NULL;
     }
-    p->taped = mode == ENG_TAPE;
+    p->taped = mode == ENG_TAPE || mode == ENG_TAPE_GRAD;
+    p->tape_all = mode == ENG_TAPE;
     int last = m->n_nodes - 1, start = 0;
     if (!x) {
         if (rnode <= 0 || !eng_model_is_cut(m, rnode)) {
@@ -346,7 +380,7 @@ static int forward_impl(EngPass *p, const float *x, int mode, int rnode, const f
         }
         start = rnode;
     }
-    int fuse = !p->taped && !g_trace && !g_reference;
+    int fuse = !p->tape_all && !g_trace && !g_reference;
     p->n_fused = 0;
     for (int i = start; i < m->n_nodes; i++) {
         FuseGroup g = {.end = i};
@@ -359,8 +393,7 @@ static int forward_impl(EngPass *p, const float *x, int mode, int rnode, const f
         if (i == 0) {
             out = (float *)x; /* the input is read, never written */
         } else if (p->taped) {
-            if (!p->tape[i]) p->tape[i] = malloc(sizeof(float) * p->numel[i]);
-            out = p->tape[i];
+            out = tape_buf(p, end);
         } else {
             out = pool_take(p, p->numel[end]);
         }
@@ -371,7 +404,8 @@ static int forward_impl(EngPass *p, const float *x, int mode, int rnode, const f
                             : run_node(p, i, out);
         if (rc) { eng_set_error("forward failed at %s", m->nodes[i].name); return -1; }
         if (g_trace) trace_event(p, i, 0, -1, out, i);
-        if (p->taped) continue;
+        p->n_fused += end - i;
+        if (p->taped) { i = end; continue; }
         for (int q = i; q <= end; q++) { /* release what the last reader has read */
             const EngNode *nd = &m->nodes[q];
             for (int k = 0; k < nd->n_in; k++) {
@@ -382,7 +416,6 @@ static int forward_impl(EngPass *p, const float *x, int mode, int rnode, const f
                 }
             }
         }
-        p->n_fused += end - i;
         i = end;
     }
     if (!p->taped) p->act[0] = NULL; /* the caller's input buffer is not ours to expose later */
@@ -495,6 +528,10 @@ static int keep_grad(const EngBackwardOpts *o, int node) {
 int eng_pass_backward_from(EngPass *p, int node, const float *seed, const EngBackwardOpts *opts) {
     EngModel *m = p->m;
     if (!p->taped) { eng_set_error("backward needs a taped forward (ENG_TAPE)"); return -1; }
+    if (opts && opts->param_grads && !p->tape_all) {
+        eng_set_error("weight gradients need a forward with ENG_TAPE (ENG_TAPE_GRAD does not keep the batch-norm inputs they read)");
+        return -1;
+    }
     if (node < 0 || node >= m->n_nodes) { eng_set_error("backward from unknown node %d", node); return -1; }
     release_grads(p);
     p->opts = opts;

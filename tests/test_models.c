@@ -93,6 +93,51 @@ static EngModel *make_and_load(const Case *c) {
     return m;
 }
 
+/* ENG_TAPE_GRAD (fused chains, fewer kept activations) gives the input
+   gradient of ENG_TAPE bit for bit; a layer marked with eng_pass_keep stays
+   readable and equal; weight gradients are refused, not wrong. */
+static void tape_grad_case(const Case *c, EngModel *m, EngPass *p, const float *x, size_t nx, const float *seed,
+                           int N, int H, int W) {
+    char label[200];
+    int node = eng_model_node_find(m, c->layers[1]);
+    size_t na = eng_pass_node_numel(p, node);
+    eng_pass_forward(p, x, ENG_TAPE);
+    eng_pass_backward(p, seed, NULL);
+    float *g_all = malloc(sizeof(float) * nx), *a_all = malloc(sizeof(float) * na);
+    memcpy(g_all, eng_pass_input_grad(p), sizeof(float) * nx);
+    memcpy(a_all, eng_pass_act(p, node), sizeof(float) * na);
+    EngPass *q = eng_pass_new(m, N, H, W);
+    eng_pass_keep(q, node);
+    eng_pass_forward(q, x, ENG_TAPE_GRAD);
+    snprintf(label, sizeof label, "%s ENG_TAPE_GRAD fused chains and kept %s", c->name, c->layers[1]);
+    const float *a = eng_pass_act(q, node);
+    CHECK(eng_pass_fused(q) >= 2 && a && !memcmp(a, a_all, sizeof(float) * na), label, "%d fused, act %s",
+          eng_pass_fused(q), a ? "differs" : "missing");
+    eng_pass_backward(q, seed, NULL);
+    snprintf(label, sizeof label, "%s ENG_TAPE_GRAD input gradient == ENG_TAPE's, bit for bit", c->name);
+    CHECK(!memcmp(eng_pass_input_grad(q), g_all, sizeof(float) * nx), label, "they differ");
+    EngBackwardOpts po = {.param_grads = 1};
+    snprintf(label, sizeof label, "%s ENG_TAPE_GRAD refuses weight gradients", c->name);
+    CHECK(eng_pass_backward(q, seed, &po) != 0, label, "it ran");
+    /* eng_pass_set_batch: the pass made for N runs 1 image, then N again
+       (its taped buffers grow back), with the same results */
+    if (N > 1) {
+        EngPass *r = eng_pass_new(m, N, H, W);
+        int rc = eng_pass_set_batch(r, 1) || eng_pass_forward(r, x, ENG_TAPE_GRAD) ||
+                 eng_pass_backward(r, seed, NULL);
+        double e1 = rc ? 1 : check_max_rel(eng_pass_input_grad(r), g_all, nx / N, NULL);
+        rc = rc || eng_pass_set_batch(r, N) || eng_pass_forward(r, x, ENG_TAPE_GRAD) ||
+             eng_pass_backward(r, seed, NULL);
+        int same = !rc && !memcmp(eng_pass_input_grad(r), g_all, sizeof(float) * nx);
+        snprintf(label, sizeof label, "%s a pass for %d runs 1 image, then %d again", c->name, N, N);
+        CHECK(!rc && e1 <= 1e-5 && same && eng_pass_set_batch(r, N + 1) != 0, label,
+              "rc %d, 1-image grad rel err %.3g, batch grad %s", rc, e1, same ? "same" : "differs");
+        eng_pass_free(r);
+    }
+    eng_pass_free(q);
+    free(g_all); free(a_all);
+}
+
 static void run_case(const Case *c) {
     NpyArray ax, al, ag;
     float *x = load_golden(c->name, "x.npy", &ax), *logits = load_golden(c->name, "logits.npy", &al),
@@ -140,6 +185,7 @@ static void run_case(const Case *c) {
     /* ... and that forward-only run went through the fused conv/bn/add/relu groups */
     snprintf(label, sizeof label, "%s forward-only run fused its conv/bn/relu chains", c->name);
     CHECK(eng_pass_fused(p) >= 2, label, "%d nodes absorbed", eng_pass_fused(p));
+    tape_grad_case(c, m, p, x, ax.numel, seed, N, H, W);
     /* batch invariance */
     if (N > 1) {
         EngPass *p1 = eng_pass_new(m, 1, H, W);

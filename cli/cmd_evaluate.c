@@ -167,40 +167,21 @@ static int write_run_json(const Eval *E, const Dataset *d, int n_listed, const c
 /* The members two runs must share to be resumed or merged. */
 static const char *const same_keys[] = {"info", "min_pred", "seed", "insdel", "target", "data", "limit"};
 
-static int json_same(const JsonValue *a, const JsonValue *b) {
-    if (json_type(a) != json_type(b)) return 0;
-    switch (json_type(a)) {
-    case JSON_NULL: return 1;
-    case JSON_BOOL: return json_bool(a) == json_bool(b);
-    case JSON_NUMBER: return json_number(a) == json_number(b);
-    case JSON_STRING: return !strcmp(json_string(a), json_string(b));
-    case JSON_ARRAY:
-    case JSON_OBJECT:
-        if (json_len(a) != json_len(b)) return 0;
-        for (size_t i = 0; i < json_len(a); i++) {
-            if (json_type(a) == JSON_OBJECT && strcmp(json_key_at(a, i), json_key_at(b, i))) return 0;
-            if (!json_same(json_at(a, i), json_at(b, i))) return 0;
-        }
-        return 1;
-    }
-    return 0;
-}
-
 /* Empty string if compatible, else the first differing setting. */
 static const char *run_difference(const JsonValue *a, const JsonValue *b, int check_shard) {
-    if (!json_same(json_get(json_get(a, "model"), "sha256"), json_get(json_get(b, "model"), "sha256"))) return "model sha256";
-    if (!json_same(json_get(json_get(a, "model"), "input_size"), json_get(json_get(b, "model"), "input_size"))) return "model input_size";
+    if (!json_equal(json_get(json_get(a, "model"), "sha256"), json_get(json_get(b, "model"), "sha256"), NULL)) return "model sha256";
+    if (!json_equal(json_get(json_get(a, "model"), "input_size"), json_get(json_get(b, "model"), "input_size"), NULL)) return "model input_size";
     for (size_t i = 0; i < sizeof same_keys / sizeof same_keys[0]; i++)
-        if (!json_same(json_get(a, same_keys[i]), json_get(b, same_keys[i]))) return same_keys[i];
-    if (!json_same(json_get(a, "method_params"), json_get(b, "method_params"))) {
+        if (!json_equal(json_get(a, same_keys[i]), json_get(b, same_keys[i]), NULL)) return same_keys[i];
+    if (!json_equal(json_get(a, "method_params"), json_get(b, "method_params"), NULL)) {
         /* the same parameters for the methods both have */
         const JsonValue *pa = json_get(a, "method_params"), *pb = json_get(b, "method_params");
         for (size_t i = 0; i < json_len(pa); i++) {
             const JsonValue *q = json_get(pb, json_key_at(pa, i));
-            if (q && !json_same(json_at(pa, i), q)) return "method_params";
+            if (q && !json_equal(json_at(pa, i), q, NULL)) return "method_params";
         }
     }
-    if (check_shard && !json_same(json_get(a, "shard"), json_get(b, "shard"))) return "shard";
+    if (check_shard && !json_equal(json_get(a, "shard"), json_get(b, "shard"), NULL)) return "shard";
     return "";
 }
 

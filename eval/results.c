@@ -270,7 +270,14 @@ static int check_header(char **f, int nf, const char *const *want, int n_want, c
     return 0;
 }
 
-static int load_results_file(EvalRows *rows, const char *path, char *err, size_t errlen) {
+/* One record of a table file (the header already checked): 0, or -1 with err set. */
+typedef int (*RecordFn)(EvalRows *rows, char **f, const char *path, int line, char *err, size_t errlen);
+
+/* Reads path as a CSV table with the columns want[0..n_cols-1]: checks the
+   header, stops quietly at a partial last line (an interrupted run; counted in
+   rows->dropped_partial), and hands every complete record to fn. */
+static int load_table(EvalRows *rows, const char *path, const char *const *want, int n_cols, RecordFn fn,
+                      char *err, size_t errlen) {
     uint8_t *data;
     size_t len;
     if (io_read_file(path, RESULTS_MAX_FILE, &data, &len, err, errlen)) return -1;
@@ -284,41 +291,42 @@ static int load_results_file(EvalRows *rows, const char *path, char *err, size_t
         if (!complete) { rows->dropped_partial++; csv_fields_free(f, nf); break; }
         if (first) {
             first = 0;
-            rc = check_header(f, nf, results_cols, RESULTS_N_COLS, path, err, errlen);
-            csv_fields_free(f, nf);
-            if (rc) break;
-            continue;
-        }
-        if (nf != RESULTS_N_COLS) {
-            snprintf(err, errlen, "%s line %d: expected %d fields, found %d", path, rd.rec_line,
-                     RESULTS_N_COLS, nf);
-            csv_fields_free(f, nf);
+            rc = check_header(f, nf, want, n_cols, path, err, errlen);
+        } else if (nf != n_cols) {
+            snprintf(err, errlen, "%s line %d: expected %d fields, found %d", path, rd.rec_line, n_cols, nf);
             rc = -1;
-            break;
+        } else {
+            rc = fn(rows, f, path, rd.rec_line, err, errlen);
         }
-        EvalRow r = eval_row_empty();
-        r.image = f[0]; r.method = f[4]; r.skipped = f[11];
-        double *num[] = {&r.confidence, &r.sic, &r.aic, &r.insertion, &r.deletion, &r.hit, &r.energy, &r.seconds};
-        const int col[] = {3, 5, 6, 7, 8, 9, 10, 12};
-        int bad = -1;
-        if (cell_class(f[1], &r.label)) bad = 1;
-        else if (cell_class(f[2], &r.predicted)) bad = 2;
-        for (int j = 0; j < 8 && bad < 0; j++) if (cell_double(f[col[j]], num[j])) bad = col[j];
-        if (bad < 0 && (!*r.image || !*r.method)) bad = *r.image ? 4 : 0;
-        if (bad >= 0) {
-            snprintf(err, errlen, "%s line %d: column %s: expected %s, found '%.60s'", path, rd.rec_line, results_cols[bad],
-                     bad == 1 || bad == 2 ? "a class index or nothing" : bad == 0 || bad == 4 ? "a name" : "a number or nothing",
-                     f[bad]);
-            csv_fields_free(f, nf);
-            rc = -1;
-            break;
-        }
-        if (results_add(rows, &r)) { snprintf(err, errlen, "%s: out of memory", path); rc = -1; }
         csv_fields_free(f, nf);
         if (rc) break;
     }
     free(data);
     return rc;
+}
+
+static int results_record(EvalRows *rows, char **f, const char *path, int line, char *err, size_t errlen) {
+    EvalRow r = eval_row_empty();
+    r.image = f[0]; r.method = f[4]; r.skipped = f[11];
+    double *num[] = {&r.confidence, &r.sic, &r.aic, &r.insertion, &r.deletion, &r.hit, &r.energy, &r.seconds};
+    const int col[] = {3, 5, 6, 7, 8, 9, 10, 12};
+    int bad = -1;
+    if (cell_class(f[1], &r.label)) bad = 1;
+    else if (cell_class(f[2], &r.predicted)) bad = 2;
+    for (int j = 0; j < 8 && bad < 0; j++) if (cell_double(f[col[j]], num[j])) bad = col[j];
+    if (bad < 0 && (!*r.image || !*r.method)) bad = *r.image ? 4 : 0;
+    if (bad >= 0) {
+        snprintf(err, errlen, "%s line %d: column %s: expected %s, found '%.60s'", path, line, results_cols[bad],
+                 bad == 1 || bad == 2 ? "a class index or nothing" : bad == 0 || bad == 4 ? "a name" : "a number or nothing",
+                 f[bad]);
+        return -1;
+    }
+    if (results_add(rows, &r)) { snprintf(err, errlen, "%s: out of memory", path); return -1; }
+    return 0;
+}
+
+static int load_results_file(EvalRows *rows, const char *path, char *err, size_t errlen) {
+    return load_table(rows, path, results_cols, RESULTS_N_COLS, results_record, err, errlen);
 }
 
 static void curve_cols(char names[CURVES_IMAGES_N_COLS][24]) {
@@ -330,61 +338,38 @@ static void curve_cols(char names[CURVES_IMAGES_N_COLS][24]) {
     }
 }
 
+static int curves_record(EvalRows *rows, char **f, const char *path, int line, char *err, size_t errlen) {
+    int kind = !strcmp(f[2], "sic") ? 0 : !strcmp(f[2], "aic") ? 1 : -1;
+    PicRaw raw;
+    double *dst[4] = {&raw.info_orig, &raw.info_blur, &raw.pred_orig, &raw.pred_blur};
+    int bad = kind < 0 ? 2 : -1;
+    for (int j = 0; j < 4 && bad < 0; j++) if (cell_double(f[3 + j], dst[j]) || isnan(*dst[j])) bad = 3 + j;
+    for (int t = 0; t < PIC_N_THRESHOLDS && bad < 0; t++) {
+        if (cell_double(f[7 + t], &raw.info[t]) || isnan(raw.info[t])) bad = 7 + t;
+        else if (cell_double(f[7 + PIC_N_THRESHOLDS + t], &raw.pred[t]) || isnan(raw.pred[t])) bad = 7 + PIC_N_THRESHOLDS + t;
+    }
+    if (bad >= 0) {
+        char names[CURVES_IMAGES_N_COLS][24];
+        curve_cols(names);
+        snprintf(err, errlen, "%s line %d: column %s: expected %s, found '%.60s'", path, line, names[bad],
+                 bad == 2 ? "sic or aic" : "a number", f[bad]);
+        return -1;
+    }
+    int i = results_find(rows, f[0], f[1]);
+    if (i >= 0) { /* curves of rows absent from results.csv are ignored */
+        EvalRow *r = &rows->v[i];
+        if (kind == 0) r->sic_raw = raw; else r->aic_raw = raw;
+        r->has_raw |= kind == 0 ? 1 : 2;
+    }
+    return 0;
+}
+
 static int load_curves_file(EvalRows *rows, const char *path, char *err, size_t errlen) {
-    uint8_t *data;
-    size_t len;
-    if (io_read_file(path, RESULTS_MAX_FILE, &data, &len, err, errlen)) return -1;
     char names[CURVES_IMAGES_N_COLS][24];
     const char *want[CURVES_IMAGES_N_COLS];
     curve_cols(names);
     for (int i = 0; i < CURVES_IMAGES_N_COLS; i++) want[i] = names[i];
-    CsvReader rd = {.buf = (const char *)data, .len = len, .line = 1, .name = path};
-    char **f;
-    int nf, complete, rc = 0, first = 1;
-    for (;;) {
-        int k = csv_next(&rd, &f, &nf, &complete, err, errlen);
-        if (k < 0) { rc = -1; break; }
-        if (k == 0) break;
-        if (!complete) { rows->dropped_partial++; csv_fields_free(f, nf); break; }
-        if (first) {
-            first = 0;
-            rc = check_header(f, nf, want, CURVES_IMAGES_N_COLS, path, err, errlen);
-            csv_fields_free(f, nf);
-            if (rc) break;
-            continue;
-        }
-        int line = rd.rec_line;
-        if (nf != CURVES_IMAGES_N_COLS) {
-            snprintf(err, errlen, "%s line %d: expected %d fields, found %d", path, line, CURVES_IMAGES_N_COLS, nf);
-            csv_fields_free(f, nf);
-            rc = -1;
-            break;
-        }
-        int kind = !strcmp(f[2], "sic") ? 0 : !strcmp(f[2], "aic") ? 1 : -1;
-        PicRaw raw;
-        double *dst[4] = {&raw.info_orig, &raw.info_blur, &raw.pred_orig, &raw.pred_blur};
-        int bad = kind < 0 ? 2 : -1;
-        for (int j = 0; j < 4 && bad < 0; j++) if (cell_double(f[3 + j], dst[j]) || isnan(*dst[j])) bad = 3 + j;
-        for (int t = 0; t < PIC_N_THRESHOLDS && bad < 0; t++) {
-            if (cell_double(f[7 + t], &raw.info[t]) || isnan(raw.info[t])) bad = 7 + t;
-            else if (cell_double(f[7 + PIC_N_THRESHOLDS + t], &raw.pred[t]) || isnan(raw.pred[t])) bad = 7 + PIC_N_THRESHOLDS + t;
-        }
-        if (bad >= 0) {
-            snprintf(err, errlen, "%s line %d: column %s: expected %s, found '%.60s'", path, line, want[bad],
-                     bad == 2 ? "sic or aic" : "a number", f[bad]);
-            csv_fields_free(f, nf);
-            rc = -1;
-            break;
-        }
-        int i = results_find(rows, f[0], f[1]);
-        if (i >= 0) { /* curves of rows absent from results.csv are ignored */
-            EvalRow *r = &rows->v[i];
-            if (kind == 0) r->sic_raw = raw; else r->aic_raw = raw;
-            r->has_raw |= kind == 0 ? 1 : 2;
-        }
-        csv_fields_free(f, nf);
-    }
-    free(data);
+    int rc = load_table(rows, path, want, CURVES_IMAGES_N_COLS, curves_record, err, errlen);
     /* has_raw: bit 1 sic, bit 2 aic; both needed */
     for (int i = 0; i < rows->n; i++) rows->v[i].has_raw = rows->v[i].has_raw == 3;
     return rc;

@@ -470,6 +470,31 @@ void json_free(JsonValue *v) {
 
 JsonType json_type(const JsonValue *v) { return v ? v->type : JSON_NULL; }
 
+int json_equal(const JsonValue *a, const JsonValue *b, int (*skip_key)(const char *key)) {
+    if (json_type(a) != json_type(b)) return 0;
+    switch (json_type(a)) {
+    case JSON_NULL: return 1;
+    case JSON_BOOL: return json_bool(a) == json_bool(b);
+    case JSON_NUMBER: return json_number(a) == json_number(b);
+    case JSON_STRING: return !strcmp(json_string(a), json_string(b));
+    case JSON_ARRAY:
+        if (json_len(a) != json_len(b)) return 0;
+        for (size_t i = 0; i < json_len(a); i++)
+            if (!json_equal(json_at(a, i), json_at(b, i), skip_key)) return 0;
+        return 1;
+    case JSON_OBJECT:
+        if (json_len(a) != json_len(b)) return 0;
+        for (size_t i = 0; i < json_len(a); i++) {
+            const char *k = json_key_at(a, i);
+            if (skip_key && skip_key(k)) continue;
+            const JsonValue *vb = json_get(b, k);
+            if (!vb || !json_equal(json_at(a, i), vb, skip_key)) return 0;
+        }
+        return 1;
+    }
+    return 0;
+}
+
 const char *json_type_name(JsonType t) {
     switch (t) {
     case JSON_NULL: return "null";

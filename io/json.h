@@ -69,6 +69,10 @@ double json_number(const JsonValue *v);                         /* 0.0 if not a 
 const char *json_string(const JsonValue *v);                    /* NULL if not a string */
 size_t json_string_len(const JsonValue *v);                     /* bytes, 0 if not a string */
 int json_bool(const JsonValue *v);                              /* 1 for true, 0 otherwise */
+/* Structural equality: same types and values, arrays in order, objects with
+   the same members in any order; members whose key skip_key accepts are not
+   compared (skip_key may be NULL). Absent values (NULL) equal JSON null. */
+int json_equal(const JsonValue *a, const JsonValue *b, int (*skip_key)(const char *key));
 
 /* ---- writer ---- */
 typedef struct {

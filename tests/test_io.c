@@ -191,6 +191,20 @@ static void write_misuse(JsonWriter *w) {
     jw_int(w, 2);            /* second top-level value */
 }
 
+static int skip_seconds(const char *k) { return !strcmp(k, "seconds"); }
+
+static void test_json_equal(void) {
+    char err[256];
+    JsonValue *a = parse_str("{\"x\": [1, 2, {\"s\": \"t\"}], \"seconds\": 3, \"n\": null}", err, sizeof err);
+    JsonValue *b = parse_str("{\"n\": null, \"seconds\": 4, \"x\": [1, 2, {\"s\": \"t\"}]}", err, sizeof err);
+    JsonValue *c = parse_str("{\"n\": null, \"seconds\": 3, \"x\": [2, 1, {\"s\": \"t\"}]}", err, sizeof err);
+    JsonValue *d = parse_str("{\"n\": false, \"seconds\": 3, \"x\": [1, 2, {\"s\": \"t\"}]}", err, sizeof err);
+    CHECK(a && b && c && d && json_equal(a, b, skip_seconds) && !json_equal(a, b, NULL) && !json_equal(a, c, skip_seconds) &&
+              !json_equal(a, d, skip_seconds) && json_equal(NULL, json_get(a, "n"), NULL) && !json_equal(a, NULL, NULL),
+          "json.equal: members in any order, skipped keys, arrays in order, types", "a comparison went wrong");
+    json_free(a); json_free(b); json_free(c); json_free(d);
+}
+
 static void test_json_writer(void) {
     int werr;
     char *t = writer_text(write_doc, 0, &werr);
@@ -840,6 +854,7 @@ int main(void) {
     test_json_valid();
     test_json_invalid();
     test_json_writer();
+    test_json_equal();
     test_sha256();
     test_npy_golden();
     test_npy_write();

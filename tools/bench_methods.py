@@ -199,6 +199,10 @@ def main():
     ap.add_argument("--methods", default=",".join(SETTINGS))
     ap.add_argument("--salient", default=os.path.join(HERE, "..", "salient"))
     ap.add_argument("--json")
+    ap.add_argument("--reference-json", help="reuse the reference seconds of an earlier --json run "
+                    "(same arch, size, threads, settings) instead of running the reference again")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="run salient this many times per method and keep the median")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -216,12 +220,19 @@ def main():
         np.save(npy, x.numpy())
         print(f"# {a.arch} {a.size}x{a.size}, threads {a.threads}, target {target}; seconds per method")
         print(f"{'method':14s} {'settings':24s} {'salient':>9s} {'reference':>10s} {'ratio':>7s}")
+        old = {}
+        if a.reference_json:
+            with open(a.reference_json) as f:
+                prev = json.load(f)
+            assert (prev["arch"], prev["size"], prev["threads"]) == (a.arch, a.size, a.threads), "another setup"
+            old = {r["method"]: r["reference_s"] for r in prev["rows"] if r["settings"] == SETTINGS[r["method"]]}
         for name in a.methods.split(","):
             st = SETTINGS[name]
-            s = run_salient(a.salient, mpath, npy, name, st, a.threads, tmp)
+            s = float(np.median([run_salient(a.salient, mpath, npy, name, st, a.threads, tmp)
+                                 for _ in range(a.repeat)]))
             for p in model.parameters():
                 p.requires_grad_(False)
-            r = run_reference(name, model, a.arch, x, target, st)
+            r = old[name] if name in old else run_reference(name, model, a.arch, x, target, st)
             desc = " ".join(f"{k}={v}" for k, v in st.items()) or "defaults"
             print(f"{name:14s} {desc:24s} {s:9.2f} {r:10.2f} {s / r:7.2f}", flush=True)
             rows.append({"method": name, "settings": st, "salient_s": s, "reference_s": r})

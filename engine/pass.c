@@ -17,6 +17,7 @@
 
 #include <assert.h>
 #include <cblas.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,6 +70,7 @@ struct EngPass {
     int32_t **argmax;    /* per maxpool node */
     int *last_use;       /* per node: index of the last node that reads it */
     int *readers;        /* per node: how many input slots read it */
+    int *group_head;     /* per node: first node of the fused group it ends (ENG_TAPE_GRAD), or -1 */
     int n_fused;         /* nodes the last forward-only run absorbed into fused groups */
     float *coef; size_t coef_cap; /* batch-norm coefficients of a fused group */
     int taped;           /* the last forward was taped (ENG_TAPE or ENG_TAPE_GRAD) */
@@ -135,7 +137,8 @@ EngPass *eng_pass_new(EngModel *m, int n, int h, int w) {
     p->last_use = calloc(nn, sizeof *p->last_use);
     p->readers = calloc(nn, sizeof *p->readers);
     p->keep = calloc(nn, 1);
-    if (!p->numel || !p->tape_cap || !p->tape || !p->act || !p->grad || !p->argmax || !p->last_use || !p->readers || !p->keep) {
+    p->group_head = malloc(sizeof(int) * nn);
+    if (!p->group_head ||!p->numel || !p->tape_cap || !p->tape || !p->act || !p->grad || !p->argmax || !p->last_use || !p->readers || !p->keep) {
         eng_pass_free(p);
         return NULL;
     }
@@ -160,7 +163,7 @@ void eng_pass_free(EngPass *p) {
     if (p->argmax) for (int i = 0; i < p->m->n_nodes; i++) free(p->argmax[i]);
     for (int i = 0; i < p->n_pool; i++) free(p->pool[i].p);
     free(p->pool); free(p->numel); free(p->tape_cap); free(p->tape); free(p->act); free(p->grad);
-    free(p->argmax); free(p->last_use); free(p->readers); free(p->keep); free(p->work); free(p->coef); free(p);
+    free(p->argmax); free(p->last_use); free(p->readers); free(p->keep); free(p->group_head); free(p->work); free(p->coef); free(p);
 }
 
 int eng_pass_batch(const EngPass *p) { return p->n; }
@@ -382,6 +385,7 @@ static int forward_impl(EngPass *p, const float *x, int mode, int rnode, const f
     }
     int fuse = !p->tape_all && !g_trace && !g_reference;
     p->n_fused = 0;
+    for (int i = 0; i < m->n_nodes; i++) p->group_head[i] = -1;
     for (int i = start; i < m->n_nodes; i++) {
         FuseGroup g = {.end = i};
         if (fuse && i > 0 && i != rnode && fuse_plan(p, i, rnode, &g)) {
@@ -405,6 +409,7 @@ static int forward_impl(EngPass *p, const float *x, int mode, int rnode, const f
         if (rc) { eng_set_error("forward failed at %s", m->nodes[i].name); return -1; }
         if (g_trace) trace_event(p, i, 0, -1, out, i);
         p->n_fused += end - i;
+        if (end > i) p->group_head[end] = i;
         if (p->taped) { i = end; continue; }
         for (int q = i; q <= end; q++) { /* release what the last reader has read */
             const EngNode *nd = &m->nodes[q];
@@ -525,6 +530,62 @@ static int keep_grad(const EngBackwardOpts *o, int node) {
     return 0;
 }
 
+/* ---- fused backward ----
+   Backward through a fused group (forward: ENG_TAPE_GRAD) from its end e
+   to its head h: the relu, add and batch-norm rules inside it are
+   elementwise, so d(head output) is made in one pass, and the add's other
+   operand gets its share on the way. Each step is the built-in rule's own
+   arithmetic on a zeroed buffer (0 + v, the relu mask, dy * a with the
+   backward's a), so the result is bit-identical. Only with built-in rules
+   for those ops, no trace or reference path, and when no gradient inside
+   the group was asked to stay readable. */
+static int group_fusable_backward(const EngPass *p, int h, int e, const EngBackwardOpts *o) {
+    if (g_trace || g_reference || !o || !o->keep_grads || o->n_keep_grads <= 0) return 0;
+    for (int q = h + 1; q <= e; q++)
+        if (o->rule[p->m->nodes[q].op]) return 0;
+    for (int k = 0; k < o->n_keep_grads; k++)
+        if (o->keep_grads[k] > h && o->keep_grads[k] < e) return 0;
+    return 1;
+}
+
+static int backward_group(EngPass *p, int h, int e) {
+    const EngModel *m = p->m;
+    int bn = -1, add = -1, relu = m->nodes[e].op == ENG_OP_RELU ? e : -1;
+    for (int q = h + 1; q <= e; q++) {
+        if (m->nodes[q].op == ENG_OP_BATCHNORM2D) bn = q;
+        if (m->nodes[q].op == ENG_OP_ADD) add = q;
+    }
+    float *other = NULL;
+    if (add >= 0) {
+        const EngNode *a = &m->nodes[add];
+        if (!(other = eng_pass_in_grad_buf(p, add, a->in[0] == add - 1 ? 1 : 0))) return -1;
+    }
+    float *gh = pool_take(p, p->numel[h]);
+    if (!gh) return -1;
+    p->grad[h] = gh;
+    const EngNode *last = &m->nodes[e];
+    size_t P = (size_t)last->h * last->w;
+    const float *dy = p->grad[e], *out = relu >= 0 ? p->act[e] : NULL;
+    for (int n = 0; n < p->n; n++)
+        for (int c = 0; c < last->c; c++) {
+            float a = 1.0f;
+            if (bn >= 0) { /* batchnorm_backward's coefficient */
+                const EngNode *b = &m->nodes[bn];
+                double invstd = 1.0 / sqrt((double)b->var->data[c] + (double)b->args.eps);
+                a = (float)((double)b->weight->data[c] * invstd);
+            }
+            size_t off = ((size_t)n * last->c + c) * P;
+            for (size_t i = off; i < off + P; i++) {
+                float v = dy[i];
+                if (out) v = out[i] > 0.0f ? 0.0f + v : 0.0f;
+                if (other) { other[i] += v; v = 0.0f + v; }
+                if (bn >= 0) v = 0.0f + v * a;
+                gh[i] = v;
+            }
+        }
+    return 0;
+}
+
 int eng_pass_backward_from(EngPass *p, int node, const float *seed, const EngBackwardOpts *opts) {
     EngModel *m = p->m;
     if (!p->taped) { eng_set_error("backward needs a taped forward (ENG_TAPE)"); return -1; }
@@ -547,6 +608,13 @@ int eng_pass_backward_from(EngPass *p, int node, const float *seed, const EngBac
     memcpy(p->grad[node], seed, sizeof(float) * p->numel[node]);
     for (int i = node; i > 0; i--) {
         if (!p->grad[i]) continue; /* no gradient reaches this node */
+        int h = p->group_head[i];
+        if (h >= 0 && group_fusable_backward(p, h, i, opts)) {
+            if (backward_group(p, h, i)) { eng_set_error("backward failed at %s (out of memory)", m->nodes[i].name); return -1; }
+            if (!keep_grad(opts, i)) { pool_give(p, p->grad[i]); p->grad[i] = NULL; }
+            i = h + 1; /* the head's own rule runs next */
+            continue;
+        }
         EngOpKind op = m->nodes[i].op;
         EngBackwardRule rule = opts ? opts->rule[op] : NULL;
         if (rule) {

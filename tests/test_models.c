@@ -113,7 +113,9 @@ static void tape_grad_case(const Case *c, EngModel *m, EngPass *p, const float *
     const float *a = eng_pass_act(q, node);
     CHECK(eng_pass_fused(q) >= 2 && a && !memcmp(a, a_all, sizeof(float) * na), label, "%d fused, act %s",
           eng_pass_fused(q), a ? "differs" : "missing");
-    eng_pass_backward(q, seed, NULL);
+    int keep0 = 0;  /* only the input gradient kept: the fused groups' backward runs too */
+    EngBackwardOpts ko = {.keep_grads = &keep0, .n_keep_grads = 1};
+    eng_pass_backward(q, seed, &ko);
     snprintf(label, sizeof label, "%s ENG_TAPE_GRAD input gradient == ENG_TAPE's, bit for bit", c->name);
     CHECK(!memcmp(eng_pass_input_grad(q), g_all, sizeof(float) * nx), label, "they differ");
     EngBackwardOpts po = {.param_grads = 1};
@@ -124,10 +126,10 @@ static void tape_grad_case(const Case *c, EngModel *m, EngPass *p, const float *
     if (N > 1) {
         EngPass *r = eng_pass_new(m, N, H, W);
         int rc = eng_pass_set_batch(r, 1) || eng_pass_forward(r, x, ENG_TAPE_GRAD) ||
-                 eng_pass_backward(r, seed, NULL);
+                 eng_pass_backward(r, seed, &ko);
         double e1 = rc ? 1 : check_max_rel(eng_pass_input_grad(r), g_all, nx / N, NULL);
         rc = rc || eng_pass_set_batch(r, N) || eng_pass_forward(r, x, ENG_TAPE_GRAD) ||
-             eng_pass_backward(r, seed, NULL);
+             eng_pass_backward(r, seed, &ko);
         int same = !rc && !memcmp(eng_pass_input_grad(r), g_all, sizeof(float) * nx);
         snprintf(label, sizeof label, "%s a pass for %d runs 1 image, then %d again", c->name, N, N);
         CHECK(!rc && e1 <= 1e-5 && same && eng_pass_set_batch(r, N + 1) != 0, label,

@@ -5,6 +5,7 @@
    runs apply the following batch norm, residual add and relu while the gemm
    result is scattered into place (Epilogue), in one pass over the output. */
 #include "engine/ops.h"
+#include "engine/parallel.h"
 
 #include <cblas.h>
 #include <float.h>
@@ -56,67 +57,109 @@ static void valid_range(int ix0, int stride, int W, int Wo, int *lo, int *hi) {
     *lo = a; *hi = b;
 }
 
-/* col (K, ldc) columns [off, off+P) from one image inp (C,H,W); K = C*kh*kw.
-   Each column row is zero outside the valid range and a strided copy inside,
-   with no per-element bounds test. */
-static void im2col(float *col, size_t ldc, size_t off, const float *inp, const ConvShape *s) {
+/* col (K, ldc) columns [off, off+P), the rows of channel c, from one image
+   inp (C,H,W); K = C*kh*kw. Each column row is zero outside the valid range
+   and a strided copy inside, with no per-element bounds test. */
+static void im2col_channel(float *col, size_t ldc, size_t off, const float *inp, const ConvShape *s, int c) {
     int Ho = s->Ho, Wo = s->Wo, st = s->stride;
-    for (int c = 0; c < s->C; c++)
-        for (int ki = 0; ki < s->kh; ki++)
-            for (int kj = 0; kj < s->kw; kj++) {
-                size_t row = ((size_t)c * s->kh + ki) * s->kw + kj;
-                float *dst = col + row * ldc + off;
-                const float *src = inp + (size_t)c * s->H * s->W;
-                int ix0 = -s->pad + kj * s->dilation, lo, hi;
-                valid_range(ix0, st, s->W, Wo, &lo, &hi);
-                for (int oy = 0; oy < Ho; oy++) {
-                    int iy = oy * st - s->pad + ki * s->dilation;
-                    float *d = dst + (size_t)oy * Wo;
-                    if (iy < 0 || iy >= s->H) { memset(d, 0, sizeof(float) * Wo); continue; }
-                    const float *srow = src + (size_t)iy * s->W + ix0;
-                    for (int ox = 0; ox < lo; ox++) d[ox] = 0.0f;
-                    if (st == 1) memcpy(d + lo, srow + lo, sizeof(float) * (hi - lo));
-                    else for (int ox = lo; ox < hi; ox++) d[ox] = srow[ox * st];
-                    for (int ox = hi; ox < Wo; ox++) d[ox] = 0.0f;
-                }
+    for (int ki = 0; ki < s->kh; ki++)
+        for (int kj = 0; kj < s->kw; kj++) {
+            size_t row = ((size_t)c * s->kh + ki) * s->kw + kj;
+            float *dst = col + row * ldc + off;
+            const float *src = inp + (size_t)c * s->H * s->W;
+            int ix0 = -s->pad + kj * s->dilation, lo, hi;
+            valid_range(ix0, st, s->W, Wo, &lo, &hi);
+            for (int oy = 0; oy < Ho; oy++) {
+                int iy = oy * st - s->pad + ki * s->dilation;
+                float *d = dst + (size_t)oy * Wo;
+                if (iy < 0 || iy >= s->H) { memset(d, 0, sizeof(float) * Wo); continue; }
+                const float *srow = src + (size_t)iy * s->W + ix0;
+                for (int ox = 0; ox < lo; ox++) d[ox] = 0.0f;
+                if (st == 1) memcpy(d + lo, srow + lo, sizeof(float) * (hi - lo));
+                else for (int ox = lo; ox < hi; ox++) d[ox] = srow[ox * st];
+                for (int ox = hi; ox < Wo; ox++) d[ox] = 0.0f;
             }
+        }
 }
 
-/* dinp (C,H,W) += scatter of col (K, ldc) columns [off, off+P). */
-static void col2im(float *dinp, const float *col, size_t ldc, size_t off, const ConvShape *s) {
+/* dinp (C,H,W), channel c only, += scatter of col (K, ldc) columns [off, off+P). */
+static void col2im_channel(float *dinp, const float *col, size_t ldc, size_t off, const ConvShape *s, int c) {
     int Ho = s->Ho, Wo = s->Wo, st = s->stride;
-    for (int c = 0; c < s->C; c++)
-        for (int ki = 0; ki < s->kh; ki++)
-            for (int kj = 0; kj < s->kw; kj++) {
-                size_t row = ((size_t)c * s->kh + ki) * s->kw + kj;
-                const float *src = col + row * ldc + off;
-                float *dst = dinp + (size_t)c * s->H * s->W;
-                int ix0 = -s->pad + kj * s->dilation, lo, hi;
-                valid_range(ix0, st, s->W, Wo, &lo, &hi);
-                for (int oy = 0; oy < Ho; oy++) {
-                    int iy = oy * st - s->pad + ki * s->dilation;
-                    if (iy < 0 || iy >= s->H) continue;
-                    float *drow = dst + (size_t)iy * s->W + ix0;
-                    const float *srow = src + (size_t)oy * Wo;
-                    if (st == 1) for (int ox = lo; ox < hi; ox++) drow[ox] += srow[ox];
-                    else for (int ox = lo; ox < hi; ox++) drow[ox * st] += srow[ox];
-                }
+    for (int ki = 0; ki < s->kh; ki++)
+        for (int kj = 0; kj < s->kw; kj++) {
+            size_t row = ((size_t)c * s->kh + ki) * s->kw + kj;
+            const float *src = col + row * ldc + off;
+            float *dst = dinp + (size_t)c * s->H * s->W;
+            int ix0 = -s->pad + kj * s->dilation, lo, hi;
+            valid_range(ix0, st, s->W, Wo, &lo, &hi);
+            for (int oy = 0; oy < Ho; oy++) {
+                int iy = oy * st - s->pad + ki * s->dilation;
+                if (iy < 0 || iy >= s->H) continue;
+                float *drow = dst + (size_t)iy * s->W + ix0;
+                const float *srow = src + (size_t)oy * Wo;
+                if (st == 1) for (int ox = lo; ox < hi; ox++) drow[ox] += srow[ox];
+                else for (int ox = lo; ox < hi; ox++) drow[ox * st] += srow[ox];
             }
+        }
+}
+
+/* The per-(image, channel) loops below run on the engine's threads
+   (parallel.h): item i is channel i % C of image i / C of the chunk, and
+   each item writes its own rows or plane. */
+typedef struct {
+    const ConvShape *s;
+    float *col; const float *inp; float *dinp; /* col (K, nb*P); inp / dinp: the chunk's first image */
+    int nb;
+} ColJob;
+
+/* Items per thread worth waking a thread for: about 32 Ki floats. */
+static size_t min_items(size_t floats_per_item) {
+    return floats_per_item >= 32768 ? 1 : 32768 / (floats_per_item ? floats_per_item : 1);
+}
+
+static void im2col_range(void *ctx, size_t lo, size_t hi) {
+    const ColJob *j = ctx;
+    const ConvShape *s = j->s;
+    size_t P = (size_t)s->Ho * s->Wo, in_sz = (size_t)s->C * s->H * s->W;
+    for (size_t i = lo; i < hi; i++) {
+        size_t b = i / s->C;
+        im2col_channel(j->col, j->nb * P, b * P, j->inp + b * in_sz, s, (int)(i % s->C));
+    }
+}
+
+static void gather_range(void *ctx, size_t lo, size_t hi) { /* pointwise: the planes are the columns */
+    const ColJob *j = ctx;
+    size_t P = (size_t)j->s->Ho * j->s->Wo, C = j->s->C;
+    for (size_t i = lo; i < hi; i++) {
+        size_t b = i / C, k = i % C;
+        memcpy(j->col + k * j->nb * P + b * P, j->inp + (b * C + k) * P, sizeof(float) * P);
+    }
+}
+
+static void col2im_range(void *ctx, size_t lo, size_t hi) {
+    const ColJob *j = ctx;
+    const ConvShape *s = j->s;
+    size_t P = (size_t)s->Ho * s->Wo, in_sz = (size_t)s->C * s->H * s->W;
+    for (size_t i = lo; i < hi; i++) {
+        size_t b = i / s->C, c = i % s->C;
+        if (conv_is_pointwise(s)) {
+            const float *src = j->col + c * j->nb * P + b * P;
+            float *d = j->dinp + b * in_sz + c * P;
+            for (size_t p = 0; p < P; p++) d[p] += src[p];
+        } else {
+            col2im_channel(j->dinp + b * in_sz, j->col, j->nb * P, b * P, s, (int)c);
+        }
+    }
 }
 
 /* Columns of images [n0, n0+nb) into col (K, nb*P); for pointwise convs the
    input planes themselves are the columns. */
 static const float *conv_columns(float *col, const float *inp, const ConvShape *s, int n0, int nb) {
-    size_t P = (size_t)s->Ho * s->Wo, K = (size_t)s->C * s->kh * s->kw;
-    size_t in_sz = (size_t)s->C * s->H * s->W;
-    if (conv_is_pointwise(s)) {
-        if (nb == 1) return inp + (size_t)n0 * in_sz;
-        for (int b = 0; b < nb; b++)
-            for (size_t k = 0; k < K; k++)
-                memcpy(col + k * nb * P + b * P, inp + (size_t)(n0 + b) * in_sz + k * P, sizeof(float) * P);
-        return col;
-    }
-    for (int b = 0; b < nb; b++) im2col(col, nb * P, b * P, inp + (size_t)(n0 + b) * in_sz, s);
+    size_t P = (size_t)s->Ho * s->Wo, in_sz = (size_t)s->C * s->H * s->W;
+    if (conv_is_pointwise(s) && nb == 1) return inp + (size_t)n0 * in_sz;
+    ColJob j = {s, col, inp + (size_t)n0 * in_sz, NULL, nb};
+    size_t per_item = (size_t)s->kh * s->kw * P;
+    eng_parallel_for((size_t)nb * s->C, min_items(per_item), conv_is_pointwise(s) ? gather_range : im2col_range, &j);
     return col;
 }
 
@@ -152,12 +195,26 @@ static void epilogue_plane(float *dst, const float *src, size_t P, const Epilogu
     }
 }
 
+typedef struct {
+    float *out; const float *src; const Epilogue *e;
+    int C, nb;           /* channels; images of the chunk (src is (C, nb*P) if nb > 1, else (C,P) planes) */
+    size_t P, n0;        /* plane size; the chunk's first image */
+    int gathered;        /* src holds a gemm result (C, nb*P) rather than images (nb, C, P) */
+} EpiJob;
+
+static void epilogue_range(void *ctx, size_t lo, size_t hi) {
+    const EpiJob *j = ctx;
+    size_t P = j->P, out_sz = (size_t)j->C * P;
+    for (size_t i = lo; i < hi; i++) {
+        size_t b = i / j->C, c = i % j->C, off = (j->n0 + b) * out_sz + c * P;
+        const float *src = j->gathered ? j->src + c * j->nb * P + b * P : j->src + off;
+        epilogue_plane(j->out + off, src, P, j->e, (int)c, j->e->residual ? j->e->residual + off : NULL);
+    }
+}
+
 void epilogue_forward(float *out, const float *inp, const Epilogue *e, int N, int C, size_t P) {
-    for (int n = 0; n < N; n++)
-        for (int c = 0; c < C; c++) {
-            size_t off = ((size_t)n * C + c) * P;
-            epilogue_plane(out + off, inp + off, P, e, c, e->residual ? e->residual + off : NULL);
-        }
+    EpiJob j = {out, inp, e, C, N, P, 0, 0};
+    eng_parallel_for((size_t)N * C, min_items(P), epilogue_range, &j);
 }
 
 void conv2d_forward_fused(float *out, const float *inp, const float *weight, const Epilogue *e,
@@ -173,12 +230,8 @@ void conv2d_forward_fused(float *out, const float *inp, const float *weight, con
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->O, (int)(nb * P), (int)K,
                     1.0f, weight, (int)K, cols, (int)(nb * P), 0.0f, dst, (int)(nb * P));
         /* scatter (O, nb*P) to images (nb, O, P), applying the epilogue on the way */
-        for (int b = 0; b < nb; b++)
-            for (int o = 0; o < s->O; o++) {
-                size_t off = (size_t)(n0 + b) * out_sz + o * P;
-                const float *src = nb == 1 ? out + off : tmp + (size_t)o * nb * P + b * P;
-                epilogue_plane(out + off, src, P, e, o, e->residual ? e->residual + off : NULL);
-            }
+        EpiJob j = {out, nb == 1 ? out : tmp, e, s->O, nb, P, (size_t)n0, nb > 1};
+        eng_parallel_for((size_t)nb * s->O, min_items(P), epilogue_range, &j);
     }
 }
 
@@ -221,18 +274,8 @@ void conv2d_backward(float *dinp, float *dweight, float *dbias, const float *dou
         /* dcol (K, nb P) = W^T dout, then scatter */
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, (int)(nb * P), s->O, 1.0f,
                     weight, (int)K, g, (int)(nb * P), 0.0f, col, (int)(nb * P));
-        for (int b = 0; b < nb; b++) {
-            float *di = dinp + (size_t)(n0 + b) * in_sz;
-            if (conv_is_pointwise(s)) {
-                for (size_t k = 0; k < K; k++) {
-                    const float *src = col + k * nb * P + b * P;
-                    float *d = di + k * P;
-                    for (size_t p = 0; p < P; p++) d[p] += src[p];
-                }
-            } else {
-                col2im(di, col, nb * P, b * P, s);
-            }
-        }
+        ColJob j = {s, col, NULL, dinp + (size_t)n0 * in_sz, nb};
+        eng_parallel_for((size_t)nb * s->C, min_items((size_t)s->kh * s->kw * P), col2im_range, &j);
     }
     if (!dbias) return;
     for (int n = 0; n < s->N; n++)
@@ -308,12 +351,18 @@ void relu_backward(float *dinp, const float *dout, const float *out, size_t n) {
         if (out[i] > 0.0f) dinp[i] += dout[i];
 }
 
-void maxpool_forward(float *out, int32_t *argmax, const float *inp, int N, int C, int H, int W,
-                     int k, int stride, int pad, int Ho, int Wo) {
-    for (size_t nc = 0; nc < (size_t)N * C; nc++) {
-        const float *x = inp + nc * H * W;
-        float *y = out + nc * Ho * Wo;
-        int32_t *am = argmax ? argmax + nc * Ho * Wo : NULL;
+typedef struct {
+    float *out; int32_t *argmax; const float *inp;
+    int H, W, k, stride, pad, Ho, Wo;
+} PoolJob;
+
+static void maxpool_range(void *ctx, size_t lo, size_t hi) {
+    const PoolJob *j = ctx;
+    int H = j->H, W = j->W, k = j->k, stride = j->stride, pad = j->pad, Ho = j->Ho, Wo = j->Wo;
+    for (size_t nc = lo; nc < hi; nc++) {
+        const float *x = j->inp + nc * H * W;
+        float *y = j->out + nc * Ho * Wo;
+        int32_t *am = j->argmax ? j->argmax + nc * Ho * Wo : NULL;
         for (int oy = 0; oy < Ho; oy++)
             for (int ox = 0; ox < Wo; ox++) {
                 int y0 = oy * stride - pad, x0 = ox * stride - pad;
@@ -321,10 +370,10 @@ void maxpool_forward(float *out, int32_t *argmax, const float *inp, int N, int C
                 int32_t bi = -1;
                 for (int i = y0; i < y0 + k; i++) {
                     if (i < 0 || i >= H) continue;
-                    for (int j = x0; j < x0 + k; j++) {
-                        if (j < 0 || j >= W) continue;
-                        float v = x[i * W + j];
-                        if (v > best || isnan(v) || bi < 0) { best = v; bi = i * W + j; }
+                    for (int jx = x0; jx < x0 + k; jx++) {
+                        if (jx < 0 || jx >= W) continue;
+                        float v = x[i * W + jx];
+                        if (v > best || isnan(v) || bi < 0) { best = v; bi = i * W + jx; }
                         if (isnan(v)) goto done;
                     }
                 }
@@ -333,6 +382,12 @@ void maxpool_forward(float *out, int32_t *argmax, const float *inp, int N, int C
                 if (am) am[oy * Wo + ox] = bi;
             }
     }
+}
+
+void maxpool_forward(float *out, int32_t *argmax, const float *inp, int N, int C, int H, int W,
+                     int k, int stride, int pad, int Ho, int Wo) {
+    PoolJob j = {out, argmax, inp, H, W, k, stride, pad, Ho, Wo};
+    eng_parallel_for((size_t)N * C, min_items((size_t)Ho * Wo * k * k), maxpool_range, &j);
 }
 
 void maxpool_backward(float *dinp, const float *dout, const int32_t *argmax,

@@ -14,6 +14,7 @@
    fan-out in residual and dense blocks is correct by construction. */
 #include "engine/model_internal.h"
 #include "engine/ops.h"
+#include "engine/parallel.h"
 
 #include <assert.h>
 #include <cblas.h>
@@ -49,6 +50,7 @@ static void trace_event(const EngPass *p, int node, int backward, int input_inde
 static int g_threads = 0;
 void eng_set_threads(int n) {
     g_threads = n;
+    eng_parallel_set_threads(n);
     if (n > 0) openblas_set_num_threads(n);
     else openblas_set_num_threads(openblas_get_num_procs());
 }
@@ -71,7 +73,7 @@ struct EngPass {
     int *last_use;       /* per node: index of the last node that reads it */
     int *readers;        /* per node: how many input slots read it */
     int *group_head;     /* per node: first node of the fused group it ends (ENG_TAPE_GRAD), or -1 */
-    int n_fused;         /* nodes the last forward-only run absorbed into fused groups */
+    int n_fused;         /* nodes the last forward absorbed into fused groups */
     float *coef; size_t coef_cap; /* batch-norm coefficients of a fused group */
     int taped;           /* the last forward was taped (ENG_TAPE or ENG_TAPE_GRAD) */
     int tape_all;        /* ... and kept every node (ENG_TAPE) */
@@ -138,7 +140,8 @@ EngPass *eng_pass_new(EngModel *m, int n, int h, int w) {
     p->readers = calloc(nn, sizeof *p->readers);
     p->keep = calloc(nn, 1);
     p->group_head = malloc(sizeof(int) * nn);
-    if (!p->group_head ||!p->numel || !p->tape_cap || !p->tape || !p->act || !p->grad || !p->argmax || !p->last_use || !p->readers || !p->keep) {
+    if (!p->numel || !p->tape_cap || !p->tape || !p->act || !p->grad || !p->argmax || !p->last_use ||
+        !p->readers || !p->keep || !p->group_head) {
         eng_pass_free(p);
         return NULL;
     }
@@ -548,9 +551,36 @@ static int group_fusable_backward(const EngPass *p, int h, int e, const EngBackw
     return 1;
 }
 
+typedef struct {
+    const EngNode *bn;   /* the group's batch norm, or NULL */
+    const float *dy, *out; /* out: the relu's output, or NULL */
+    float *other, *gh;   /* the add's other operand's gradient, or NULL; d(head output) */
+    int C;
+    size_t P;
+} GroupJob;
+
+static void backward_group_range(void *ctx, size_t lo, size_t hi) {
+    const GroupJob *j = ctx;
+    for (size_t pl = lo; pl < hi; pl++) { /* plane pl: image pl / C, channel pl % C */
+        int c = (int)(pl % j->C);
+        float a = 1.0f;
+        if (j->bn) { /* batchnorm_backward's coefficient */
+            double invstd = 1.0 / sqrt((double)j->bn->var->data[c] + (double)j->bn->args.eps);
+            a = (float)((double)j->bn->weight->data[c] * invstd);
+        }
+        for (size_t i = pl * j->P; i < (pl + 1) * j->P; i++) {
+            float v = j->dy[i];
+            if (j->out) v = j->out[i] > 0.0f ? 0.0f + v : 0.0f;
+            if (j->other) { j->other[i] += v; v = 0.0f + v; }
+            if (j->bn) v = 0.0f + v * a;
+            j->gh[i] = v;
+        }
+    }
+}
+
 static int backward_group(EngPass *p, int h, int e) {
     const EngModel *m = p->m;
-    int bn = -1, add = -1, relu = m->nodes[e].op == ENG_OP_RELU ? e : -1;
+    int bn = -1, add = -1;
     for (int q = h + 1; q <= e; q++) {
         if (m->nodes[q].op == ENG_OP_BATCHNORM2D) bn = q;
         if (m->nodes[q].op == ENG_OP_ADD) add = q;
@@ -564,25 +594,10 @@ static int backward_group(EngPass *p, int h, int e) {
     if (!gh) return -1;
     p->grad[h] = gh;
     const EngNode *last = &m->nodes[e];
-    size_t P = (size_t)last->h * last->w;
-    const float *dy = p->grad[e], *out = relu >= 0 ? p->act[e] : NULL;
-    for (int n = 0; n < p->n; n++)
-        for (int c = 0; c < last->c; c++) {
-            float a = 1.0f;
-            if (bn >= 0) { /* batchnorm_backward's coefficient */
-                const EngNode *b = &m->nodes[bn];
-                double invstd = 1.0 / sqrt((double)b->var->data[c] + (double)b->args.eps);
-                a = (float)((double)b->weight->data[c] * invstd);
-            }
-            size_t off = ((size_t)n * last->c + c) * P;
-            for (size_t i = off; i < off + P; i++) {
-                float v = dy[i];
-                if (out) v = out[i] > 0.0f ? 0.0f + v : 0.0f;
-                if (other) { other[i] += v; v = 0.0f + v; }
-                if (bn >= 0) v = 0.0f + v * a;
-                gh[i] = v;
-            }
-        }
+    GroupJob j = {bn >= 0 ? &m->nodes[bn] : NULL, p->grad[e], last->op == ENG_OP_RELU ? p->act[e] : NULL,
+                  other, gh, last->c, (size_t)last->h * last->w};
+    size_t per = j.P < 32768 ? 32768 / (j.P ? j.P : 1) : 1;
+    eng_parallel_for((size_t)p->n * last->c, per, backward_group_range, &j);
     return 0;
 }
 

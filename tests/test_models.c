@@ -188,6 +188,12 @@ static void run_case(const Case *c) {
     snprintf(label, sizeof label, "%s forward-only run fused its conv/bn/relu chains", c->name);
     CHECK(eng_pass_fused(p) >= 2, label, "%d nodes absorbed", eng_pass_fused(p));
     tape_grad_case(c, m, p, x, ax.numel, seed, N, H, W);
+    /* one thread (OpenBLAS and the engine's own) gives the same bits as all cores */
+    eng_set_threads(1);
+    eng_pass_forward(p, x, ENG_FORWARD_ONLY);
+    snprintf(label, sizeof label, "%s one thread == all threads, bit for bit", c->name);
+    CHECK(!memcmp(taped, eng_pass_output(p), sizeof(float) * N * K), label, "they differ");
+    eng_set_threads(0);
     /* batch invariance */
     if (N > 1) {
         EngPass *p1 = eng_pass_new(m, 1, H, W);

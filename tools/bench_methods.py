@@ -26,7 +26,11 @@ sides and printed in the table:
   run with the stride, otherwise unchanged); rise 1000 masks (the RISE
   algorithm in torch, batches of 50).
 Salient's time is the method's "seconds" in explain.json (the method alone,
-excluding loading); the reference's is the wall time of its call.
+excluding loading); the reference's is the wall time of its call. Runs under
+--repeat-below seconds (default 20) are repeated three times and the median
+is kept, on both sides. --reference-only and --reference-json split a long
+run: the reference's slow rows are timed once and reused while salient
+changes (rows under --repeat-below are always re-timed).
 """
 import argparse
 import json
@@ -201,8 +205,11 @@ def main():
     ap.add_argument("--json")
     ap.add_argument("--reference-json", help="reuse the reference seconds of an earlier --json run "
                     "(same arch, size, threads, settings) instead of running the reference again")
-    ap.add_argument("--repeat", type=int, default=1,
-                    help="run salient this many times per method and keep the median")
+    ap.add_argument("--reference-only", action="store_true",
+                    help="time only the reference (for a later --reference-json run)")
+    ap.add_argument("--repeat-below", type=float, default=20.0,
+                    help="a method whose first run took less than this many seconds runs twice more "
+                         "and the median of the three is kept (both stacks; short runs are the noisiest)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -225,14 +232,22 @@ def main():
             with open(a.reference_json) as f:
                 prev = json.load(f)
             assert (prev["arch"], prev["size"], prev["threads"]) == (a.arch, a.size, a.threads), "another setup"
-            old = {r["method"]: r["reference_s"] for r in prev["rows"] if r["settings"] == SETTINGS[r["method"]]}
-        for name in a.methods.split(","):
-            st = SETTINGS[name]
-            s = float(np.median([run_salient(a.salient, mpath, npy, name, st, a.threads, tmp)
-                                 for _ in range(a.repeat)]))
+            old = {r["method"]: r["reference_s"] for r in prev["rows"]
+                   if r["settings"] == SETTINGS[r["method"]] and r["reference_s"] >= a.repeat_below}
+
+        def timed(fn):
+            t = fn()
+            return t if t >= a.repeat_below else float(np.median([t, fn(), fn()]))
+
+        def reference(name, st):
             for p in model.parameters():
                 p.requires_grad_(False)
-            r = old[name] if name in old else run_reference(name, model, a.arch, x, target, st)
+            return run_reference(name, model, a.arch, x, target, st)
+        for name in a.methods.split(","):
+            st = SETTINGS[name]
+            s = float("nan") if a.reference_only else timed(
+                lambda: run_salient(a.salient, mpath, npy, name, st, a.threads, tmp))
+            r = old[name] if name in old else timed(lambda: reference(name, st))
             desc = " ".join(f"{k}={v}" for k, v in st.items()) or "defaults"
             print(f"{name:14s} {desc:24s} {s:9.2f} {r:10.2f} {s / r:7.2f}", flush=True)
             rows.append({"method": name, "settings": st, "salient_s": s, "reference_s": r})

@@ -131,6 +131,7 @@ def reference_metrics(smap, img_u8, model, x, target, mean, std, insdel_steps):
     def aic_fn(imgs):
         with torch.no_grad():
             return (model(to_input(imgs)).argmax(1) == target).double().numpy()
+    t0 = time.perf_counter()
     rmask = pic.generate_random_mask(image_height=img_u8.shape[0], image_width=img_u8.shape[1], fraction=0.01)
     for fn in (sic_fn, aic_fn):
         try:
@@ -138,6 +139,7 @@ def reference_metrics(smap, img_u8, model, x, target, mean, std, insdel_steps):
                                    saliency_thresholds=THRESHOLDS, min_pred_value=0.8)
         except pic.ComputePicMetricError:
             pass  # a skipped curve (salient reports the same reasons)
+    t1 = time.perf_counter()
     H, W = smap.shape
     step = (H * W + insdel_steps - 1) // insdel_steps
     order = np.flip(np.argsort(smap.reshape(-1), kind="stable"))
@@ -145,6 +147,7 @@ def reference_metrics(smap, img_u8, model, x, target, mean, std, insdel_steps):
     blur = lambda t: torch.nn.functional.conv2d(t, kern, padding=11 // 2)  # noqa: E731
     rise_auc(causal_game(model, x, order, target, blur, True, step))
     rise_auc(causal_game(model, x, order, target, torch.zeros_like, False, step))
+    return t1 - t0, time.perf_counter() - t1
 
 
 def main():
@@ -173,6 +176,7 @@ def main():
     mean, std = float(meta["mean"]), float(meta["std"])
     methods = a.methods.split(",")
     ref = {m: [] for m in methods}
+    parts = {m: [] for m in methods}  # (map, pic, insdel) seconds
     for path in images:
         full = path if os.path.isabs(path) else os.path.join(a.data, path)
         if not os.path.exists(full):
@@ -185,18 +189,22 @@ def main():
         for m in methods:
             t0 = time.perf_counter()
             smap = reference_map(m, model, x, target, a.arch, (0 - mean) / std)
-            reference_metrics(np.asarray(smap, dtype=np.float32), img_u8, model, x, target, mean, std,
-                              a.insdel_steps)
+            t_map = time.perf_counter() - t0
+            t_pic, t_insdel = reference_metrics(np.asarray(smap, dtype=np.float32), img_u8, model, x, target,
+                                                mean, std, a.insdel_steps)
             ref[m].append(time.perf_counter() - t0)
+            parts[m].append((t_map, t_pic, t_insdel))
             print(f"  {os.path.basename(path)} {m}: reference {ref[m][-1]:.2f} s", file=sys.stderr, flush=True)
     print(f"# {a.arch} ({os.path.basename(a.model)}), {S}x{S}, {len(images)} images, threads {a.threads}, "
           f"insdel steps {a.insdel_steps}; seconds per image per method (map + SIC + AIC + insertion + deletion)")
-    print(f"{'method':10s} {'salient':>9s} {'reference':>10s} {'ratio':>7s}")
+    print(f"{'method':10s} {'salient':>9s} {'reference':>10s} {'ratio':>7s}   reference map / pic / insdel")
     out_rows = []
     for m in methods:
         s, r = float(np.mean(ours[m])), float(np.mean(ref[m]))
-        print(f"{m:10s} {s:9.2f} {r:10.2f} {s / r:7.2f}")
-        out_rows.append({"method": m, "salient_s": s, "reference_s": r, "n": len(ref[m])})
+        pm = np.mean(np.array(parts[m]), axis=0)
+        print(f"{m:10s} {s:9.2f} {r:10.2f} {s / r:7.2f}   {pm[0]:.2f} / {pm[1]:.2f} / {pm[2]:.2f}")
+        out_rows.append({"method": m, "salient_s": s, "reference_s": r, "n": len(ref[m]),
+                         "reference_map_s": pm[0], "reference_pic_s": pm[1], "reference_insdel_s": pm[2]})
     print(f"salient evaluate wall time {wall:.1f} s for {len(images)} images (including loading, "
           f"predictions, summary and report)")
     if a.json:

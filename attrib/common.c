@@ -53,12 +53,13 @@ static int batch_size(const AttribParams *P) {
     return b < 1 ? 1 : b > 64 ? 64 : b;
 }
 
-/* Default batch of a taped pass (forward + backward): 4 images at 224x224,
-   scaled by the area. A taped pass keeps every activation (resnet50 at 224:
-   ~160 MB per image), and on this kind of machine first touching fresh
-   memory is what a big one-off batch pays for: IG with 25 steps on resnet50
-   took 6.7 s in batches of 16 and 4.9 s in batches of 5 (steady-state cost
-   per image is the same from a batch of 4 up: 168 vs 166 ms). */
+/* Default batch of a gradient pass (forward + backward): 4 images at
+   224x224, scaled by the area. A gradient pass keeps what backward needs
+   (ENG_TAPE_GRAD; resnet50 at 224: about 55 MB per image), and on this kind
+   of machine first touching fresh memory is what a big one-off batch pays
+   for: IG with 25 steps on resnet50 took 6.7 s in batches of 16 and 4.9 s in
+   batches of 5 (measured with the full tape; steady-state cost per image is
+   the same from a batch of 4 up: 168 vs 166 ms). */
 static int taped_batch_size(const AttribParams *P) {
     if (P->batch > 0) return P->batch;
     double scale = (224.0 * 224.0) / ((double)P->H * P->W);

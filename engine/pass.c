@@ -113,14 +113,17 @@ static int pool_owns(const EngPass *p, const float *b) {
     return 0;
 }
 
-static float *work_get(EngPass *p, size_t n) {
-    if (n > p->work_cap) {
-        free(p->work);
-        p->work = malloc(sizeof(float) * n);
-        p->work_cap = p->work ? n : 0;
+/* *buf grown to at least n floats (contents not kept); NULL if out of memory. */
+static float *scratch_get(float **buf, size_t *cap, size_t n) {
+    if (n > *cap) {
+        free(*buf);
+        *buf = malloc(sizeof(float) * n);
+        *cap = *buf ? n : 0;
     }
-    return p->work;
+    return *buf;
 }
+
+static float *work_get(EngPass *p, size_t n) { return scratch_get(&p->work, &p->work_cap, n); }
 
 EngPass *eng_pass_new(EngModel *m, int n, int h, int w) {
     if (n < 1 || n > 1 << 20) { eng_set_error("batch size %d out of range", n); return NULL; }
@@ -314,15 +317,6 @@ static int fuse_joins(const EngPass *p, int head, int cur, int rnode) {
     return other >= 0 && other < head;
 }
 
-static float *coef_get(EngPass *p, size_t n) {
-    if (n > p->coef_cap) {
-        free(p->coef);
-        p->coef = malloc(sizeof(float) * n);
-        p->coef_cap = p->coef ? n : 0;
-    }
-    return p->coef;
-}
-
 /* The group starting at node i (its last node in g->end, == i for none). */
 static int fuse_plan(EngPass *p, int i, int rnode, FuseGroup *g) {
     const EngModel *m = p->m;
@@ -338,7 +332,7 @@ static int fuse_plan(EngPass *p, int i, int rnode, FuseGroup *g) {
     for (int j = i; j <= g->end; j++) {
         const EngNode *nd = &m->nodes[j];
         if (nd->op == ENG_OP_BATCHNORM2D) {
-            float *c = coef_get(p, 2 * (size_t)nd->c);
+            float *c = scratch_get(&p->coef, &p->coef_cap, 2 * (size_t)nd->c);
             if (!c) return -1;
             batchnorm_coeffs(c, c + nd->c, nd->weight->data, nd->bias->data, nd->mean->data, nd->var->data,
                              nd->args.eps, nd->c);

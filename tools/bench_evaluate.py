@@ -49,6 +49,7 @@ sys.path.insert(0, HERE)
 REF = os.environ.get("SALIENT_REF", "/tmp/ref")
 os.environ.setdefault("PAIR_SALIENCY", REF)
 sys.path.insert(0, REF)
+from bench_methods import pair_call  # noqa: E402
 from export_models import load_shipped  # noqa: E402
 from make_pic_golden import THRESHOLDS, causal_game, gkern, rise_auc  # noqa: E402
 import train_common as tc  # noqa: E402
@@ -85,14 +86,7 @@ def reference_map(name, model, x, target, arch, black_value):
     from pytorch_grad_cam import GradCAM, ScoreCAM
     from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
     xh = x[0].permute(1, 2, 0).numpy().astype(np.float32)
-
-    def call(x_batch, call_model_args=None, expected_keys=None):
-        xb = torch.tensor(np.asarray(x_batch), dtype=torch.float32).permute(0, 3, 1, 2).requires_grad_(True)
-        out = model(xb)[:, target]
-        if expected_keys and sc.base.INPUT_OUTPUT_GRADIENTS in expected_keys:
-            g = torch.autograd.grad(out.sum(), xb)[0]
-            return {sc.base.INPUT_OUTPUT_GRADIENTS: g.permute(0, 2, 3, 1).detach().numpy()}
-        return {sc.base.OUTPUT_LAYER_VALUES: out.detach().numpy()}
+    call = pair_call(model, target)
     if name == "gradient":
         return np.abs(sc.GradientSaliency().GetMask(xh, call)).sum(2)
     if name == "ig":

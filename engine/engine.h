@@ -197,7 +197,10 @@ void eng_set_trace(EngTraceFn fn, void *ctx);
 /* Reference path: conv and linear by plain loops accumulating in double. */
 void eng_set_reference(int on);
 int eng_get_reference(void);
-void eng_set_threads(int n);  /* OpenBLAS threads; <=0 = all cores */
+/* Threads of the engine (<=0 = all cores). They run every parallel part,
+   the gemms included (OpenBLAS itself is kept single-threaded); work is
+   split by the shapes alone, so results are bit-identical for any n. */
+void eng_set_threads(int n);
 int eng_get_threads(void);
 const char *eng_last_error(void);
 void eng_set_error(const char *fmt, ...); /* for layers above the engine: one error slot */

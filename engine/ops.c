@@ -41,9 +41,44 @@ static int conv_chunk(const ConvShape *s) {
     return (int)nb;
 }
 
-size_t conv2d_work_floats(const ConvShape *s) {
+static size_t conv_work_serial(const ConvShape *s) {
     size_t K = (size_t)s->C * s->kh * s->kw, P = (size_t)s->Ho * s->Wo;
     return (size_t)conv_chunk(s) * (K + s->O) * P;
+}
+
+/* Image groups: a batch's images are split into groups of conv_group
+   images, a choice made from the shape alone (never from the thread
+   count), and each group runs columns, gemm and epilogue on its own
+   (gathered into one gemm when the plane is small). With two groups or
+   more, the threads take whole groups; with one, they share its steps and
+   the gemm's fixed bands (sgemm). The same sub-problems in the same order
+   whatever the thread count: bit-identical results on any number of
+   threads (tested). OpenBLAS's results do depend on the sub-problem's size
+   (its small-matrix kernels), hence the fixed split. */
+#define CONV_GROUP_COLUMNS 98
+
+static int conv_group(const ConvShape *s) {
+    int P = s->Ho * s->Wo, g = (CONV_GROUP_COLUMNS + P - 1) / P, most = conv_chunk(s);
+    return g < most ? g : most;
+}
+
+static int conv_groups(const ConvShape *s) {
+    int g = conv_group(s);
+    return (s->N + g - 1) / g;
+}
+
+/* Threads taking groups: at most one per group; 1 = the group-shared path. */
+static int conv_parts(const ConvShape *s) {
+    int t = eng_parallel_width(), n = conv_groups(s);
+    if (n < 2) return 1;
+    return t < n ? t : n;
+}
+
+size_t conv2d_work_floats(const ConvShape *s) {
+    ConvShape sub = *s;
+    sub.N = conv_group(s);
+    size_t groups = conv_work_serial(&sub) * conv_parts(s), whole = conv_work_serial(s);
+    return groups > whole ? groups : whole; /* whole: weight gradients (conv_backward_serial) */
 }
 
 /* Output columns ox in [*lo, *hi) read input columns ox*stride + ix0 inside
@@ -152,6 +187,59 @@ static void col2im_range(void *ctx, size_t lo, size_t hi) {
     }
 }
 
+/* C (M,N) = alpha op(A) op(B) + beta C on the engine's threads, OpenBLAS
+   single-threaded: its own threads would yield-spin against the engine's
+   (measured: a quarter of a densenet121 batch-4 gradient pass in
+   sched_yield). A gemm of 2^20 multiply-adds or more is cut into
+   GEMM_BANDS bands of C's rows (when it has 64 or more), else of its
+   columns, each a multiple of 16 wide, from the shape alone. The threads
+   take bands; one thread runs the same bands in turn, so the bits do not
+   depend on the thread count (OpenBLAS's do depend on a gemm's size). */
+#define GEMM_BANDS 2
+
+typedef struct {
+    enum CBLAS_TRANSPOSE ta, tb;
+    int M, N, K, lda, ldb, ldc, by_rows, band;
+    float alpha, beta;
+    const float *A, *B;
+    float *C;
+} GemmJob;
+
+static void gemm_range(void *ctx, size_t lo, size_t hi) {
+    const GemmJob *g = ctx;
+    size_t end = (size_t)(g->by_rows ? g->M : g->N);
+    for (size_t k = lo; k < hi; k++) {
+        size_t a0 = k * g->band, a1 = a0 + g->band < end ? a0 + g->band : end;
+        const float *A = g->A, *B = g->B;
+        float *C = g->C;
+        int m = g->M, n = g->N;
+        if (g->by_rows) {
+            A += g->ta == CblasNoTrans ? a0 * g->lda : a0;
+            C += a0 * g->ldc;
+            m = (int)(a1 - a0);
+        } else {
+            B += g->tb == CblasNoTrans ? a0 : a0 * g->ldb;
+            C += a0;
+            n = (int)(a1 - a0);
+        }
+        cblas_sgemm(CblasRowMajor, g->ta, g->tb, m, n, g->K, g->alpha, A, g->lda, B, g->ldb, g->beta, C, g->ldc);
+    }
+}
+
+static void sgemm(enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, int M, int N, int K, float alpha,
+                  const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc) {
+    static int blas_single;
+    if (!blas_single) { openblas_set_num_threads(1); blas_single = 1; } /* engine calls come from one thread */
+    GemmJob g = {ta, tb, M, N, K, lda, ldb, ldc, 1, M, alpha, beta, A, B, C};
+    if ((double)M * N * K >= (double)(1 << 20)) {
+        g.by_rows = M >= 64;
+        int len = g.by_rows ? M : N, per = (len + GEMM_BANDS - 1) / GEMM_BANDS;
+        g.band = (per + 15) / 16 * 16;
+    }
+    size_t bands = ((size_t)(g.by_rows ? M : N) + g.band - 1) / g.band;
+    eng_parallel_for(bands, 1, gemm_range, &g);
+}
+
 /* Columns of images [n0, n0+nb) into col (K, nb*P); for pointwise convs the
    input planes themselves are the columns. */
 static const float *conv_columns(float *col, const float *inp, const ConvShape *s, int n0, int nb) {
@@ -217,8 +305,59 @@ void epilogue_forward(float *out, const float *inp, const Epilogue *e, int N, in
     eng_parallel_for((size_t)N * C, min_items(P), epilogue_range, &j);
 }
 
+/* Groups on threads (see conv_group): part p of parts takes groups
+   [groups p / parts, groups (p+1) / parts) with its own share of the work
+   buffer; its calls into eng_parallel_for and sgemm run inline. */
+typedef struct {
+    const ConvShape *s;
+    int parts;
+    size_t work_per;
+    float *work;
+    /* forward */
+    float *out; const float *inp, *weight; const Epilogue *e;
+    /* backward (input gradient only) */
+    float *dinp; const float *dout;
+} ConvGroupsJob;
+
+static void conv_forward_serial(float *out, const float *inp, const float *weight, const Epilogue *e,
+                                const ConvShape *s, float *work);
+static void conv_backward_serial(float *dinp, float *dweight, float *dbias, const float *dout,
+                                 const float *inp, const float *weight, const ConvShape *s, float *work);
+
+static void conv_groups_range(void *ctx, size_t lo, size_t hi) {
+    const ConvGroupsJob *j = ctx;
+    const ConvShape *s = j->s;
+    size_t in_sz = (size_t)s->C * s->H * s->W, out_sz = (size_t)s->O * s->Ho * s->Wo;
+    int G = conv_group(s), groups = conv_groups(s);
+    for (size_t p = lo; p < hi; p++) {
+        float *work = j->work + p * j->work_per;
+        int g0 = (int)((long long)groups * p / j->parts), g1 = (int)((long long)groups * (p + 1) / j->parts);
+        for (int g = g0; g < g1; g++) {
+            ConvShape sub = *s;
+            int n0 = g * G;
+            sub.N = s->N - n0 < G ? s->N - n0 : G;
+            if (j->out) {
+                Epilogue e = *j->e;
+                if (e.residual) e.residual += (size_t)n0 * out_sz;
+                conv_forward_serial(j->out + (size_t)n0 * out_sz, j->inp + (size_t)n0 * in_sz, j->weight, &e,
+                                    &sub, work);
+            } else {
+                conv_backward_serial(j->dinp + (size_t)n0 * in_sz, NULL, NULL, j->dout + (size_t)n0 * out_sz,
+                                     NULL, j->weight, &sub, work);
+            }
+        }
+    }
+}
+
 void conv2d_forward_fused(float *out, const float *inp, const float *weight, const Epilogue *e,
                           const ConvShape *s, float *work) {
+    int parts = conv_parts(s);
+    ConvGroupsJob j = {s, parts, conv2d_work_floats(s) / parts, work, out, inp, weight, e, NULL, NULL};
+    eng_parallel_for((size_t)parts, 1, conv_groups_range, &j);
+}
+
+static void conv_forward_serial(float *out, const float *inp, const float *weight, const Epilogue *e,
+                                const ConvShape *s, float *work) {
     size_t P = (size_t)s->Ho * s->Wo, K = (size_t)s->C * s->kh * s->kw;
     size_t out_sz = (size_t)s->O * P;
     int chunk = conv_chunk(s);
@@ -227,7 +366,7 @@ void conv2d_forward_fused(float *out, const float *inp, const float *weight, con
         float *col = work, *tmp = work + K * nb * P;
         const float *cols = conv_columns(col, inp, s, n0, nb);
         float *dst = nb == 1 ? out + (size_t)n0 * out_sz : tmp;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->O, (int)(nb * P), (int)K,
+        sgemm(CblasNoTrans, CblasNoTrans, s->O, (int)(nb * P), (int)K,
                     1.0f, weight, (int)K, cols, (int)(nb * P), 0.0f, dst, (int)(nb * P));
         /* scatter (O, nb*P) to images (nb, O, P), applying the epilogue on the way */
         EpiJob j = {out, nb == 1 ? out : tmp, e, s->O, nb, P, (size_t)n0, nb > 1};
@@ -253,6 +392,16 @@ static const float *conv_gather_dout(float *tmp, const float *dout, const ConvSh
 
 void conv2d_backward(float *dinp, float *dweight, float *dbias, const float *dout,
                      const float *inp, const float *weight, const ConvShape *s, float *work) {
+    /* weight and bias gradients sum over the whole batch, in chunks of conv_chunk */
+    if (dweight || dbias) conv_backward_serial(NULL, dweight, dbias, dout, inp, weight, s, work);
+    if (!dinp) return;
+    int parts = conv_parts(s);
+    ConvGroupsJob j = {s, parts, conv2d_work_floats(s) / parts, work, NULL, NULL, weight, NULL, dinp, dout};
+    eng_parallel_for((size_t)parts, 1, conv_groups_range, &j);
+}
+
+static void conv_backward_serial(float *dinp, float *dweight, float *dbias, const float *dout,
+                                 const float *inp, const float *weight, const ConvShape *s, float *work) {
     size_t P = (size_t)s->Ho * s->Wo, K = (size_t)s->C * s->kh * s->kw;
     size_t in_sz = (size_t)s->C * s->H * s->W, out_sz = (size_t)s->O * P;
     int chunk = conv_chunk(s);
@@ -262,17 +411,17 @@ void conv2d_backward(float *dinp, float *dweight, float *dbias, const float *dou
         const float *g = conv_gather_dout(tmp, dout, s, n0, nb);
         if (dweight) { /* dW (O,K) += dout (O, nb P) col^T (nb P, K) */
             const float *cols = conv_columns(col, inp, s, n0, nb);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s->O, (int)K, (int)(nb * P), 1.0f,
+            sgemm(CblasNoTrans, CblasTrans, s->O, (int)K, (int)(nb * P), 1.0f,
                         g, (int)(nb * P), cols, (int)(nb * P), 1.0f, dweight, (int)K);
         }
         if (!dinp) continue;
         if (conv_is_pointwise(s) && nb == 1) { /* dinp (C,P) += W^T (C,O) dout (O,P) */
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, (int)P, s->O, 1.0f, weight,
+            sgemm(CblasTrans, CblasNoTrans, (int)K, (int)P, s->O, 1.0f, weight,
                         (int)K, g, (int)P, 1.0f, dinp + (size_t)n0 * in_sz, (int)P);
             continue;
         }
         /* dcol (K, nb P) = W^T dout, then scatter */
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, (int)(nb * P), s->O, 1.0f,
+        sgemm(CblasTrans, CblasNoTrans, (int)K, (int)(nb * P), s->O, 1.0f,
                     weight, (int)K, g, (int)(nb * P), 0.0f, col, (int)(nb * P));
         ColJob j = {s, col, NULL, dinp + (size_t)n0 * in_sz, nb};
         eng_parallel_for((size_t)nb * s->C, min_items((size_t)s->kh * s->kw * P), col2im_range, &j);
@@ -531,7 +680,7 @@ void add_backward(float *da, float *db, const float *dout, size_t n) {
 
 void linear_forward(float *out, const float *inp, const float *weight, const float *bias,
                     int N, int In, int O) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, O, In, 1.0f, inp, In, weight, In, 0.0f, out, O);
+    sgemm(CblasNoTrans, CblasTrans, N, O, In, 1.0f, inp, In, weight, In, 0.0f, out, O);
     if (bias)
         for (int n = 0; n < N; n++)
             for (int o = 0; o < O; o++) out[(size_t)n * O + o] += bias[o];
@@ -540,9 +689,9 @@ void linear_forward(float *out, const float *inp, const float *weight, const flo
 void linear_backward(float *dinp, float *dweight, float *dbias, const float *dout,
                      const float *inp, const float *weight, int N, int In, int O) {
     if (dinp) /* (N,In) += dout (N,O) W (O,In) */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, In, O, 1.0f, dout, O, weight, In, 1.0f, dinp, In);
+        sgemm(CblasNoTrans, CblasNoTrans, N, In, O, 1.0f, dout, O, weight, In, 1.0f, dinp, In);
     if (dweight) /* (O,In) += dout^T (O,N) inp (N,In) */
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, O, In, N, 1.0f, dout, O, inp, In, 1.0f, dweight, In);
+        sgemm(CblasTrans, CblasNoTrans, O, In, N, 1.0f, dout, O, inp, In, 1.0f, dweight, In);
     if (dbias)
         for (int n = 0; n < N; n++)
             for (int o = 0; o < O; o++) dbias[o] += dout[(size_t)n * O + o];

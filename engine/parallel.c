@@ -29,6 +29,16 @@ static void range_of(size_t n, int parts, int k, size_t *lo, size_t *hi) {
     *hi = n * (size_t)(k + 1) / (size_t)parts;
 }
 
+/* Set on a thread while it runs a range: an eng_parallel_for called from
+   inside a range runs inline (the pool holds one job at a time). */
+static _Thread_local int in_range;
+
+static void run_range(EngRangeFn fn, void *ctx, size_t lo, size_t hi) {
+    in_range = 1;
+    fn(ctx, lo, hi);
+    in_range = 0;
+}
+
 static void *worker(void *arg) {
     int k = (int)(size_t)arg; /* runs range k (1-based among workers) */
     unsigned long seen = 0;
@@ -42,7 +52,7 @@ static void *worker(void *arg) {
         size_t lo, hi;
         range_of(pool.n, pool.parts, k, &lo, &hi);
         pthread_mutex_unlock(&pool.mu);
-        fn(ctx, lo, hi);
+        run_range(fn, ctx, lo, hi);
         pthread_mutex_lock(&pool.mu);
         if (--pool.pending == 0) pthread_cond_signal(&pool.done);
     }
@@ -70,8 +80,17 @@ static int ensure_workers(void) {
 
 void eng_parallel_set_threads(int n) { pool.want = n; }
 
+int eng_parallel_width(void) {
+    if (in_range) return 1;
+    pthread_mutex_lock(&pool.mu);
+    int t = ensure_workers();
+    pthread_mutex_unlock(&pool.mu);
+    return t;
+}
+
 void eng_parallel_for(size_t n, size_t min_per_thread, EngRangeFn fn, void *ctx) {
     if (n == 0) return;
+    if (in_range) { fn(ctx, 0, n); return; }
     int t = ensure_workers();
     if (min_per_thread < 1) min_per_thread = 1;
     size_t most = n / min_per_thread;
@@ -84,7 +103,7 @@ void eng_parallel_for(size_t n, size_t min_per_thread, EngRangeFn fn, void *ctx)
     pthread_mutex_unlock(&pool.mu);
     size_t lo, hi;
     range_of(n, t, 0, &lo, &hi);
-    fn(ctx, lo, hi);
+    run_range(fn, ctx, lo, hi);
     pthread_mutex_lock(&pool.mu);
     while (pool.pending > 0) pthread_cond_wait(&pool.done, &pool.mu);
     pthread_mutex_unlock(&pool.mu);

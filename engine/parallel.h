@@ -1,5 +1,6 @@
-/* parallel.h - the engine's own worker threads for the loops OpenBLAS does
-   not run: im2col/col2im, the fused epilogues, max pooling.
+/* parallel.h - the engine's own worker threads: gemm bands and image
+   groups of the convolutions (OpenBLAS runs single-threaded inside them),
+   im2col/col2im, the fused epilogues, max pooling.
 
    eng_parallel_for(n, fn, ctx) calls fn(ctx, lo, hi) on contiguous ranges
    that cover [0, n) exactly once, one range per thread (the caller's
@@ -7,7 +8,8 @@
    this way write disjoint outputs and do the same arithmetic per element
    whatever the split, so results are bit-identical for any thread count.
    Threads: eng_set_threads (default: all cores); the workers sleep on a
-   condition variable between calls (no spinning against OpenBLAS's own). */
+   condition variable between calls. A call made from inside a range runs
+   inline on that thread (conv image groups call the gemm helper). */
 #ifndef ENGINE_PARALLEL_H
 #define ENGINE_PARALLEL_H
 #include <stddef.h>
@@ -16,6 +18,9 @@ typedef void (*EngRangeFn)(void *ctx, size_t lo, size_t hi);
 /* min_per_thread: below this many items per thread, fn runs on the caller
    alone (waking a thread costs a few microseconds). */
 void eng_parallel_for(size_t n, size_t min_per_thread, EngRangeFn fn, void *ctx);
+/* Threads an eng_parallel_for called here would use: 1 inside a range
+   (nested calls run inline on the calling thread), else the setting. */
+int eng_parallel_width(void);
 /* Worker threads to use from now on (1 = none); called by eng_set_threads. */
 void eng_parallel_set_threads(int n);
 

@@ -51,8 +51,7 @@ static int g_threads = 0;
 void eng_set_threads(int n) {
     g_threads = n;
     eng_parallel_set_threads(n);
-    if (n > 0) openblas_set_num_threads(n);
-    else openblas_set_num_threads(openblas_get_num_procs());
+    openblas_set_num_threads(1); /* the engine's threads split each gemm (ops.c) */
 }
 int eng_get_threads(void) { return g_threads > 0 ? g_threads : openblas_get_num_procs(); }
 const char *eng_blas_info(void) { return openblas_get_config(); }

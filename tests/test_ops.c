@@ -9,6 +9,7 @@
    by 2e; the bound 2e-3 * max(1, max |grad|) leaves a margin of ~100 over that.
    Kinks (ReLU near 0, max-pool windows whose top two values are within 2e)
    are skipped, as a finite difference across a kink measures nothing. */
+#include "engine/engine.h"
 #include "engine/ops.h"
 #include "engine/rng.h"
 #include "tests/check.h"
@@ -316,6 +317,49 @@ static void test_epilogue(void) {
     free(ref); free(got); free(tmp); free(work);
 }
 
+/* Convolutions split work by image groups and gemm bands chosen from the
+   shape alone; the thread count only decides who runs which part. Forward
+   (with a fused epilogue) and input gradient, with and without the weight
+   gradient, on 1, 2 and 3 threads: the same bits. Shapes cover image groups
+   on threads, gathered small planes, and one image with its gemm in row or
+   column bands. */
+static void conv_thread_case(int N, int C, int H, int W, int O, int k, int stride, int pad, int *bad) {
+    ConvShape cs;
+    conv_shape_init(&cs, N, C, H, W, O, k, k, stride, pad, 1);
+    size_t nin = (size_t)N * C * H * W, nw = (size_t)O * C * k * k, nout = (size_t)N * O * cs.Ho * cs.Wo;
+    float *x = randv(nin, 1), *w = randv(nw, 0.1f), *res = randv(nout, 1), *scale = randv(O, 1), *shift = randv(O, 1);
+    float *dy = randv(nout, 1), *out[3], *dx[3], *dxw = zeros(nin), *dw = zeros(nw);
+    Epilogue e = {NULL, scale, shift, res, 1};
+    for (int t = 0; t < 3; t++) {
+        eng_set_threads(t + 1);
+        float *work = malloc(sizeof(float) * conv2d_work_floats(&cs));
+        out[t] = zeros(nout); dx[t] = zeros(nin);
+        conv2d_forward_fused(out[t], x, w, &e, &cs, work);
+        conv2d_backward(dx[t], NULL, NULL, dy, x, w, &cs, work);
+        if (t == 1) conv2d_backward(dxw, dw, NULL, dy, x, w, &cs, work);
+        free(work);
+    }
+    for (int t = 1; t < 3; t++)
+        *bad += memcmp(out[t], out[0], nout * 4) != 0 || memcmp(dx[t], dx[0], nin * 4) != 0;
+    *bad += memcmp(dxw, dx[0], nin * 4) != 0;
+    eng_set_threads(0);
+    for (int t = 0; t < 3; t++) { free(out[t]); free(dx[t]); }
+    free(x); free(w); free(res); free(scale); free(shift); free(dy); free(dxw); free(dw);
+}
+
+static void test_conv_threads(void) {
+    int bad = 0;
+    conv_thread_case(3, 16, 20, 20, 24, 3, 1, 1, &bad);   /* three single-image groups */
+    conv_thread_case(5, 32, 7, 7, 32, 3, 1, 1, &bad);     /* gathered groups of 2 images (7x7) */
+    conv_thread_case(4, 64, 14, 14, 128, 1, 1, 0, &bad);  /* pointwise, one gemm per image */
+    conv_thread_case(1, 64, 16, 16, 128, 3, 1, 1, &bad);  /* one image, gemm in row bands */
+    conv_thread_case(1, 32, 32, 32, 32, 3, 1, 1, &bad);   /* one image, gemm in column bands */
+    conv_thread_case(2, 8, 33, 31, 16, 7, 2, 3, &bad);    /* stem-like, stride 2 */
+    conv_thread_case(1, 32, 17, 51, 38, 1, 1, 0, &bad);   /* a size where OpenBLAS's bits depend on the split */
+    CHECK(bad == 0, "conv forward and input gradient: 1, 2, 3 threads and with/without weight gradient give the same bits",
+          "%d of 21 comparisons differ", bad);
+}
+
 int main(void) {
     eng_rng_seed(&rng, 20261126);
     test_conv(2, 3, 15, 14, 4, 1, 1, 0, 1, 1); /* pointwise, one gemm per image (plane >= 14x14) */
@@ -332,5 +376,6 @@ int main(void) {
     test_avgpools();
     test_concat_add();
     test_linear_softmax();
+    test_conv_threads();
     CHECK_DONE();
 }

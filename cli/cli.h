@@ -15,7 +15,7 @@ typedef struct {
     int n_mean, n_std;
     /* predict / grad / bench */
     const char *logits_npy, *out, *layer, *act_npy, *layer_grad_npy;
-    int topk, cls, repeat;
+    int topk, cls, repeat, profile;
     /* explain / evaluate / pic (attribution and metric parameters) */
     const char *methods, *baseline, *target, *label, *info, *map, *random_mask, *save_random_mask,
         *data, *shard, *substrate, *trace_level, *seed_str;

@@ -328,6 +328,31 @@ static double median(double *v, int n) {
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
+/* --profile: reps more forward-only and gradient passes with the engine's
+   per-op timer on; the mean milliseconds per pass of each op kind, to
+   stderr (stdout keeps its one JSON line). */
+static int bench_profile(EngPass *p, const float *x, const float *seed, const EngBackwardOpts *bo, int reps) {
+    EngProfile fo = {0}, gr = {0};
+    eng_set_profile(&fo);
+    for (int i = 0; i < reps; i++)
+        if (eng_pass_forward(p, x, ENG_FORWARD_ONLY)) { eng_set_profile(NULL); return -1; }
+    eng_set_profile(&gr);
+    for (int i = 0; i < reps; i++)
+        if (eng_pass_forward(p, x, ENG_TAPE_GRAD) || eng_pass_backward(p, seed, bo)) { eng_set_profile(NULL); return -1; }
+    eng_set_profile(NULL);
+    double t[3] = {0, 0, 0};
+    fprintf(stderr, "%-20s %14s %14s %14s   (ms per pass, mean of %d)\n", "op (fused head)", "forward-only",
+            "grad: forward", "grad: backward", reps);
+    for (int k = 0; k < ENG_OP_COUNT; k++) {
+        double a = fo.forward_ms[k] / reps, b = gr.forward_ms[k] / reps, c = gr.backward_ms[k] / reps;
+        if (a + b + c < 0.005) continue;
+        fprintf(stderr, "%-20s %14.2f %14.2f %14.2f\n", eng_op_name((EngOpKind)k), a, b, c);
+        t[0] += a; t[1] += b; t[2] += c;
+    }
+    fprintf(stderr, "%-20s %14.2f %14.2f %14.2f\n", "total", t[0], t[1], t[2]);
+    return 0;
+}
+
 int cmd_bench(const Opts *o) {
     Model md;
     if (model_open(&md, o)) return 1;
@@ -361,6 +386,7 @@ int cmd_bench(const Opts *o) {
         if (eng_pass_forward(p, x, ENG_TAPE_GRAD) || eng_pass_backward(p, seed, &bo)) { rc = cli_error("%s", eng_last_error()); goto done; }
         tb[i] = now_ms() - t0;
     }
+    if (o->profile && bench_profile(p, x, seed, &bo, reps)) { rc = cli_error("%s", eng_last_error()); goto done; }
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("{\"arch\": \"%s\", \"size\": %d, \"batch\": %d, \"threads\": %d, \"repeat\": %d, "

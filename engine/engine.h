@@ -193,6 +193,16 @@ typedef struct {
 typedef void (*EngTraceFn)(const EngTraceEvent *ev, void *ctx);
 void eng_set_trace(EngTraceFn fn, void *ctx);
 
+/* Wall time per op kind while a profile is set (NULL: off), summed over
+   passes. A fused group counts under its head (a conv with its batch norm,
+   add and relu epilogue is "conv2d"); backward through a fused group's
+   elementwise tail counts under the tail's last op. */
+typedef struct {
+    double forward_ms[ENG_OP_COUNT], backward_ms[ENG_OP_COUNT];
+    long forward_calls[ENG_OP_COUNT], backward_calls[ENG_OP_COUNT];
+} EngProfile;
+void eng_set_profile(EngProfile *prof);
+
 /* ---- global settings ---- */
 /* Reference path: conv and linear by plain loops accumulating in double. */
 void eng_set_reference(int on);

@@ -640,33 +640,42 @@ void adaptive_avgpool_backward(float *dinp, const float *dout, int N, int C, int
     }
 }
 
-void concat_forward(float *out, const float *const *inps, const int *C, int n_in, int N, int HW) {
-    int Ct = 0;
-    for (int k = 0; k < n_in; k++) Ct += C[k];
-    for (int n = 0; n < N; n++) {
-        float *dst = out + (size_t)n * Ct * HW;
-        for (int k = 0; k < n_in; k++) {
-            size_t sz = (size_t)C[k] * HW;
-            memcpy(dst, inps[k] + n * sz, sizeof(float) * sz);
-            dst += sz;
-        }
+/* The (image, input) slabs of a concatenation, one per item, on the
+   engine's threads: each item copies or adds its own slab. */
+typedef struct {
+    float *cat; const float *const *inps; float *const *dinps;
+    const int *C; int n_in, Ct, HW;
+} ConcatJob;
+
+static void concat_range(void *ctx, size_t lo, size_t hi) {
+    const ConcatJob *j = ctx;
+    for (size_t it = lo; it < hi; it++) {
+        int n = (int)(it / j->n_in), k = (int)(it % j->n_in), c0 = 0;
+        for (int q = 0; q < k; q++) c0 += j->C[q];
+        size_t sz = (size_t)j->C[k] * j->HW;
+        float *slab = j->cat + ((size_t)n * j->Ct + c0) * j->HW;
+        if (j->inps) { memcpy(slab, j->inps[k] + n * sz, sizeof(float) * sz); continue; }
+        if (!j->dinps[k]) continue;
+        float *d = j->dinps[k] + n * sz;
+        for (size_t i = 0; i < sz; i++) d[i] += slab[i];
     }
 }
 
+static void concat_run(ConcatJob *j, int N) {
+    j->Ct = 0;
+    for (int k = 0; k < j->n_in; k++) j->Ct += j->C[k];
+    size_t per = (size_t)j->Ct * j->HW / (j->n_in ? j->n_in : 1);
+    eng_parallel_for((size_t)N * j->n_in, min_items(per), concat_range, j);
+}
+
+void concat_forward(float *out, const float *const *inps, const int *C, int n_in, int N, int HW) {
+    ConcatJob j = {out, inps, NULL, C, n_in, 0, HW};
+    concat_run(&j, N);
+}
+
 void concat_backward(float *const *dinps, const float *dout, const int *C, int n_in, int N, int HW) {
-    int Ct = 0;
-    for (int k = 0; k < n_in; k++) Ct += C[k];
-    for (int n = 0; n < N; n++) {
-        const float *src = dout + (size_t)n * Ct * HW;
-        for (int k = 0; k < n_in; k++) {
-            size_t sz = (size_t)C[k] * HW;
-            if (dinps[k]) {
-                float *d = dinps[k] + n * sz;
-                for (size_t i = 0; i < sz; i++) d[i] += src[i];
-            }
-            src += sz;
-        }
-    }
+    ConcatJob j = {(float *)dout, NULL, dinps, C, n_in, 0, HW};
+    concat_run(&j, N);
 }
 
 void add_forward(float *out, const float *a, const float *b, size_t n) {

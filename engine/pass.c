@@ -21,6 +21,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const char *op_names[] = {
     [ENG_OP_INPUT] = "input",       [ENG_OP_CONV2D] = "conv2d",
@@ -46,6 +47,22 @@ static void *g_trace_ctx;
 void eng_set_trace(EngTraceFn fn, void *ctx) { g_trace = fn; g_trace_ctx = ctx; }
 
 static void trace_event(const EngPass *p, int node, int backward, int input_index, const float *out, int node_of_shape);
+
+static EngProfile *g_profile;
+void eng_set_profile(EngProfile *prof) { g_profile = prof; }
+
+static double profile_now_ms(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1e3 + t.tv_nsec * 1e-6;
+}
+
+static void profile_add(int backward, EngOpKind op, double t0) {
+    if (!g_profile) return;
+    double dt = profile_now_ms() - t0;
+    if (backward) { g_profile->backward_ms[op] += dt; g_profile->backward_calls[op]++; }
+    else { g_profile->forward_ms[op] += dt; g_profile->forward_calls[op]++; }
+}
 
 static int g_threads = 0;
 void eng_set_threads(int n) {
@@ -399,9 +416,11 @@ static int forward_impl(EngPass *p, const float *x, int mode, int rnode, const f
         }
         if (!out) { eng_set_error("out of memory at %s", m->nodes[i].name); return -1; }
         p->act[end] = out;
+        double t0 = g_profile ? profile_now_ms() : 0;
         int rc = i == rnode ? (memcpy(out, ract, sizeof(float) * p->numel[i]), 0)
                : end > i    ? run_group(p, i, &g, out)
                             : run_node(p, i, out);
+        profile_add(0, m->nodes[i].op, t0);
         if (rc) { eng_set_error("forward failed at %s", m->nodes[i].name); return -1; }
         if (g_trace) trace_event(p, i, 0, -1, out, i);
         p->n_fused += end - i;
@@ -441,13 +460,23 @@ static void trace_event(const EngPass *p, int node, int backward, int input_inde
 }
 
 /* ---- backward ---- */
+static void zero_range(void *ctx, size_t lo, size_t hi) {
+    memset((float *)ctx + lo * 4096, 0, sizeof(float) * (hi - lo) * 4096);
+}
+
+/* b (n) = 0 on the engine's threads, in blocks of 4096 floats. */
+static void zero_floats(float *b, size_t n) {
+    size_t blocks = n / 4096;
+    eng_parallel_for(blocks, 16, zero_range, b);
+    memset(b + blocks * 4096, 0, sizeof(float) * (n - blocks * 4096));
+}
 float *eng_pass_in_grad_buf(EngPass *p, int node, int k) {
     const EngNode *nd = &p->m->nodes[node];
     if (k < 0 || k >= nd->n_in) return NULL;
     int j = nd->in[k];
     if (!p->grad[j]) {
         p->grad[j] = pool_take(p, p->numel[j]);
-        if (p->grad[j]) memset(p->grad[j], 0, sizeof(float) * p->numel[j]);
+        if (p->grad[j]) zero_floats(p->grad[j], p->numel[j]);
     }
     return p->grad[j];
 }
@@ -550,7 +579,23 @@ typedef struct {
     float *other, *gh;   /* the add's other operand's gradient, or NULL; d(head output) */
     int C;
     size_t P;
+    int into_input;      /* the head is the batch norm: gh is its INPUT's gradient, accumulated */
 } GroupJob;
+
+/* One plane of the group's backward with the steps fixed at compile time
+   (each call below passes constants, so the loop has no branches but the
+   relu's select and vectorises). */
+static inline __attribute__((always_inline)) void backward_group_plane(float *gh, float *other, const float *dy,
+        const float *out, float a, size_t n, int relu, int add, int bn, int into_input) {
+    for (size_t i = 0; i < n; i++) {
+        float v = dy[i];
+        if (relu) v = out[i] > 0.0f ? 0.0f + v : 0.0f;
+        if (add) { other[i] += v; v = 0.0f + v; }
+        if (into_input) { gh[i] += v * a; continue; } /* batchnorm_backward's own dx += dy * a */
+        if (bn) v = 0.0f + v * a;
+        gh[i] = v;
+    }
+}
 
 static void backward_group_range(void *ctx, size_t lo, size_t hi) {
     const GroupJob *j = ctx;
@@ -561,19 +606,33 @@ static void backward_group_range(void *ctx, size_t lo, size_t hi) {
             double invstd = 1.0 / sqrt((double)j->bn->var->data[c] + (double)j->bn->args.eps);
             a = (float)((double)j->bn->weight->data[c] * invstd);
         }
-        for (size_t i = pl * j->P; i < (pl + 1) * j->P; i++) {
-            float v = j->dy[i];
-            if (j->out) v = j->out[i] > 0.0f ? 0.0f + v : 0.0f;
-            if (j->other) { j->other[i] += v; v = 0.0f + v; }
-            if (j->bn) v = 0.0f + v * a;
-            j->gh[i] = v;
+        size_t o = pl * j->P, n = j->P;
+        float *gh = j->gh + o, *other = j->other ? j->other + o : NULL;
+        const float *dy = j->dy + o, *out = j->out ? j->out + o : NULL;
+        switch (j->into_input << 3 | (out != NULL) << 2 | (other != NULL) << 1 | (j->bn != NULL)) {
+        case 0: backward_group_plane(gh, other, dy, out, a, n, 0, 0, 0, 0); break;
+        case 1: backward_group_plane(gh, other, dy, out, a, n, 0, 0, 1, 0); break;
+        case 2: backward_group_plane(gh, other, dy, out, a, n, 0, 1, 0, 0); break;
+        case 3: backward_group_plane(gh, other, dy, out, a, n, 0, 1, 1, 0); break;
+        case 4: backward_group_plane(gh, other, dy, out, a, n, 1, 0, 0, 0); break;
+        case 5: backward_group_plane(gh, other, dy, out, a, n, 1, 0, 1, 0); break;
+        case 6: backward_group_plane(gh, other, dy, out, a, n, 1, 1, 0, 0); break;
+        case 7: backward_group_plane(gh, other, dy, out, a, n, 1, 1, 1, 0); break;
+        case 9: backward_group_plane(gh, other, dy, out, a, n, 0, 0, 1, 1); break;
+        case 11: backward_group_plane(gh, other, dy, out, a, n, 0, 1, 1, 1); break;
+        case 13: backward_group_plane(gh, other, dy, out, a, n, 1, 0, 1, 1); break;
+        default: backward_group_plane(gh, other, dy, out, a, n, 1, 1, 1, 1); break;
         }
     }
 }
 
-static int backward_group(EngPass *p, int h, int e) {
+/* fold_head: the head is a batch norm whose backward is done here too:
+   its input's gradient gets += dy * a straight from the elementwise pass,
+   the same arithmetic as batchnorm_backward, without the head's gradient
+   buffer in between. */
+static int backward_group(EngPass *p, int h, int e, int fold_head) {
     const EngModel *m = p->m;
-    int bn = -1, add = -1;
+    int bn = fold_head ? h : -1, add = -1;
     for (int q = h + 1; q <= e; q++) {
         if (m->nodes[q].op == ENG_OP_BATCHNORM2D) bn = q;
         if (m->nodes[q].op == ENG_OP_ADD) add = q;
@@ -583,12 +642,12 @@ static int backward_group(EngPass *p, int h, int e) {
         const EngNode *a = &m->nodes[add];
         if (!(other = eng_pass_in_grad_buf(p, add, a->in[0] == add - 1 ? 1 : 0))) return -1;
     }
-    float *gh = pool_take(p, p->numel[h]);
+    float *gh = fold_head ? eng_pass_in_grad_buf(p, h, 0) : pool_take(p, p->numel[h]);
     if (!gh) return -1;
-    p->grad[h] = gh;
+    if (!fold_head) p->grad[h] = gh;
     const EngNode *last = &m->nodes[e];
     GroupJob j = {bn >= 0 ? &m->nodes[bn] : NULL, p->grad[e], last->op == ENG_OP_RELU ? p->act[e] : NULL,
-                  other, gh, last->c, (size_t)last->h * last->w};
+                  other, gh, last->c, (size_t)last->h * last->w, fold_head};
     size_t per = j.P < 32768 ? 32768 / (j.P ? j.P : 1) : 1;
     eng_parallel_for((size_t)p->n * last->c, per, backward_group_range, &j);
     return 0;
@@ -617,10 +676,14 @@ int eng_pass_backward_from(EngPass *p, int node, const float *seed, const EngBac
     for (int i = node; i > 0; i--) {
         if (!p->grad[i]) continue; /* no gradient reaches this node */
         int h = p->group_head[i];
+        double t0 = g_profile ? profile_now_ms() : 0;
         if (h >= 0 && group_fusable_backward(p, h, i, opts)) {
-            if (backward_group(p, h, i)) { eng_set_error("backward failed at %s (out of memory)", m->nodes[i].name); return -1; }
+            int fold = m->nodes[h].op == ENG_OP_BATCHNORM2D && !opts->rule[ENG_OP_BATCHNORM2D] && !keep_grad(opts, h);
+            int rc = backward_group(p, h, i, fold);
+            profile_add(1, m->nodes[i].op, t0);
+            if (rc) { eng_set_error("backward failed at %s (out of memory)", m->nodes[i].name); return -1; }
             if (!keep_grad(opts, i)) { pool_give(p, p->grad[i]); p->grad[i] = NULL; }
-            i = h + 1; /* the head's own rule runs next */
+            i = fold ? h : h + 1; /* else the head's own rule runs next */
             continue;
         }
         EngOpKind op = m->nodes[i].op;
@@ -633,6 +696,7 @@ int eng_pass_backward_from(EngPass *p, int node, const float *seed, const EngBac
             eng_set_error("backward failed at %s (out of memory)", m->nodes[i].name);
             return -1;
         }
+        profile_add(1, op, t0);
         if (g_trace)
             for (int k = 0; k < m->nodes[i].n_in; k++)
                 trace_event(p, i, 1, k, p->grad[m->nodes[i].in[k]], m->nodes[i].in[k]);

@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <malloc.h>
 #include <string.h>
 
 typedef struct {
@@ -47,6 +48,12 @@ static void usage(void) {
 }
 
 int main(int argc, char **argv) {
+    /* Freed buffers stay in the process for the next pass to reuse (up to
+       glibc's 32 MiB mmap limit), instead of going back to the system and
+       being faulted in again: first touching fresh memory costs about
+       0.5 ms per MB on a VM, as much as a gradient pass's arithmetic. */
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
     if (argc < 2 || !strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         usage();
         return argc < 2 ? 2 : 0;

@@ -74,11 +74,56 @@ static int conv_parts(const ConvShape *s) {
     return t < n ? t : n;
 }
 
-size_t conv2d_work_floats(const ConvShape *s) {
+/* The input gradient of a stride-1, undilated conv with a kernel wider
+   than 1 is itself a convolution: of dout, with the kernel flipped and its
+   in/out channels swapped (wt), stride 1, padding k-1-pad. Run that way,
+   it is a gemm of C rows over O*k*k (well shaped: densenet121's 3x3 convs
+   have O = 32) straight into dinp, instead of a gemm of C*k*k rows over O
+   and a scatter (col2im) of 9 times the input's size. Only where the
+   outputs are at most half the inputs: with as many outputs as inputs
+   (ResNet) both ways move as much memory, and the flipped copy of the
+   weights, made on every call, would cost more than it saves. */
+static int conv_grad_as_conv(const ConvShape *s) {
+    return s->stride == 1 && s->dilation == 1 && (s->kh > 1 || s->kw > 1) && s->kh == s->kw &&
+           s->pad <= s->kh - 1 && 2 * s->O <= s->C;
+}
+
+static ConvShape conv_grad_shape(const ConvShape *s) {
+    ConvShape t;
+    conv_shape_init(&t, s->N, s->O, s->Ho, s->Wo, s->C, s->kh, s->kw, 1, s->kh - 1 - s->pad, 1);
+    return t;
+}
+
+static size_t conv_wt_floats(const ConvShape *s) {
+    return conv_grad_as_conv(s) ? (size_t)s->O * s->C * s->kh * s->kw : 0;
+}
+
+/* Work floats of one part: one group's columns and gathered results, for
+   the forward or either way of the input gradient. */
+static size_t conv_part_floats(const ConvShape *s) {
     ConvShape sub = *s;
     sub.N = conv_group(s);
-    size_t groups = conv_work_serial(&sub) * conv_parts(s), whole = conv_work_serial(s);
+    size_t w = conv_work_serial(&sub);
+    if (conv_grad_as_conv(s)) {
+        ConvShape t = conv_grad_shape(&sub);
+        size_t wt = conv_work_serial(&t);
+        if (wt > w) w = wt;
+    }
+    return w;
+}
+
+size_t conv2d_work_floats(const ConvShape *s) {
+    size_t groups = conv_wt_floats(s) + conv_part_floats(s) * conv_parts(s), whole = conv_work_serial(s);
     return groups > whole ? groups : whole; /* whole: weight gradients (conv_backward_serial) */
+}
+
+/* wt (C, O, kh, kw): weight (O, C, kh, kw) with in/out swapped and the kernel flipped. */
+static void conv_flip_weights(float *wt, const float *weight, const ConvShape *s) {
+    int k2 = s->kh * s->kw;
+    for (int o = 0; o < s->O; o++)
+        for (int c = 0; c < s->C; c++)
+            for (int q = 0; q < k2; q++)
+                wt[((size_t)c * s->O + o) * k2 + q] = weight[((size_t)o * s->C + c) * k2 + (k2 - 1 - q)];
 }
 
 /* Output columns ox in [*lo, *hi) read input columns ox*stride + ix0 inside
@@ -316,13 +361,14 @@ typedef struct {
     /* forward */
     float *out; const float *inp, *weight; const Epilogue *e;
     /* backward (input gradient only) */
-    float *dinp; const float *dout;
+    float *dinp; const float *dout, *wt;
 } ConvGroupsJob;
 
 static void conv_forward_serial(float *out, const float *inp, const float *weight, const Epilogue *e,
                                 const ConvShape *s, float *work);
 static void conv_backward_serial(float *dinp, float *dweight, float *dbias, const float *dout,
                                  const float *inp, const float *weight, const ConvShape *s, float *work);
+static void conv_grad_by_conv(float *dinp, const float *dout, const float *wt, const ConvShape *s, float *work);
 
 static void conv_groups_range(void *ctx, size_t lo, size_t hi) {
     const ConvGroupsJob *j = ctx;
@@ -341,6 +387,8 @@ static void conv_groups_range(void *ctx, size_t lo, size_t hi) {
                 if (e.residual) e.residual += (size_t)n0 * out_sz;
                 conv_forward_serial(j->out + (size_t)n0 * out_sz, j->inp + (size_t)n0 * in_sz, j->weight, &e,
                                     &sub, work);
+            } else if (j->wt) {
+                conv_grad_by_conv(j->dinp + (size_t)n0 * in_sz, j->dout + (size_t)n0 * out_sz, j->wt, &sub, work);
             } else {
                 conv_backward_serial(j->dinp + (size_t)n0 * in_sz, NULL, NULL, j->dout + (size_t)n0 * out_sz,
                                      NULL, j->weight, &sub, work);
@@ -352,7 +400,7 @@ static void conv_groups_range(void *ctx, size_t lo, size_t hi) {
 void conv2d_forward_fused(float *out, const float *inp, const float *weight, const Epilogue *e,
                           const ConvShape *s, float *work) {
     int parts = conv_parts(s);
-    ConvGroupsJob j = {s, parts, conv2d_work_floats(s) / parts, work, out, inp, weight, e, NULL, NULL};
+    ConvGroupsJob j = {s, parts, conv_part_floats(s), work, out, inp, weight, e, NULL, NULL, NULL};
     eng_parallel_for((size_t)parts, 1, conv_groups_range, &j);
 }
 
@@ -396,8 +444,37 @@ void conv2d_backward(float *dinp, float *dweight, float *dbias, const float *dou
     if (dweight || dbias) conv_backward_serial(NULL, dweight, dbias, dout, inp, weight, s, work);
     if (!dinp) return;
     int parts = conv_parts(s);
-    ConvGroupsJob j = {s, parts, conv2d_work_floats(s) / parts, work, NULL, NULL, weight, NULL, dinp, dout};
+    float *wt = NULL;
+    if (conv_grad_as_conv(s)) { wt = work; conv_flip_weights(wt, weight, s); }
+    ConvGroupsJob j = {s, parts, conv_part_floats(s), work + conv_wt_floats(s), NULL, NULL, weight, NULL,
+                       dinp, dout, wt};
     eng_parallel_for((size_t)parts, 1, conv_groups_range, &j);
+}
+
+/* dinp (N,C,H,W) += the convolution of dout with wt (conv_grad_as_conv),
+   images in chunks as the forward runs them. */
+static void conv_grad_by_conv(float *dinp, const float *dout, const float *wt, const ConvShape *s, float *work) {
+    ConvShape t = conv_grad_shape(s);
+    size_t P = (size_t)s->H * s->W, K = (size_t)t.C * t.kh * t.kw, in_sz = (size_t)s->C * P;
+    int chunk = conv_chunk(&t);
+    for (int n0 = 0; n0 < t.N; n0 += chunk) {
+        int nb = t.N - n0 < chunk ? t.N - n0 : chunk;
+        float *col = work, *tmp = work + K * nb * P;
+        const float *cols = conv_columns(col, dout, &t, n0, nb);
+        if (nb == 1) { /* dinp (C,P) += wt (C,K) cols (K,P) */
+            sgemm(CblasNoTrans, CblasNoTrans, s->C, (int)P, (int)K, 1.0f, wt, (int)K, cols, (int)P, 1.0f,
+                  dinp + (size_t)n0 * in_sz, (int)P);
+            continue;
+        }
+        sgemm(CblasNoTrans, CblasNoTrans, s->C, (int)(nb * P), (int)K, 1.0f, wt, (int)K, cols, (int)(nb * P), 0.0f,
+              tmp, (int)(nb * P));
+        for (int b = 0; b < nb; b++)
+            for (int c = 0; c < s->C; c++) {
+                const float *src = tmp + (size_t)c * nb * P + b * P;
+                float *d = dinp + (size_t)(n0 + b) * in_sz + (size_t)c * P;
+                for (size_t q = 0; q < P; q++) d[q] += src[q];
+            }
+    }
 }
 
 static void conv_backward_serial(float *dinp, float *dweight, float *dbias, const float *dout,

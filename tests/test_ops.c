@@ -356,8 +356,10 @@ static void test_conv_threads(void) {
     conv_thread_case(1, 32, 32, 32, 32, 3, 1, 1, &bad);   /* one image, gemm in column bands */
     conv_thread_case(2, 8, 33, 31, 16, 7, 2, 3, &bad);    /* stem-like, stride 2 */
     conv_thread_case(1, 32, 17, 51, 38, 1, 1, 0, &bad);   /* a size where OpenBLAS's bits depend on the split */
+    conv_thread_case(4, 128, 14, 14, 32, 3, 1, 1, &bad);  /* densenet's 3x3: input gradient as a conv, groups */
+    conv_thread_case(1, 128, 28, 28, 32, 3, 1, 1, &bad);  /* ... one image, banded gemm */
     CHECK(bad == 0, "conv forward and input gradient: 1, 2, 3 threads and with/without weight gradient give the same bits",
-          "%d of 21 comparisons differ", bad);
+          "%d of 27 comparisons differ", bad);
 }
 
 int main(void) {
@@ -369,6 +371,8 @@ int main(void) {
     test_conv(3, 5, 6, 6, 4, 1, 1, 0, 1, 1);    /* pointwise, batched gemm */
     test_conv(1, 5, 6, 6, 4, 1, 1, 0, 1, 0);    /* pointwise, one image */
     test_conv(2, 2, 13, 13, 3, 7, 2, 3, 1, 0);  /* ResNet's stem */
+    test_conv(2, 8, 9, 8, 3, 3, 1, 1, 1, 1);    /* outputs <= inputs / 2: input gradient as a conv */
+    test_conv(3, 6, 10, 9, 2, 5, 1, 0, 1, 0);   /* the same, 5x5 unpadded (padding 4 the other way) */
     test_conv(2, 4, 8, 8, 6, 1, 2, 0, 1, 0);    /* ResNet's strided downsample */
     test_bn();
     test_relu();

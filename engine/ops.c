@@ -10,6 +10,7 @@
 #include <cblas.h>
 #include <float.h>
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 
 /* Work budget for im2col columns, in floats (64 MiB). */
@@ -271,10 +272,12 @@ static void gemm_range(void *ctx, size_t lo, size_t hi) {
     }
 }
 
+static void blas_single_threaded(void) { openblas_set_num_threads(1); }
+
 static void sgemm(enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, int M, int N, int K, float alpha,
                   const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc) {
-    static int blas_single;
-    if (!blas_single) { openblas_set_num_threads(1); blas_single = 1; } /* engine calls come from one thread */
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, blas_single_threaded); /* before any call into OpenBLAS from here */
     GemmJob g = {ta, tb, M, N, K, lda, ldb, ldc, 1, M, alpha, beta, A, B, C};
     if ((double)M * N * K >= (double)(1 << 20)) {
         g.by_rows = M >= 64;

@@ -27,5 +27,30 @@ static inline double check_max_rel(const float *a, const float *b, size_t n, siz
     return mx > 0 ? md / mx : md;
 }
 
+/* Pearson correlation of a and b (n values); 1 when both are constant and equal in spread. */
+static inline double check_pearson(const float *a, const float *b, size_t n) {
+    double ma = 0, mb = 0, sab = 0, saa = 0, sbb = 0;
+    for (size_t i = 0; i < n; i++) { ma += a[i]; mb += b[i]; }
+    ma /= n; mb /= n;
+    for (size_t i = 0; i < n; i++) {
+        double da = a[i] - ma, db = b[i] - mb;
+        sab += da * db; saa += da * da; sbb += db * db;
+    }
+    return saa > 0 && sbb > 0 ? sab / sqrt(saa * sbb) : (saa == sbb ? 1.0 : 0.0);
+}
+
+/* max |a - b| / (max(b) - min(b)) (the absolute error if b is constant);
+   writes the worst index if worst is not NULL. */
+static inline double check_err_of_range(const float *a, const float *b, size_t n, size_t *worst) {
+    float lo = b[0], hi = b[0];
+    double md = 0;
+    for (size_t i = 0; i < n; i++) { if (b[i] < lo) lo = b[i]; if (b[i] > hi) hi = b[i]; }
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - b[i]);
+        if (d > md || d != d) { md = d; if (worst) *worst = i; }
+    }
+    return hi > lo ? md / ((double)hi - lo) : md;
+}
+
 #define CHECK_DONE() return check_failures_ ? 1 : 0
 #endif

@@ -102,29 +102,6 @@ static void apply_kv(AttribParams *P, const char *kv, Ref64 *r64) {
     else printf("unknown parameter %s\n", key);
 }
 
-static double pearson(const float *a, const float *b, size_t n) {
-    double ma = 0, mb = 0, sab = 0, saa = 0, sbb = 0;
-    for (size_t i = 0; i < n; i++) { ma += a[i]; mb += b[i]; }
-    ma /= n; mb /= n;
-    for (size_t i = 0; i < n; i++) {
-        double da = a[i] - ma, db = b[i] - mb;
-        sab += da * db; saa += da * da; sbb += db * db;
-    }
-    return saa > 0 && sbb > 0 ? sab / sqrt(saa * sbb) : (saa == sbb ? 1.0 : 0.0);
-}
-
-/* max |a - b| / (max(b) - min(b)); worst index out. */
-static double err_of_range(const float *a, const float *b, size_t n, size_t *worst) {
-    float lo = b[0], hi = b[0];
-    double md = 0;
-    for (size_t i = 0; i < n; i++) { lo = fminf(lo, b[i]); hi = fmaxf(hi, b[i]); }
-    for (size_t i = 0; i < n; i++) {
-        double d = fabs((double)a[i] - b[i]);
-        if (d > md || d != d) { md = d; *worst = i; }
-    }
-    return hi > lo ? md / ((double)hi - lo) : md;
-}
-
 static int all_finite(const float *v, size_t n) {
     for (size_t i = 0; i < n; i++) if (!isfinite(v[i])) return 0;
     return 1;
@@ -175,8 +152,8 @@ static int run(const char *method, AttribParams *P, AttribResult *R) {
    close to PAIR float32 as PAIR float64 is, within a factor 2:
    1 - r <= 2 (1 - ref64_r) and err <= 2 ref64_err. */
 static void agreement(const float *a, const float *ref, size_t n, double *r, double *e, size_t *worst) {
-    *r = pearson(a, ref, n);
-    *e = err_of_range(a, ref, n, worst);
+    *r = check_pearson(a, ref, n);
+    *e = check_err_of_range(a, ref, n, worst);
 }
 
 static int strict(double r, double e) { return r >= 0.999 && e <= 1e-3; }
@@ -209,7 +186,7 @@ static int golden_method(Case *c, char *line) {
                  (chaos && 1 - r <= 2 * (1 - r64.r) && e <= 2 * r64.err);
         float *rmap = malloc(sizeof(float) * c->H * c->W);
         attrib_map_abs_sum(rmap, ref, c->C, c->H, c->W);
-        double rm = pearson(R.map, rmap, (size_t)c->H * c->W);
+        double rm = check_pearson(R.map, rmap, (size_t)c->H * c->W);
         free(rmap);
         char msg[400], more[160] = "";
         if (ref64) snprintf(more, sizeof more, "; vs PAIR f64: r %.6f, err %.2e", r6, e6);
@@ -273,7 +250,7 @@ static void golden_gig_synth(const char *line) {
         int rc = xd ? guidedig_run(synth_grads, &s, (size_t)per, xd, 2, base, steps, fraction, max_dist, attr, NULL) : -1;
         free(xd);
         size_t worst = 0;
-        double r = rc ? 0 : pearson(attr, ref, 2 * (size_t)per), e = rc ? 1 : err_of_range(attr, ref, 2 * (size_t)per, &worst);
+        double r = rc ? 0 : check_pearson(attr, ref, 2 * (size_t)per), e = rc ? 1 : check_err_of_range(attr, ref, 2 * (size_t)per, &worst);
         char msg[256];
         snprintf(msg, sizeof msg, "%s: r %.8f, max err %.2e of range", title, r, e);
         CHECK(e <= 1e-5, msg, "worst at %zu: %.8g vs %.8g", worst, attr[worst], ref[worst]);
@@ -294,7 +271,7 @@ static void golden_blur(char *line) {
         if (!strcmp(mode, "constant")) gaussian_blur_chw_zero(out, src, C, H, W, sigma);
         else gaussian_blur_chw(out, src, C, H, W, sigma);
         size_t worst = 0;
-        double e = err_of_range(out, ref, n, &worst);
+        double e = check_err_of_range(out, ref, n, &worst);
         char msg[160];
         snprintf(msg, sizeof msg, "%s: max err %.2e of range", label, e);
         CHECK(e <= 1e-5, msg, "worst at %zu: %.8g vs %.8g", worst, out[worst], ref[worst]);
@@ -371,7 +348,7 @@ static void test_batch_invariance(Case *c, const char *kink_ok) {
         P1.batch = 1; P7.batch = 7; P1.seed = P7.seed = 3;
         int ok = !run(ALL[k], &P1, &R1) & !run(ALL[k], &P7, &R7);
         size_t w = 0;
-        double e = ok ? check_max_rel(R7.attr, R1.attr, per, &w) : 1, r = ok ? pearson(R7.attr, R1.attr, per) : 0;
+        double e = ok ? check_max_rel(R7.attr, R1.attr, per, &w) : 1, r = ok ? check_pearson(R7.attr, R1.attr, per) : 0;
         char pad[40], msg[200];
         snprintf(pad, sizeof pad, " %s ", ALL[k]);
         int kink = kink_ok && strstr(kink_ok, pad);

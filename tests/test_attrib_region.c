@@ -99,29 +99,6 @@ static void params(AttribParams *P, EngModel *m, const float *x, int C, int H, i
     P->model = m; P->x = x; P->C = C; P->H = H; P->W = W; P->target = target;
 }
 
-static double pearson(const float *a, const float *b, size_t n) {
-    double ma = 0, mb = 0, sab = 0, saa = 0, sbb = 0;
-    for (size_t i = 0; i < n; i++) { ma += a[i]; mb += b[i]; }
-    ma /= n; mb /= n;
-    for (size_t i = 0; i < n; i++) {
-        double da = a[i] - ma, db = b[i] - mb;
-        sab += da * db; saa += da * da; sbb += db * db;
-    }
-    return saa > 0 && sbb > 0 ? sab / sqrt(saa * sbb) : (saa == sbb ? 1.0 : 0.0);
-}
-
-/* max |a-b| / (max(b) - min(b)) */
-static double err_of_range(const float *a, const float *b, size_t n, size_t *worst) {
-    float lo = b[0], hi = b[0];
-    double md = 0;
-    for (size_t i = 0; i < n; i++) { if (b[i] < lo) lo = b[i]; if (b[i] > hi) hi = b[i]; }
-    for (size_t i = 0; i < n; i++) {
-        double d = fabs((double)a[i] - b[i]);
-        if (d > md || d != d) { md = d; if (worst) *worst = i; }
-    }
-    return hi > lo ? md / (hi - lo) : md;
-}
-
 static int finite_map(const float *m, size_t n) {
     for (size_t i = 0; i < n; i++) if (!isfinite(m[i])) return 0;
     return 1;
@@ -227,7 +204,7 @@ static void test_xrai(char **lines, int n) {
     int got = xrai_greedy(map, ranks, ig, H, W, &M, NULL), top = 0;
     long diff = 0;
     for (size_t i = 0; i < hw; i++) { diff += ranks[i] != (int32_t)rk[i]; if (ranks[i] > top) top = ranks[i]; }
-    double e = err_of_range(map, ref, hw, NULL);
+    double e = check_err_of_range(map, ref, hw, NULL);
     /* nreg is PAIR's largest rank: the regions, plus 1 if some pixels stayed uncovered */
     CHECK(top == nreg && diff == 0 && e <= 1e-6, "xrai_greedy_on_pair_ig",
           "ranks 1..%d (PAIR 1..%d), %ld pixels of another rank, max err %.2e of range", top, nreg, diff, e);
@@ -242,9 +219,9 @@ static void test_xrai(char **lines, int n) {
     if (rc) { CHECK(0, "xrai_run", "%s", eng_last_error()); return; }
     float *ig_c = malloc(sizeof(float) * hw);
     memcpy(ig_c, R.attr, sizeof(float) * hw); /* C == 1: the channel max is the attribution */
-    double r_ig = pearson(ig_c, ig, hw), e_ig = err_of_range(ig_c, ig, hw, NULL);
+    double r_ig = check_pearson(ig_c, ig, hw), e_ig = check_err_of_range(ig_c, ig, hw, NULL);
     size_t wi = 0;
-    double r = pearson(R.map, ref, hw), em = err_of_range(R.map, ref, hw, &wi);
+    double r = check_pearson(R.map, ref, hw), em = check_err_of_range(R.map, ref, hw, &wi);
     CHECK(r_ig >= 0.9999 && e_ig <= 1e-3, "xrai_ig_vs_pair", "IG r %.6f max err %.2e of range", r_ig, e_ig);
     CHECK(r >= 0.999 && em <= 1e-3, "xrai_vs_pair", "r %.6f, max err %.2e of range at pixel %zu (%g vs %g)", r, em, wi,
           R.map[wi], ref[wi]);
@@ -283,7 +260,7 @@ static void test_occlusion(char **lines, int n) {
             snprintf(name, sizeof name, "occlusion_%s_stride%d_vs_%s", tag, stride, stride == 1 ? "pair" : "numpy");
             if (rc || !ref) { CHECK(0, name, "%s", rc ? eng_last_error() : "no golden"); continue; }
             size_t wi = 0;
-            double r = pearson(R.map, ref, hw), e = err_of_range(R.map, ref, hw, &wi);
+            double r = check_pearson(R.map, ref, hw), e = check_err_of_range(R.map, ref, hw, &wi);
             CHECK(r >= 0.999 && e <= 1e-3, name, "r %.6f max err %.2e of range at %zu (%g vs %g)", r, e, wi, R.map[wi],
                   ref[wi]);
             printf("     %s: r %.7f, max err %.1e of range; %.2f s, %ld passes\n", name, r, e, R.seconds, R.forward);
@@ -339,7 +316,7 @@ static void test_rise_golden(char **lines, int n) {
     P.masks = N; P.grid = s; P.prob = p; P.masks_in = masks;
     if (attrib_find("rise")->run(&P, &R)) { CHECK(0, "rise_run", "%s", eng_last_error()); return; }
     size_t wi = 0;
-    double rel = check_max_rel(R.map, ref, hw, &wi), r = pearson(R.map, ref, hw);
+    double rel = check_max_rel(R.map, ref, hw, &wi), r = check_pearson(R.map, ref, hw);
     CHECK(rel <= 1e-5, "rise_fixed_masks_vs_numpy", "max rel err %.2e at %zu (%g vs %g)", rel, wi, R.map[wi], ref[wi]);
     printf("     rise with the golden masks: max err %.1e of max |map|, r %.7f; %s\n", rel, r, R.notes);
     attrib_result_free(&R);

@@ -103,6 +103,19 @@ def fill_model(model, seed: int):
     return model
 
 
+def build_filled_model(arch, in_channels, classes, seed):
+    """torchvision's resnet or densenet `arch` with `classes` outputs, a
+    1-channel stem when in_channels is 1 (resnets: conv1), every tensor from
+    fill_model(seed), in eval mode: the test models of the attribution goldens."""
+    import torch.nn as nn
+    import torchvision
+    m = getattr(torchvision.models, arch)(weights=None, num_classes=classes)
+    if in_channels != 3:
+        m.conv1 = nn.Conv2d(in_channels, 64, kernel_size=7, stride=2, padding=3, bias=False)
+    fill_model(m, seed)
+    return m.eval()
+
+
 # ---- cross-check file for tests/detweights.h ----
 
 # (name, shape) pairs exercising every rule; the seeds include one with the

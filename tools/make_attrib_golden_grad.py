@@ -67,14 +67,13 @@ import time
 
 import numpy as np
 import torch
-import torch.nn as nn
 import torchvision
 from PIL import Image
 from scipy import ndimage
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from detweights import det_uniform, fill_model  # noqa: E402
+from detweights import build_filled_model, det_uniform  # noqa: E402
 
 REF = os.environ.get("SALIENT_REF", "/tmp/ref")
 sys.path.insert(0, REF)
@@ -113,14 +112,6 @@ CASES = [
          image="skimage_retina.jpg",
          methods=["gradient", "ig", "guidedig@paper", "blurig", "guidedbackprop", "sg-gradient"]),
 ]
-
-
-def build_model(arch, in_channels, classes, seed):
-    m = getattr(torchvision.models, arch)(weights=None, num_classes=classes)
-    if in_channels != 3:
-        m.conv1 = nn.Conv2d(in_channels, 64, kernel_size=7, stride=2, padding=3, bias=False)
-    fill_model(m, seed)
-    return m.eval()
 
 
 def load_input(name, size, channels):
@@ -319,7 +310,7 @@ def main():
             "torch": torch.__version__, "torchvision": torchvision.__version__,
             "numpy": np.__version__, "mean": MEAN, "std": STD, "cases": {}}
     for c in CASES:
-        model = build_model(c["arch"], c["in_channels"], c["classes"], c["seed"])
+        model = build_filled_model(c["arch"], c["in_channels"], c["classes"], c["seed"])
         x = load_input(c["image"], c["size"], c["in_channels"])
         np.save(os.path.join(OUT, "%s_x.npy" % c["name"]), x)
         with torch.no_grad():
@@ -332,7 +323,7 @@ def main():
               "logits_black": lb.tolist(), "target": target, "seconds": {}}
         old_cm = old.get("cases", {}).get(c["name"], {})
         cm["ref64"] = {}
-        model64 = build_model(c["arch"], c["in_channels"], c["classes"], c["seed"]).double()
+        model64 = build_filled_model(c["arch"], c["in_channels"], c["classes"], c["seed"]).double()
         for meth in c["methods"]:
             kv, info = run_case_method(c, meth, model, model64, x, target, keep, old_cm, cm)
             lines.append(("method %s %s %s" % (c["name"], meth, kv)).rstrip())

@@ -53,8 +53,6 @@ import sys
 
 import numpy as np
 import torch
-import torch.nn as nn
-import torchvision
 from PIL import Image
 from skimage.transform import resize
 
@@ -64,20 +62,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import saliency.core as saliency  # noqa: E402
 import saliency.core.xrai as xrai_mod  # noqa: E402
 from saliency.core.base import INPUT_OUTPUT_GRADIENTS, OUTPUT_LAYER_VALUES  # noqa: E402
-from detweights import fill_model  # noqa: E402
+from detweights import build_filled_model  # noqa: E402
 
 OUT = "tests/data/attrib/region"
 IMAGE = "/work/shared/data/brain-tumor-mri/images/glioma/Te-glTr_0000.jpg"
 IMAGENET_MEAN = [0.485, 0.456, 0.406]
 IMAGENET_STD = [0.229, 0.224, 0.225]
-
-
-def build_model(arch, in_channels, classes, seed):
-    m = getattr(torchvision.models, arch)(weights=None, num_classes=classes)
-    if in_channels != 3:
-        m.conv1 = nn.Conv2d(in_channels, 64, kernel_size=7, stride=2, padding=3, bias=False)
-    fill_model(m, seed)
-    return m.eval()
 
 
 def network_input(u8, channels):
@@ -143,7 +133,7 @@ def resize_digest(x_chw):
 
 
 def xrai_case(lines, u8):
-    model = build_model("resnet18", 1, 4, 31)
+    model = build_filled_model("resnet18", 1, 4, 31)
     x = network_input(u8, 1)
     target = predict(model, x)
     p = saliency.XRAIParameters()
@@ -167,7 +157,7 @@ def xrai_case(lines, u8):
 
 
 def occlusion_case(lines, tag, arch, channels, classes, seed, u8):
-    model = build_model(arch, channels, classes, seed)
+    model = build_filled_model(arch, channels, classes, seed)
     x = network_input(u8, channels)
     target = predict(model, x)
     record = []
@@ -195,7 +185,7 @@ def occlusion_case(lines, tag, arch, channels, classes, seed, u8):
 
 
 def rise_case(lines, u8, N=200, s=8, p1=0.5):
-    model = build_model("resnet18", 1, 4, 38)
+    model = build_filled_model("resnet18", 1, 4, 38)
     x = network_input(u8, 1)
     target = predict(model, x)
     H, W = x.shape[1:]

@@ -134,6 +134,6 @@ void opts_usage_common(void) {
             "  --size S             input size (default: the model's metadata, else 224)\n"
             "  --mean M[,M,M] --std S[,S,S]  normalisation (default: metadata, else ImageNet's)\n"
             "  --labels FILE        class names, one per line\n"
-            "  --threads T          OpenBLAS threads (default: all cores)\n"
+            "  --threads T          engine threads (default: all cores; results do not depend on it)\n"
             "  --reference          conv and linear by plain double-accumulating loops (slow, exact)\n");
 }

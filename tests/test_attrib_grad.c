@@ -21,7 +21,7 @@
      - batch-size invariance: batch 1 vs batch 7 within 1e-5 (relative);
      - a blank image: every method runs, narrates and returns finite values;
      - SmoothGrad seeding: same seed -> bit-identical, other seed -> different.
-   Set SALIENT_TEST_THREADS to change the BLAS threads (default 1). */
+   Set SALIENT_TEST_THREADS to change the engine threads (default 1). */
 #include "attrib/attrib.h"
 #include "attrib/gradpath.h"
 #include "engine/engine.h"

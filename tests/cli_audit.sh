@@ -3,11 +3,7 @@
 # them, trace-diff finds a deliberately changed weight at the right layer,
 # selfcheck and gradcheck pass on resnet18 and densenet121, and explain is
 # bit-for-bit deterministic for every method at a fixed thread count.
-S=${SALIENT:-./salient}
-B=${BUILD:-build}
-T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
-pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1: $2"; }
+. tests/lib_cli.sh
 G=tests/data/golden/resnet18_c1k10
 
 $B/tests/tool_mkmodel resnet18 1 10 1 F32 "$T/a.st" '"input_size":"64"'

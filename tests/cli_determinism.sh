@@ -3,11 +3,7 @@
 # every method identical to the bit (explain -M all twice, byte comparison of
 # every .npy); 1 thread vs 2 threads: the largest difference per method is
 # measured and printed (documented in the README, not asserted).
-S=${SALIENT:-./salient}
-B=${BUILD:-build}
-T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
-pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1: $2"; }
+. tests/lib_cli.sh
 G=tests/data/golden/resnet18_c1k10
 $B/tests/tool_mkmodel resnet18 1 10 1 F32 "$T/m.st" '"input_size":"64"'
 P="--steps 4 --samples 2 --masks 64 --stride 8 --seed 7 --no-png"

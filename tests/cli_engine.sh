@@ -3,20 +3,8 @@
 # bench, and the bad-input cases of the weights and image readers (each must
 # give a clear message and a non-zero exit, never a crash: exit codes >= 128
 # mean a signal and fail the test).
-S=${SALIENT:-./salient}
-B=${BUILD:-build}
-T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
+. tests/lib_cli.sh
 G=tests/data/golden/resnet18_c1k10
-pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1: $2"; }
-# expect_error NAME PATTERN CMD...: non-zero exit, no crash, stderr matches PATTERN
-expect_error() {
-  name=$1; pat=$2; shift 2
-  "$@" >"$T/out" 2>"$T/err"; rc=$?
-  if [ $rc -eq 0 ]; then fail "$name" "exit 0"; return; fi
-  if [ $rc -ge 128 ]; then fail "$name" "crashed (status $rc): $(cat "$T/err" | tail -3)"; return; fi
-  if grep -q -- "$pat" "$T/err"; then pass "$name"; else fail "$name" "message '$(cat "$T/err")' lacks '$pat'"; fi
-}
 
 $B/tests/tool_mkmodel resnet18 1 10 1 F32 "$T/r18.safetensors" '"labels":"c0,c1,c2,c3,c4,c5,c6,c7,c8,c9","input_size":"64"' || fail mkmodel "could not write the test model"
 M="$T/r18.safetensors"

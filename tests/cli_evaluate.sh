@@ -9,11 +9,7 @@
 # a CSV list gives the same rows as the folders; bad CSV lines are errors
 # naming the line; the report makes no network request; MPRT flags the
 # random map and not the gradient.
-S=${SALIENT:-./salient}
-B=${BUILD:-build}
-T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
-pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1: $2"; }
+. tests/lib_cli.sh
 SRC=tests/data/samples/brain
 if [ ! -d $SRC/glioma ] || [ ! -d $SRC/notumor ]; then echo "SKIP cli_evaluate: $SRC samples missing"; exit 0; fi
 

@@ -1,9 +1,7 @@
 #!/bin/sh
 # The shipped models (weights/) on the bundled samples: `salient predict`
 # gives the probabilities PyTorch gave when the models were exported, to 1e-4.
-S=${SALIENT:-./salient}
-B=${BUILD:-build}
-T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
+. tests/lib_cli.sh
 G=tests/data/samples/golden_probs.json
 for pair in brain_resnet18:brain cxr_densenet121:cxr; do
   m=${pair%%:*}; d=${pair#*:}

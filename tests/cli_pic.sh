@@ -5,19 +5,8 @@
 # The library itself is tested against pic.py in tests/test_pic.c; here:
 # the command's outputs (text and --json), its options and its errors
 # (a clear message and a non-zero exit, never a crash).
-S=${SALIENT:-./salient}
-B=${BUILD:-build}
-T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
+. tests/lib_cli.sh
 G=tests/data/pic
-pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1: $2"; }
-expect_error() {
-  name=$1; pat=$2; shift 2
-  "$@" >"$T/out" 2>"$T/err"; rc=$?
-  if [ $rc -eq 0 ]; then fail "$name" "exit 0"; return; fi
-  if [ $rc -ge 128 ]; then fail "$name" "crashed (status $rc): $(tail -3 "$T/err")"; return; fi
-  if grep -q -- "$pat" "$T/err"; then pass "$name"; else fail "$name" "message '$(cat "$T/err")' lacks '$pat'"; fi
-}
 # json_auc FILE KIND: the "auc" of the "sic" or "aic" object of salient's pretty JSON
 json_auc() { awk -v k="\"$2\": {" '$0 ~ k {f=1} f && /"auc":/ {gsub(/[",]/, "", $2); print $2; exit}' "$1"; }
 # ref_auc KIND: pic.py's AUC from values.json (indent 1)

@@ -199,7 +199,6 @@ void eng_set_trace(EngTraceFn fn, void *ctx);
    elementwise tail counts under the tail's last op. */
 typedef struct {
     double forward_ms[ENG_OP_COUNT], backward_ms[ENG_OP_COUNT];
-    long forward_calls[ENG_OP_COUNT], backward_calls[ENG_OP_COUNT];
 } EngProfile;
 void eng_set_profile(EngProfile *prof);
 

@@ -60,15 +60,13 @@ static double profile_now_ms(void) {
 static void profile_add(int backward, EngOpKind op, double t0) {
     if (!g_profile) return;
     double dt = profile_now_ms() - t0;
-    if (backward) { g_profile->backward_ms[op] += dt; g_profile->backward_calls[op]++; }
-    else { g_profile->forward_ms[op] += dt; g_profile->forward_calls[op]++; }
+    (backward ? g_profile->backward_ms : g_profile->forward_ms)[op] += dt;
 }
 
 static int g_threads = 0;
 void eng_set_threads(int n) {
     g_threads = n;
-    eng_parallel_set_threads(n);
-    openblas_set_num_threads(1); /* the engine's threads split each gemm (ops.c) */
+    eng_parallel_set_threads(n); /* OpenBLAS stays single-threaded: the engine's threads split each gemm (ops.c) */
 }
 int eng_get_threads(void) { return g_threads > 0 ? g_threads : openblas_get_num_procs(); }
 const char *eng_blas_info(void) { return openblas_get_config(); }

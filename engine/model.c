@@ -273,6 +273,12 @@ EngModel *eng_densenet(int depth, int in_channels, int n_classes) {
 
 void eng_model_free(EngModel *m) {
     if (!m) return;
+    for (int i = 0; m->wino && i < m->n_nodes; i++) {
+        free(m->wino[i].from);
+        free(m->wino[i].u[0]);
+        free(m->wino[i].u[1]);
+    }
+    free(m->wino);
     for (int i = 0; i < m->n_nodes; i++) free(m->nodes[i].in);
     for (int i = 0; i < m->n_params; i++) {
         free(m->params[i]->data);

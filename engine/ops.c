@@ -288,6 +288,12 @@ static void sgemm(enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, int M, int N
     eng_parallel_for(bands, 1, gemm_range, &g);
 }
 
+void eng_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
+               const float *B, int ldb, float beta, float *C, int ldc) {
+    sgemm(trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb,
+          beta, C, ldc);
+}
+
 /* Columns of images [n0, n0+nb) into col (K, nb*P); for pointwise convs the
    input planes themselves are the columns. */
 static const float *conv_columns(float *col, const float *inp, const ConvShape *s, int n0, int nb) {
@@ -313,9 +319,7 @@ static inline __attribute__((always_inline)) void epilogue_loop(float *dst, cons
     }
 }
 
-/* The result of one plane: dst (P) = epilogue of src (P) for channel c;
-   res is the residual's plane or NULL. */
-static void epilogue_plane(float *dst, const float *src, size_t P, const Epilogue *e, int c, const float *res) {
+void epilogue_span(float *dst, const float *src, size_t P, const Epilogue *e, int c, const float *res) {
     float bias = e->bias ? e->bias[c] : 0.0f, a = e->scale ? e->scale[c] : 1.0f, b = e->scale ? e->shift[c] : 0.0f;
     int bn = e->scale != NULL, r = res != NULL;
     if (e->bias) { epilogue_loop(dst, src, P, bias, a, b, res, 1, bn, r, e->relu); return; }
@@ -344,7 +348,7 @@ static void epilogue_range(void *ctx, size_t lo, size_t hi) {
     for (size_t i = lo; i < hi; i++) {
         size_t b = i / j->C, c = i % j->C, off = (j->n0 + b) * out_sz + c * P;
         const float *src = j->gathered ? j->src + c * j->nb * P + b * P : j->src + off;
-        epilogue_plane(j->out + off, src, P, j->e, (int)c, j->e->residual ? j->e->residual + off : NULL);
+        epilogue_span(j->out + off, src, P, j->e, (int)c, j->e->residual ? j->e->residual + off : NULL);
     }
 }
 

@@ -43,6 +43,15 @@ typedef struct {
 } Epilogue;
 /* out, inp (N,C,P); out may be inp. */
 void epilogue_forward(float *out, const float *inp, const Epilogue *e, int N, int C, size_t P);
+/* One span of channel c: dst (P) = the epilogue of src (P); res is the
+   residual at dst's place, or NULL. */
+void epilogue_span(float *dst, const float *src, size_t P, const Epilogue *e, int c, const float *res);
+
+/* Row-major C (M,N) = alpha op(A) op(B) + beta C (op: transposed if trans_*)
+   on the engine's threads, OpenBLAS single-threaded, split by the shape
+   alone (ops.c). */
+void eng_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
+               const float *B, int ldb, float beta, float *C, int ldc);
 
 /* torch.nn.functional.conv2d, groups=1, zero padding.
    out (N,O,Ho,Wo), inp (N,C,H,W), weight (O,C,kh,kw), bias (O) or NULL. */
@@ -59,6 +68,22 @@ void conv2d_forward_ref(float *out, const float *inp, const float *weight, const
                         const ConvShape *s);
 void conv2d_backward_ref(float *dinp, float *dweight, float *dbias, const float *dout,
                          const float *inp, const float *weight, const ConvShape *s);
+
+/* Winograd F(4x4,3x3) for 3x3 convolutions, stride 1, padding 1, undilated
+   (winograd.c: the algorithm, its cost and its accuracy). conv_wino_ok:
+   whether the fast path runs the forward (input_grad 0) or the input
+   gradient (1) of a conv this way. U: the transformed weights (36,O,C) for
+   the forward, Ut (36,C,O) for the input gradient, from conv_wino_weights;
+   both ways need conv_wino_work_floats of scratch. */
+int conv_wino_ok(const ConvShape *s, int input_grad);
+size_t conv_wino_weights_floats(const ConvShape *s);
+void conv_wino_weights(float *U, const float *weight, const ConvShape *s, int input_grad);
+size_t conv_wino_work_floats(const ConvShape *s);
+/* out (N,O,H,W) = conv(inp, weight) followed by the epilogue e. */
+void conv_wino_forward(float *out, const float *inp, const float *U, const Epilogue *e, const ConvShape *s,
+                       float *work);
+/* dinp (N,C,H,W) += the input gradient of dout (N,O,H,W). */
+void conv_wino_input_grad(float *dinp, const float *dout, const float *Ut, const ConvShape *s, float *work);
 
 /* torch.nn.functional.batch_norm, training=False (running statistics):
    y = (x - mean) / sqrt(var + eps) * gamma + beta, scale and shift computed in double.

@@ -139,6 +139,57 @@ static float *scratch_get(float **buf, size_t *cap, size_t n) {
 
 static float *work_get(EngPass *p, size_t n) { return scratch_get(&p->work, &p->work_cap, n); }
 
+/* Node's Winograd weights for the forward (0) or the input gradient (1),
+   made again if its weights changed since (EngWinoWeights); NULL if out of
+   memory. */
+static const float *wino_weights(EngModel *m, int node, const ConvShape *s, int input_grad) {
+    const EngParam *w = m->nodes[node].weight;
+    size_t bytes = sizeof(float) * w->numel;
+    if (!m->wino && !(m->wino = calloc(m->n_nodes, sizeof *m->wino))) return NULL;
+    EngWinoWeights *c = &m->wino[node];
+    if (!c->from || memcmp(c->from, w->data, bytes)) {
+        free(c->u[0]); free(c->u[1]);
+        c->u[0] = c->u[1] = NULL;
+        if (!c->from && !(c->from = malloc(bytes))) return NULL;
+        memcpy(c->from, w->data, bytes);
+    }
+    if (!c->u[input_grad]) {
+        float *u = malloc(sizeof(float) * conv_wino_weights_floats(s));
+        if (!u) return NULL;
+        conv_wino_weights(u, w->data, s, input_grad);
+        c->u[input_grad] = u;
+    }
+    return c->u[input_grad];
+}
+
+/* The fast path's conv: Winograd where it pays (conv_wino_ok), else im2col. */
+static int conv_forward_fast(EngPass *p, int node, float *out, const float *x, const Epilogue *e,
+                             const ConvShape *s) {
+    const float *weight = p->m->nodes[node].weight->data;
+    int wino = conv_wino_ok(s, 0);
+    float *work = work_get(p, wino ? conv_wino_work_floats(s) : conv2d_work_floats(s));
+    const float *U = work && wino ? wino_weights(p->m, node, s, 0) : NULL;
+    if (!work || (wino && !U)) { eng_set_error("out of memory in convolution %s", p->m->nodes[node].name); return -1; }
+    if (wino) conv_wino_forward(out, x, U, e, s, work);
+    else conv2d_forward_fused(out, x, weight, e, s, work);
+    return 0;
+}
+
+static int conv_backward_fast(EngPass *p, int node, float *dx, float *dw, float *db, const float *dy, const float *x,
+                              const ConvShape *s) {
+    const float *weight = p->m->nodes[node].weight->data;
+    int wino = dx && conv_wino_ok(s, 1);
+    size_t need = conv2d_work_floats(s);
+    if (wino && conv_wino_work_floats(s) > need) need = conv_wino_work_floats(s);
+    float *work = work_get(p, need);
+    const float *Ut = work && wino ? wino_weights(p->m, node, s, 1) : NULL;
+    if (!work || (wino && !Ut)) { eng_set_error("out of memory in convolution %s", p->m->nodes[node].name); return -1; }
+    if (!wino) { conv2d_backward(dx, dw, db, dy, x, weight, s, work); return 0; }
+    if (dw || db) conv2d_backward(NULL, dw, db, dy, x, weight, s, work);
+    conv_wino_input_grad(dx, dy, Ut, s, work);
+    return 0;
+}
+
 EngPass *eng_pass_new(EngModel *m, int n, int h, int w) {
     if (n < 1 || n > 1 << 20) { eng_set_error("batch size %d out of range", n); return NULL; }
     if (eng_model_infer_shapes(m, h, w)) return NULL;
@@ -239,9 +290,8 @@ static int run_node(EngPass *p, int i, float *out) {
         ConvShape s;
         conv_shape_of(&s, p, nd);
         if (g_reference) { conv2d_forward_ref(out, x, nd->weight->data, nd->bias ? nd->bias->data : NULL, &s); break; }
-        float *work = work_get(p, conv2d_work_floats(&s));
-        if (!work) return -1;
-        conv2d_forward(out, x, nd->weight->data, nd->bias ? nd->bias->data : NULL, &s, work);
+        Epilogue e = {.bias = nd->bias ? nd->bias->data : NULL};
+        if (conv_forward_fast(p, i, out, x, &e, &s)) return -1;
         break;
     }
     case ENG_OP_BATCHNORM2D:
@@ -369,10 +419,7 @@ static int run_group(EngPass *p, int i, const FuseGroup *g, float *out) {
     }
     ConvShape s;
     conv_shape_of(&s, p, h);
-    float *work = work_get(p, conv2d_work_floats(&s));
-    if (!work) return -1;
-    conv2d_forward_fused(out, g->inp, h->weight->data, &g->e, &s, work);
-    return 0;
+    return conv_forward_fast(p, i, out, g->inp, &g->e, &s);
 }
 
 static int forward_impl(EngPass *p, const float *x, int mode, int rnode, const float *ract) {
@@ -498,9 +545,7 @@ static int backward_builtin(EngPass *p, int i) {
         conv_shape_of(&s, p, nd);
         float *dw = param_grad(nd->weight, p), *db = param_grad(nd->bias, p);
         if (g_reference) { conv2d_backward_ref(dx, dw, db, dy, x, nd->weight->data, &s); break; }
-        float *work = work_get(p, conv2d_work_floats(&s));
-        if (!work) return -1;
-        conv2d_backward(dx, dw, db, dy, x, nd->weight->data, &s, work);
+        if (conv_backward_fast(p, i, dx, dw, db, dy, x, &s)) return -1;
         break;
     }
     case ENG_OP_BATCHNORM2D:

@@ -362,6 +362,105 @@ static void test_conv_threads(void) {
           "%d of 27 comparisons differ", bad);
 }
 
+/* Winograd F(4x4,3x3) (engine/winograd.c), called directly on any shape
+   (the fast path itself takes it only where conv_wino_ok says it pays):
+   forward and input gradient against the double-accumulating reference,
+   within WINO_TOL of the output's magnitude (measured on these cases:
+   up to about 1.5e-5; im2col: about 1e-6); the input gradient accumulates
+   (+=) into what dinp held; the epilogue fused == applied after; 1, 2 and 3
+   threads give the same bits, with a batch split into several tile blocks.
+   Sizes not multiples of 4 cover the cropped edge tiles. */
+#define WINO_TOL 5e-5
+
+static void wino_case(int N, int C, int H, int W, int O, int check_ref, int *bad_bits) {
+    ConvShape cs;
+    conv_shape_init(&cs, N, C, H, W, O, 3, 3, 1, 1, 1);
+    size_t nin = (size_t)N * C * H * W, nout = (size_t)N * O * H * W, nw = (size_t)O * C * 9;
+    float *x = randv(nin, 1), *w = randv(nw, 0.3f), *dy = randv(nout, 1), *bias = randv(O, 1);
+    float *scale = randv(O, 1), *shift = randv(O, 1), *res = randv(nout, 1);
+    float *U = malloc(sizeof(float) * conv_wino_weights_floats(&cs)), *Ut = malloc(sizeof(float) * conv_wino_weights_floats(&cs));
+    float *work = malloc(sizeof(float) * conv_wino_work_floats(&cs));
+    conv_wino_weights(U, w, &cs, 0);
+    conv_wino_weights(Ut, w, &cs, 1);
+    char nm[160];
+    if (check_ref) {
+        float *out = zeros(nout), *ref = zeros(nout), *dx = randv(nin, 1), *rdx = zeros(nin);
+        memcpy(rdx, dx, sizeof(float) * nin);
+        Epilogue e = {.bias = bias};
+        conv_wino_forward(out, x, U, &e, &cs, work);
+        conv2d_forward_ref(ref, x, w, bias, &cs);
+        conv_wino_input_grad(dx, dy, Ut, &cs, work);
+        conv2d_backward_ref(rdx, NULL, NULL, dy, x, w, &cs);
+        double e1 = check_max_rel(out, ref, nout, NULL), e2 = check_max_rel(dx, rdx, nin, NULL);
+        snprintf(nm, sizeof nm, "Winograd conv N%d C%d %dx%d O%d forward and input gradient (+=) == reference", N, C, H, W, O);
+        CHECK(e1 <= WINO_TOL && e2 <= WINO_TOL, nm, "rel err out %.3g dx %.3g (bar %.0e)", e1, e2, WINO_TOL);
+        printf("    rel err forward %.2e, input gradient %.2e\n", e1, e2);
+        /* fused epilogue == the same steps after the plain result */
+        Epilogue full = {NULL, scale, shift, res, 1}, none = {0};
+        conv_wino_forward(out, x, U, &full, &cs, work);
+        conv_wino_forward(ref, x, U, &none, &cs, work);
+        epilogue_forward(ref, ref, &full, N, O, (size_t)H * W);
+        snprintf(nm, sizeof nm, "Winograd conv N%d C%d %dx%d O%d fused epilogue == applied after", N, C, H, W, O);
+        CHECK(!memcmp(out, ref, sizeof(float) * nout), nm, "they differ");
+        free(out); free(ref); free(dx); free(rdx);
+    }
+    float *out[3], *dx[3];
+    Epilogue e = {NULL, scale, shift, res, 1};
+    for (int t = 0; t < 3; t++) {
+        eng_set_threads(t + 1);
+        out[t] = zeros(nout); dx[t] = zeros(nin);
+        conv_wino_forward(out[t], x, U, &e, &cs, work);
+        conv_wino_input_grad(dx[t], dy, Ut, &cs, work);
+    }
+    eng_set_threads(0);
+    for (int t = 1; t < 3; t++)
+        *bad_bits += memcmp(out[t], out[0], nout * 4) != 0 || memcmp(dx[t], dx[0], nin * 4) != 0;
+    for (int t = 0; t < 3; t++) { free(out[t]); free(dx[t]); }
+    free(x); free(w); free(dy); free(bias); free(scale); free(shift); free(res); free(U); free(Ut); free(work);
+}
+
+static void wino_fw(Case *c) {
+    Epilogue e = {0};
+    conv_wino_forward(c->out, c->x, c->g, &e, &c->cs, c->work);
+}
+
+/* Finite differences of the Winograd forward against its input gradient. */
+static void test_wino_gradcheck(void) {
+    Case c = {0};
+    c.forward = wino_fw;
+    conv_shape_init(&c.cs, 2, 3, 10, 9, 4, 3, 3, 1, 1, 1);
+    size_t nin = (size_t)2 * 3 * 10 * 9, nw = (size_t)4 * 3 * 9;
+    c.n_out = (size_t)2 * 4 * 10 * 9;
+    c.x = randv(nin, 1); c.w = randv(nw, 0.3f);
+    c.out = zeros(c.n_out); c.r = randv(c.n_out, 1);
+    c.work = malloc(sizeof(float) * conv_wino_work_floats(&c.cs));
+    c.g = malloc(sizeof(float) * conv_wino_weights_floats(&c.cs));
+    float *Ut = malloc(sizeof(float) * conv_wino_weights_floats(&c.cs)), *dx = zeros(nin);
+    conv_wino_weights(c.g, c.w, &c.cs, 0);
+    conv_wino_weights(Ut, c.w, &c.cs, 1);
+    conv_wino_input_grad(dx, c.r, Ut, &c.cs, c.work);
+    gradcheck("Winograd conv N2 C3 10x9 O4 input", &c, c.x, dx, nin);
+    free(c.x); free(c.w); free(c.out); free(c.r); free(c.work); free(c.g); free(Ut); free(dx);
+}
+
+static void test_winograd(void) {
+    int bad = 0;
+    test_wino_gradcheck();
+    wino_case(2, 5, 13, 11, 7, 1, &bad);    /* odd sizes: cropped edge tiles */
+    wino_case(1, 3, 4, 4, 2, 1, &bad);      /* one tile */
+    wino_case(3, 8, 9, 17, 6, 1, &bad);
+    wino_case(1, 64, 28, 28, 64, 1, &bad);  /* resnet's layer2 plane, in the fast path's range */
+    wino_case(2, 16, 6, 130, 4, 1, &bad);   /* rows of more than one segment (33 tiles) */
+    wino_case(4, 64, 56, 56, 64, 0, &bad);  /* resnet's layer1 at batch 4: two tile blocks */
+    CHECK(bad == 0, "Winograd conv forward and input gradient: 1, 2, 3 threads give the same bits",
+          "%d of 12 comparisons differ", bad);
+    ConvShape r50_l1, d121_b1;
+    conv_shape_init(&r50_l1, 4, 64, 56, 56, 64, 3, 3, 1, 1, 1);
+    conv_shape_init(&d121_b1, 4, 128, 56, 56, 32, 3, 3, 1, 1, 1);
+    CHECK(conv_wino_ok(&r50_l1, 0) && conv_wino_ok(&r50_l1, 1) && conv_wino_ok(&d121_b1, 0) && !conv_wino_ok(&d121_b1, 1),
+          "conv_wino_ok: resnet layer1 both ways, densenet's 3x3 forward only", "rule changed");
+}
+
 int main(void) {
     eng_rng_seed(&rng, 20261126);
     test_conv(2, 3, 15, 14, 4, 1, 1, 0, 1, 1); /* pointwise, one gemm per image (plane >= 14x14) */
@@ -381,5 +480,6 @@ int main(void) {
     test_concat_add();
     test_linear_softmax();
     test_conv_threads();
+    test_winograd();
     CHECK_DONE();
 }

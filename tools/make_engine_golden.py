@@ -46,6 +46,11 @@ CASES = [
     dict(name="densenet121_c3k5", arch="densenet121", in_channels=3, classes=5, seed=3,
          input_shape=[2, 3, 64, 64], input_seed=13, K=2, f16=False,
          layers=["features.denseblock3", "features.norm5"]),
+    # 112x112: layer1 and layer2 run on 28x28 and 14x14 planes, so the
+    # engine's Winograd convolutions (engine/winograd.c) are in the test
+    dict(name="resnet18_c1k10_112", arch="resnet18", in_channels=1, classes=10, seed=4,
+         input_shape=[1, 1, 112, 112], input_seed=14, K=5, f16=False,
+         layers=["layer3", "layer4"]),
 ]
 
 

@@ -69,11 +69,11 @@ void conv2d_forward_ref(float *out, const float *inp, const float *weight, const
 void conv2d_backward_ref(float *dinp, float *dweight, float *dbias, const float *dout,
                          const float *inp, const float *weight, const ConvShape *s);
 
-/* Winograd F(4x4,3x3) for 3x3 convolutions, stride 1, padding 1, undilated
+/* Winograd F(2x2,3x3) for 3x3 convolutions, stride 1, padding 1, undilated
    (winograd.c: the algorithm, its cost and its accuracy). conv_wino_ok:
    whether the fast path runs the forward (input_grad 0) or the input
-   gradient (1) of a conv this way. U: the transformed weights (36,O,C) for
-   the forward, Ut (36,C,O) for the input gradient, from conv_wino_weights;
+   gradient (1) of a conv this way. U: the transformed weights (16,O,C) for
+   the forward, Ut (16,C,O) for the input gradient, from conv_wino_weights;
    both ways need conv_wino_work_floats of scratch. */
 int conv_wino_ok(const ConvShape *s, int input_grad);
 size_t conv_wino_weights_floats(const ConvShape *s);

@@ -89,6 +89,8 @@ struct EngPass {
     int *group_head;     /* per node: first node of the fused group it ends (ENG_TAPE_GRAD), or -1 */
     int n_fused;         /* nodes the last forward absorbed into fused groups */
     float *coef; size_t coef_cap; /* batch-norm coefficients of a fused group */
+    int *route; size_t route_cap; /* a folded concatenation's plane map (concat_routes) */
+    float **route_grads; size_t route_grads_cap;
     int taped;           /* the last forward was taped (ENG_TAPE or ENG_TAPE_GRAD) */
     int tape_all;        /* ... and kept every node (ENG_TAPE) */
     char *keep;          /* per node: never inside a fused group (eng_pass_keep) */
@@ -234,7 +236,8 @@ void eng_pass_free(EngPass *p) {
     if (p->argmax) for (int i = 0; i < p->m->n_nodes; i++) free(p->argmax[i]);
     for (int i = 0; i < p->n_pool; i++) free(p->pool[i].p);
     free(p->pool); free(p->numel); free(p->tape_cap); free(p->tape); free(p->act); free(p->grad);
-    free(p->argmax); free(p->last_use); free(p->readers); free(p->keep); free(p->group_head); free(p->work); free(p->coef); free(p);
+    free(p->argmax); free(p->last_use); free(p->readers); free(p->keep); free(p->group_head); free(p->work); free(p->coef);
+    free(p->route); free(p->route_grads); free(p);
 }
 
 int eng_pass_batch(const EngPass *p) { return p->n; }
@@ -623,6 +626,10 @@ typedef struct {
     int C;
     size_t P;
     int into_input;      /* the head is the batch norm: gh is its INPUT's gradient, accumulated */
+    /* ... and that input a concatenation read by nothing else: plane (n, c)
+       goes to input cat_k[c]'s gradient, channel cat_c[c] of cat_n[k] */
+    float **cat_grad;
+    const int *cat_k, *cat_c, *cat_n;
 } GroupJob;
 
 /* One plane of the group's backward with the steps fixed at compile time
@@ -634,6 +641,7 @@ static inline __attribute__((always_inline)) void backward_group_plane(float *gh
         float v = dy[i];
         if (relu) v = out[i] > 0.0f ? 0.0f + v : 0.0f;
         if (add) { other[i] += v; v = 0.0f + v; }
+        if (into_input == 2) { float t = 0.0f + v * a; gh[i] += t; continue; } /* via the concat's zeroed gradient */
         if (into_input) { gh[i] += v * a; continue; } /* batchnorm_backward's own dx += dy * a */
         if (bn) v = 0.0f + v * a;
         gh[i] = v;
@@ -650,8 +658,15 @@ static void backward_group_range(void *ctx, size_t lo, size_t hi) {
             a = (float)((double)j->bn->weight->data[c] * invstd);
         }
         size_t o = pl * j->P, n = j->P;
-        float *gh = j->gh + o, *other = j->other ? j->other + o : NULL;
+        float *gh = j->gh ? j->gh + o : NULL, *other = j->other ? j->other + o : NULL;
         const float *dy = j->dy + o, *out = j->out ? j->out + o : NULL;
+        if (j->cat_grad) { /* the concatenation's backward on the way: the same sums in the same order */
+            int k = j->cat_k[c];
+            float *d = j->cat_grad[k] + ((pl / j->C) * j->cat_n[k] + j->cat_c[c]) * j->P;
+            if (out) backward_group_plane(d, NULL, dy, out, a, n, 1, 0, 1, 2);
+            else backward_group_plane(d, NULL, dy, NULL, a, n, 0, 0, 1, 2);
+            continue;
+        }
         switch (j->into_input << 3 | (out != NULL) << 2 | (other != NULL) << 1 | (j->bn != NULL)) {
         case 0: backward_group_plane(gh, other, dy, out, a, n, 0, 0, 0, 0); break;
         case 1: backward_group_plane(gh, other, dy, out, a, n, 0, 0, 1, 0); break;
@@ -667,6 +682,45 @@ static void backward_group_range(void *ctx, size_t lo, size_t hi) {
         default: backward_group_plane(gh, other, dy, out, a, n, 1, 1, 1, 1); break;
         }
     }
+}
+
+/* A folded batch norm reading a concatenation (densenet's norm1, the
+   transitions' norm, norm5) sends its planes straight to the concatenated
+   inputs' gradients when the concatenation is the node just before it,
+   read by nothing else, with the built-in rule and no gradient kept: the
+   concatenation's backward then has nothing left to do (its gradient is
+   never made), one pass and one buffer less. */
+static int concat_folds(const EngPass *p, int h, int cat) {
+    const EngBackwardOpts *o = p->opts;
+    return p->m->nodes[cat].op == ENG_OP_CONCAT && cat == h - 1 && p->readers[cat] == 1 && !p->grad[cat] &&
+           !o->rule[ENG_OP_CONCAT] && !keep_grad(o, cat);
+}
+
+/* The job's plane map for concatenation node cat (in the pass's scratch:
+   2 C + n_in ints and the inputs' gradient buffers); -1 if out of memory. */
+static int concat_routes(EngPass *p, int cat, GroupJob *j) {
+    const EngNode *nd = &p->m->nodes[cat];
+    int C = nd->c;
+    size_t need = (size_t)2 * C + nd->n_in;
+    if (need > p->route_cap || (size_t)nd->n_in > p->route_grads_cap) {
+        free(p->route); free(p->route_grads);
+        p->route = malloc(sizeof(int) * need);
+        p->route_grads = malloc(sizeof(float *) * nd->n_in);
+        p->route_cap = p->route && p->route_grads ? need : 0;
+        p->route_grads_cap = p->route_cap ? (size_t)nd->n_in : 0;
+        if (!p->route_cap) return -1;
+    }
+    int *k_of = p->route, *c_of = k_of + C, *n_of = c_of + C;
+    float **grads = p->route_grads;
+    for (int k = 0, c0 = 0; k < nd->n_in; k++) {
+        int ck = p->m->nodes[nd->in[k]].c;
+        if (!(grads[k] = eng_pass_in_grad_buf(p, cat, k))) return -1;
+        n_of[k] = ck;
+        for (int c = 0; c < ck; c++) { k_of[c0 + c] = k; c_of[c0 + c] = c; }
+        c0 += ck;
+    }
+    j->cat_grad = grads; j->cat_k = k_of; j->cat_c = c_of; j->cat_n = n_of;
+    return 0;
 }
 
 /* fold_head: the head is a batch norm whose backward is done here too:
@@ -685,12 +739,18 @@ static int backward_group(EngPass *p, int h, int e, int fold_head) {
         const EngNode *a = &m->nodes[add];
         if (!(other = eng_pass_in_grad_buf(p, add, a->in[0] == add - 1 ? 1 : 0))) return -1;
     }
-    float *gh = fold_head ? eng_pass_in_grad_buf(p, h, 0) : pool_take(p, p->numel[h]);
-    if (!gh) return -1;
-    if (!fold_head) p->grad[h] = gh;
     const EngNode *last = &m->nodes[e];
     GroupJob j = {bn >= 0 ? &m->nodes[bn] : NULL, p->grad[e], last->op == ENG_OP_RELU ? p->act[e] : NULL,
-                  other, gh, last->c, (size_t)last->h * last->w, fold_head};
+                  other, NULL, last->c, (size_t)last->h * last->w, fold_head, NULL, NULL, NULL, NULL};
+    int cat = fold_head && add < 0 ? m->nodes[h].in[0] : -1;
+    if (cat >= 0 && concat_folds(p, h, cat)) {
+        if (concat_routes(p, cat, &j)) return -1;
+    } else {
+        float *gh = fold_head ? eng_pass_in_grad_buf(p, h, 0) : pool_take(p, p->numel[h]);
+        if (!gh) return -1;
+        if (!fold_head) p->grad[h] = gh;
+        j.gh = gh;
+    }
     size_t per = j.P < 32768 ? 32768 / (j.P ? j.P : 1) : 1;
     eng_parallel_for((size_t)p->n * last->c, per, backward_group_range, &j);
     return 0;

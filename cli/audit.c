@@ -199,6 +199,7 @@ int manifest_write(const char *path) {
     jw_kv_string(&w, "openblas", eng_blas_info());
     jw_kv_int(&w, "threads", eng_get_threads());
     jw_kv_bool(&w, "reference_path", eng_get_reference());
+    jw_kv_string(&w, "convolutions", eng_conv_info());
     if (getcwd(cwd, sizeof cwd)) jw_kv_string(&w, "cwd", cwd);
     jw_key(&w, "argv");
     jw_array_begin(&w);

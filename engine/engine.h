@@ -214,6 +214,7 @@ int eng_get_threads(void);
 const char *eng_last_error(void);
 void eng_set_error(const char *fmt, ...); /* for layers above the engine: one error slot */
 const char *eng_blas_info(void); /* OpenBLAS config string */
+const char *eng_conv_info(void); /* how convolutions are computed now (for manifests) */
 
 /* size arithmetic: returns 0 and sets *out, or -1 on overflow. */
 int eng_size_mul(size_t a, size_t b, size_t *out);

@@ -70,6 +70,11 @@ void eng_set_threads(int n) {
 }
 int eng_get_threads(void) { return g_threads > 0 ? g_threads : openblas_get_num_procs(); }
 const char *eng_blas_info(void) { return openblas_get_config(); }
+const char *eng_conv_info(void) {
+    return g_reference ? "plain loops accumulating in double (reference path)"
+                       : "im2col + OpenBLAS sgemm; Winograd F(2x2,3x3) (16 sgemms over transformed tiles) for "
+                         "the 3x3 stride-1 convolutions engine/winograd.c's conv_wino_ok selects";
+}
 
 /* ---- buffer pool ---- */
 typedef struct { float *p; size_t cap; int used; } PoolBuf;

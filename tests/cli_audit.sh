@@ -14,7 +14,7 @@ $B/tests/tool_mkmodel densenet121 3 5 3 F16 "$T/d.st" '"input_size":"64"'
 if $S predict -m "$T/a.st" --input-npy $G/x.npy --trace "$T/a.jsonl" -o "$T/runA" >/dev/null 2>"$T/err"; then
   n=$(wc -l <"$T/a.jsonl")
   grep -q '"op":"conv2d","layer":"layer3.1.conv2"' "$T/a.jsonl" && grep -q '"sha256"' "$T/a.jsonl" && grep -q '"l2"' "$T/a.jsonl" \
-    && [ -f "$T/runA/manifest.json" ] && grep -q '"openblas"' "$T/runA/manifest.json" && grep -q '"sha256"' "$T/runA/manifest.json" \
+    && [ -f "$T/runA/manifest.json" ] && grep -q '"openblas"' "$T/runA/manifest.json" && grep -q '"convolutions": "im2col' "$T/runA/manifest.json" && grep -q '"sha256"' "$T/runA/manifest.json" \
     && pass "trace ($n lines) and manifest recorded" || fail "trace/manifest" "missing fields"
   $S verify "$T/runA/manifest.json" >"$T/v" 2>&1 && grep -q "1 of 1 outputs identical" "$T/v" && pass "verify re-runs predict: $(tail -1 "$T/v")" \
     || fail "verify predict" "$(cat "$T/v")"

@@ -136,7 +136,9 @@ typedef struct {
 } EngBackwardOpts;
 
 /* A pass for a batch of n inputs of the model's channels at h x w. NULL on
-   a bad size (message in eng_last_error()). Buffers persist across calls. */
+   a bad size (message in eng_last_error()). Buffers persist across calls.
+   Passes of one model run one at a time: a pass writes state into its model
+   (the node shapes for its input size, the cached Winograd weights). */
 EngPass *eng_pass_new(EngModel *m, int n, int h, int w);
 void eng_pass_free(EngPass *p);
 int eng_pass_batch(const EngPass *p);

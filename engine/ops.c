@@ -3,7 +3,9 @@
    of a batch gathered into one wide gemm when the output plane is small, and
    the im2col skipped for 1x1 stride-1 unpadded convolutions. Forward-only
    runs apply the following batch norm, residual add and relu while the gemm
-   result is scattered into place (Epilogue), in one pass over the output. */
+   result is scattered into place (Epilogue), in one pass over the output.
+   The 3x3 stride-1 convolutions where it pays run as Winograd F(2x2,3x3)
+   instead (winograd.c; the pass chooses, engine/pass.c conv_forward_fast). */
 #include "engine/ops.h"
 #include "engine/parallel.h"
 

@@ -183,6 +183,15 @@ static void test_maxpool(void) {
     float one = 1;
     maxpool_backward(d, &one, &a, 1, 1, 2, 2, 1, 1);
     CHECK(a == 0 && d[0] == 1 && d[1] == 0, "maxpool2d tie goes to the first maximum", "argmax %d", a);
+    /* NaN propagates, the first NaN in window order wins, inside the plane and at its border */
+    float nan_in[16] = {0, 1, 2, 3, 4, NAN, 9, NAN, 8, 1, 1, 1, 1, 1, 1, 1}, nan_out[4];
+    int32_t nan_am[4];
+    maxpool_forward(nan_out, nan_am, nan_in, 1, 1, 4, 4, 3, 1, 0, 2, 2);
+    CHECK(isnan(nan_out[0]) && nan_am[0] == 5 && isnan(nan_out[1]) && nan_am[1] == 5 && isnan(nan_out[3]) &&
+          nan_am[3] == 5, "maxpool2d NaN propagates, first NaN in window order", "argmax %d %d %d", nan_am[0],
+          nan_am[1], nan_am[3]);
+    maxpool_forward(nan_out, nan_am, nan_in, 1, 1, 4, 4, 3, 2, 1, 2, 2);
+    CHECK(isnan(nan_out[0]) && nan_am[0] == 5, "maxpool2d NaN at the padded border", "argmax %d", nan_am[0]);
     free(c.x); free(c.out); free(c.r); free(am); free(dx);
 }
 

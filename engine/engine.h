@@ -116,10 +116,11 @@ enum {
     ENG_FORWARD_ONLY = 0,  /* no tape: buffers reused as soon as their last reader ran */
     ENG_TAPE = 1,          /* keep every activation for backward and for reading */
     ENG_TAPE_GRAD = 2,     /* keep what input gradients need: like forward-only runs it
-                              fuses conv->bn->add->relu chains, so the conv, batch-norm and
-                              add results inside a chain are not kept (eng_pass_act NULL)
-                              unless marked with eng_pass_keep; less memory, fewer passes
-                              over it. Weight gradients (param_grads) need ENG_TAPE. */
+                              fuses conv->bn->add->relu and concat->bn->relu chains, so the
+                              conv, concatenation, batch-norm and add results inside a chain
+                              are not kept (eng_pass_act NULL) unless marked with
+                              eng_pass_keep; less memory, fewer passes over it. Weight
+                              gradients (param_grads) need ENG_TAPE. */
 };
 
 /* A backward rule: computes the gradient of node `node`'s inputs from its

@@ -94,8 +94,8 @@ struct EngPass {
     int *group_head;     /* per node: first node of the fused group it ends (ENG_TAPE_GRAD), or -1 */
     int n_fused;         /* nodes the last forward absorbed into fused groups */
     float *coef; size_t coef_cap; /* batch-norm coefficients of a fused group */
-    int *route; size_t route_cap; /* a folded concatenation's plane map (concat_routes) */
-    float **route_grads; size_t route_grads_cap;
+    int *route; size_t route_cap; /* a fused concatenation's plane map (concat_map) */
+    void **route_ptrs; size_t route_ptrs_cap;
     int taped;           /* the last forward was taped (ENG_TAPE or ENG_TAPE_GRAD) */
     int tape_all;        /* ... and kept every node (ENG_TAPE) */
     char *keep;          /* per node: never inside a fused group (eng_pass_keep) */
@@ -242,7 +242,7 @@ void eng_pass_free(EngPass *p) {
     for (int i = 0; i < p->n_pool; i++) free(p->pool[i].p);
     free(p->pool); free(p->numel); free(p->tape_cap); free(p->tape); free(p->act); free(p->grad);
     free(p->argmax); free(p->last_use); free(p->readers); free(p->keep); free(p->group_head); free(p->work); free(p->coef);
-    free(p->route); free(p->route_grads); free(p);
+    free(p->route); free(p->route_ptrs); free(p);
 }
 
 int eng_pass_batch(const EngPass *p) { return p->n; }
@@ -358,22 +358,24 @@ int eng_model_is_cut(const EngModel *m, int node) {
 }
 
 /* ---- fused groups (forward-only and ENG_TAPE_GRAD runs) ----
-   A conv, batch norm or add takes in the batch norm, add and relu right
-   after it (in that order; a conv->bn->add->relu bottleneck tail is one
-   group) when each of them reads the previous one, nothing else reads the
+   A conv, concatenation, batch norm or add takes in the batch norm, add
+   and relu right after it (in that order; a conv->bn->add->relu bottleneck
+   tail is one group, so is densenet's concat->norm1->relu1) when each of
+   them reads the previous one, nothing else reads the
    results in between, and an absorbed add's other operand was computed
    before the group. The group writes only its last node's activation,
    through one epilogue pass (ops.h: Epilogue), bit-identical to running the
    nodes one by one. Input gradients never need the results inside a group
    (conv and linear backward read their input only for weight gradients,
-   batch norm its input only for gamma/beta, add nothing; the relu at the end
+   batch norm its input only for gamma/beta, add and concat nothing; the relu at the end
    is kept), so ENG_TAPE_GRAD fuses too, except around eng_pass_keep nodes.
    Never under a trace (it reports every node), on the reference path, or
    across a replaced node. */
 typedef struct { int end; Epilogue e; const float *inp; } FuseGroup;
 
 static int fuse_stage(EngOpKind op) {
-    return op == ENG_OP_CONV2D ? 0 : op == ENG_OP_BATCHNORM2D ? 1 : op == ENG_OP_ADD ? 2 : op == ENG_OP_RELU ? 3 : -1;
+    if (op == ENG_OP_CONV2D || op == ENG_OP_CONCAT) return 0;
+    return op == ENG_OP_BATCHNORM2D ? 1 : op == ENG_OP_ADD ? 2 : op == ENG_OP_RELU ? 3 : -1;
 }
 
 /* Does node j = cur + 1 join the group that starts at head and ends at cur? */
@@ -419,8 +421,63 @@ static int fuse_plan(EngPass *p, int i, int rnode, FuseGroup *g) {
     return 0;
 }
 
+/* Concatenation node cat's plane map in the pass's scratch: plane c of
+   the concatenation is plane c_of[c] of input k_of[c], which has n_of[k]
+   channels; ptrs holds n_in pointers for the caller. -1 if out of memory. */
+static int concat_map(EngPass *p, int cat, int **k_of, int **c_of, int **n_of, void ***ptrs) {
+    const EngNode *nd = &p->m->nodes[cat];
+    size_t need = (size_t)2 * nd->c + nd->n_in;
+    if (need > p->route_cap || (size_t)nd->n_in > p->route_ptrs_cap) {
+        free(p->route); free(p->route_ptrs);
+        p->route = malloc(sizeof(int) * need);
+        p->route_ptrs = malloc(sizeof(void *) * nd->n_in);
+        p->route_cap = p->route && p->route_ptrs ? need : 0;
+        p->route_ptrs_cap = p->route_cap ? (size_t)nd->n_in : 0;
+        if (!p->route_cap) return -1;
+    }
+    *k_of = p->route; *c_of = *k_of + nd->c; *n_of = *c_of + nd->c; *ptrs = p->route_ptrs;
+    for (int k = 0, c0 = 0; k < nd->n_in; k++) {
+        int ck = p->m->nodes[nd->in[k]].c;
+        (*n_of)[k] = ck;
+        for (int c = 0; c < ck; c++) { (*k_of)[c0 + c] = k; (*c_of)[c0 + c] = c; }
+        c0 += ck;
+    }
+    return 0;
+}
+
+/* A group headed by a concatenation (densenet: concat -> norm -> relu):
+   the epilogue reads each plane from the concatenated input it comes from,
+   so the concatenation itself is never written (the same values, so the
+   same bits as concat_forward followed by the epilogue). */
+typedef struct {
+    const float *const *src; const int *k_of, *c_of, *n_of;
+    const Epilogue *e; float *out;
+    int C; size_t P;
+} CatEpiJob;
+
+static void concat_epilogue_range(void *ctx, size_t lo, size_t hi) {
+    const CatEpiJob *j = ctx;
+    for (size_t pl = lo; pl < hi; pl++) {
+        int c = (int)(pl % j->C), k = j->k_of[c];
+        const float *src = j->src[k] + ((pl / j->C) * j->n_of[k] + j->c_of[c]) * j->P;
+        epilogue_span(j->out + pl * j->P, src, j->P, j->e, c, j->e->residual ? j->e->residual + pl * j->P : NULL);
+    }
+}
+
+static int concat_epilogue(EngPass *p, int cat, const Epilogue *e, float *out) {
+    const EngNode *nd = &p->m->nodes[cat];
+    int *k_of, *c_of, *n_of;
+    void **ptrs;
+    if (concat_map(p, cat, &k_of, &c_of, &n_of, &ptrs)) return -1;
+    for (int k = 0; k < nd->n_in; k++) ptrs[k] = p->act[nd->in[k]];
+    CatEpiJob j = {(const float *const *)ptrs, k_of, c_of, n_of, e, out, nd->c, (size_t)nd->h * nd->w};
+    eng_parallel_for((size_t)p->n * nd->c, j.P < 32768 ? 32768 / (j.P ? j.P : 1) : 1, concat_epilogue_range, &j);
+    return 0;
+}
+
 static int run_group(EngPass *p, int i, const FuseGroup *g, float *out) {
     const EngNode *h = &p->m->nodes[i], *last = &p->m->nodes[g->end];
+    if (h->op == ENG_OP_CONCAT) return concat_epilogue(p, i, &g->e, out);
     if (h->op != ENG_OP_CONV2D) {
         epilogue_forward(out, g->inp, &g->e, p->n, last->c, (size_t)last->h * last->w);
         return 0;
@@ -689,51 +746,39 @@ static void backward_group_range(void *ctx, size_t lo, size_t hi) {
     }
 }
 
-/* A folded batch norm reading a concatenation (densenet's norm1, the
-   transitions' norm, norm5) sends its planes straight to the concatenated
-   inputs' gradients when the concatenation is the node just before it,
-   read by nothing else, with the built-in rule and no gradient kept: the
-   concatenation's backward then has nothing left to do (its gradient is
-   never made), one pass and one buffer less. */
-static int concat_folds(const EngPass *p, int h, int cat) {
+/* A concatenation's backward done inside a group's elementwise pass: each
+   plane goes straight to the concatenated input's gradient it comes from
+   (the concatenation's gradient is never made). When the concatenation
+   heads the group (its forward was fused too), or is the node just before
+   the group's folded batch norm; read by nothing else, with the built-in
+   rule and no gradient kept. The same sums in the same order as the
+   concatenation's own backward right after the group. */
+static int concat_routable(const EngPass *p, int cat) {
     const EngBackwardOpts *o = p->opts;
-    return p->m->nodes[cat].op == ENG_OP_CONCAT && cat == h - 1 && p->readers[cat] == 1 && !p->grad[cat] &&
+    return p->m->nodes[cat].op == ENG_OP_CONCAT && p->readers[cat] == 1 && !p->grad[cat] &&
            !o->rule[ENG_OP_CONCAT] && !keep_grad(o, cat);
 }
 
-/* The job's plane map for concatenation node cat (in the pass's scratch:
-   2 C + n_in ints and the inputs' gradient buffers); -1 if out of memory. */
 static int concat_routes(EngPass *p, int cat, GroupJob *j) {
     const EngNode *nd = &p->m->nodes[cat];
-    int C = nd->c;
-    size_t need = (size_t)2 * C + nd->n_in;
-    if (need > p->route_cap || (size_t)nd->n_in > p->route_grads_cap) {
-        free(p->route); free(p->route_grads);
-        p->route = malloc(sizeof(int) * need);
-        p->route_grads = malloc(sizeof(float *) * nd->n_in);
-        p->route_cap = p->route && p->route_grads ? need : 0;
-        p->route_grads_cap = p->route_cap ? (size_t)nd->n_in : 0;
-        if (!p->route_cap) return -1;
-    }
-    int *k_of = p->route, *c_of = k_of + C, *n_of = c_of + C;
-    float **grads = p->route_grads;
-    for (int k = 0, c0 = 0; k < nd->n_in; k++) {
-        int ck = p->m->nodes[nd->in[k]].c;
-        if (!(grads[k] = eng_pass_in_grad_buf(p, cat, k))) return -1;
-        n_of[k] = ck;
-        for (int c = 0; c < ck; c++) { k_of[c0 + c] = k; c_of[c0 + c] = c; }
-        c0 += ck;
-    }
-    j->cat_grad = grads; j->cat_k = k_of; j->cat_c = c_of; j->cat_n = n_of;
+    int *k_of, *c_of, *n_of;
+    void **ptrs;
+    if (concat_map(p, cat, &k_of, &c_of, &n_of, &ptrs)) return -1;
+    for (int k = 0; k < nd->n_in; k++)
+        if (!(ptrs[k] = eng_pass_in_grad_buf(p, cat, k))) return -1;
+    j->cat_grad = (float **)ptrs; j->cat_k = k_of; j->cat_c = c_of; j->cat_n = n_of;
     return 0;
 }
 
-/* fold_head: the head is a batch norm whose backward is done here too:
-   its input's gradient gets += dy * a straight from the elementwise pass,
-   the same arithmetic as batchnorm_backward, without the head's gradient
-   buffer in between. */
-static int backward_group(EngPass *p, int h, int e, int fold_head) {
+/* A batch-norm head is folded when its rule is the built-in one and its
+   gradient is not kept: its input's gradient gets += dy * a straight from
+   the elementwise pass, the same arithmetic as batchnorm_backward, without
+   the head's gradient buffer in between. *head_done: the head's own
+   backward was done here too (folded batch norm, routed concatenation). */
+static int backward_group(EngPass *p, int h, int e, int *head_done) {
     const EngModel *m = p->m;
+    const EngBackwardOpts *o = p->opts;
+    int fold_head = m->nodes[h].op == ENG_OP_BATCHNORM2D && !o->rule[ENG_OP_BATCHNORM2D] && !keep_grad(o, h);
     int bn = fold_head ? h : -1, add = -1;
     for (int q = h + 1; q <= e; q++) {
         if (m->nodes[q].op == ENG_OP_BATCHNORM2D) bn = q;
@@ -747,9 +792,11 @@ static int backward_group(EngPass *p, int h, int e, int fold_head) {
     const EngNode *last = &m->nodes[e];
     GroupJob j = {bn >= 0 ? &m->nodes[bn] : NULL, p->grad[e], last->op == ENG_OP_RELU ? p->act[e] : NULL,
                   other, NULL, last->c, (size_t)last->h * last->w, fold_head, NULL, NULL, NULL, NULL};
-    int cat = fold_head && add < 0 ? m->nodes[h].in[0] : -1;
-    if (cat >= 0 && concat_folds(p, h, cat)) {
+    int cat = m->nodes[h].op == ENG_OP_CONCAT ? h : fold_head && add < 0 && m->nodes[h].in[0] == h - 1 ? h - 1 : -1;
+    *head_done = fold_head;
+    if (cat >= 0 && bn >= 0 && concat_routable(p, cat)) {
         if (concat_routes(p, cat, &j)) return -1;
+        *head_done = 1;
     } else {
         float *gh = fold_head ? eng_pass_in_grad_buf(p, h, 0) : pool_take(p, p->numel[h]);
         if (!gh) return -1;
@@ -786,12 +833,11 @@ int eng_pass_backward_from(EngPass *p, int node, const float *seed, const EngBac
         int h = p->group_head[i];
         double t0 = g_profile ? profile_now_ms() : 0;
         if (h >= 0 && group_fusable_backward(p, h, i, opts)) {
-            int fold = m->nodes[h].op == ENG_OP_BATCHNORM2D && !opts->rule[ENG_OP_BATCHNORM2D] && !keep_grad(opts, h);
-            int rc = backward_group(p, h, i, fold);
+            int done = 0, rc = backward_group(p, h, i, &done);
             profile_add(1, m->nodes[i].op, t0);
             if (rc) { eng_set_error("backward failed at %s (out of memory)", m->nodes[i].name); return -1; }
             if (!keep_grad(opts, i)) { pool_give(p, p->grad[i]); p->grad[i] = NULL; }
-            i = fold ? h : h + 1; /* else the head's own rule runs next */
+            i = done ? h : h + 1; /* else the head's own rule runs next */
             continue;
         }
         EngOpKind op = m->nodes[i].op;

@@ -794,7 +794,7 @@ static int backward_group(EngPass *p, int h, int e, int *head_done) {
                   other, NULL, last->c, (size_t)last->h * last->w, fold_head, NULL, NULL, NULL, NULL};
     int cat = m->nodes[h].op == ENG_OP_CONCAT ? h : fold_head && add < 0 && m->nodes[h].in[0] == h - 1 ? h - 1 : -1;
     *head_done = fold_head;
-    if (cat >= 0 && bn >= 0 && concat_routable(p, cat)) {
+    if (cat >= 0 && bn >= 0 && add < 0 && concat_routable(p, cat)) { /* the route path has no add step */
         if (concat_routes(p, cat, &j)) return -1;
         *head_done = 1;
     } else {

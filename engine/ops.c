@@ -195,11 +195,6 @@ typedef struct {
     int nb;
 } ColJob;
 
-/* Items per thread worth waking a thread for: about 32 Ki floats. */
-static size_t min_items(size_t floats_per_item) {
-    return floats_per_item >= 32768 ? 1 : 32768 / (floats_per_item ? floats_per_item : 1);
-}
-
 static void im2col_range(void *ctx, size_t lo, size_t hi) {
     const ColJob *j = ctx;
     const ConvShape *s = j->s;
@@ -303,7 +298,7 @@ static const float *conv_columns(float *col, const float *inp, const ConvShape *
     if (conv_is_pointwise(s) && nb == 1) return inp + (size_t)n0 * in_sz;
     ColJob j = {s, col, inp + (size_t)n0 * in_sz, NULL, nb};
     size_t per_item = (size_t)s->kh * s->kw * P;
-    eng_parallel_for((size_t)nb * s->C, min_items(per_item), conv_is_pointwise(s) ? gather_range : im2col_range, &j);
+    eng_parallel_for((size_t)nb * s->C, eng_min_items(per_item), conv_is_pointwise(s) ? gather_range : im2col_range, &j);
     return col;
 }
 
@@ -356,7 +351,7 @@ static void epilogue_range(void *ctx, size_t lo, size_t hi) {
 
 void epilogue_forward(float *out, const float *inp, const Epilogue *e, int N, int C, size_t P) {
     EpiJob j = {out, inp, e, C, N, P, 0, 0};
-    eng_parallel_for((size_t)N * C, min_items(P), epilogue_range, &j);
+    eng_parallel_for((size_t)N * C, eng_min_items(P), epilogue_range, &j);
 }
 
 /* Groups on threads (see conv_group): part p of parts takes groups
@@ -427,7 +422,7 @@ static void conv_forward_serial(float *out, const float *inp, const float *weigh
                     1.0f, weight, (int)K, cols, (int)(nb * P), 0.0f, dst, (int)(nb * P));
         /* scatter (O, nb*P) to images (nb, O, P), applying the epilogue on the way */
         EpiJob j = {out, nb == 1 ? out : tmp, e, s->O, nb, P, (size_t)n0, nb > 1};
-        eng_parallel_for((size_t)nb * s->O, min_items(P), epilogue_range, &j);
+        eng_parallel_for((size_t)nb * s->O, eng_min_items(P), epilogue_range, &j);
     }
 }
 
@@ -510,7 +505,7 @@ static void conv_backward_serial(float *dinp, float *dweight, float *dbias, cons
         sgemm(CblasTrans, CblasNoTrans, (int)K, (int)(nb * P), s->O, 1.0f,
                     weight, (int)K, g, (int)(nb * P), 0.0f, col, (int)(nb * P));
         ColJob j = {s, col, NULL, dinp + (size_t)n0 * in_sz, nb};
-        eng_parallel_for((size_t)nb * s->C, min_items((size_t)s->kh * s->kw * P), col2im_range, &j);
+        eng_parallel_for((size_t)nb * s->C, eng_min_items((size_t)s->kh * s->kw * P), col2im_range, &j);
     }
     if (!dbias) return;
     for (int n = 0; n < s->N; n++)
@@ -622,7 +617,7 @@ static void maxpool_range(void *ctx, size_t lo, size_t hi) {
 void maxpool_forward(float *out, int32_t *argmax, const float *inp, int N, int C, int H, int W,
                      int k, int stride, int pad, int Ho, int Wo) {
     PoolJob j = {out, argmax, inp, H, W, k, stride, pad, Ho, Wo};
-    eng_parallel_for((size_t)N * C, min_items((size_t)Ho * Wo * k * k), maxpool_range, &j);
+    eng_parallel_for((size_t)N * C, eng_min_items((size_t)Ho * Wo * k * k), maxpool_range, &j);
 }
 
 void maxpool_backward(float *dinp, const float *dout, const int32_t *argmax,
@@ -751,7 +746,7 @@ static void concat_run(ConcatJob *j, int N) {
     j->Ct = 0;
     for (int k = 0; k < j->n_in; k++) j->Ct += j->C[k];
     size_t per = (size_t)j->Ct * j->HW / (j->n_in ? j->n_in : 1);
-    eng_parallel_for((size_t)N * j->n_in, min_items(per), concat_range, j);
+    eng_parallel_for((size_t)N * j->n_in, eng_min_items(per), concat_range, j);
 }
 
 void concat_forward(float *out, const float *const *inps, const int *C, int n_in, int N, int HW) {

@@ -18,6 +18,11 @@ typedef void (*EngRangeFn)(void *ctx, size_t lo, size_t hi);
 /* min_per_thread: below this many items per thread, fn runs on the caller
    alone (waking a thread costs a few microseconds). */
 void eng_parallel_for(size_t n, size_t min_per_thread, EngRangeFn fn, void *ctx);
+/* min_per_thread for items of floats_per_item floats each: about 32 Ki
+   floats per thread are worth waking a thread for. */
+static inline size_t eng_min_items(size_t floats_per_item) {
+    return floats_per_item >= 32768 ? 1 : 32768 / (floats_per_item ? floats_per_item : 1);
+}
 /* Threads an eng_parallel_for called here would use: 1 inside a range
    (nested calls run inline on the calling thread), else the setting. */
 int eng_parallel_width(void);

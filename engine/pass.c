@@ -186,9 +186,8 @@ static int conv_backward_fast(EngPass *p, int node, float *dx, float *dw, float 
                               const ConvShape *s) {
     const float *weight = p->m->nodes[node].weight->data;
     int wino = dx && conv_wino_ok(s, 1);
-    size_t need = conv2d_work_floats(s);
-    if (wino && conv_wino_work_floats(s) > need) need = conv_wino_work_floats(s);
-    float *work = work_get(p, need);
+    size_t need = conv2d_work_floats(s), need_wino = wino ? conv_wino_work_floats(s) : 0;
+    float *work = work_get(p, need_wino > need ? need_wino : need);
     const float *Ut = work && wino ? wino_weights(p->m, node, s, 1) : NULL;
     if (!work || (wino && !Ut)) { eng_set_error("out of memory in convolution %s", p->m->nodes[node].name); return -1; }
     if (!wino) { conv2d_backward(dx, dw, db, dy, x, weight, s, work); return 0; }
@@ -471,7 +470,7 @@ static int concat_epilogue(EngPass *p, int cat, const Epilogue *e, float *out) {
     if (concat_map(p, cat, &k_of, &c_of, &n_of, &ptrs)) return -1;
     for (int k = 0; k < nd->n_in; k++) ptrs[k] = p->act[nd->in[k]];
     CatEpiJob j = {(const float *const *)ptrs, k_of, c_of, n_of, e, out, nd->c, (size_t)nd->h * nd->w};
-    eng_parallel_for((size_t)p->n * nd->c, j.P < 32768 ? 32768 / (j.P ? j.P : 1) : 1, concat_epilogue_range, &j);
+    eng_parallel_for((size_t)p->n * nd->c, eng_min_items(j.P), concat_epilogue_range, &j);
     return 0;
 }
 
@@ -803,8 +802,7 @@ static int backward_group(EngPass *p, int h, int e, int *head_done) {
         if (!fold_head) p->grad[h] = gh;
         j.gh = gh;
     }
-    size_t per = j.P < 32768 ? 32768 / (j.P ? j.P : 1) : 1;
-    eng_parallel_for((size_t)p->n * last->c, per, backward_group_range, &j);
+    eng_parallel_for((size_t)p->n * last->c, eng_min_items(j.P), backward_group_range, &j);
     return 0;
 }
 

@@ -1,5 +1,6 @@
 /* ops.c - the fast path of the engine's kernels (see ops.h for the contract).
-   Convolution is im2col + OpenBLAS sgemm (darknet's scheme), with the images
+   Convolution is im2col + gemm (darknet's scheme; the gemm is gemm.c's, one
+   fixed fma chain per output, OpenBLAS for weight gradients), with the images
    of a batch gathered into one wide gemm when the output plane is small, and
    the im2col skipped for 1x1 stride-1 unpadded convolutions. Forward-only
    runs apply the following batch norm, residual add and relu while the gemm
@@ -7,6 +8,7 @@
    The 3x3 stride-1 convolutions where it pays run as Winograd F(2x2,3x3)
    instead (winograd.c; the pass chooses, engine/pass.c conv_forward_fast). */
 #include "engine/ops.h"
+#include "engine/gemm.h"
 #include "engine/parallel.h"
 
 #include <cblas.h>
@@ -230,19 +232,23 @@ static void col2im_range(void *ctx, size_t lo, size_t hi) {
     }
 }
 
-/* C (M,N) = alpha op(A) op(B) + beta C on the engine's threads, OpenBLAS
-   single-threaded: its own threads would yield-spin against the engine's
-   (measured: a quarter of a densenet121 batch-4 gradient pass in
-   sched_yield). A gemm of 2^20 multiply-adds or more is cut into
-   GEMM_BANDS bands of C's rows (when it has 64 or more), else of its
-   columns, each a multiple of 16 wide, from the shape alone. The threads
-   take bands; one thread runs the same bands in turn, so the bits do not
-   depend on the thread count (OpenBLAS's do depend on a gemm's size). */
+/* C (M,N) = alpha op(A) op(B) + beta C on the engine's threads. Every gemm
+   whose result feeds the network's values or input gradients runs
+   gemm_f32 (gemm.c): each output one fused multiply-add chain in the order
+   of k, so identical patches give identical outputs, whatever the
+   position, the batch, the split or the CPU. Weight gradients, which
+   decide nothing downstream (no ReLU, max-pool or ranking reads them; the
+   gradient checks do), run OpenBLAS's sgemm, single-threaded: its own
+   threads would yield-spin against the engine's (measured: a quarter of a
+   densenet121 batch-4 gradient pass in sched_yield). A gemm of 2^20
+   multiply-adds or more is cut into GEMM_BANDS bands of C's rows (when it
+   has 64 or more), else of its columns, each a multiple of 16 wide, from
+   the shape alone; the threads take bands. */
 #define GEMM_BANDS 2
 
 typedef struct {
     enum CBLAS_TRANSPOSE ta, tb;
-    int M, N, K, lda, ldb, ldc, by_rows, band;
+    int M, N, K, lda, ldb, ldc, by_rows, band, blas;
     float alpha, beta;
     const float *A, *B;
     float *C;
@@ -265,17 +271,21 @@ static void gemm_range(void *ctx, size_t lo, size_t hi) {
             C += a0;
             n = (int)(a1 - a0);
         }
-        cblas_sgemm(CblasRowMajor, g->ta, g->tb, m, n, g->K, g->alpha, A, g->lda, B, g->ldb, g->beta, C, g->ldc);
+        if (g->blas)
+            cblas_sgemm(CblasRowMajor, g->ta, g->tb, m, n, g->K, g->alpha, A, g->lda, B, g->ldb, g->beta, C, g->ldc);
+        else
+            gemm_f32(g->ta == CblasTrans, g->tb == CblasTrans, m, n, g->K, g->alpha, A, g->lda, B, g->ldb, g->beta,
+                     C, g->ldc);
     }
 }
 
 static void blas_single_threaded(void) { openblas_set_num_threads(1); }
 
-static void sgemm(enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, int M, int N, int K, float alpha,
-                  const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc) {
+static void gemm_run(int blas, enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, int M, int N, int K, float alpha,
+                     const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc) {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, blas_single_threaded); /* before any call into OpenBLAS from here */
-    GemmJob g = {ta, tb, M, N, K, lda, ldb, ldc, 1, M, alpha, beta, A, B, C};
+    GemmJob g = {ta, tb, M, N, K, lda, ldb, ldc, 1, M, blas, alpha, beta, A, B, C};
     if ((double)M * N * K >= (double)(1 << 20)) {
         g.by_rows = M >= 64;
         int len = g.by_rows ? M : N, per = (len + GEMM_BANDS - 1) / GEMM_BANDS;
@@ -283,6 +293,18 @@ static void sgemm(enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, int M, int N
     }
     size_t bands = ((size_t)(g.by_rows ? M : N) + g.band - 1) / g.band;
     eng_parallel_for(bands, 1, gemm_range, &g);
+}
+
+/* Values and input gradients: the fixed-order gemm. */
+static void sgemm(enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, int M, int N, int K, float alpha,
+                  const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc) {
+    gemm_run(0, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+/* Weight gradients: OpenBLAS. */
+static void sgemm_blas(enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, int M, int N, int K, float alpha,
+                       const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc) {
+    gemm_run(1, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 void eng_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
@@ -492,8 +514,8 @@ static void conv_backward_serial(float *dinp, float *dweight, float *dbias, cons
         const float *g = conv_gather_dout(tmp, dout, s, n0, nb);
         if (dweight) { /* dW (O,K) += dout (O, nb P) col^T (nb P, K) */
             const float *cols = conv_columns(col, inp, s, n0, nb);
-            sgemm(CblasNoTrans, CblasTrans, s->O, (int)K, (int)(nb * P), 1.0f,
-                        g, (int)(nb * P), cols, (int)(nb * P), 1.0f, dweight, (int)K);
+            sgemm_blas(CblasNoTrans, CblasTrans, s->O, (int)K, (int)(nb * P), 1.0f,
+                       g, (int)(nb * P), cols, (int)(nb * P), 1.0f, dweight, (int)K);
         }
         if (!dinp) continue;
         if (conv_is_pointwise(s) && nb == 1) { /* dinp (C,P) += W^T (C,O) dout (O,P) */
@@ -781,7 +803,7 @@ void linear_backward(float *dinp, float *dweight, float *dbias, const float *dou
     if (dinp) /* (N,In) += dout (N,O) W (O,In) */
         sgemm(CblasNoTrans, CblasNoTrans, N, In, O, 1.0f, dout, O, weight, In, 1.0f, dinp, In);
     if (dweight) /* (O,In) += dout^T (O,N) inp (N,In) */
-        sgemm(CblasTrans, CblasNoTrans, O, In, N, 1.0f, dout, O, inp, In, 1.0f, dweight, In);
+        sgemm_blas(CblasTrans, CblasNoTrans, O, In, N, 1.0f, dout, O, inp, In, 1.0f, dweight, In);
     if (dbias)
         for (int n = 0; n < N; n++)
             for (int o = 0; o < O; o++) dbias[o] += dout[(size_t)n * O + o];

@@ -72,7 +72,7 @@ int eng_get_threads(void) { return g_threads > 0 ? g_threads : openblas_get_num_
 const char *eng_blas_info(void) { return openblas_get_config(); }
 const char *eng_conv_info(void) {
     return g_reference ? "plain loops accumulating in double (reference path)"
-                       : "im2col + OpenBLAS sgemm; Winograd F(2x2,3x3) (16 sgemms over transformed tiles) for "
+                       : "im2col + fixed-order fma gemm (engine/gemm.c); Winograd F(2x2,3x3) (16 such gemms over transformed tiles) for "
                          "the 3x3 stride-1 convolutions engine/winograd.c's conv_wino_ok selects";
 }
 

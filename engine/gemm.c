@@ -1,0 +1,309 @@
+/* gemm.c - the engine's matrix product, with one fixed rounding per output.
+
+   C (M,N) = alpha op(A) op(B) + beta C, row-major, where every product
+   element is ONE chain of fused multiply-adds in the order of k:
+
+       acc = 0;  for k = 0 .. K-1:  acc = fma(A[i][k], B[k][j], acc)
+       C[i][j] = alpha acc (+ beta C[i][j])
+
+   so its bits depend only on row i of A and column j of B - not on where
+   the element sits in the matrix, on M or N, on the blocking, on the
+   thread count or on the CPU. Two identical image patches give identical
+   outputs, a batch of 1 gives the bits of a batch of 7, and every x86-64
+   with FMA (and the plain fmaf() loop below, on any other machine) rounds
+   alike. OpenBLAS's sgemm does not promise this: its edge kernels and its
+   small-matrix paths sum in other orders, so identical columns of B come
+   out different in the last bits (measured: 29 of 64 rows of a densenet
+   stem gemm not constant on a constant image), which broke max-pool and
+   Guided IG ties that exact arithmetic (and PyTorch's direct convolutions)
+   resolve by index order.
+
+   The scheme is GotoBLAS's: B is packed in strips of NR columns and A in
+   strips of MR rows, K in blocks of KC (a block's partial sums are stored
+   in C as floats and reloaded, which continues the same chain exactly),
+   and a 6x16 AVX2 micro-kernel keeps 12 accumulators in registers. Where
+   beta != 0 and K spans several blocks, the chain runs in a scratch
+   buffer first, so C's old value enters only at the end. Cost: measured
+   against OpenBLAS's Haswell sgemm in tools/bench (README, Speed). */
+#include "engine/gemm.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define GEMM_AVX2 1
+#endif
+
+#define MR 6
+#define NR 16
+#define KC 256
+#define MC 96
+#define NC 2048
+
+/* Grow-only per-thread packing buffers (64-byte aligned). */
+typedef struct { float *p; size_t cap; } Buf;
+static _Thread_local Buf g_apack, g_bpack;
+
+static float *buf_get(Buf *b, size_t floats) {
+    if (floats <= b->cap) return b->p;
+    free(b->p);
+    size_t bytes = (floats * sizeof(float) + 63) / 64 * 64;
+    b->p = aligned_alloc(64, bytes);
+    b->cap = b->p ? floats : 0;
+    return b->p;
+}
+
+/* Element (i,k) of op(A) and (k,j) of op(B). */
+static inline float a_at(const float *A, int lda, int ta, int i, int k) {
+    return ta ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k];
+}
+
+/* A's rows [i0, i0+mc), columns [k0, k0+kc) as strips of MR rows, k-major
+   inside a strip: ap[s][k][r]; rows past mc are zero. */
+static void pack_a(float *ap, const float *A, int lda, int ta, int i0, int mc, int k0, int kc) {
+    for (int s = 0; s < mc; s += MR) {
+        int rows = mc - s < MR ? mc - s : MR;
+        float *dst = ap + (size_t)s * kc;
+        if (!ta) {
+            for (int r = 0; r < MR; r++) {
+                const float *src = r < rows ? A + (size_t)(i0 + s + r) * lda + k0 : NULL;
+                for (int k = 0; k < kc; k++) dst[k * MR + r] = src ? src[k] : 0.0f;
+            }
+        } else {
+            for (int k = 0; k < kc; k++) {
+                const float *src = A + (size_t)(k0 + k) * lda + i0 + s;
+                int r = 0;
+                for (; r < rows; r++) dst[k * MR + r] = src[r];
+                for (; r < MR; r++) dst[k * MR + r] = 0.0f;
+            }
+        }
+    }
+}
+
+/* B's rows [k0, k0+kc), columns [j0, j0+nc) as strips of NR columns:
+   bp[s][k][c]; columns past nc are zero. */
+static void pack_b(float *bp, const float *B, int ldb, int tb, int k0, int kc, int j0, int nc) {
+    for (int s = 0; s < nc; s += NR) {
+        int cols = nc - s < NR ? nc - s : NR;
+        float *dst = bp + (size_t)s * kc;
+        if (!tb) {
+            for (int k = 0; k < kc; k++) {
+                const float *src = B + (size_t)(k0 + k) * ldb + j0 + s;
+                float *d = dst + (size_t)k * NR;
+                if (cols == NR) memcpy(d, src, sizeof(float) * NR);
+                else {
+                    int c = 0;
+                    for (; c < cols; c++) d[c] = src[c];
+                    for (; c < NR; c++) d[c] = 0.0f;
+                }
+            }
+        } else {
+            for (int c = 0; c < NR; c++) {
+                const float *src = c < cols ? B + (size_t)(j0 + s + c) * ldb + k0 : NULL;
+                for (int k = 0; k < kc; k++) dst[(size_t)k * NR + c] = src ? src[k] : 0.0f;
+            }
+        }
+    }
+}
+
+/* acc (MR,NR) continues its chains over kc steps of the packed strips. */
+#ifdef GEMM_AVX2
+#define KERNEL_REGS \
+    __m256 c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51
+#define KERNEL_LOOP(kc, ap, bp, ldb) \
+    for (int k = 0; k < (kc); k++) { \
+        __m256 b0 = _mm256_loadu_ps((bp) + (size_t)k * (ldb)), b1 = _mm256_loadu_ps((bp) + (size_t)k * (ldb) + 8), av; \
+        const float *a = (ap) + (size_t)k * MR; \
+        av = _mm256_broadcast_ss(a + 0); c00 = _mm256_fmadd_ps(av, b0, c00); c01 = _mm256_fmadd_ps(av, b1, c01); \
+        av = _mm256_broadcast_ss(a + 1); c10 = _mm256_fmadd_ps(av, b0, c10); c11 = _mm256_fmadd_ps(av, b1, c11); \
+        av = _mm256_broadcast_ss(a + 2); c20 = _mm256_fmadd_ps(av, b0, c20); c21 = _mm256_fmadd_ps(av, b1, c21); \
+        av = _mm256_broadcast_ss(a + 3); c30 = _mm256_fmadd_ps(av, b0, c30); c31 = _mm256_fmadd_ps(av, b1, c31); \
+        av = _mm256_broadcast_ss(a + 4); c40 = _mm256_fmadd_ps(av, b0, c40); c41 = _mm256_fmadd_ps(av, b1, c41); \
+        av = _mm256_broadcast_ss(a + 5); c50 = _mm256_fmadd_ps(av, b0, c50); c51 = _mm256_fmadd_ps(av, b1, c51); \
+    }
+/* Rows of 16 at p with row stride ld: load into / store from the registers. */
+#define KERNEL_IO(op, p, ld) \
+    op(c00, c01, (p)); op(c10, c11, (p) + (ld)); op(c20, c21, (p) + 2 * (ld)); \
+    op(c30, c31, (p) + 3 * (ld)); op(c40, c41, (p) + 4 * (ld)); op(c50, c51, (p) + 5 * (ld))
+#define LOAD_ROW(x, y, q) (x = _mm256_loadu_ps(q), y = _mm256_loadu_ps((q) + 8))
+#define STORE_ROW(x, y, q) (_mm256_storeu_ps(q, x), _mm256_storeu_ps((q) + 8, y))
+#define ADD_ROW(x, y, q) (_mm256_storeu_ps(q, _mm256_add_ps(_mm256_loadu_ps(q), x)), \
+                          _mm256_storeu_ps((q) + 8, _mm256_add_ps(_mm256_loadu_ps((q) + 8), y)))
+
+static void kernel(int kc, const float *ap, const float *bp, int ldb, float *acc) {
+    KERNEL_REGS;
+    KERNEL_IO(LOAD_ROW, acc, NR);
+    KERNEL_LOOP(kc, ap, bp, ldb);
+    KERNEL_IO(STORE_ROW, acc, NR);
+}
+
+/* A whole tile straight in C: chains start at 0 (first) or at C's floats;
+   at the end C = acc, or C = C + acc (add: the only block, beta = alpha = 1). */
+static void kernel_c(int kc, const float *ap, const float *bp, int ldb, float *C, int ldc, int first, int add) {
+    KERNEL_REGS;
+    if (first) c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = c40 = c41 = c50 = c51 = _mm256_setzero_ps();
+    else { KERNEL_IO(LOAD_ROW, C, ldc); }
+    KERNEL_LOOP(kc, ap, bp, ldb);
+    if (add) { KERNEL_IO(ADD_ROW, C, ldc); }
+    else { KERNEL_IO(STORE_ROW, C, ldc); }
+}
+#define HAVE_KERNEL_C 1
+#else
+static void kernel(int kc, const float *ap, const float *bp, int ldb, float *acc) {
+    for (int k = 0; k < kc; k++)
+        for (int r = 0; r < MR; r++)
+            for (int c = 0; c < NR; c++) acc[r * NR + c] = fmaf(ap[k * MR + r], bp[(size_t)k * ldb + c], acc[r * NR + c]);
+}
+#endif
+
+typedef struct {
+    float *C;
+    int ldc;
+    float alpha, beta;
+    int first, last;   /* this K block starts / ends the chains */
+    int trans;         /* the product runs transposed: tile (r,q) is C[q][r] */
+} Store;
+
+/* C = the epilogue of acc: alpha acc, plus beta C. */
+static inline float store_value(const Store *st, float c, float a) {
+    if (st->beta == 0.0f) return st->alpha == 1.0f ? a : st->alpha * a;
+    return st->alpha == 1.0f && st->beta == 1.0f ? c + a : st->beta * c + st->alpha * a;
+}
+
+/* A tile of the transposed product: element (r,q) is C[j+q][i+r]. */
+static void tile_trans(const Store *st, int i, int j, int mr, int nr, int kc, const float *ap, const float *bp,
+                       int ldb) {
+    float acc[MR * NR] __attribute__((aligned(32)));
+    memset(acc, 0, sizeof acc);
+    float *C = st->C + (size_t)j * st->ldc + i;
+    if (!st->first)
+        for (int q = 0; q < nr; q++)
+            for (int r = 0; r < mr; r++) acc[r * NR + q] = C[(size_t)q * st->ldc + r];
+    kernel(kc, ap, bp, ldb, acc);
+    for (int q = 0; q < nr; q++)
+        for (int r = 0; r < mr; r++) {
+            float *c = C + (size_t)q * st->ldc + r;
+            *c = st->last ? store_value(st, *c, acc[r * NR + q]) : acc[r * NR + q];
+        }
+}
+
+/* One MR x NR tile: load the chains' state, run kc steps, store. */
+static void tile(const Store *st, int i, int j, int mr, int nr, int kc, const float *ap, const float *bp, int ldb) {
+    if (st->trans) { tile_trans(st, i, j, mr, nr, kc, ap, bp, ldb); return; }
+    float *C = st->C + (size_t)i * st->ldc + j;
+#ifdef HAVE_KERNEL_C
+    if (mr == MR && nr == NR) {
+        if (!st->last || (st->beta == 0.0f && st->alpha == 1.0f)) {
+            kernel_c(kc, ap, bp, ldb, C, st->ldc, st->first, 0);
+            return;
+        }
+        if (st->first && st->alpha == 1.0f && st->beta == 1.0f) {
+            kernel_c(kc, ap, bp, ldb, C, st->ldc, 1, 1);
+            return;
+        }
+    }
+#endif
+    float acc[MR * NR] __attribute__((aligned(32)));
+    memset(acc, 0, sizeof acc);
+    if (!st->first)
+        for (int r = 0; r < mr; r++) memcpy(acc + r * NR, C + (size_t)r * st->ldc, sizeof(float) * nr);
+    kernel(kc, ap, bp, ldb, acc);
+    for (int r = 0; r < mr; r++) {
+        float *c = C + (size_t)r * st->ldc;
+        const float *a = acc + r * NR;
+        if (!st->last) memcpy(c, a, sizeof(float) * nr);
+        else for (int q = 0; q < nr; q++) c[q] = store_value(st, c[q], a[q]);
+    }
+}
+
+/* The product into C with beta applied at the last K block; C holds the
+   partial chains between blocks, so the caller guarantees beta == 0 or a
+   single block. */
+static void gemm_blocked(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                         const float *B, int ldb, float beta, float *C, int ldc, int trans) {
+    int kc_max = K < KC ? (K > 0 ? K : 1) : KC;
+    int nc_max = N < NC ? N : NC;
+    float *bp = buf_get(&g_bpack, (size_t)kc_max * ((nc_max + NR - 1) / NR * NR));
+    float *ap = buf_get(&g_apack, (size_t)kc_max * ((MC + MR - 1) / MR * MR));
+    if (!bp || !ap) abort(); /* out of memory for a few hundred KiB: nothing sensible is left */
+    if (K == 0) { /* no products: C = beta C */
+        for (int i = 0; i < M; i++)
+            for (int j = 0; j < N; j++) {
+                float *c = trans ? C + (size_t)j * ldc + i : C + (size_t)i * ldc + j;
+                *c = beta == 0.0f ? 0.0f : beta * *c;
+            }
+        return;
+    }
+    /* B not transposed: whole strips are read in place (row k of a strip is
+       16 consecutive floats), only a last narrower strip is packed */
+    for (int j0 = 0; j0 < N; j0 += NC) {
+        int nc = N - j0 < NC ? N - j0 : NC, whole = tb ? 0 : nc / NR * NR;
+        for (int k0 = 0; k0 < K; k0 += KC) {
+            int kc = K - k0 < KC ? K - k0 : KC;
+            Store st = {C, ldc, alpha, beta, k0 == 0, k0 + kc == K, trans};
+            if (whole < nc) pack_b(bp + (size_t)whole * kc, B, ldb, tb, k0, kc, j0 + whole, nc - whole);
+            for (int i0 = 0; i0 < M; i0 += MC) {
+                int mc = M - i0 < MC ? M - i0 : MC;
+                pack_a(ap, A, lda, ta, i0, mc, k0, kc);
+                for (int js = 0; js < nc; js += NR) {
+                    const float *bs = js < whole ? B + (size_t)k0 * ldb + j0 + js : bp + (size_t)js * kc;
+                    int ldbs = js < whole ? ldb : NR;
+                    for (int is = 0; is < mc; is += MR)
+                        tile(&st, i0 + is, j0 + js, mc - is < MR ? mc - is : MR, nc - js < NR ? nc - js : NR, kc,
+                             ap + (size_t)is * kc, bs, ldbs);
+                }
+            }
+        }
+    }
+}
+
+/* Floats the kernel computes for an M x N product (tiles padded). */
+static double padded(int M, int N) {
+    return (double)((M + MR - 1) / MR * MR) * ((N + NR - 1) / NR * NR);
+}
+
+/* The product, or its transpose B^T A^T where that pads 15% less
+   (fma(a, b, c) == fma(b, a, c): the same chains either way). */
+static void gemm_oriented(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                          const float *B, int ldb, float beta, float *C, int ldc) {
+    if (padded(N, M) < 0.85 * padded(M, N))
+        gemm_blocked(!tb, !ta, N, M, K, alpha, B, ldb, A, lda, beta, C, ldc, 1);
+    else
+        gemm_blocked(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, 0);
+}
+
+void gemm_f32(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
+              float beta, float *C, int ldc) {
+    if (M <= 0 || N <= 0) return;
+    if (beta == 0.0f || K <= KC) {
+        gemm_oriented(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    /* several K blocks and an old C to keep: the chains run in T first */
+    float *T = malloc(sizeof(float) * (size_t)M * N);
+    if (!T) abort();
+    gemm_oriented(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, T, N);
+    for (int i = 0; i < M; i++) {
+        float *c = C + (size_t)i * ldc;
+        const float *t = T + (size_t)i * N;
+        if (alpha == 1.0f && beta == 1.0f) for (int j = 0; j < N; j++) c[j] = c[j] + t[j];
+        else for (int j = 0; j < N; j++) c[j] = beta * c[j] + alpha * t[j];
+    }
+    free(T);
+}
+
+/* The same chains, element by element: the specification the kernel is
+   tested against (tests/test_ops.c). */
+void gemm_f32_naive(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
+                    int ldb, float beta, float *C, int ldc) {
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            float acc = 0.0f;
+            for (int k = 0; k < K; k++)
+                acc = fmaf(a_at(A, lda, ta, i, k), tb ? B[(size_t)j * ldb + k] : B[(size_t)k * ldb + j], acc);
+            float *c = C + (size_t)i * ldc + j;
+            if (beta == 0.0f) *c = alpha == 1.0f ? acc : alpha * acc;
+            else *c = alpha == 1.0f && beta == 1.0f ? *c + acc : beta * *c + alpha * acc;
+        }
+}

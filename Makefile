@@ -1,6 +1,8 @@
 # salient - build, test, demo.
 #   make            build ./salient (installs missing Debian packages when root)
 #   make test       run the whole test suite (ends with "N passed, M failed")
+#   make test-slow  the same plus the golden runs that take minutes (every
+#                   golden comparison on the double-accumulating reference path too)
 #   make asan       build + test under AddressSanitizer and UBSan
 #   make fuzz       build the libFuzzer target for the safetensors/JSON parsers
 #   make NATIVE=1   tune for this CPU (default: portable x86-64 with AVX2)
@@ -35,7 +37,7 @@ CLI_OBJ  = $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%) $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/tool_*.c))
 HDRS     = $(foreach d,$(LIB_DIRS) cli tests,$(wildcard $(d)/*.h))
 
-.PHONY: all deps test asan fuzz demo clean bench
+.PHONY: all deps test test-slow asan fuzz demo clean bench
 
 all: deps salient
 
@@ -76,6 +78,9 @@ $(BUILD)/tests/%: tests/%.c $(BUILD)/libsalient.a $(HDRS)
 
 test: deps salient $(TEST_BIN)
 	@BUILD=$(BUILD) sh tests/run.sh
+
+test-slow: deps salient $(TEST_BIN)
+	@SALIENT_SLOW_TESTS=1 BUILD=$(BUILD) sh tests/run.sh
 
 # Sanitizer build in its own folder; the same suite must pass under it.
 asan:

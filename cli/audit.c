@@ -1,12 +1,14 @@
 /* audit.c - traces, manifests, trace-diff and verify (see audit.h). */
 #include "cli/audit.h"
 #include "io/file.h"
+#include "io/image.h"
 #include "io/json.h"
 #include "io/npy.h"
 #include "io/sha256.h"
 
 #include <fcntl.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -30,6 +32,25 @@ static void stats(const float *v, size_t n, double *mn, double *mx, double *mean
         s += x; q += x * x;
     }
     *mn = a; *mx = b; *mean = n ? s / n : 0; *l2 = sqrt(q);
+}
+
+/* Four projections of the values on fixed pseudo-random signs,
+   proj_k = sum_i s_k(i) v_i with s_k(i) = +-1 from a SplitMix64 hash of
+   (k, i): a change of d at one element moves them by d, a change spread
+   over a channel by about its l2 norm, while rounding moves them by
+   about eps times the l2 norm of the whole output. trace-diff compares
+   them against the output's l2 norm (a tensor's min, max, mean and l2
+   barely move when one channel of hundreds changes). */
+#define TRACE_PROJ 4
+static void projections(const float *v, size_t n, double proj[TRACE_PROJ]) {
+    for (int k = 0; k < TRACE_PROJ; k++) proj[k] = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t z = (uint64_t)i * 0x9E3779B97F4A7C15ull + 0x243F6A8885A308D3ull;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        z ^= z >> 31;
+        for (int k = 0; k < TRACE_PROJ; k++) proj[k] += (z >> (60 - k)) & 1 ? (double)v[i] : -(double)v[i];
+    }
 }
 
 static void write_shape(JsonWriter *w, int c, int h, int wd) {
@@ -81,6 +102,12 @@ static void trace_cb(const EngTraceEvent *ev, void *ctx) {
     jw_kv_string(&w, "sha256", hex);
     jw_kv_number(&w, "min", mn); jw_kv_number(&w, "max", mx);
     jw_kv_number(&w, "mean", mean); jw_kv_number(&w, "l2", l2);
+    double proj[TRACE_PROJ];
+    projections(ev->out, ev->numel, proj);
+    jw_key(&w, "proj");
+    jw_array_begin(&w);
+    for (int k = 0; k < TRACE_PROJ; k++) jw_number(&w, proj[k]);
+    jw_array_end(&w);
     jw_object_end(&w);
     fputc('\n', g_tf);
 }
@@ -131,6 +158,29 @@ void trace_method(const char *image, const char *method, long fwd, long bwd, dou
     jw_object_end(&w);
     fputc('\n', g_tf);
 }
+
+/* ---------------- machine ---------------- */
+const char *audit_cpu_name(char *buf, size_t n) {
+    snprintf(buf, n, "unknown");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f) return buf;
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        char *colon = strchr(line, ':');
+        if (strncmp(line, "model name", 10) || !colon) continue;
+        colon++;
+        while (*colon == ' ' || *colon == '\t') colon++;
+        colon[strcspn(colon, "\n")] = 0;
+        snprintf(buf, n, "%s", colon);
+        break;
+    }
+    fclose(f);
+    return buf;
+}
+
+/* Within rounding: max |a - b| <= AUDIT_ROUND_REL times the output's
+   largest magnitude (see audit.h). */
+static int within_rounding(double diff, double scale) { return diff <= AUDIT_ROUND_REL * scale; }
 
 /* ---------------- manifest ---------------- */
 typedef struct { char **v; int n, cap; } StrList;
@@ -196,6 +246,8 @@ int manifest_write(const char *path) {
     jw_kv_string(&w, "compiler", __VERSION__);
 #endif
     jw_kv_string(&w, "cflags", SALIENT_CFLAGS);
+    char cpu[256];
+    jw_kv_string(&w, "cpu", audit_cpu_name(cpu, sizeof cpu));
     jw_kv_string(&w, "openblas", eng_blas_info());
     jw_kv_int(&w, "threads", eng_get_threads());
     jw_kv_bool(&w, "reference_path", eng_get_reference());
@@ -247,6 +299,45 @@ static const char *jstr(const JsonValue *v, const char *k) {
     return s ? s : "?";
 }
 
+/* How far one trace line's statistics are apart, relative to the scale
+   of its values (min, max, mean against the larger |min|, |max| of the
+   two; l2 and the projections against l2). */
+static double stats_rel_diff(const JsonValue *a, const JsonValue *b) {
+    double scale = 0, worst = 0;
+    const char *keys[] = {"min", "max", "mean"};
+    for (int k = 0; k < 2; k++) {
+        scale = fmax(scale, fabs(json_number(json_get(a, keys[k]))));
+        scale = fmax(scale, fabs(json_number(json_get(b, keys[k]))));
+    }
+    for (int k = 0; k < 3; k++) {
+        double d = fabs(json_number(json_get(a, keys[k])) - json_number(json_get(b, keys[k])));
+        worst = fmax(worst, scale > 0 ? d / scale : d);
+    }
+    double la = json_number(json_get(a, "l2")), lb = json_number(json_get(b, "l2"));
+    double l2 = fmax(fabs(la), fabs(lb));
+    worst = fmax(worst, l2 > 0 ? fabs(la - lb) / l2 : fabs(la - lb));
+    const JsonValue *pa = json_get(a, "proj"), *pb = json_get(b, "proj");
+    for (size_t k = 0; k < json_len(pa) && k < json_len(pb); k++) {
+        double d = fabs(json_number(json_at(pa, k)) - json_number(json_at(pb, k)));
+        worst = fmax(worst, l2 > 0 ? d / l2 : d);
+    }
+    return worst;
+}
+
+static void print_difference(const char *what, const JsonValue *a, const JsonValue *b, double rel) {
+    printf("%s at seq %ld: %s %s (%s), statistics apart by %.3g of their scale\n", what,
+           (long)json_number(json_get(a, "seq")), jstr(a, "op"), jstr(a, "layer"), jstr(a, "pass"), rel);
+    const char *keys[] = {"min", "max", "mean", "l2"};
+    for (int k = 0; k < 4; k++)
+        printf("  %-5s A %-16.9g B %-16.9g\n", keys[k], json_number(json_get(a, keys[k])), json_number(json_get(b, keys[k])));
+}
+
+/* Two traces of the same command: the first op whose bits differ (another
+   CPU or BLAS rounds differently from the first op on), and the first op
+   whose values differ beyond rounding (a changed weight, input or method):
+   the statistics (min, max, mean, l2, projections) of the op's output
+   apart by more than AUDIT_ROUND_REL of their scale. Exit 0: identical; 1: different beyond
+   rounding or different work; 3: only rounding differences. */
 int cmd_trace_diff(const Opts *o) {
     if (o->n_pos != 2) return cli_error("usage: salient trace-diff A.jsonl B.jsonl");
     FILE *fa = fopen(o->pos[0], "r"), *fb = fopen(o->pos[1], "r");
@@ -257,34 +348,46 @@ int cmd_trace_diff(const Opts *o) {
     }
     char *la = NULL, *lb = NULL;
     size_t ca = 0, cb = 0;
-    long n = 0, differ = 0, first = -1;
+    long n = 0, differ = 0, beyond = 0, first = -1, first_beyond = -1;
+    int other_work = 0;
     for (;;) {
         JsonValue *a = read_line_json(fa, &la, &ca), *b = read_line_json(fb, &lb, &cb);
         if (!a || !b) {
-            if (a || b) printf("the traces have different lengths: %s ends first\n", a ? o->pos[1] : o->pos[0]);
+            if (a || b) { printf("the traces have different lengths: %s ends first\n", a ? o->pos[1] : o->pos[0]); other_work = 1; }
             json_free(a); json_free(b);
             break;
         }
         n++;
-        int same_op = !strcmp(jstr(a, "layer"), jstr(b, "layer")) && !strcmp(jstr(a, "pass"), jstr(b, "pass"));
-        if (strcmp(jstr(a, "sha256"), jstr(b, "sha256")) || !same_op) {
+        int same_op = !strcmp(jstr(a, "layer"), jstr(b, "layer")) && !strcmp(jstr(a, "pass"), jstr(b, "pass")) &&
+                      !strcmp(jstr(a, "op"), jstr(b, "op"));
+        if (!same_op) {
+            printf("at seq %ld A has %s %s (%s), B %s %s (%s): the runs did different work\n",
+                   (long)json_number(json_get(a, "seq")), jstr(a, "op"), jstr(a, "layer"), jstr(a, "pass"),
+                   jstr(b, "op"), jstr(b, "layer"), jstr(b, "pass"));
+            other_work = 1;
+            json_free(a); json_free(b);
+            break;
+        }
+        if (strcmp(jstr(a, "sha256"), jstr(b, "sha256"))) {
             differ++;
-            if (first < 0) {
-                first = (long)json_number(json_get(a, "seq"));
-                printf("first difference at seq %ld: %s %s (%s)\n", first, jstr(a, "op"), jstr(a, "layer"), jstr(a, "pass"));
-                if (!same_op) printf("  B has %s %s (%s) here: the runs did different work\n", jstr(b, "op"), jstr(b, "layer"), jstr(b, "pass"));
-                const char *keys[] = {"min", "max", "mean", "l2"};
-                for (int k = 0; k < 4; k++)
-                    printf("  %-5s A %-16.9g B %-16.9g\n", keys[k], json_number(json_get(a, keys[k])), json_number(json_get(b, keys[k])));
-                printf("  sha256 A %s\n         B %s\n", jstr(a, "sha256"), jstr(b, "sha256"));
+            double rel = stats_rel_diff(a, b);
+            if (first < 0) { first = (long)json_number(json_get(a, "seq")); print_difference("first bits differ", a, b, rel); }
+            if (rel > AUDIT_ROUND_REL) {
+                beyond++;
+                if (first_beyond < 0) {
+                    first_beyond = (long)json_number(json_get(a, "seq"));
+                    print_difference("first difference beyond rounding", a, b, rel);
+                }
             }
         }
         json_free(a); json_free(b);
     }
     free(la); free(lb);
     fclose(fa); fclose(fb);
-    printf("%ld of %ld operations differ\n", differ, n);
-    return differ ? 1 : 0;
+    printf("%ld of %ld operations differ in their bits, %ld beyond rounding (%.0e of their scale)\n", differ, n,
+           beyond, AUDIT_ROUND_REL);
+    if (other_work || beyond) return 1;
+    return differ ? 3 : 0;
 }
 
 /* ---------------- verify ---------------- */
@@ -301,41 +404,151 @@ static int ends_with(const char *s, const char *suf) {
     return n >= k && !strcmp(s + n - k, suf);
 }
 
-/* Compares one output; prints the verdict; returns 1 if identical. */
-static int compare_file(const char *a, const char *b) {
+/* One output's verdict. */
+typedef enum { OUT_IDENTICAL, OUT_ROUNDING, OUT_DIFFERENT } OutVerdict;
+
+/* Numbers of two JSON values apart: the largest |a - b| and the largest
+   |a| seen (both over every number); 0 if the structure, a string or a
+   boolean differs (volatile keys skipped). */
+static int json_numbers_apart(const JsonValue *a, const JsonValue *b, double *diff, double *scale) {
+    if (json_type(a) != json_type(b)) return 0;
+    switch (json_type(a)) {
+    case JSON_NUMBER: {
+        double x = json_number(a), y = json_number(b);
+        *diff = fmax(*diff, fabs(x - y));
+        *scale = fmax(*scale, fmax(fabs(x), fabs(y)));
+        return 1;
+    }
+    case JSON_STRING: return !strcmp(json_string(a), json_string(b));
+    case JSON_ARRAY:
+        if (json_len(a) != json_len(b)) return 0;
+        for (size_t i = 0; i < json_len(a); i++)
+            if (!json_numbers_apart(json_at(a, i), json_at(b, i), diff, scale)) return 0;
+        return 1;
+    case JSON_OBJECT:
+        if (json_len(a) != json_len(b)) return 0;
+        for (size_t i = 0; i < json_len(a); i++) {
+            const char *k = json_key_at(a, i);
+            if (volatile_key(k)) continue;
+            if (!json_numbers_apart(json_at(a, i), json_get(b, k), diff, scale)) return 0;
+        }
+        return 1;
+    case JSON_NULL: return 1;
+    case JSON_BOOL: return json_bool(a) == json_bool(b);
+    }
+    return 0;
+}
+
+/* A CSV (results, curves): the same cells, numbers allowed to differ
+   (largest |a - b| and |a| into diff, scale); 0 if a text cell differs. */
+static int csv_numbers_apart(char *a, char *b, double *diff, double *scale) {
+    char *sa = NULL, *sb = NULL, *ta = strtok_r(a, ",\n", &sa), *tb = strtok_r(b, ",\n", &sb);
+    for (; ta && tb; ta = strtok_r(NULL, ",\n", &sa), tb = strtok_r(NULL, ",\n", &sb)) {
+        char *ea, *eb;
+        double x = strtod(ta, &ea), y = strtod(tb, &eb);
+        if (ea != ta && !*ea && eb != tb && !*eb) {
+            if (x != y) { *diff = fmax(*diff, fabs(x - y)); *scale = fmax(*scale, fmax(fabs(x), fabs(y))); }
+        } else if (strcmp(ta, tb)) return 0;
+    }
+    return !ta && !tb;
+}
+
+static OutVerdict verdict_of(int same_bits, int comparable, double diff, double scale) {
+    if (same_bits) return OUT_IDENTICAL;
+    return comparable && within_rounding(diff, scale) ? OUT_ROUNDING : OUT_DIFFERENT;
+}
+
+static const char *verdict_name(OutVerdict v) {
+    return v == OUT_IDENTICAL ? "identical" : v == OUT_ROUNDING ? "within rounding" : "DIFFERENT";
+}
+
+/* Compares one output (a: recorded, b: re-run); prints the verdict. */
+static OutVerdict compare_file(const char *a, const char *b) {
     char err[512];
+    double diff = 0, scale = 0;
+    OutVerdict v;
     if (ends_with(a, ".npy")) {
         NpyArray x, y;
-        if (npy_read(a, &x, err, sizeof err) || npy_read(b, &y, err, sizeof err)) { printf("  %-50s unreadable: %s\n", a, err); return 0; }
+        if (npy_read(a, &x, err, sizeof err)) { printf("  %-50s unreadable: %s\n", a, err); return OUT_DIFFERENT; }
+        if (npy_read(b, &y, err, sizeof err)) { npy_free(&x); printf("  %-50s unreadable: %s\n", a, err); return OUT_DIFFERENT; }
         int same_shape = x.ndim == y.ndim && !memcmp(x.shape, y.shape, sizeof(int64_t) * x.ndim) && x.dtype == y.dtype;
         int same = same_shape && !memcmp(x.data, y.data, x.numel * npy_itemsize(x.dtype));
-        double md = 0;
         if (same_shape) {
             float *fx = npy_to_f32(&x), *fy = npy_to_f32(&y);
-            for (size_t i = 0; fx && fy && i < x.numel; i++) { double d = fabs((double)fx[i] - fy[i]); if (d > md) md = d; }
+            for (size_t i = 0; fx && fy && i < x.numel; i++) {
+                diff = fmax(diff, fabs((double)fx[i] - fy[i]));
+                scale = fmax(scale, fabs((double)fx[i]));
+            }
             free(fx); free(fy);
         }
-        printf("  %-50s %s (max difference %.3g)\n", a, same ? "identical" : same_shape ? "DIFFERENT" : "DIFFERENT shape", md);
+        v = verdict_of(same, same_shape, diff, scale);
         npy_free(&x); npy_free(&y);
-        return same;
-    }
-    uint8_t *da = NULL, *db = NULL;
-    size_t na = 0, nb = 0;
-    if (io_read_file(a, (size_t)1 << 30, &da, &na, err, sizeof err) || io_read_file(b, (size_t)1 << 30, &db, &nb, err, sizeof err)) {
-        printf("  %-50s unreadable: %s\n", a, err);
+    } else if (ends_with(a, ".png")) {
+        Image x, y;
+        if (image_load(a, &x, err, sizeof err)) { printf("  %-50s unreadable: %s\n", a, err); return OUT_DIFFERENT; }
+        if (image_load(b, &y, err, sizeof err)) { free(x.data); printf("  %-50s unreadable: %s\n", a, err); return OUT_DIFFERENT; }
+        int same_shape = x.c == y.c && x.h == y.h && x.w == y.w, same = same_shape;
+        for (size_t i = 0; same_shape && i < (size_t)x.c * x.h * x.w; i++) {
+            double d = fabs((double)x.data[i] - y.data[i]) * 255.0;
+            if (d > 0) same = 0;
+            diff = fmax(diff, d);
+        }
+        free(x.data); free(y.data);
+        /* 8-bit pixels: a value on a rounding boundary may move one level */
+        v = same ? OUT_IDENTICAL : same_shape && diff <= 1.0 + 1e-9 ? OUT_ROUNDING : OUT_DIFFERENT;
+        printf("  %-50s %s (largest pixel difference %.0f of 255)\n", a, verdict_name(v), diff);
+        return v;
+    } else {
+        uint8_t *da = NULL, *db = NULL;
+        size_t na = 0, nb = 0;
+        if (io_read_file(a, (size_t)1 << 30, &da, &na, err, sizeof err) ||
+            io_read_file(b, (size_t)1 << 30, &db, &nb, err, sizeof err)) {
+            printf("  %-50s unreadable: %s\n", a, err);
+            free(da); free(db);
+            return OUT_DIFFERENT;
+        }
+        int same = na == nb && !memcmp(da, db, na), comparable = 0;
+        if (!same && ends_with(a, ".json")) {
+            JsonValue *ja = json_parse((char *)da, na, err, sizeof err), *jb = json_parse((char *)db, nb, err, sizeof err);
+            same = ja && jb && json_equal(ja, jb, volatile_key); /* identical except timings */
+            comparable = !same && ja && jb && json_numbers_apart(ja, jb, &diff, &scale);
+            json_free(ja); json_free(jb);
+        } else if (!same && ends_with(a, ".csv")) {
+            char *ca = calloc(na + 1, 1), *cb = calloc(nb + 1, 1);
+            if (ca && cb) { memcpy(ca, da, na); memcpy(cb, db, nb); comparable = csv_numbers_apart(ca, cb, &diff, &scale); }
+            free(ca); free(cb);
+        }
         free(da); free(db);
-        return 0;
+        v = verdict_of(same, comparable, diff, scale);
     }
-    int same = na == nb && !memcmp(da, db, na);
-    const char *how = "identical";
-    if (!same && ends_with(a, ".json")) {
-        JsonValue *ja = json_parse((char *)da, na, err, sizeof err), *jb = json_parse((char *)db, nb, err, sizeof err);
-        same = ja && jb && json_equal(ja, jb, volatile_key);
-        how = "identical except timings";
-        json_free(ja); json_free(jb);
+    if (v == OUT_IDENTICAL) printf("  %-50s identical\n", a);
+    else printf("  %-50s %s (max difference %.3g, %.3g of the largest magnitude %.3g)\n", a, verdict_name(v), diff,
+                scale > 0 ? diff / scale : diff, scale);
+    return v;
+}
+
+/* The recorded machine and build against this one; prints what differs;
+   returns 1 if they are the same. */
+static int same_machine(const JsonValue *m) {
+    char cpu[256];
+    const char *keys[] = {"cpu", "openblas", "version", "cflags", "compiler"};
+    const char *here[] = {audit_cpu_name(cpu, sizeof cpu), eng_blas_info(), SALIENT_VERSION, SALIENT_CFLAGS,
+#ifdef __VERSION__
+                          __VERSION__
+#else
+                          "unknown"
+#endif
+    };
+    int same = 1;
+    for (int k = 0; k < 5; k++) {
+        const char *rec = json_string(json_get(m, keys[k]));
+        if (rec && !strcmp(rec, here[k])) continue;
+        if (same) printf("recorded on another machine or build:\n");
+        printf("  %-9s recorded %s\n  %-9s here     %s\n", keys[k], rec ? rec : "(not recorded)", "", here[k]);
+        same = 0;
     }
-    printf("  %-50s %s\n", a, same ? how : "DIFFERENT");
-    free(da); free(db);
+    if (same) printf("same machine and build as recorded: every output must be bit-identical\n");
+    else printf("  outputs within rounding (%.0e of their largest magnitude) count as reproduced\n", AUDIT_ROUND_REL);
     return same;
 }
 
@@ -395,7 +608,7 @@ int cmd_verify(const Opts *o) {
     waitpid(pid, &status, 0);
     free(av);
     if (cwd && chdir(cwd)) { json_free(m); return cli_error("cannot enter %s", cwd); }
-    int total = 0, same = 0;
+    int total = 0, counts[3] = {0, 0, 0}, machine = same_machine(m);
     size_t L = strlen(outdir);
     for (size_t i = 0; i < json_len(outs); i++) {
         const char *p = json_string(json_get(json_at(outs, i), "path"));
@@ -404,12 +617,15 @@ int cmd_verify(const Opts *o) {
         char q[2048];
         snprintf(q, sizeof q, "%s%s", tmp, p + L);
         total++;
-        same += compare_file(p, q);
+        counts[compare_file(p, q)]++;
     }
-    printf("%d of %d outputs identical%s\n", same, total, WIFEXITED(status) && WEXITSTATUS(status) == 0 ? "" : " (the re-run failed)");
+    int ran = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    printf("%d of %d outputs identical, %d within rounding, %d different%s\n", counts[OUT_IDENTICAL], total,
+           counts[OUT_ROUNDING], counts[OUT_DIFFERENT], ran ? "" : " (the re-run failed)");
     json_free(m);
     char cmd[1200];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
     if (system(cmd)) {}
-    return (same == total && total > 0) ? 0 : 1;
+    int ok = total > 0 && !counts[OUT_DIFFERENT] && (machine ? counts[OUT_IDENTICAL] == total : 1);
+    return ok ? 0 : 1;
 }

@@ -31,7 +31,7 @@ static const Command commands[] = {
     {"sanity", cmd_sanity, "sanity -m MODEL IMAGE [-M METHODS] [-o OUTDIR] [--seed S]   MPRT: randomise layers from the top"},
     {"selfcheck", cmd_selfcheck, "selfcheck -m MODEL [IMAGE] [--verbose]   fast path vs double-accumulating reference, layer by layer"},
     {"gradcheck", cmd_gradcheck, "gradcheck -m MODEL [IMAGE] [--pixels K]  input gradient vs central finite differences"},
-    {"trace-diff", cmd_trace_diff, "trace-diff A.jsonl B.jsonl               first operation whose output differs"},
+    {"trace-diff", cmd_trace_diff, "trace-diff A.jsonl B.jsonl               first op whose bits differ, first beyond rounding"},
     {"verify", cmd_verify, "verify manifest.json                     re-run a recorded command and compare its outputs"},
     {"pic", cmd_pic, "pic -m MODEL IMAGE|--input-npy X.npy --map MAP.npy [--random-mask MASK.npy]\n"
                      "        [--save-random-mask FILE] [--info webp|png|entropy] [--min-pred P] [--seed S]\n"

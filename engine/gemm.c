@@ -1,30 +1,33 @@
 /* gemm.c - the engine's matrix product, with one fixed rounding per output.
 
    C (M,N) = alpha op(A) op(B) + beta C, row-major, where every product
-   element is ONE chain of fused multiply-adds in the order of k:
+   element is the same sequence of float operations wherever it sits:
 
-       acc = 0;  for k = 0 .. K-1:  acc = fma(A[i][k], B[k][j], acc)
-       C[i][j] = alpha acc (+ beta C[i][j])
+       for each block b of KC = 256 consecutive k (in order):
+           s_b = 0;  for k in block b:  s_b = fma(A[i][k], B[k][j], s_b)
+       t = s_0 + s_1 + ... (left to right);   C[i][j] = alpha t (+ beta C[i][j])
 
    so its bits depend only on row i of A and column j of B - not on where
-   the element sits in the matrix, on M or N, on the blocking, on the
-   thread count or on the CPU. Two identical image patches give identical
-   outputs, a batch of 1 gives the bits of a batch of 7, and every x86-64
-   with FMA (and the plain fmaf() loop below, on any other machine) rounds
-   alike. OpenBLAS's sgemm does not promise this: its edge kernels and its
-   small-matrix paths sum in other orders, so identical columns of B come
-   out different in the last bits (measured: 29 of 64 rows of a densenet
-   stem gemm not constant on a constant image), which broke max-pool and
-   Guided IG ties that exact arithmetic (and PyTorch's direct convolutions)
-   resolve by index order.
+   the element sits in the matrix, on M or N, on the thread count or on the
+   CPU. Two identical image patches give identical outputs, a batch of 1
+   gives the bits of a batch of 7, and every x86-64 with FMA (and the plain
+   fmaf() loop below, on any other machine) rounds alike. Blocks of 256
+   keep the rounding error of long sums (K = 4608 in resnet50's layer4)
+   near that of a pairwise sum: each chain is at most 256 long, and the
+   block sums are few. OpenBLAS's sgemm promises none of this: its edge
+   kernels and small-matrix paths sum in other orders, so identical columns
+   of B come out different in the last bits (tests/test_gemm.c prints how
+   many), which broke max-pool and Guided IG ties that exact arithmetic
+   (and PyTorch's direct convolutions) resolve by index order.
 
-   The scheme is GotoBLAS's: B is packed in strips of NR columns and A in
-   strips of MR rows, K in blocks of KC (a block's partial sums are stored
-   in C as floats and reloaded, which continues the same chain exactly),
-   and a 6x16 AVX2 micro-kernel keeps 12 accumulators in registers. Where
-   beta != 0 and K spans several blocks, the chain runs in a scratch
-   buffer first, so C's old value enters only at the end. Cost: measured
-   against OpenBLAS's Haswell sgemm in tools/bench (README, Speed). */
+   The scheme is GotoBLAS's: B is packed in strips of NR columns (read in
+   place when not transposed) and A in strips of MR rows, K in the blocks
+   above (C holds the running sum between blocks), and a 6x16 AVX2
+   micro-kernel keeps 12 accumulators in registers. Where beta != 0 and K
+   spans several blocks, the sum runs in a scratch buffer first, so C's old
+   value enters only at the end. Narrow products run transposed (B^T A^T:
+   fma(a, b, c) == fma(b, a, c), the same sums) where that pads less. Cost:
+   README, Speed. */
 #include "engine/gemm.h"
 
 #include <stdlib.h>
@@ -138,12 +141,12 @@ static void kernel(int kc, const float *ap, const float *bp, int ldb, float *acc
     KERNEL_IO(STORE_ROW, acc, NR);
 }
 
-/* A whole tile straight in C: chains start at 0 (first) or at C's floats;
-   at the end C = acc, or C = C + acc (add: the only block, beta = alpha = 1). */
-static void kernel_c(int kc, const float *ap, const float *bp, int ldb, float *C, int ldc, int first, int add) {
+/* A whole tile straight in C: a block's chains start at 0; at the end
+   C = acc, or C = C + acc (add: a later block joins the running sum, or
+   the only block meets beta = alpha = 1). */
+static void kernel_c(int kc, const float *ap, const float *bp, int ldb, float *C, int ldc, int add) {
     KERNEL_REGS;
-    if (first) c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = c40 = c41 = c50 = c51 = _mm256_setzero_ps();
-    else { KERNEL_IO(LOAD_ROW, C, ldc); }
+    c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = c40 = c41 = c50 = c51 = _mm256_setzero_ps();
     KERNEL_LOOP(kc, ap, bp, ldb);
     if (add) { KERNEL_IO(ADD_ROW, C, ldc); }
     else { KERNEL_IO(STORE_ROW, C, ldc); }
@@ -161,14 +164,22 @@ typedef struct {
     float *C;
     int ldc;
     float alpha, beta;
-    int first, last;   /* this K block starts / ends the chains */
+    int first, last;   /* this K block starts / ends the sum */
     int trans;         /* the product runs transposed: tile (r,q) is C[q][r] */
 } Store;
 
-/* C = the epilogue of acc: alpha acc, plus beta C. */
-static inline float store_value(const Store *st, float c, float a) {
-    if (st->beta == 0.0f) return st->alpha == 1.0f ? a : st->alpha * a;
-    return st->alpha == 1.0f && st->beta == 1.0f ? c + a : st->beta * c + st->alpha * a;
+/* C = the epilogue of the sum t: alpha t, plus beta C. */
+static inline float store_value(const Store *st, float c, float t) {
+    if (st->beta == 0.0f) return st->alpha == 1.0f ? t : st->alpha * t;
+    return st->alpha == 1.0f && st->beta == 1.0f ? c + t : st->beta * c + st->alpha * t;
+}
+
+/* C's new value from its current one and this block's chain a: the running
+   sum t (a for the first block, C + a after), stored as it is or, at the
+   last block, through the epilogue (beta != 0 only with a single block). */
+static inline float block_value(const Store *st, float c, float a) {
+    float t = st->first ? a : c + a;
+    return st->last ? store_value(st, c, t) : t;
 }
 
 /* A tile of the transposed product: element (r,q) is C[j+q][i+r]. */
@@ -177,43 +188,34 @@ static void tile_trans(const Store *st, int i, int j, int mr, int nr, int kc, co
     float acc[MR * NR] __attribute__((aligned(32)));
     memset(acc, 0, sizeof acc);
     float *C = st->C + (size_t)j * st->ldc + i;
-    if (!st->first)
-        for (int q = 0; q < nr; q++)
-            for (int r = 0; r < mr; r++) acc[r * NR + q] = C[(size_t)q * st->ldc + r];
     kernel(kc, ap, bp, ldb, acc);
     for (int q = 0; q < nr; q++)
         for (int r = 0; r < mr; r++) {
             float *c = C + (size_t)q * st->ldc + r;
-            *c = st->last ? store_value(st, *c, acc[r * NR + q]) : acc[r * NR + q];
+            *c = block_value(st, *c, acc[r * NR + q]);
         }
 }
 
-/* One MR x NR tile: load the chains' state, run kc steps, store. */
+/* One MR x NR tile: this block's chains from 0, then into C. */
 static void tile(const Store *st, int i, int j, int mr, int nr, int kc, const float *ap, const float *bp, int ldb) {
     if (st->trans) { tile_trans(st, i, j, mr, nr, kc, ap, bp, ldb); return; }
     float *C = st->C + (size_t)i * st->ldc + j;
 #ifdef HAVE_KERNEL_C
     if (mr == MR && nr == NR) {
-        if (!st->last || (st->beta == 0.0f && st->alpha == 1.0f)) {
-            kernel_c(kc, ap, bp, ldb, C, st->ldc, st->first, 0);
-            return;
-        }
-        if (st->first && st->alpha == 1.0f && st->beta == 1.0f) {
-            kernel_c(kc, ap, bp, ldb, C, st->ldc, 1, 1);
+        int plain = !st->last || (st->beta == 0.0f && st->alpha == 1.0f);
+        if (plain || (st->first && st->alpha == 1.0f && st->beta == 1.0f)) {
+            kernel_c(kc, ap, bp, ldb, C, st->ldc, !st->first || !plain);
             return;
         }
     }
 #endif
     float acc[MR * NR] __attribute__((aligned(32)));
     memset(acc, 0, sizeof acc);
-    if (!st->first)
-        for (int r = 0; r < mr; r++) memcpy(acc + r * NR, C + (size_t)r * st->ldc, sizeof(float) * nr);
     kernel(kc, ap, bp, ldb, acc);
     for (int r = 0; r < mr; r++) {
         float *c = C + (size_t)r * st->ldc;
         const float *a = acc + r * NR;
-        if (!st->last) memcpy(c, a, sizeof(float) * nr);
-        else for (int q = 0; q < nr; q++) c[q] = store_value(st, c[q], a[q]);
+        for (int q = 0; q < nr; q++) c[q] = block_value(st, c[q], a[q]);
     }
 }
 
@@ -293,17 +295,21 @@ void gemm_f32(int ta, int tb, int M, int N, int K, float alpha, const float *A, 
     free(T);
 }
 
-/* The same chains, element by element: the specification the kernel is
-   tested against (tests/test_ops.c). */
+/* The same sums, element by element: the specification the kernel is
+   tested against (tests/test_gemm.c). */
 void gemm_f32_naive(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
                     int ldb, float beta, float *C, int ldc) {
     for (int i = 0; i < M; i++)
         for (int j = 0; j < N; j++) {
-            float acc = 0.0f;
-            for (int k = 0; k < K; k++)
-                acc = fmaf(a_at(A, lda, ta, i, k), tb ? B[(size_t)j * ldb + k] : B[(size_t)k * ldb + j], acc);
+            float t = 0.0f;
+            for (int k0 = 0; k0 < K; k0 += KC) {
+                float acc = 0.0f;
+                for (int k = k0; k < K && k < k0 + KC; k++)
+                    acc = fmaf(a_at(A, lda, ta, i, k), tb ? B[(size_t)j * ldb + k] : B[(size_t)k * ldb + j], acc);
+                t = k0 == 0 ? acc : t + acc;
+            }
             float *c = C + (size_t)i * ldc + j;
-            if (beta == 0.0f) *c = alpha == 1.0f ? acc : alpha * acc;
-            else *c = alpha == 1.0f && beta == 1.0f ? *c + acc : beta * *c + alpha * acc;
+            if (beta == 0.0f) *c = alpha == 1.0f ? t : alpha * t;
+            else *c = alpha == 1.0f && beta == 1.0f ? *c + t : beta * *c + alpha * t;
         }
 }

@@ -52,5 +52,33 @@ static inline double check_err_of_range(const float *a, const float *b, size_t n
     return hi > lo ? md / ((double)hi - lo) : md;
 }
 
+/* Golden bounds from the reference's own rounding (tools/golden_spread.py):
+   spread r / err = the worst agreement of the reference's float32 runs
+   (plain and with last-bit perturbed weights) with its float64 result.
+   Another correct float32 rounding - salient's fast path - may sit up to
+   SPREAD_FACTOR times as far from float64; the floors are float32's own
+   resolution (1e-6 of the range, r to 1e-9). */
+#define SPREAD_FACTOR 4.0
+typedef struct { double r, err; } CheckSpread;
+static inline double check_spread_rbar(const CheckSpread *s) {
+    double b = SPREAD_FACTOR * (1 - s->r);
+    return b > 1e-9 ? b : 1e-9;
+}
+static inline double check_spread_ebar(const CheckSpread *s) {
+    double b = SPREAD_FACTOR * s->err;
+    return b > 1e-6 ? b : 1e-6;
+}
+static inline int check_within_spread(double r, double err, const CheckSpread *s) {
+    return 1 - r <= check_spread_rbar(s) && err <= check_spread_ebar(s);
+}
+
+/* SALIENT_SLOW_TESTS=1 (make test-slow): also the golden runs that take
+   minutes, chiefly on the reference path (plain loops in double: about 50x
+   the fast path's time). */
+static inline int check_slow(void) {
+    const char *s = getenv("SALIENT_SLOW_TESTS");
+    return s && atoi(s) > 0;
+}
+
 #define CHECK_DONE() return check_failures_ ? 1 : 0
 #endif

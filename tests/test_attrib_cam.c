@@ -10,19 +10,22 @@
    Target: the predicted class (checked against the golden logits).
 
    Checks, per case:
-     - the logits agree with torch's (<= 1e-4 of the largest), so the model
-       and input are the same;
-     - every method's map against the reference: Pearson r >= 0.999 and
-       max |ours - ref| <= 1e-3 of the reference map's range (maps are in
-       [0,1]); eigencam / eigengradcam with the documented sign rule applied
-       to the reference's projection by the script (largest-magnitude value
-       positive);
+     - the logits agree with torch's (<= 1e-4 of the largest: an identity
+       check that the model and input are the same, not a precision bar);
+     - every method's map against the reference run with the model in
+       float64, on both paths (fast and reference; Score-CAM and
+       Ablation-CAM on the reference path in make test-slow): Pearson r and
+       max |ours - ref| of the reference map's range within SPREAD_FACTOR
+       times the reference's own float32 spread (tests/check.h,
+       tools/golden_spread.py); eigencam / eigengradcam with the documented
+       sign rule applied to the reference's projection by the script
+       (largest-magnitude value positive);
      - every map lies in [0,1] with no NaN;
      - resnet18 layer3 (a non-default layer that is not a cut: Ablation-CAM
        runs the whole network) for gradcam and ablationcam, and layer1 for
        eigencam (K < h*w), against the reference;
      - batch-size invariance: scorecam and ablationcam with batch 1 and 5
-       give the same map (<= 1e-5, float32 rounding of batched kernels);
+       give the same map bit for bit;
      - a blank (constant) image: every method runs and returns a map in [0,1]
        (Score-CAM on resnet18 only: its densenet run costs ~800 forwards);
      - the narration (P->narrate) names the layer and the top channel weights.
@@ -47,9 +50,6 @@
 #define DIR "tests/data/attrib/cam/"
 #define IMG_H 96
 #define IMG_W 80
-#define R_MIN 0.999
-#define ERR_MAX 1e-3
-#define BATCH_BAR 1e-5
 
 typedef struct {
     const char *name, *arch;
@@ -210,26 +210,40 @@ static double ref_seconds(const Ctx *t, const char *which, const char *key) {
     return json_number(json_get(json_get(t->meta, which), key));
 }
 
-/* One method (at `layer`, NULL = default) against golden file `golden`. */
+/* One method (at `layer`, NULL = default) against golden file `golden`
+   (pytorch-grad-cam with the model in float64), on both paths, within
+   SPREAD_FACTOR times the reference's float32 spread (meta.json spread,
+   tools/golden_spread.py). The reference path runs Score-CAM and
+   Ablation-CAM (hundreds of passes) only in make test-slow. */
 static void golden_one(Ctx *t, const char *method, const char *layer, const char *golden) {
-    float *ref = load_map(t->c->name, golden), *ours = NULL;
-    AttribResult R;
-    clock_t c0 = clock();
-    if (!ref || run(t, t->x, method, layer, 0, &ours, &R)) { free(ref); return; }
-    double cpu = (double)(clock() - c0) / CLOCKS_PER_SEC;
-    double r, err, range;
-    map_stats(ours, ref, IMG_H * IMG_W, &r, &err, &range);
-    char label[256];
-    snprintf(label, sizeof label, "%s %s vs pytorch-grad-cam: r=%.6f max_err=%.2e (of range %.3g); "
-             "cpu %.3f s (reference %.3f s), wall %.3f s (reference %.3f s), %ld fwd %ld bwd",
-             t->c->name, golden, r, err, range, cpu, ref_seconds(t, "cpu_seconds", golden), R.seconds,
-             ref_seconds(t, "seconds", golden), R.forward, R.backward);
-    CHECK(r >= R_MIN && err <= ERR_MAX * range, label, "bar r >= %.3f and max_err <= %.0e of the range", R_MIN, ERR_MAX);
-    snprintf(label, sizeof label, "%s %s map in [0,1]", t->c->name, golden);
-    CHECK(in_unit_range(ours, IMG_H * IMG_W), label, "a value outside [0,1] or NaN");
-    if (strstr(method, "eigen")) printf("    notes: %s\n", R.notes);
+    float *ref = load_map(t->c->name, golden);
+    const JsonValue *js = json_get(json_get(t->meta, "spread"), golden);
+    CheckSpread sp = {js ? json_number(json_get(js, "r")) : -1, js ? json_number(json_get(js, "err")) : -1};
+    int many = !strcmp(method, "scorecam") || !strcmp(method, "ablationcam");
+    for (int path = 0; ref && path < 2; path++) {
+        if (path && many && !check_slow()) break;
+        eng_set_reference(path);
+        float *ours = NULL;
+        AttribResult R;
+        clock_t c0 = clock();
+        if (run(t, t->x, method, layer, 0, &ours, &R)) break;
+        double cpu = (double)(clock() - c0) / CLOCKS_PER_SEC;
+        size_t n = IMG_H * IMG_W, wi = 0;
+        double r = check_pearson(ours, ref, n), err = check_err_of_range(ours, ref, n, &wi);
+        char label[320];
+        snprintf(label, sizeof label, "%s %s vs pytorch-grad-cam float64%s: r=%.9f max_err=%.2e of range "
+                 "(float32 spread r %.9f, err %.2e; bar %gx); cpu %.3f s (reference %.3f s), wall %.3f s "
+                 "(reference %.3f s), %ld fwd %ld bwd", t->c->name, golden, path ? " (reference path)" : "", r, err,
+                 sp.r, sp.err, SPREAD_FACTOR, cpu, ref_seconds(t, "cpu_seconds", golden), R.seconds,
+                 ref_seconds(t, "seconds", golden), R.forward, R.backward);
+        CHECK(sp.r >= 0 && check_within_spread(r, err, &sp), label, "worst at %zu: %g vs %g", wi, ours[wi], ref[wi]);
+        snprintf(label, sizeof label, "%s %s map in [0,1]%s", t->c->name, golden, path ? " (reference path)" : "");
+        CHECK(in_unit_range(ours, n), label, "a value outside [0,1] or NaN");
+        if (strstr(method, "eigen") && !path) printf("    notes: %s\n", R.notes);
+        free(ours);
+    }
+    eng_set_reference(0);
     free(ref);
-    free(ours);
 }
 
 static void batch_invariance(Ctx *t, const char *method) {
@@ -238,8 +252,8 @@ static void batch_invariance(Ctx *t, const char *method) {
     double r, err, range;
     map_stats(a, b, IMG_H * IMG_W, &r, &err, &range);
     char label[160];
-    snprintf(label, sizeof label, "%s %s batch 1 == batch 5 (max diff %.2e)", t->c->name, method, err);
-    CHECK(err <= BATCH_BAR, label, "bar %.0e", BATCH_BAR);
+    snprintf(label, sizeof label, "%s %s batch 1 == batch 5, bit for bit (max diff %.2e)", t->c->name, method, err);
+    CHECK(err == 0, label, "not bit for bit");
     free(a); free(b);
 }
 

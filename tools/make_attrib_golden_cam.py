@@ -35,13 +35,16 @@ resnet18 `layer1` for EigenCAM (64 channels < 24x20 positions: the other
 branch of salient's eigensolver), saved as <method>_<layer>.npy.
 
 Outputs in <out>/<case>/: image.npy, logits.npy (1,classes) float32, and
-<method>.npy (H,W) float32, the map returned by pytorch-grad-cam's class
+<method>.npy (H,W) float32, the map returned by pytorch-grad-cam's class,
+run with the model in float64 on the float32 input
 (GradCAM, GradCAMPlusPlus, HiResCAM, XGradCAM, LayerCAM, ScoreCAM (batch 16,
 its default), AblationCAM (batch 32, its default), EigenCAM, EigenGradCAM)
 with default arguments; meta.json with the target, versions, the wall and
 process-CPU seconds each reference call took (the machine is shared, so CPU
-seconds are the fairer comparison), and facts checked about the reference's
-DenseNet activations (see below).
+seconds are the fairer comparison), spread[<method>] (the worst agreement of
+the float32 model's map and of NPERTURB maps with last-bit perturbed weights
+with the float64 map: tools/golden_spread.py, the test's yardstick), and
+facts checked about the reference's DenseNet activations (see below).
 
 EigenCAM / EigenGradCAM sign: pytorch-grad-cam projects on numpy's first
 right singular vector, whose sign is arbitrary. For the golden maps,
@@ -58,6 +61,7 @@ tensor hook receives the gradient of the PRE-ReLU norm5 output. This script
 checks both facts against an independent clone-hook run and records them.
 """
 import argparse
+import copy
 import json
 import os
 import sys
@@ -71,6 +75,7 @@ from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from detweights import fill_model  # noqa: E402
+from golden_spread import NPERTURB, perturbed_copy, spread  # noqa: E402
 
 REF = os.environ.get("SALIENT_REF", "/tmp/ref")
 sys.path.insert(0, REF)
@@ -198,15 +203,26 @@ def make_case(case, outdir, img):
         meta["norm5_facts"] = densenet_norm5_facts(model, x, target)
     runs = [(n, c, case["layer"], n) for n, c in METHODS]
     runs += [(n, dict(METHODS)[n], layer, f"{n}_{layer}") for n, layer in case["extra"]]
+    # the golden is the float64 model's map; the float32 model and its last-bit
+    # perturbed copies give the spread (tools/golden_spread.py)
+    model64 = copy.deepcopy(model).double()
+    mods64 = dict(model64.named_modules())
+    models32 = [model] + [perturbed_copy(model, k) for k in range(1, NPERTURB + 1)]
+    meta["spread"] = {}
     for name, cls, layer, fname in runs:
         out, sec, cpu, flips = run_method(cls, model, mods[layer], x, target)
         assert out.shape == (H, W), out.shape
-        np.save(os.path.join(d, fname + ".npy"), out)
+        out64 = run_method(cls, model64, mods64[layer], x.double(), target)[0]
+        runs32 = [out] + [run_method(cls, m, dict(m.named_modules())[layer], x, target)[0] for m in models32[1:]]
+        sp = spread(runs32, out64)
+        meta["spread"][fname] = {"r": sp["r"], "err": sp["err"]}
+        np.save(os.path.join(d, fname + ".npy"), out64.astype(np.float32))
         meta["seconds"][fname] = round(sec, 4)
         meta["cpu_seconds"][fname] = round(cpu, 4)
         if flips:
             meta["eigen_sign_flipped"][fname] = flips
-        print(f"{case['name']} {fname}: {sec:.3f} s ({cpu:.3f} s cpu), range [{out.min():.3g}, {out.max():.3g}]")
+        print(f"{case['name']} {fname}: {sec:.3f} s ({cpu:.3f} s cpu), range [{out.min():.3g}, {out.max():.3g}], "
+              f"float32 spread r >= {sp['r']:.9f} err <= {sp['err']:.3g}")
     meta["versions"] = {"torch": torch.__version__, "torchvision": torchvision.__version__,
                         "numpy": np.__version__, "pytorch_grad_cam_commit": "084273b3f30b54ad0c64cf8020a4337d979a66e0"}
     with open(os.path.join(d, "meta.json"), "w") as f:

@@ -27,6 +27,12 @@ resnet18, whose prediction is not saturated (probabilities 0.63 / 0.37), so
 the masks' probabilities vary. PAIR's
 call_model_function returns the target LOGIT (or its input gradient).
 
+Float rounding (tools/golden_spread.py): every map is computed with the
+model in float64 (on the same float32 input), and with the float32 model and
+its NPERTURB last-bit perturbed copies; the golden is the float64 map, and a
+line `spread <name> <r> <err>` gives the float32 runs' worst agreement with
+it, the yardstick of the test's bound.
+
 Writes tests/data/attrib/region/:
   img224.npy, img64.npy           uint8 (H,W) inputs
   xrai_ig.npy                     float32 (224,224): PAIR's IG (mean of the two
@@ -47,6 +53,7 @@ Writes tests/data/attrib/region/:
   rise_sal.npy float32 (64,64)    sum_i softmax_k(model(x * M_i)) M_i / (N p1)
   cases.txt                       one fact per line (see write order)
 """
+import copy
 import hashlib
 import os
 import sys
@@ -63,6 +70,7 @@ import saliency.core as saliency  # noqa: E402
 import saliency.core.xrai as xrai_mod  # noqa: E402
 from saliency.core.base import INPUT_OUTPUT_GRADIENTS, OUTPUT_LAYER_VALUES  # noqa: E402
 from detweights import build_filled_model  # noqa: E402
+from golden_spread import NPERTURB, perturbed_copy, spread  # noqa: E402
 
 OUT = "tests/data/attrib/region"
 IMAGE = "/work/shared/data/brain-tumor-mri/images/glioma/Te-glTr_0000.jpg"
@@ -87,15 +95,19 @@ def procedural(c, h, w):
 
 
 def make_cmf(model, target, record=None):
+    dtype = next(model.parameters()).dtype
+
     def cmf(x_batch, call_model_args=None, expected_keys=None):
+        # float32 first: a float64 model sees exactly the float32 network input
         x = torch.from_numpy(np.ascontiguousarray(np.asarray(x_batch, dtype=np.float32))).permute(0, 3, 1, 2)
+        x = x.to(dtype)
         if INPUT_OUTPUT_GRADIENTS in expected_keys:
             x = x.clone().requires_grad_(True)
             out = model(x)[:, target]
             g = torch.autograd.grad(out.sum(), x)[0]
-            return {INPUT_OUTPUT_GRADIENTS: g.permute(0, 2, 3, 1).numpy()}
+            return {INPUT_OUTPUT_GRADIENTS: g.permute(0, 2, 3, 1).numpy().astype(np.float32)}
         with torch.no_grad():
-            out = model(x)[:, target].numpy()
+            out = model(x)[:, target].double().numpy()
         if record is not None:
             record.extend(out.tolist())
         return {OUTPUT_LAYER_VALUES: out}
@@ -132,16 +144,34 @@ def resize_digest(x_chw):
     return hashlib.sha256(chw.tobytes()).hexdigest(), float(chw.astype(np.float64).sum())
 
 
-def xrai_case(lines, u8):
-    model = build_filled_model("resnet18", 1, 4, 31)
-    x = network_input(u8, 1)
-    target = predict(model, x)
+def ensemble(model):
+    """The float64 model, then the float32 one and its NPERTURB last-bit
+    perturbed copies (tools/golden_spread.py)."""
+    return [copy.deepcopy(model).double(), model] + [perturbed_copy(model, k) for k in range(1, NPERTURB + 1)]
+
+
+def spread_line(lines, name, runs32, ref64):
+    sp = spread(runs32, ref64)
+    lines.append(f"spread {name} {sp['r']:.9f} {sp['err']:.4g}")
+    print("  spread", name, "r >=", sp["r"], "err <=", sp["err"])
+
+
+def xrai_run(model, x, target):
     p = saliency.XRAIParameters()
     p.return_xrai_segments = True
     p.return_ig_attributions = True
     out = saliency.XRAI().GetMaskWithDetails(np.transpose(x, (1, 2, 0)), make_cmf(model, target),
                                              batch_size=20, extra_parameters=p)
     ig = np.mean(out.ig_attribution, axis=0).max(axis=-1).astype(np.float32)
+    return out, ig
+
+
+def xrai_case(lines, u8):
+    model = build_filled_model("resnet18", 1, 4, 31)
+    x = network_input(u8, 1)
+    target = predict(model, x)
+    runs = [xrai_run(m, x, target) for m in ensemble(model)]
+    out, ig = runs[0]  # the float64 model's
     ranks = out.segments
     nr = int(ranks.max())
     gains = np.array([out.attribution_mask[ranks == r][0] for r in range(1, nr + 1)], dtype=np.float64)
@@ -153,13 +183,14 @@ def xrai_case(lines, u8):
     sizes, counts = mask_sizes(x)
     np.save(f"{OUT}/masksizes_r18_224.npy", sizes)
     lines.append(f"xrai resnet18 1 4 31 224 {target} {nr} " + ",".join(map(str, counts)))
+    spread_line(lines, "xrai_ig", [i for _, i in runs[1:]], ig)
+    spread_line(lines, "xrai_map", [o.attribution_mask for o, _ in runs[1:]], out.attribution_mask)
     print("xrai: target", target, "ranks", nr, "segments", counts)
 
 
-def occlusion_case(lines, tag, arch, channels, classes, seed, u8):
-    model = build_filled_model(arch, channels, classes, seed)
-    x = network_input(u8, channels)
-    target = predict(model, x)
+def occlusion_run(model, x, target):
+    """PAIR's occlusion map (window 15, value 0) and the stride-4 sum of its
+    window scores."""
     record = []
     occ = saliency.Occlusion().GetMask(np.transpose(x, (1, 2, 0)), make_cmf(model, target, record),
                                        size=15, value=0)
@@ -173,9 +204,20 @@ def occlusion_case(lines, tag, arch, channels, classes, seed, u8):
     for r in corners:
         for c in corners:
             s4[r:r + 15, c:c + 15] += f0 - ys[r, c]
+    return m, s4.astype(np.float32)
+
+
+def occlusion_case(lines, tag, arch, channels, classes, seed, u8):
+    model = build_filled_model(arch, channels, classes, seed)
+    x = network_input(u8, channels)
+    target = predict(model, x)
+    runs = [occlusion_run(m, x, target) for m in ensemble(model)]
+    m, s4 = runs[0]
     np.save(f"{OUT}/occ_{tag}.npy", m)
-    np.save(f"{OUT}/occ_{tag}_s4.npy", s4.astype(np.float32))
+    np.save(f"{OUT}/occ_{tag}_s4.npy", s4)
     lines.append(f"occlusion {tag} {arch} {channels} {classes} {seed} 64 {target}")
+    spread_line(lines, f"occ_{tag}", [a for a, _ in runs[1:]], m)
+    spread_line(lines, f"occ_{tag}_s4", [b for _, b in runs[1:]], s4)
     print("occlusion", tag, "target", target, "range", m.min(), m.max())
     sizes, counts = mask_sizes(x)
     np.save(f"{OUT}/masksizes_{tag}_64.npy", sizes)
@@ -200,15 +242,19 @@ def rise_case(lines, u8, N=200, s=8, p1=0.5):
         masks[i] = resize(grid[i].astype("float32"), up, order=1, mode="reflect",
                           anti_aliasing=False)[dy:dy + H, dx:dx + W]
     masks_t = torch.from_numpy(masks).float()
-    with torch.no_grad():
-        stack = masks_t[:, None] * torch.from_numpy(x)[None]
-        probs = torch.cat([torch.softmax(model(stack[i:i + 50]), 1) for i in range(0, N, 50)]).double().numpy()
-    sal = probs.T @ masks_t.double().numpy().reshape(N, -1) / N / p1
+    sals = []
+    for mk in ensemble(model):
+        with torch.no_grad():
+            stack = (masks_t[:, None] * torch.from_numpy(x)[None]).to(next(mk.parameters()).dtype)
+            probs = torch.cat([torch.softmax(mk(stack[i:i + 50]), 1) for i in range(0, N, 50)]).double().numpy()
+        sals.append(probs.T @ masks_t.double().numpy().reshape(N, -1) / N / p1)
+    sal = sals[0]  # the float64 model's
     np.save(f"{OUT}/rise_grids.npy", grid.astype(np.uint8))
     np.save(f"{OUT}/rise_shifts.npy", shifts)
     np.save(f"{OUT}/rise_sal.npy", sal[target].reshape(H, W).astype(np.float32))
     np.save(f"{OUT}/rise_mask0.npy", masks_t[0].numpy())
     lines.append(f"rise resnet18 1 4 38 64 {target} {N} {s} {p1}")
+    spread_line(lines, "rise", [v[target] for v in sals[1:]], sal[target])
     print("rise: target", target, "sal range", sal[target].min(), sal[target].max())
 
 

@@ -17,7 +17,10 @@ tests/data/golden/<case>/:
     logits64.npy, grad64.npy   float64: the same model and input run in float64
     meta.json      case, arch, seeds, shapes, K, layers, versions, and
                    torch_f32_vs_f64_rel_err = max|f32 - f64| / max|f64| per tensor
-                   (the measure of tests/check.h's check_max_rel).
+                   (the measure of tests/check.h's check_max_rel);
+                   torch_f32_spread_rel_err: the same, worst over torch's float32
+                   run and NPERTURB runs with last-bit perturbed weights
+                   (tools/golden_spread.py): the test's yardstick.
 
 The f16 case rounds every floating tensor float32 -> float16 (nearest, ties to
 even) -> float32 before running, as detweights_round_f16 does, so the C side
@@ -35,6 +38,7 @@ import torchvision
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from detweights import fill_model  # noqa: E402
+from golden_spread import NPERTURB, perturbed_copy  # noqa: E402
 
 CASES = [
     dict(name="resnet18_c1k10", arch="resnet18", in_channels=1, classes=10, seed=1,
@@ -205,6 +209,16 @@ def make_case(case, outdir):
         err[f"act_{n}"] = max_rel(acts[n][0], acts64[n][0])
         err[f"grad_{n}"] = max_rel(acts[n][1], acts64[n][1])
         shapes[n] = list(acts[n][0].shape)
+    # the yardstick of the test's bounds (tools/golden_spread.py): per tensor,
+    # the worst max_rel of torch's float32 runs - plain and with last-bit
+    # perturbed weights - against the float64 run
+    spread = dict(err)
+    for k in range(1, NPERTURB + 1):
+        lk, pk, dxk, ak = run(perturbed_copy(model, k), x, K, layers)
+        for name, a, b in [("logits", lk, l64), ("probs", pk, p64), ("grad", dxk, dx64)] + \
+                [(f"act_{n}", ak[n][0], acts64[n][0]) for n in layers] + \
+                [(f"grad_{n}", ak[n][1], acts64[n][1]) for n in layers]:
+            spread[name] = max(spread[name], max_rel(a, b))
     for fname, arr in files.items():
         np.save(os.path.join(d, fname), arr)
     meta = {
@@ -222,6 +236,7 @@ def make_case(case, outdir):
         "layers": layers, "layer_shapes": shapes,
         "files": {f: {"dtype": str(a.dtype), "shape": list(a.shape)} for f, a in files.items()},
         "torch_f32_vs_f64_rel_err": err,
+        "torch_f32_spread_rel_err": spread,
         "rel_err_definition": "max|f32 - f64| / max|f64| over the tensor (tests/check.h check_max_rel)",
         "directional_derivative": directional,
         "torch_threads": torch.get_num_threads(),

@@ -32,18 +32,8 @@ void manifest_add_input(const char *path);
 void manifest_add_output(const char *path);
 int manifest_write(const char *path);
 
-/* Reproducibility. On the same machine and build every output is
-   bit-identical. Across machines the fast path's gemm (engine/gemm.c) still
-   gives the same bits on any x86-64 with FMA; what may differ is the
-   compiler's code for the rest and, for weight gradients only, OpenBLAS.
-   verify and trace-diff call a difference "within rounding" when
-   max |a - b| <= AUDIT_ROUND_REL times the output's largest magnitude:
-   ten times the largest float32 spread the golden tests measured in
-   PyTorch's own runs (input gradients of the engine goldens, about 1e-5;
-   tests/data/golden/ * /meta.json). Maps whose images sit next to a ReLU or
-   max-pool kink can differ more on another rounding; they are reported as
-   different, with the numbers. */
-#define AUDIT_ROUND_REL 1e-4
+/* verify and trace-diff's "within rounding": engine.h's ENG_ROUND_REL. */
+#define AUDIT_ROUND_REL ENG_ROUND_REL
 const char *audit_cpu_name(char *buf, size_t n); /* /proc/cpuinfo's model name, or "unknown" */
 
 int cmd_trace_diff(const Opts *o);

@@ -59,7 +59,14 @@ int main(int argc, char **argv) {
         return argc < 2 ? 2 : 0;
     }
     if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
-        printf("salient %s\n", SALIENT_VERSION);
+        char cpu[256];
+        printf("salient %s\nbuild: gcc %s, %s\ncpu: %s\nopenblas: %s\nconvolutions: %s\n", SALIENT_VERSION,
+#ifdef __VERSION__
+               __VERSION__,
+#else
+               "unknown",
+#endif
+               SALIENT_CFLAGS, audit_cpu_name(cpu, sizeof cpu), eng_blas_info(), eng_conv_info());
         return 0;
     }
     for (int i = 0; i < N_COMMANDS; i++) {

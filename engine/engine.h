@@ -219,6 +219,19 @@ void eng_set_error(const char *fmt, ...); /* for layers above the engine: one er
 const char *eng_blas_info(void); /* OpenBLAS config string */
 const char *eng_conv_info(void); /* how convolutions are computed now (for manifests) */
 
+/* Reproducibility. On one machine and build, every output is bit-identical
+   for any thread count and batch size. The fast path's products (gemm.c)
+   also give the same bits on any x86-64 with FMA; the compiler's code for
+   the rest, and OpenBLAS for weight gradients, may round otherwise on
+   another build. Two results count as "within rounding" when
+   max |a - b| <= ENG_ROUND_REL times the largest |a|: about thirty times
+   the largest float32 spread PyTorch itself shows on the engine's golden
+   tensors (logits, input gradients and layer outputs of resnet18/50 and
+   densenet121: at most 3.0e-6, tests/data/golden/ * /meta.json
+   torch_f32_spread_rel_err; tests/check.h). Outputs next to a ReLU or max-pool kink may differ more
+   on another rounding; they are reported as different, with the numbers. */
+#define ENG_ROUND_REL 1e-4
+
 /* size arithmetic: returns 0 and sets *out, or -1 on overflow. */
 int eng_size_mul(size_t a, size_t b, size_t *out);
 

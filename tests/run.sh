@@ -7,6 +7,8 @@ BUILD=${BUILD:-build}
 SALIENT=${SALIENT:-./salient}
 export SALIENT BUILD
 log=$(mktemp); trap 'rm -f "$log"' EXIT
+# the machine first: whatever kernel OpenBLAS picked here, and the CPU
+"$SALIENT" --version 2>/dev/null | sed 's/^/# /'
 pass=0; fail=0
 run_one() {
   name=$1; shift

@@ -16,6 +16,7 @@ typedef struct {
     /* predict / grad / bench */
     const char *logits_npy, *out, *layer, *act_npy, *layer_grad_npy;
     int topk, cls, repeat, profile;
+    const char *gemm;     /* bench: engine (default) or openblas */
     /* explain / evaluate / pic (attribution and metric parameters) */
     const char *methods, *baseline, *target, *label, *info, *map, *random_mask, *save_random_mask,
         *data, *shard, *substrate, *trace_level, *seed_str;

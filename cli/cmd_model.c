@@ -357,6 +357,11 @@ int cmd_bench(const Opts *o) {
     Model md;
     if (model_open(&md, o)) return 1;
     apply_engine_opts(o);
+    if (o->gemm && strcmp(o->gemm, "engine") && strcmp(o->gemm, "openblas")) {
+        model_close(&md);
+        return cli_error("--gemm %s: expected engine or openblas", o->gemm);
+    }
+    eng_set_gemm_openblas(o->gemm && !strcmp(o->gemm, "openblas"));
     int S = md.size, N = o->batch ? o->batch : 1, C = eng_model_in_channels(md.m), K = eng_model_n_classes(md.m);
     int reps = o->repeat ? o->repeat : 10;
     size_t nx = (size_t)N * C * S * S;
@@ -389,9 +394,10 @@ int cmd_bench(const Opts *o) {
     if (o->profile && bench_profile(p, x, seed, &bo, reps)) { rc = cli_error("%s", eng_last_error()); goto done; }
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("{\"arch\": \"%s\", \"size\": %d, \"batch\": %d, \"threads\": %d, \"repeat\": %d, "
+    printf("{\"arch\": \"%s\", \"size\": %d, \"batch\": %d, \"threads\": %d, \"repeat\": %d, \"gemm\": \"%s\", "
            "\"forward_ms\": %.3f, \"forward_backward_ms\": %.3f, \"peak_rss_mb\": %.1f}\n",
-           eng_model_arch(md.m), S, N, eng_get_threads(), reps, median(tf, reps), median(tb, reps), ru.ru_maxrss / 1024.0);
+           eng_model_arch(md.m), S, N, eng_get_threads(), reps, o->gemm ? o->gemm : "engine", median(tf, reps),
+           median(tb, reps), ru.ru_maxrss / 1024.0);
 done:
     eng_pass_free(p);
     free(x); free(seed); free(tf); free(tb);

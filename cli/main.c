@@ -36,7 +36,7 @@ static const Command commands[] = {
     {"pic", cmd_pic, "pic -m MODEL IMAGE|--input-npy X.npy --map MAP.npy [--random-mask MASK.npy]\n"
                      "        [--save-random-mask FILE] [--info webp|png|entropy] [--min-pred P] [--seed S]\n"
                      "        [--target pred|K] [--json]    SIC and AIC of one map, as PAIR's pic.py"},
-    {"bench", cmd_bench, "bench -m MODEL [--size S] [--batch N] [--threads T] [--repeat R] [--profile]"},
+    {"bench", cmd_bench, "bench -m MODEL [--size S] [--batch N] [--threads T] [--repeat R] [--profile] [--gemm engine|openblas]"},
 };
 #define N_COMMANDS (int)(sizeof commands / sizeof commands[0])
 

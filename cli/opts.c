@@ -32,6 +32,7 @@ static const OptSpec specs[] = {
     S("--act-npy", NULL, act_npy), S("--layer-grad-npy", NULL, layer_grad_npy),
     I("--topk", NULL, topk, 1, 100000), I("--class", NULL, cls, 0, 1000000), I("--repeat", NULL, repeat, 1, 10000),
     S("--methods", "-M", methods), S("--baseline", NULL, baseline), S("--target", NULL, target),
+    S("--gemm", NULL, gemm),
     S("--label", NULL, label), S("--info", NULL, info), S("--map", NULL, map),
     S("--random-mask", NULL, random_mask), S("--save-random-mask", NULL, save_random_mask),
     S("--data", "-d", data), S("--shard", NULL, shard), S("--substrate", NULL, substrate),

@@ -217,6 +217,10 @@ int eng_get_threads(void);
 const char *eng_last_error(void);
 void eng_set_error(const char *fmt, ...); /* for layers above the engine: one error slot */
 const char *eng_blas_info(void); /* OpenBLAS config string */
+/* For benchmarks only: every product through OpenBLAS's sgemm instead of
+   engine/gemm.c (faster on some shapes, but identical patches no longer
+   give identical outputs; salient bench --gemm openblas). */
+void eng_set_gemm_openblas(int on);
 const char *eng_conv_info(void); /* how convolutions are computed now (for manifests) */
 
 /* Reproducibility. On one machine and build, every output is bit-identical

@@ -295,10 +295,14 @@ static void gemm_run(int blas, enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb,
     eng_parallel_for(bands, 1, gemm_range, &g);
 }
 
-/* Values and input gradients: the fixed-order gemm. */
+/* Values and input gradients: the fixed-order gemm, or OpenBLAS when a
+   benchmark asks (eng_set_gemm_openblas: what the fixed order costs). */
+static int g_gemm_openblas;
+void eng_set_gemm_openblas(int on) { g_gemm_openblas = on; }
+
 static void sgemm(enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, int M, int N, int K, float alpha,
                   const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc) {
-    gemm_run(0, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    gemm_run(g_gemm_openblas, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 /* Weight gradients: OpenBLAS. */

@@ -45,6 +45,10 @@ expect_error "corrupt image" "junk.jpg" $S predict -m "$M" "$T/junk.jpg"
 # bench prints the three keys
 $S bench -m "$M" --size 64 --batch 2 --repeat 2 >"$T/b" 2>&1 && grep -q forward_ms "$T/b" && grep -q forward_backward_ms "$T/b" \
   && grep -q peak_rss_mb "$T/b" && pass "bench prints forward_ms, forward_backward_ms, peak_rss_mb" || fail bench "$(cat "$T/b")"
+# bench --gemm openblas: the same pass with OpenBLAS's sgemm (for measuring the fixed-order gemm's cost)
+$S bench -m "$M" --size 64 --repeat 2 --gemm openblas >"$T/b" 2>&1 && grep -q '"gemm": "openblas"' "$T/b" \
+  && pass "bench --gemm openblas runs and says so" || fail "bench --gemm" "$(cat "$T/b")"
+expect_error "bench --gemm of an unknown kind" "expected engine or openblas" $S bench -m "$M" --size 64 --gemm cuda
 # bench --profile: per-op table on stderr (convolutions, the fused groups' backward under relu, a total), JSON line on stdout
 $S bench -m "$M" --size 64 --batch 2 --repeat 2 --profile >"$T/b" 2>"$T/bp" && grep -q forward_ms "$T/b" \
   && grep -q "^conv2d  *[0-9.]*  *[0-9.]*  *[0-9.]*$" "$T/bp" && grep -q "^relu  *0.00  *0.00  *[0-9.]*$" "$T/bp" \

@@ -1,6 +1,8 @@
 #!/bin/sh
 # The shipped models (weights/) on the bundled samples: `salient predict`
-# gives the probabilities PyTorch gave when the models were exported, to 1e-4.
+# gives the probabilities PyTorch gave when the models were exported, to 1e-4
+# (engine.h ENG_ROUND_REL, "within rounding": an identity check of the shipped
+# files; the precision of the engine against PyTorch is tests/test_models.c's).
 . tests/lib_cli.sh
 G=tests/data/samples/golden_probs.json
 for pair in brain_resnet18:brain cxr_densenet121:cxr; do

@@ -228,7 +228,11 @@ static void gemm_blocked(int ta, int tb, int M, int N, int K, float alpha, const
     int nc_max = N < NC ? N : NC;
     float *bp = buf_get(&g_bpack, (size_t)kc_max * ((nc_max + NR - 1) / NR * NR));
     float *ap = buf_get(&g_apack, (size_t)kc_max * ((MC + MR - 1) / MR * MR));
-    if (!bp || !ap) abort(); /* out of memory for a few hundred KiB: nothing sensible is left */
+    if (!bp || !ap) { /* no memory for the packing buffers: the same sums, element by element */
+        if (trans) gemm_f32_naive(!tb, !ta, N, M, K, alpha, B, ldb, A, lda, beta, C, ldc); /* see gemm_oriented */
+        else gemm_f32_naive(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
     if (K == 0) { /* no products: C = beta C */
         for (int i = 0; i < M; i++)
             for (int j = 0; j < N; j++) {
@@ -275,6 +279,11 @@ static void gemm_oriented(int ta, int tb, int M, int N, int K, float alpha, cons
         gemm_blocked(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, 0);
 }
 
+/* Floats of the per-thread buffer a product with an old C to keep sums in
+   (a band of rows at a time). */
+#define T_FLOATS ((size_t)1 << 20)
+static _Thread_local Buf g_tpack;
+
 void gemm_f32(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
               float beta, float *C, int ldc) {
     if (M <= 0 || N <= 0) return;
@@ -282,17 +291,24 @@ void gemm_f32(int ta, int tb, int M, int N, int K, float alpha, const float *A, 
         gemm_oriented(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
-    /* several K blocks and an old C to keep: the chains run in T first */
-    float *T = malloc(sizeof(float) * (size_t)M * N);
-    if (!T) abort();
-    gemm_oriented(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, T, N);
-    for (int i = 0; i < M; i++) {
-        float *c = C + (size_t)i * ldc;
-        const float *t = T + (size_t)i * N;
-        if (alpha == 1.0f && beta == 1.0f) for (int j = 0; j < N; j++) c[j] = c[j] + t[j];
-        else for (int j = 0; j < N; j++) c[j] = beta * c[j] + alpha * t[j];
+    /* several K blocks and an old C to keep: each band of rows sums in T,
+       then C = beta C + alpha T (the same operations as the specification) */
+    int rows = (int)(T_FLOATS / (size_t)N);
+    if (rows < 1) rows = 1;
+    if (rows > M) rows = M;
+    float *T = buf_get(&g_tpack, (size_t)rows * N);
+    if (!T) { gemm_f32_naive(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc); return; }
+    for (int i0 = 0; i0 < M; i0 += rows) {
+        int m = M - i0 < rows ? M - i0 : rows;
+        const float *Ai = ta ? A + i0 : A + (size_t)i0 * lda;
+        gemm_oriented(ta, tb, m, N, K, 1.0f, Ai, lda, B, ldb, 0.0f, T, N);
+        for (int i = 0; i < m; i++) {
+            float *c = C + (size_t)(i0 + i) * ldc;
+            const float *t = T + (size_t)i * N;
+            if (alpha == 1.0f && beta == 1.0f) for (int j = 0; j < N; j++) c[j] = c[j] + t[j];
+            else for (int j = 0; j < N; j++) c[j] = beta * c[j] + alpha * t[j];
+        }
     }
-    free(T);
 }
 
 /* The same sums, element by element: the specification the kernel is

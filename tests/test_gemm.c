@@ -59,9 +59,13 @@ static void test_bits(void) {
                     bad += !product_case(t & 1, t >> 1, Ms[i], Ns[j], Ks[k], alpha, beta, (int)(j % 2) * 3, 0);
                     n++;
                 }
+    /* an old C kept over several K blocks, in two bands of rows (1 Mi floats each) */
+    bad += !product_case(0, 0, 600, 2000, 300, 1.0f, 1.0f, 0, 0);
+    bad += !product_case(1, 1, 700, 1600, 520, 0.5f, 0.25f, 1, 0);
+    n += 2;
     char msg[160];
     snprintf(msg, sizeof msg, "gemm_f32 == the naive fma chains bit for bit (%d products: transposes, tails, "
-             "K blocks, alpha/beta, ldc, narrow orientation)", n);
+             "K blocks, alpha/beta, ldc, narrow orientation, banded old C)", n);
     CHECK(!bad, msg, "%d products differ", bad);
 }
 

@@ -247,7 +247,7 @@ static void test_xrai(char **lines, int n) {
         check_golden_map(path ? "xrai_vs_pair (reference path)" : "xrai_vs_pair", R.map, ref, hw, sp_map);
         printf("     xrai: %s; %.2f s, %ld forward + %ld backward passes in %ld batches\n", R.notes, R.seconds,
                R.forward, R.backward, R.batches);
-        if (path == 0) attrib_result_free(&R);
+        attrib_result_free(&R);
     }
     eng_set_reference(0);
     attrib_result_free(&R);
@@ -289,7 +289,7 @@ static void test_occlusion(char **lines, int n) {
                 if (rc || !ref) { CHECK(0, name, "%s", rc ? eng_last_error() : "no golden"); break; }
                 check_golden_map(name, R.map, ref, hw, sp);
                 printf("     %s: %.2f s, %ld passes\n", name, R.seconds, R.forward);
-                if (path == 0) attrib_result_free(&R);
+                attrib_result_free(&R);
             }
             eng_set_reference(0);
             if (rc || !ref) continue;
@@ -350,7 +350,7 @@ static void test_rise_golden(char **lines, int n) {
         check_golden_map(path ? "rise_fixed_masks_vs_numpy (reference path)" : "rise_fixed_masks_vs_numpy", R.map, ref,
                          hw, sp);
         if (path == 0) printf("     %s\n", R.notes);
-        if (path == 0) attrib_result_free(&R);
+        attrib_result_free(&R);
     }
     eng_set_reference(0);
     attrib_result_free(&R);

@@ -13,7 +13,7 @@
        tools/golden_spread.py): Pearson r on the (C,H,W) attribution and
        max |attr - ref| / (max(ref) - min(ref)); Guided IG at the paper's
        settings also r >= 0.99;
-     - Guided IG's path algorithm alone, exactly, on a synthetic gradient;
+     - Guided IG where it is well defined: the path algorithm alone, exactly, on a synthetic gradient;
      - the C blurs against scipy.ndimage.gaussian_filter ('constant' for Blur
        IG, 'reflect' for the blur baseline), max error <= 1e-5 of the range;
      - IG completeness: |sum(attr) - (F(x) - F(x'))| / |F(x) - F(x')| < 1%
@@ -21,6 +21,17 @@
      - batch-size invariance: batch 1 vs batch 7 bit for bit;
      - a blank image: every method runs, narrates and returns finite values;
      - SmoothGrad seeding: same seed -> bit-identical, other seed -> different.
+   Guided IG on real images is another matter: at every step it picks the
+   features below a quantile of |gradient|, so a near-tie at the quantile
+   decided one way by one rounding and the other way by another moves the
+   rest of the path. On held-out MRI slices at the paper's settings
+   (tools/guidedig_mri.py, tools/bench/guidedig_mri.json) PAIR's own float32
+   and float64 runs disagree on most slices, and so do salient's two paths.
+   What is reproducible there: the same bits on any machine for one build
+   (engine/gemm.c fixes every sum's order), and the exact ties of the black
+   baseline, which every implementation with exact ties resolves alike (the
+   guidedig@paper golden above). What is not: the result of another
+   implementation's rounding.
    Set SALIENT_TEST_THREADS to change the engine threads (default 1). */
 #include "attrib/attrib.h"
 #include "attrib/gradpath.h"

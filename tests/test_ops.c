@@ -369,6 +369,23 @@ static void test_conv_threads(void) {
     conv_thread_case(1, 128, 28, 28, 32, 3, 1, 1, &bad);  /* ... one image, banded gemm */
     CHECK(bad == 0, "conv forward and input gradient: 1, 2, 3 threads and with/without weight gradient give the same bits",
           "%d of 27 comparisons differ", bad);
+    /* the reference path, split over output planes, too */
+    ConvShape cs;
+    conv_shape_init(&cs, 2, 8, 13, 11, 6, 3, 3, 2, 1, 1);
+    size_t nx = (size_t)2 * 8 * 13 * 11, ny = (size_t)2 * 6 * cs.Ho * cs.Wo;
+    float *x = randv(nx, 1), *w = randv(6 * 8 * 9, 0.3f), *dy = randv(ny, 1), *y[2], *dx[2];
+    int refbad = 0;
+    for (int t = 0; t < 2; t++) {
+        eng_set_threads(t ? 3 : 1);
+        y[t] = zeros(ny); dx[t] = zeros(nx);
+        conv2d_forward_ref(y[t], x, w, NULL, &cs);
+        conv2d_backward_ref(dx[t], NULL, NULL, dy, x, w, &cs);
+    }
+    eng_set_threads(0);
+    refbad = memcmp(y[0], y[1], sizeof(float) * ny) != 0 || memcmp(dx[0], dx[1], sizeof(float) * nx) != 0;
+    CHECK(!refbad, "reference conv forward and input gradient: 1 and 3 threads give the same bits", "they differ");
+    for (int t = 0; t < 2; t++) { free(y[t]); free(dx[t]); }
+    free(x); free(w); free(dy);
 }
 
 /* Winograd F(2x2,3x3) (engine/winograd.c), called directly on any shape

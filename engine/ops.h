@@ -48,7 +48,8 @@ void epilogue_forward(float *out, const float *inp, const Epilogue *e, int N, in
 void epilogue_span(float *dst, const float *src, size_t P, const Epilogue *e, int c, const float *res);
 
 /* Row-major C (M,N) = alpha op(A) op(B) + beta C (op: transposed if trans_*)
-   on the engine's threads, OpenBLAS single-threaded, split by the shape
+   by the engine's fixed-order gemm (gemm.c: each output the same float
+   operations wherever it sits) on the engine's threads, split by the shape
    alone (ops.c). */
 void eng_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
                const float *B, int ldb, float beta, float *C, int ldc);

@@ -10,7 +10,7 @@
    A is the activation as pytorch-grad-cam stores it (attrib/cam.c): for
    DenseNet's features.norm5 that is ReLU(norm5), whose minimum is 0, so v = 0,
    which is the same as ablating the batchnorm output with min - 1e7 before
-   torchvision's ReLU (REFERENCE.md). F(x) is the logit of the unablated A
+   torchvision's ReLU (pytorch-grad-cam's rule). F(x) is the logit of the unablated A
    run through the same replaced forward (the reference runs the model once
    more; same value up to float32 rounding).
    Deviation: in a batch, the reference recomputes min(output) over the batch

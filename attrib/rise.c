@@ -12,7 +12,7 @@
    Masks (attrib/rise.h): s x s binary grids, cells 1 with probability p,
    bilinearly upsampled to (s+1) * ceil(H/s) and cropped at a random shift.
    Defaults: N = 4000 masks (--masks), s = 8 (--grid), p = 0.5 (--prob),
-   as REFERENCE.md (the RISE code's Saliency.py used N 6000, s 8, p 0.1; its
+   the RISE paper's setting (the RISE code's Saliency.py used N 6000, s 8, p 0.1; its
    notebook N 2000, s 8, p 0.5). Draws come from EngRng seeded with
    eng_rng_split(seed, RISE_STREAM), masks in index order, so the map does
    not depend on the batch size; P->masks_in (N,H,W) replaces the draws.

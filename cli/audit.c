@@ -160,27 +160,7 @@ void trace_method(const char *image, const char *method, long fwd, long bwd, dou
 }
 
 /* ---------------- machine ---------------- */
-const char *audit_cpu_name(char *buf, size_t n) {
-    snprintf(buf, n, "unknown");
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    if (!f) return buf;
-    char line[512];
-    while (fgets(line, sizeof line, f)) {
-        char *colon = strchr(line, ':');
-        if (strncmp(line, "model name", 10) || !colon) continue;
-        colon++;
-        while (*colon == ' ' || *colon == '\t') colon++;
-        colon[strcspn(colon, "\n")] = 0;
-        snprintf(buf, n, "%s", colon);
-        break;
-    }
-    fclose(f);
-    return buf;
-}
 
-/* Within rounding: max |a - b| <= AUDIT_ROUND_REL times the output's
-   largest magnitude (see audit.h). */
-static int within_rounding(double diff, double scale) { return diff <= AUDIT_ROUND_REL * scale; }
 
 /* ---------------- manifest ---------------- */
 typedef struct { char **v; int n, cap; } StrList;
@@ -247,7 +227,7 @@ int manifest_write(const char *path) {
 #endif
     jw_kv_string(&w, "cflags", SALIENT_CFLAGS);
     char cpu[256];
-    jw_kv_string(&w, "cpu", audit_cpu_name(cpu, sizeof cpu));
+    jw_kv_string(&w, "cpu", io_cpu_name(cpu, sizeof cpu));
     jw_kv_string(&w, "openblas", eng_blas_info());
     jw_kv_int(&w, "threads", eng_get_threads());
     jw_kv_bool(&w, "reference_path", eng_get_reference());
@@ -272,7 +252,7 @@ int manifest_write(const char *path) {
     jw_kv_number(&w, "max_dist", o->max_dist); jw_kv_number(&w, "max_sigma", o->max_sigma);
     jw_kv_string(&w, "layer", o->layer);
     jw_kv_string(&w, "info", o->info ? o->info : "webp");
-    jw_kv_string(&w, "note", "0 means the method's default (REFERENCE.md); each output's own JSON lists the values used");
+    jw_kv_string(&w, "note", "0 means the method's default (its file's header, README); each output's own JSON lists the values used");
     jw_object_end(&w);
     jw_kv_int(&w, "seed", (long long)o->seed);
     jw_kv_string(&w, "rng", "xoshiro256** seeded by SplitMix64 (engine/rng.h)");
@@ -336,7 +316,7 @@ static void print_difference(const char *what, const JsonValue *a, const JsonVal
    CPU or BLAS rounds differently from the first op on), and the first op
    whose values differ beyond rounding (a changed weight, input or method):
    the statistics (min, max, mean, l2, projections) of the op's output
-   apart by more than AUDIT_ROUND_REL of their scale. Exit 0: identical; 1: different beyond
+   apart by more than ENG_ROUND_REL of their scale. Exit 0: identical; 1: different beyond
    rounding or different work; 3: only rounding differences. */
 int cmd_trace_diff(const Opts *o) {
     if (o->n_pos != 2) return cli_error("usage: salient trace-diff A.jsonl B.jsonl");
@@ -372,7 +352,7 @@ int cmd_trace_diff(const Opts *o) {
             differ++;
             double rel = stats_rel_diff(a, b);
             if (first < 0) { first = (long)json_number(json_get(a, "seq")); print_difference("first bits differ", a, b, rel); }
-            if (rel > AUDIT_ROUND_REL) {
+            if (rel > ENG_ROUND_REL) {
                 beyond++;
                 if (first_beyond < 0) {
                     first_beyond = (long)json_number(json_get(a, "seq"));
@@ -385,7 +365,7 @@ int cmd_trace_diff(const Opts *o) {
     free(la); free(lb);
     fclose(fa); fclose(fb);
     printf("%ld of %ld operations differ in their bits, %ld beyond rounding (%.0e of their scale)\n", differ, n,
-           beyond, AUDIT_ROUND_REL);
+           beyond, ENG_ROUND_REL);
     if (other_work || beyond) return 1;
     return differ ? 3 : 0;
 }
@@ -455,7 +435,7 @@ static int csv_numbers_apart(char *a, char *b, double *diff, double *scale) {
 
 static OutVerdict verdict_of(int same_bits, int comparable, double diff, double scale) {
     if (same_bits) return OUT_IDENTICAL;
-    return comparable && within_rounding(diff, scale) ? OUT_ROUNDING : OUT_DIFFERENT;
+    return comparable && eng_within_rounding(diff, scale) ? OUT_ROUNDING : OUT_DIFFERENT;
 }
 
 static const char *verdict_name(OutVerdict v) {
@@ -532,7 +512,7 @@ static OutVerdict compare_file(const char *a, const char *b) {
 static int same_machine(const JsonValue *m) {
     char cpu[256];
     const char *keys[] = {"cpu", "openblas", "version", "cflags", "compiler"};
-    const char *here[] = {audit_cpu_name(cpu, sizeof cpu), eng_blas_info(), SALIENT_VERSION, SALIENT_CFLAGS,
+    const char *here[] = {io_cpu_name(cpu, sizeof cpu), eng_blas_info(), SALIENT_VERSION, SALIENT_CFLAGS,
 #ifdef __VERSION__
                           __VERSION__
 #else
@@ -548,7 +528,7 @@ static int same_machine(const JsonValue *m) {
         same = 0;
     }
     if (same) printf("same machine and build as recorded: every output must be bit-identical\n");
-    else printf("  outputs within rounding (%.0e of their largest magnitude) count as reproduced\n", AUDIT_ROUND_REL);
+    else printf("  outputs within rounding (%.0e of their largest magnitude) count as reproduced\n", ENG_ROUND_REL);
     return same;
 }
 

@@ -32,9 +32,6 @@ void manifest_add_input(const char *path);
 void manifest_add_output(const char *path);
 int manifest_write(const char *path);
 
-/* verify and trace-diff's "within rounding": engine.h's ENG_ROUND_REL. */
-#define AUDIT_ROUND_REL ENG_ROUND_REL
-const char *audit_cpu_name(char *buf, size_t n); /* /proc/cpuinfo's model name, or "unknown" */
 
 int cmd_trace_diff(const Opts *o);
 int cmd_verify(const Opts *o);

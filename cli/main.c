@@ -1,6 +1,7 @@
 /* main.c - salient's entry point: dispatch to one command. */
 #include "cli/audit.h"
 #include "cli/cli.h"
+#include "io/file.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,7 +67,7 @@ int main(int argc, char **argv) {
 #else
                "unknown",
 #endif
-               SALIENT_CFLAGS, audit_cpu_name(cpu, sizeof cpu), eng_blas_info(), eng_conv_info());
+               SALIENT_CFLAGS, io_cpu_name(cpu, sizeof cpu), eng_blas_info(), eng_conv_info());
         return 0;
     }
     for (int i = 0; i < N_COMMANDS; i++) {

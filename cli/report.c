@@ -68,7 +68,7 @@ int mkdir_p(const char *path) {
     return (mkdir(tmp, 0755) && errno != EEXIST) ? -1 : 0;
 }
 
-/* The parameters each method reads, with REFERENCE.md's defaults (the
+/* The parameters each method reads, with their defaults (the
    same table as `salient explain` records in explain.json). */
 static const struct { const char *method, *keys; } method_keys[] = {
     {"gradient", ""}, {"gradxinput", ""}, {"guidedbackprop", ""},

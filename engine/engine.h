@@ -235,6 +235,9 @@ const char *eng_conv_info(void); /* how convolutions are computed now (for manif
    torch_f32_spread_rel_err; tests/check.h). Outputs next to a ReLU or max-pool kink may differ more
    on another rounding; they are reported as different, with the numbers. */
 #define ENG_ROUND_REL 1e-4
+/* diff (max |a - b|) within rounding of outputs whose largest |a| is scale
+   (false for a NaN diff). */
+static inline int eng_within_rounding(double diff, double scale) { return diff <= ENG_ROUND_REL * scale; }
 
 /* size arithmetic: returns 0 and sets *out, or -1 on overflow. */
 int eng_size_mul(size_t a, size_t b, size_t *out);

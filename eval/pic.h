@@ -17,7 +17,7 @@
      r.sic.auc, r.aic.auc, r.sic.skip, r.sic.reason ...
      pic_image_free(&pi);
 
-   The steps, as pic.py (numbers refer to ../shared/REFERENCE.md's PIC list):
+   The steps, as pic.py:
    1. The image is uint8 (H,W,C). Here it is the model's preprocessed input
       before normalisation, x * std + mean, scaled by 255, rounded half to
       even and clipped to [0,255] (pic_input_to_u8); the model sees

@@ -13,7 +13,7 @@
      eval_summary_write_curves(&s, "out/curves.csv");
      eval_summary_free(&s);
 
-   What is computed (REFERENCE.md "Statistics over images"):
+   What is computed (README "Scoring a data set"):
    - Per method and metric (sic, aic, insertion, deletion; pointing and
      energy when some image has a mask): over the images where the value
      exists (not skipped, not failed): n, mean, median (numpy.median) and a
@@ -24,7 +24,7 @@
    - Aggregate PIC curves: each non-skipped image's 1001-point curve is
      rebuilt from its raw values (pic_raw_to_curve + pic_curve_compute with
      min_pred), then the point-wise mean and median over images and the
-     trapezoid AUC of both (pic_aggregate; REFERENCE.md point 8: the median
+     trapezoid AUC of both (pic_aggregate; the median
      AIC curve collapses towards 0, so both are reported).
    - Pairwise, for every metric and every pair (a, b) of methods in order:
      the images where both have a value; scipy.stats.wilcoxon(a, b)

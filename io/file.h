@@ -14,4 +14,8 @@
    Returns 0 or -1. */
 int io_read_file(const char *path, size_t max_bytes, uint8_t **buf, size_t *len,
                  char *err, size_t errlen);
+/* This machine's CPU as /proc/cpuinfo names it ("model name"), or
+   "unknown"; into buf (n bytes), which it returns. For manifests and the
+   known-answer test. */
+const char *io_cpu_name(char *buf, size_t n);
 #endif

@@ -113,21 +113,6 @@ static int compute(Out *o, double *sic, double *aic) {
     return rc;
 }
 
-static void machine(char *cpu, size_t n) {
-    snprintf(cpu, n, "unknown");
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    char line[512];
-    while (f && fgets(line, sizeof line, f)) {
-        char *c = strchr(line, ':');
-        if (strncmp(line, "model name", 10) || !c) continue;
-        c += 1 + strspn(c + 1, " \t");
-        c[strcspn(c, "\n")] = 0;
-        snprintf(cpu, n, "%s", c);
-        break;
-    }
-    if (f) fclose(f);
-}
-
 static int record(Out *o, double sic, double aic) {
     char path[256], cpu[256];
     for (int i = 0; i < N_OUT; i++) {
@@ -136,7 +121,7 @@ static int record(Out *o, double sic, double aic) {
         snprintf(path, sizeof path, KDIR "%s.npy", o[i].name);
         if (npy_write_f32(path, o[i].v, 1, shape, err, sizeof err)) { printf("%s\n", err); return 1; }
     }
-    machine(cpu, sizeof cpu);
+    io_cpu_name(cpu, sizeof cpu);
     FILE *f = fopen(KDIR "answers.json", "w");
     if (!f) return 1;
     JsonWriter w;
@@ -164,7 +149,7 @@ static int classify(const char *name, const float *now, const float *then, size_
         diff = fmax(diff, fabs((double)now[i] - then[i]));
         scale = fmax(scale, fabs((double)then[i]));
     }
-    int same = !memcmp(now, then, sizeof(float) * n), ok = same || (diff == diff && diff <= ENG_ROUND_REL * scale);
+    int same = !memcmp(now, then, sizeof(float) * n), ok = same || eng_within_rounding(diff, scale);
     char label[300];
     snprintf(label, sizeof label, "known answer %s: %s%s (max difference %.3g, %.3g of the largest magnitude)", name,
              same ? "identical" : ok ? "within rounding" : "different", same ? "" : where, diff,
@@ -189,7 +174,7 @@ int main(int argc, char **argv) {
     }
     JsonValue *j = json_parse((const char *)buf, len, err, sizeof err);
     free(buf);
-    machine(cpu, sizeof cpu);
+    io_cpu_name(cpu, sizeof cpu);
     const char *rcpu = json_string(json_get(j, "cpu")), *rblas = json_string(json_get(j, "openblas"));
     const char *rcc = json_string(json_get(j, "compiler")), *rfl = json_string(json_get(j, "cflags"));
     int same_machine = rcpu && rblas && rcc && rfl && !strcmp(rcpu, cpu) && !strcmp(rblas, eng_blas_info()) &&

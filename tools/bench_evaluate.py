@@ -12,7 +12,7 @@ Usage (references fetched outside the repo, as for tools/bench_methods.py):
 What "a whole evaluation" is, per image and method, on both sides:
   1. the saliency map (salient: the engine; reference: PAIR-code/saliency
      7b72b673 for gradient/ig/xrai, pytorch-grad-cam 084273b3 for the CAMs,
-     numpy for random), every method at its REFERENCE.md default
+     numpy for random), every method at its default
      (ig 25 steps, xrai 2 x 100 steps, PAIR with batch_size 16);
   2. SIC and AIC: salient's PIC against PAIR's pic.compute_pic_metric called
      twice (softmax probability for SIC, top-1 accuracy for AIC, as PAIR's

@@ -18,7 +18,7 @@ safetensors with tools/convert.py's writer), the same network input (a real MRI
 slice from tests/data, normalised, given to salient with --input-npy), the same
 target class, the same thread count, and the same parameters. PAIR methods run
 with batch_size = 16 (their default of 1 would be unfair to them); salient uses
-its default batch. Settings that differ from REFERENCE.md's defaults keep the
+its default batch. Settings that differ from the methods' defaults keep the
 reference's run time bounded on a two-core machine; they are the same on both
 sides and printed in the table:
   guidedig steps 50; blurig steps 50; sg-* 5 samples of the base method with the

@@ -36,6 +36,7 @@ from PIL import Image
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from detweights import build_filled_model  # noqa: E402
+from golden_spread import agreement  # noqa: E402
 
 sys.path.insert(0, os.environ.get("SALIENT_REF", "/tmp/ref"))
 import saliency.core as saliency  # noqa: E402
@@ -84,10 +85,6 @@ def salient_guidedig(model_file, x, target, reference, tmp):
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     found = [os.path.join(r, f) for r, _, fs in os.walk(out) for f in fs if f == "guidedig.attr.npy"]
     return np.load(found[0]).astype(np.float64).reshape(x.shape)
-
-
-def agreement(a, ref):
-    return float(np.corrcoef(a.ravel(), ref.ravel())[0, 1]), float(np.abs(a - ref).max() / (ref.max() - ref.min()))
 
 
 def main():

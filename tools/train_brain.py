@@ -77,6 +77,11 @@ def make_model():
     return m
 
 
+def parse_stages(text):
+    """"160:12,224:6" -> [[160, 12], [224, 6]]"""
+    return [[int(a) for a in part.split(":")] for part in text.split(",")]
+
+
 def split_train_val(rows, frac, seed):
     """Stratified by class; files with identical bytes (sha256) stay together."""
     g = torch.Generator().manual_seed(seed + 2)
@@ -114,8 +119,8 @@ def test_near_dups():
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--size", type=int, default=128)
-    ap.add_argument("--epochs", type=int, default=8)
+    ap.add_argument("--sizes", default="160:12,224:6",
+                    help="SIZE:EPOCHS stages; the last size is the shipped input size")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=tc.OUT_DIR)
     ap.add_argument("--limit", type=int, default=0, help="smoke test: train on N images")
@@ -139,26 +144,32 @@ def main():
     def labels(rs):
         return torch.tensor([CLASSES.index(r["label"]) for r in rs])
 
-    S = args.size
-    Xtr = tc.build_cache(paths(tr_rows, TRAIN_DIR, "path"), S, "brain_train", log)
-    Xva = tc.build_cache(paths(va_rows, TRAIN_DIR, "path"), S, "brain_val", log)
+    stages = parse_stages(args.sizes)
+    S = stages[-1][0]
+    Xtr = {sz: tc.build_cache(paths(tr_rows, TRAIN_DIR, "path"), sz, "brain_train", log)
+           for sz, _ in stages}
+    Xva = {sz: tc.build_cache(paths(va_rows, TRAIN_DIR, "path"), sz, "brain_val", log)
+           for sz, _ in stages}
     Xte = tc.build_cache(paths(test_rows, TEST_DIR, "file"), S, "brain_test", log)
     ytr, yva, yte = labels(tr_rows), labels(va_rows), labels(test_rows)
     if args.limit:
         sel = torch.randperm(len(ytr), generator=torch.Generator().manual_seed(9))[:args.limit]
-        Xtr, ytr = Xtr[sel], ytr[sel]
+        Xtr, ytr = {k: v[sel] for k, v in Xtr.items()}, ytr[sel]
     log("split sizes: train %d, val %d, held-out %d" % (len(ytr), len(yva), len(yte)))
 
-    cfg = {"epochs": args.epochs, "batch": 32, "lr": 2e-3, "wd": 0.01,
-           "smoothing": 0.1, "seed": args.seed, "class_weights": None, "val_every": 4,
-           "classes": CLASSES,
-           "aug": {"max_rot_deg": 10.0, "max_shift": 0.06, "scale_range": (0.9, 1.1),
-                   "hflip": True, "contrast_range": (0.6, 1.7), "gamma_range": (0.7, 1.4)}}
+    cfg = {"epochs": sum(n for _, n in stages), "sizes": stages, "batch": 32, "lr": 2e-3,
+           "wd": 0.01, "smoothing": 0.1, "seed": args.seed, "class_weights": None,
+           "val_every": 3, "classes": CLASSES,
+           "aug": {"max_rot_deg": 15.0, "max_shift": 0.10, "scale_range": (0.85, 1.15),
+                   "hflip": True, "contrast_range": (0.6, 1.7), "gamma_range": (0.7, 1.4),
+                   "border_erase": 0.08}}
     torch.manual_seed(args.seed)
     model = make_model()
     t0 = time.time()
-    hist = tc.train(model, Xtr, ytr, cfg, log, val=(Xva, yva))
-    train_s = time.time() - t0
+    os.makedirs(args.out, exist_ok=True)
+    hist = tc.train(model, Xtr, ytr, cfg, log, val=(Xva, yva),
+                    ckpt=os.path.join(args.out, "brain_resnet18.ckpt"))
+    train_s = sum(h["seconds"] for h in hist)
 
     os.makedirs(args.out, exist_ok=True)
     torch.save(model.state_dict(), os.path.join(args.out, "brain_resnet18.pth"))
@@ -169,7 +180,7 @@ def main():
         "model": "resnet18", "arch": "torchvision.models.resnet18(num_classes=4), "
                  "conv1 = Conv2d(1,64,7,2,3,bias=False)",
         "classes": CLASSES, "input_size": S, "in_channels": 1,
-        "mean": tc.MEAN, "std": tc.STD, "seed": args.seed, "epochs": args.epochs,
+        "mean": tc.MEAN, "std": tc.STD, "seed": args.seed, "epochs": cfg["epochs"],
         "train_seconds": round(train_s, 1), "recipe": {k: v for k, v in cfg.items()
                                                        if k != "classes"},
         "split_sizes": {"train": len(ytr), "val": len(yva), "held_out": len(yte),
@@ -177,6 +188,9 @@ def main():
         "history": hist,
         "held_out": tc.metrics(probs, yte, CLASSES),
         "held_out_no_near_dup": tc.metrics(probs[nodup], yte[nodup], CLASSES),
+        "held_out_intensity": {str(f): tc.metrics(tc.predict(model, (Xte * f).clamp(0, 1)),
+                                                  yte, CLASSES)["accuracy"]
+                               for f in (0.7, 1.0, 1.3)},
         "held_out_files": [r["file"] for r in test_rows],
         "held_out_near_dup_files": [r["file"] for r, n in zip(test_rows, names)
                                     if n in flagged],

@@ -106,15 +106,20 @@ def build_cache(paths, size, name, log):
 
 
 def augment(x, gen, max_rot_deg, max_shift, scale_range, hflip,
-            contrast_range=(1.0, 1.0), gamma_range=(1.0, 1.0)):
+            contrast_range=(1.0, 1.0), gamma_range=(1.0, 1.0), border_erase=0.0):
     """Seeded random augmentation of a batch (B,1,S,S) in [0,1]; training only.
 
     Geometry: rotation, isotropic scale, shift, optional horizontal flip;
     bilinear resampling with zero (black) padding.
     Intensity, per image: x -> clamp(c * x ** g, 0, 1) with contrast c and
-    gamma g drawn log-uniformly from their ranges ((1, 1) = off)."""
+    gamma g drawn log-uniformly from their ranges ((1, 1) = off).
+    Border erase (border_erase > 0), for half of the images: each side loses an
+    independent random band of up to border_erase of the size, set to black, so
+    frames, labels and edges of the source scanner stop being usable cues."""
     B = x.shape[0]
     u = torch.rand(B, 7, generator=gen)
+    if border_erase > 0:
+        e = torch.rand(B, 5, generator=gen)
     ang = (u[:, 0] * 2 - 1) * math.radians(max_rot_deg)
     sc = scale_range[0] + u[:, 1] * (scale_range[1] - scale_range[0])
     tx = (u[:, 2] * 2 - 1) * max_shift * 2  # normalised coords span 2
@@ -132,7 +137,20 @@ def augment(x, gen, max_rot_deg, max_shift, scale_range, hflip,
         c = loguni(u[:, 5], contrast_range).view(B, 1, 1, 1)
         g = loguni(u[:, 6], gamma_range).view(B, 1, 1, 1)
         x = (c * x.clamp(0, 1) ** g).clamp(0, 1)
+    if border_erase > 0:
+        x = erase_borders(x, e, border_erase)
     return x
+
+
+def erase_borders(x, e, frac):
+    """Zero a band of width e[:,1:5] * frac * S on each side of the images with e[:,0] < 0.5."""
+    S = x.shape[-1]
+    pos = torch.arange(S, dtype=torch.float32)
+    w = e[:, 1:5] * frac * S
+    on = (e[:, 0] < 0.5).float().view(-1, 1)
+    rows = ((pos[None] >= w[:, 0:1] * on) & (pos[None] < S - w[:, 1:2] * on)).float()
+    cols = ((pos[None] >= w[:, 2:3] * on) & (pos[None] < S - w[:, 3:4] * on)).float()
+    return x * (rows[:, None, :, None] * cols[:, None, None, :])
 
 
 @torch.no_grad()
@@ -163,31 +181,69 @@ def metrics(probs, y, classes):
     }
 
 
-def train(model, Xtr, ytr, cfg, log, val=None):
+def size_schedule(cfg):
+    """Input size of each epoch: cfg["sizes"] is a list of [size, epochs] stages
+    (progressive resizing: cheap small inputs first, the shipped size last, so
+    BatchNorm statistics and the last weights are those of the shipped size)."""
+    out = []
+    for size, n in cfg["sizes"]:
+        out += [size] * n
+    assert len(out) == cfg["epochs"], "sizes must cover every epoch"
+    return out
+
+
+def save_checkpoint(path, state):
+    """Atomic write: a run stopped mid-save keeps the previous checkpoint."""
+    tmp = path + ".tmp"
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def train(model, Xtr, ytr, cfg, log, val=None, ckpt=None):
     """AdamW + one-cycle schedule, label smoothing, class weights, seeded order/augment.
 
-    cfg keys: epochs, batch, lr, wd, smoothing, seed, aug (kwargs of augment),
-    class_weights (list or None). Returns per-epoch history."""
+    Xtr (and val[0]) map each input size to the cached (N,1,S,S) images.
+    cfg keys: epochs, sizes, batch, lr, wd, smoothing, seed, aug (kwargs of
+    augment), class_weights (list or None). Returns per-epoch history.
+
+    With ckpt, the model, optimiser, schedule, generator and history are saved
+    after every epoch; a later call with the same cfg resumes after the last
+    saved epoch and gives the same weights as an uninterrupted run."""
+    sizes = size_schedule(cfg)
     gen = torch.Generator().manual_seed(cfg["seed"] + 1)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=cfg["wd"])
-    steps_per_epoch = math.ceil(Xtr.shape[0] / cfg["batch"])
+    steps_per_epoch = math.ceil(ytr.shape[0] / cfg["batch"])
     sched = torch.optim.lr_scheduler.OneCycleLR(
         opt, max_lr=cfg["lr"], epochs=cfg["epochs"], steps_per_epoch=steps_per_epoch,
         pct_start=0.2)
     w = None if cfg.get("class_weights") is None else torch.tensor(cfg["class_weights"])
-    history = []
-    for ep in range(cfg["epochs"]):
+    history, first = [], 0
+    cfg_key = json.dumps({k: v for k, v in cfg.items() if k != "val_every"}, sort_keys=True)
+    if ckpt and os.path.exists(ckpt):
+        st = torch.load(ckpt)
+        if st["cfg"] != cfg_key:
+            raise SystemExit("checkpoint %s was made with another recipe; move it away "
+                             "to start afresh" % ckpt)
+        model.load_state_dict(st["model"])
+        opt.load_state_dict(st["opt"])
+        sched.load_state_dict(st["sched"])
+        gen.set_state(st["gen"])
+        history, first = st["history"], st["epoch"]
+        log("resumed from %s after epoch %d" % (ckpt, first))
+    model.to(memory_format=torch.channels_last)
+    for ep in range(first, cfg["epochs"]):
         model.train()
         t = time.time()
-        perm = torch.randperm(Xtr.shape[0], generator=gen)
+        S = sizes[ep]
+        perm = torch.randperm(ytr.shape[0], generator=gen)
         tot, correct, seen = 0.0, 0, 0
         for bi in range(steps_per_epoch):
             idx = perm[bi * cfg["batch"]:(bi + 1) * cfg["batch"]]
             if idx.numel() < 2:  # BatchNorm needs > 1 sample
                 continue
-            xb = normalize(augment(Xtr[idx], gen, **cfg["aug"]))
+            xb = normalize(augment(Xtr[S][idx], gen, **cfg["aug"]))
             yb = ytr[idx]
-            logits = model(xb)
+            logits = model(xb.contiguous(memory_format=torch.channels_last))
             loss = F.cross_entropy(logits, yb, weight=w, label_smoothing=cfg["smoothing"])
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -197,18 +253,23 @@ def train(model, Xtr, ytr, cfg, log, val=None):
             correct += (logits.argmax(1) == yb).sum().item()
             seen += idx.numel()
             if (bi + 1) % 20 == 0:
-                log("  ep %d batch %d/%d loss %.4f acc %.3f  %.1f img/s" % (
-                    ep + 1, bi + 1, steps_per_epoch, tot / seen, correct / seen,
+                log("  ep %d (%d px) batch %d/%d loss %.4f acc %.3f  %.1f img/s" % (
+                    ep + 1, S, bi + 1, steps_per_epoch, tot / seen, correct / seen,
                     seen / (time.time() - t)))
-        rec = {"epoch": ep + 1, "train_loss": round(tot / seen, 4),
+        rec = {"epoch": ep + 1, "size": S, "train_loss": round(tot / seen, 4),
                "train_acc": round(correct / seen, 4), "seconds": round(time.time() - t, 1)}
         if val is not None and ((ep + 1) % cfg.get("val_every", 1) == 0
                                 or ep + 1 == cfg["epochs"]):
-            m = metrics(predict(model, val[0]), val[1], cfg["classes"])
+            m = metrics(predict(model, val[0][S]), val[1], cfg["classes"])
             rec["val_acc"] = m["accuracy"]
             rec["val_balanced_acc"] = m["balanced_accuracy"]
         history.append(rec)
         log("epoch", json.dumps(rec))
+        if ckpt:
+            save_checkpoint(ckpt, {"cfg": cfg_key, "epoch": ep + 1, "history": history,
+                                   "model": model.state_dict(), "opt": opt.state_dict(),
+                                   "sched": sched.state_dict(), "gen": gen.get_state()})
+    model.to(memory_format=torch.contiguous_format)
     return history
 
 

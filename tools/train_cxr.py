@@ -60,6 +60,7 @@ DATA = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                     "..", "..", "shared", "data"))
 TRAIN_DIR = os.path.join(DATA, "cxr-train")
 EXTRA_DIR = os.path.join(DATA, "cxr-pneumonia")
+COVID_DIR = os.path.join(DATA, "covid-cxr-mhh")
 HELD_OUT_FRAC = 0.20
 
 
@@ -89,8 +90,8 @@ def split_by_patient(rows, frac, seed):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--size", type=int, default=128)
-    ap.add_argument("--epochs", type=int, default=6)
+    ap.add_argument("--sizes", default="144:5,224:2",
+                    help="SIZE:EPOCHS stages; the last size is the shipped input size")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=tc.OUT_DIR)
     ap.add_argument("--limit", type=int, default=0, help="smoke test: train on N images")
@@ -113,32 +114,37 @@ def main():
     def labels(rs):
         return torch.tensor([CLASSES.index(r["label"].lower()) for r in rs])
 
-    S = args.size
-    Xtr = tc.build_cache(paths(tr_rows, TRAIN_DIR), S, "cxr_train", log)
+    stages = [[int(v) for v in part.split(":")] for part in args.sizes.split(",")]
+    S = stages[-1][0]
+    Xtr = {sz: tc.build_cache(paths(tr_rows, TRAIN_DIR), sz, "cxr_train", log)
+           for sz, _ in stages}
     Xho = tc.build_cache(paths(ho_rows, TRAIN_DIR), S, "cxr_heldout", log)
     Xex = tc.build_cache(paths(ex_rows, EXTRA_DIR), S, "cxr_pneumonia", log)
+    covid_rows = tc.read_csv(os.path.join(COVID_DIR, "labels.csv"))
+    Xcv = tc.build_cache([os.path.join(COVID_DIR, r["file"]) for r in covid_rows], S,
+                         "covid_cxr_mhh", log)
     ytr, yho, yex = labels(tr_rows), labels(ho_rows), labels(ex_rows)
     if args.limit:
         sel = torch.randperm(len(ytr), generator=torch.Generator().manual_seed(9))[:args.limit]
-        Xtr, ytr = Xtr[sel], ytr[sel]
+        Xtr, ytr = {k: v[sel] for k, v in Xtr.items()}, ytr[sel]
     counts = torch.bincount(ytr, minlength=len(CLASSES)).tolist()
     weights = [round(len(ytr) / (len(CLASSES) * n), 4) for n in counts]
     log("split sizes: train %d %s (%d patients), held-out %d %s (%d patients), cxr-pneumonia %d"
         % (len(ytr), counts, len({r["patient_id"] for r in tr_rows}), len(yho),
            torch.bincount(yho).tolist(), len({r["patient_id"] for r in ho_rows}), len(yex)))
 
-    cfg = {"epochs": args.epochs, "batch": 32, "lr": 2e-3, "wd": 0.01,
+    cfg = {"epochs": sum(n for _, n in stages), "sizes": stages, "batch": 32, "lr": 2e-3, "wd": 0.01,
            "smoothing": 0.1, "seed": args.seed, "class_weights": weights,
            "classes": CLASSES,
            "aug": {"max_rot_deg": 7.0, "max_shift": 0.05, "scale_range": (0.9, 1.1),
                    "hflip": False, "contrast_range": (0.8, 1.25), "gamma_range": (0.8, 1.25)}}
     torch.manual_seed(args.seed)
     model = make_model()
-    t0 = time.time()
-    hist = tc.train(model, Xtr, ytr, cfg, log)
-    train_s = time.time() - t0
-
     os.makedirs(args.out, exist_ok=True)
+    hist = tc.train(model, Xtr, ytr, cfg, log,
+                    ckpt=os.path.join(args.out, "cxr_densenet121.ckpt"))
+    train_s = sum(h["seconds"] for h in hist)
+
     torch.save(model.state_dict(), os.path.join(args.out, "cxr_densenet121.pth"))
     p_ho = tc.predict(model, Xho)
     tier = [r["tier"] for r in ho_rows]
@@ -146,7 +152,7 @@ def main():
         "model": "densenet121", "arch": "torchvision.models.densenet121(num_classes=2), "
                  "features.conv0 = Conv2d(1,64,7,2,3,bias=False)",
         "classes": CLASSES, "input_size": S, "in_channels": 1,
-        "mean": tc.MEAN, "std": tc.STD, "seed": args.seed, "epochs": args.epochs,
+        "mean": tc.MEAN, "std": tc.STD, "seed": args.seed, "epochs": cfg["epochs"],
         "train_seconds": round(train_s, 1),
         "recipe": {k: v for k, v in cfg.items() if k != "classes"},
         "split": "by patient_id (implies disjoint patient_id_fine), %.0f%% of patients "
@@ -162,6 +168,9 @@ def main():
                                            yho[torch.tensor([x == t for x in tier])], CLASSES)
                              for t in ("orig", "sq224")},
         "cxr_pneumonia": tc.metrics(tc.predict(model, Xex), yex, CLASSES),
+        "covid_cxr_mhh_called_pneumonia": round(
+            (tc.predict(model, Xcv).argmax(1) == CLASSES.index("pneumonia")).float().mean().item(), 4),
+        "covid_cxr_mhh_n": len(covid_rows),
         "held_out_files": [r["path"] for r in ho_rows],
         "held_out_dir": TRAIN_DIR, "cxr_pneumonia_dir": EXTRA_DIR,
         "env": tc.env_info(),

@@ -33,27 +33,39 @@ rm -rf "$OUT"
 mkdir -p "$OUT"
 start=$(date +%s)
 
+# pick_examples PREDICTIONS DATA: the first correctly classified image of each
+# class (in the order of DATA/labels.txt), then the first misclassified image.
+# PREDICTIONS is `predict --topk 1` output: a path line, then "  k  label  p".
+pick_examples() {
+  awk -v labels="$2/labels.txt" '
+    BEGIN { while ((getline l < labels) > 0) order[++n] = l }
+    /^[^ ]/ { path = $0; next }
+    { n_parts = split(path, part, "/"); truth = part[n_parts - 1]
+      if ($2 == truth) { if (!(truth in right)) right[truth] = path }
+      else if (wrong == "") wrong = path }
+    END { for (i = 1; i <= n; i++) if (order[i] in right) printf "%s ", right[order[i]]
+          if (wrong != "") printf "%s", wrong; print "" }' "$1"
+}
+
 run_model() { # name weights sample-folder
   name=$1; model=$2; data=$3
   step "$name: model"
   $S info -m "$model"
   step "$name: predictions for every bundled image"
-  $S predict -m "$model" --json -o "$OUT/$name/predict" $(find "$data" -name '*.png' | sort) >/dev/null
+  images=$(find "$data" -name '*.png' ! -name '*.mask.png' | sort)
+  $S predict -m "$model" --json -o "$OUT/$name/predict" $images >/dev/null
+  $S predict -m "$model" --topk 1 $images >"$OUT/$name/predict/predictions.txt"
   echo "  $OUT/$name/predict/predictions.json"
-  step "$name: explain -M all, one image per class"
-  first=""
-  for cls in $(cat "$data/labels.txt"); do
-    img=$(find "$data/$cls" -name '*.png' | sort | head -n 1)
-    first="$first $img"
-  done
-  $S explain -m "$model" -M all $EXPLAIN_OPTS --verbose -o "$OUT/$name/explain" $first 2>"$OUT/$name/explain.log" | sed 's/^/  /'
+  step "$name: explain -M all, one correctly classified image per class and one misclassified"
+  examples=$(pick_examples "$OUT/$name/predict/predictions.txt" "$data")
+  $S explain -m "$model" -M all $EXPLAIN_OPTS --verbose -o "$OUT/$name/explain" $examples 2>"$OUT/$name/explain.log" | sed 's/^/  /'
   step "$name: evaluate $EVAL_METHODS"
   list="$OUT/$name/evaluate-list.csv"
   echo "path,label" >"$list"
   n=$PER_CLASS
   [ "$name" = cxr ] && n=$PER_CLASS_CXR
   for cls in $(cat "$data/labels.txt"); do
-    find "$data/$cls" -name '*.png' | sort | head -n "$n" | while read -r f; do echo "$(pwd)/$f,$cls"; done >>"$list"
+    find "$data/$cls" -name '*.png' ! -name '*.mask.png' | sort | head -n "$n" | while read -r f; do echo "$(pwd)/$f,$cls"; done >>"$list"
   done
   $S evaluate -m "$model" -d "$list" -M $EVAL_METHODS $EVAL_OPTS -o "$OUT/$name/evaluate" || true
 }

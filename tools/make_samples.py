@@ -11,6 +11,10 @@ Samples (chosen without looking at any prediction: sorted by name, evenly spaced
       (held out from training), only images whose nearest training image is at
       thumbnail distance >= 0.25 in brain-tumor-mri-train/test_overlap.csv, so
       neither a same-slice twin (< 0.15) nor, mostly, an adjacent slice is in training.
+      Tumour classes take only slices with a tumour mask (brain-tumor-masks,
+      kaggle_test_map.csv, confident matches); the mask is shipped beside the
+      image as <name>.mask.png (0/255, resized to the image's size by nearest
+      neighbour), so `evaluate` scores localisation on the bundled samples.
   tests/data/samples/cxr/<class>/*.png     8 per class from the patient-wise held-out
       split of ../shared/data/cxr-train (tools/train_cxr.py split, seed 0), `orig`
       tier only (not the double-compressed squashed copies), one image per patient.
@@ -55,16 +59,29 @@ def evenly(items, k):
     return [items[int((i + 0.5) * n / k)] for i in range(k)]
 
 
+MASKS_DIR = os.path.join(train_brain.DATA, "brain-tumor-masks")
+
+
+def brain_masks():
+    """Held-out file name -> path of its tumour mask (confident matches only)."""
+    rows = tc.read_csv(os.path.join(MASKS_DIR, "kaggle_test_map.csv"))
+    return {os.path.basename(r["kaggle_image"]): os.path.join(MASKS_DIR, r["mask"])
+            for r in rows if r["confident"] == "1" and r["mask"]}
+
+
 def brain_choice():
     _, best = train_brain.test_near_dups()
+    masks = brain_masks()
     rows = tc.read_csv(os.path.join(train_brain.TEST_DIR, "labels.csv"))
     out = []
     for c in train_brain.CLASSES:
         cand = sorted((r for r in rows if r["label"] == c
-                       and best.get(os.path.basename(r["file"]), 9.0) >= BRAIN_MIN_DIST),
+                       and best.get(os.path.basename(r["file"]), 9.0) >= BRAIN_MIN_DIST
+                       and (c == "notumor" or os.path.basename(r["file"]) in masks)),
                       key=lambda r: r["file"])
         for r in evenly(cand, PER_CLASS):
-            out.append((c, os.path.join(train_brain.TEST_DIR, r["file"]), r["file"]))
+            out.append((c, os.path.join(train_brain.TEST_DIR, r["file"]), r["file"],
+                        masks.get(os.path.basename(r["file"]))))
     return out
 
 
@@ -79,13 +96,13 @@ def cxr_choice():
                 per_patient.setdefault(r["patient_id"], r)
         cand = sorted(per_patient.values(), key=lambda r: r["path"])
         for r in evenly(cand, PER_CLASS):
-            out.append((c, os.path.join(train_cxr.TRAIN_DIR, r["path"]), r["path"]))
+            out.append((c, os.path.join(train_cxr.TRAIN_DIR, r["path"]), r["path"], None))
     return out
 
 
 def copy_samples(kind, chosen, classes):
     rows = []
-    for c, src, rel in chosen:
+    for c, src, rel, mask in chosen:
         im = Image.open(src).convert("L")
         w, h = im.size
         if max(w, h) > MAX_SIDE:
@@ -93,8 +110,14 @@ def copy_samples(kind, chosen, classes):
             im = im.resize((max(1, round(w * s)), max(1, round(h * s))), Image.LANCZOS)
         d = os.path.join(SAMPLES, kind, c)
         os.makedirs(d, exist_ok=True)
+        for old in os.listdir(d):  # the previous choice
+            if old.endswith(".png") and not any(os.path.basename(src)[:-4] in old for _, src, _, _ in chosen):
+                os.remove(os.path.join(d, old))
         dst = os.path.join(d, os.path.splitext(os.path.basename(src))[0] + ".png")
         im.save(dst, optimize=True)
+        if mask:
+            mk = Image.open(mask).convert("L").point(lambda v: 255 if v else 0)
+            mk.resize(im.size, Image.NEAREST).save(dst[:-4] + ".mask.png", optimize=True)
         rows.append((os.path.relpath(dst, os.path.join(SAMPLES, kind)), c, rel,
                      "%dx%d" % (w, h), "%dx%d" % im.size))
     with open(os.path.join(SAMPLES, kind, "labels.txt"), "w") as f:

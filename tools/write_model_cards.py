@@ -71,6 +71,43 @@ def table(cm, classes):
     return head + "".join("| %s | %s |\n" % (c, " | ".join(str(v) for v in row)) for c, row in zip(classes, cm))
 
 
+LOCALIZATION = {"brain_resnet18": os.path.join(ROOT, "results", "localization-brain", "summary.json")}
+LOC_METHODS = ["gradcam", "gradcampp", "scorecam", "xrai", "ig", "random"]
+LOC_METRICS = [("pointing", "pointing game"), ("energy", "mask energy"),
+               ("outside", "mass outside the head")]
+
+
+def fmt_stat(st):
+    if not st or st.get("n", 0) == 0 or st.get("mean") is None:
+        return "-"
+    lo, hi = st["ci95"]
+    return "%.3f [%.3f, %.3f]" % (st["mean"], lo, hi)
+
+
+def localization_section(name):
+    """The localisation table from tools/localize_brain.sh's summary.json."""
+    path = LOCALIZATION.get(name)
+    if not path or not os.path.exists(path):
+        return []
+    sm = json.load(open(path))
+    meth = sm["methods"]
+    n = max(meth[m]["pointing"]["n"] for m in LOC_METHODS if m in meth)
+    out = ["## Where the maps look",
+           "`tools/localize_brain.sh` (`salient evaluate`, every method at its defaults, the "
+           "predicted class explained) on the %d held-out tumour slices that have a tumour mask. "
+           "Pointing game: the map's maximum lies inside the tumour. Mask energy: the share of the "
+           "map's positive mass inside the tumour. Mass outside the head: the share of the map's "
+           "positive mass outside the head's silhouette (a smoothed intensity threshold of the image "
+           "itself). Means with 95%% bootstrap intervals; results in `%s`." % (
+               n, os.path.relpath(os.path.dirname(path), ROOT)), "",
+           "| method | " + " | ".join(t for _, t in LOC_METRICS) + " |",
+           "|---|" + "---|" * len(LOC_METRICS)]
+    for m in LOC_METHODS:
+        if m in meth:
+            out.append("| %s | " % m + " | ".join(fmt_stat(meth[m].get(k)) for k, _ in LOC_METRICS) + " |")
+    return out + [""]
+
+
 def card(name):
     tr = json.load(open(os.path.join(tc.OUT_DIR, name + ".json")))
     ex = json.load(open(os.path.join(tc.OUT_DIR, name + "_f16.json")))
@@ -97,7 +134,16 @@ def card(name):
         if not isinstance(m, dict) or "confusion_matrix" not in m:
             continue
         lines += ["", "**%s** (n = %d): accuracy %.4f, balanced accuracy %.4f" % (
-            key, m["n"], m["accuracy"], m["balanced_accuracy"]), "", table(m["confusion_matrix"], m["classes"])]
+            key, m["n"], m["accuracy"], m["balanced_accuracy"]),
+            "", "Brightness probe (the same inputs x0.7 and x1.3, clamped to [0,1], before the "
+            "network): accuracy %.4f and %.4f." % (m["accuracy_if_intensity_x0.7"],
+                                                  m["accuracy_if_intensity_x1.3"]),
+            "", table(m["confusion_matrix"], m["classes"])]
+    if "covid_cxr_mhh_called_pneumonia" in tr:
+        lines += ["**covid-cxr-mhh** (n = %d COVID-19 X-rays of adults, a class the model never "
+                  "saw): %.1f%% called pneumonia (float32 weights, before F16 rounding)." % (tr["covid_cxr_mhh_n"],
+                                                      100 * tr["covid_cxr_mhh_called_pneumonia"]), ""]
+    lines += localization_section(name)
     lines += ["## Known shortcuts and limits", SHORTCUTS[name], ""]
     with open(os.path.join(ROOT, "weights", name + ".md"), "w") as f:
         f.write("\n".join(lines))

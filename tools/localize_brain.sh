@@ -1,0 +1,42 @@
+#!/bin/sh
+# localize_brain.sh - where the shipped brain model's maps look, measured.
+#
+#   tools/localize_brain.sh [OUTDIR]        (default results/localization-brain)
+#
+# Runs `salient evaluate` with Grad-CAM, Grad-CAM++, Score-CAM, XRAI, IG and
+# random, at their defaults, on the 248 held-out tumour slices of
+# brain-tumor-mri that have a tumour mask (brain-tumor-masks/kaggle_test_map.csv,
+# confident matches only). Per image and method: the pointing game and the
+# energy inside the tumour mask, the share of the map's mass outside the head
+# (outside_mass), and PIC/insertion as evaluate always computes them.
+# Needs the data folder next to the repository (../shared/data); resumable:
+# run it again after an interruption and it continues where it stopped.
+# The cheap methods run on every slice first, then Score-CAM and XRAI.
+set -e
+cd "$(dirname "$0")/.."
+DATA=${SALIENT_DATA:-../shared/data}
+OUT=${1:-results/localization-brain}
+SET=${TMPDIR:-/tmp}/salient-localize-brain
+FAST=gradcam,gradcampp,ig,random   # about 1 s per image each
+SLOW=scorecam,xrai                  # 513 and 200 passes per image
+[ -f "$DATA/brain-tumor-masks/kaggle_test_map.csv" ] || { echo "localize_brain: $DATA/brain-tumor-masks is missing"; exit 1; }
+rm -rf "$SET"
+mkdir -p "$SET"
+# kaggle_image,figshare_index,flip_lr,match_corr,second_best_corr,confident,mask
+tail -n +2 "$DATA/brain-tumor-masks/kaggle_test_map.csv" | while IFS=, read -r img _ _ _ _ conf mask; do
+  [ "$conf" = 1 ] && [ -n "$mask" ] || continue
+  cls=$(basename "$(dirname "$img")")
+  stem=$(basename "$img" .jpg)
+  mkdir -p "$SET/$cls"
+  ln -s "$(realpath "$DATA/$img")" "$SET/$cls/$stem.jpg"
+  ln -s "$(realpath "$DATA/brain-tumor-masks/$mask")" "$SET/$cls/$stem.mask.png"
+done
+printf 'glioma\nmeningioma\nnotumor\npituitary\n' >"$SET/labels.txt"
+echo "localize_brain: $(find "$SET" -name '*.jpg' | wc -l) slices with masks"
+# the cheap methods first, so their results exist early; then all six
+for methods in $FAST $FAST,$SLOW; do
+  resume=""
+  [ -f "$OUT/results.csv" ] && resume=--resume
+  ./salient evaluate -m weights/brain_resnet18.safetensors -d "$SET" --labels "$SET/labels.txt" \
+    -M "$methods" --no-insdel $resume -o "$OUT"
+done

@@ -16,9 +16,11 @@
         eng_rng_split(eng_rng_split(seed, index), 1);
      4. per method not already in results.csv: the map, SIC and AIC
         (eval/pic.h, on the input as uint8, pic_input_to_u8), insertion
-        and deletion AUCs (eval/insdel.h), pointing game and energy when a
-        mask <image>.mask.png exists (eval/localize.h), the seconds of all
-        that; the row and the raw PIC values are appended and flushed.
+        and deletion AUCs (eval/insdel.h), the mass outside the head/body
+        (eval/localize.h; the foreground is found once per image, from the
+        input brought back to [0,1]), pointing game and energy when a mask
+        <image>.mask.png exists, the seconds of all that; the row and the
+        raw PIC values are appended and flushed.
    The insertion substrate is RISE's blur and the deletion substrate RISE's
    zero (the dataset mean) unless --substrate blur|black sets both;
    --insdel-steps N changes RISE's step (the image width, so H+1 forward
@@ -224,10 +226,12 @@ static int summarise_outdir(const char *outdir, const JsonValue *run) {
     if (report_write_html(path, &s, run, outdir)) failed++;
     else manifest_add_output(path);
     /* a short table on stdout */
-    printf("%-14s %8s %8s %8s %8s %6s  (means over images; n = SIC images)\n", "method", "SIC", "AIC", "ins", "del", "n");
+    printf("%-14s %8s %8s %8s %8s %8s %6s  (means over images; n = SIC images)\n", "method", "SIC", "AIC", "ins", "del",
+           "outside", "n");
     for (int j = 0; j < s.n_methods; j++)
-        printf("%-14s %8.4f %8.4f %8.4f %8.4f %6d\n", s.m[j].name, s.m[j].stat[EM_SIC].mean, s.m[j].stat[EM_AIC].mean,
-               s.m[j].stat[EM_INSERTION].mean, s.m[j].stat[EM_DELETION].mean, s.m[j].stat[EM_SIC].n);
+        printf("%-14s %8.4f %8.4f %8.4f %8.4f %8.4f %6d\n", s.m[j].name, s.m[j].stat[EM_SIC].mean, s.m[j].stat[EM_AIC].mean,
+               s.m[j].stat[EM_INSERTION].mean, s.m[j].stat[EM_DELETION].mean, s.m[j].stat[EM_OUTSIDE].mean,
+               s.m[j].stat[EM_SIC].n);
     printf("accuracy %.4f on %d images; %d unreadable; report: %s/report.html\n", s.accuracy, s.n_labelled,
            s.n_unreadable, outdir);
     eval_summary_free(&s);
@@ -316,7 +320,7 @@ static void append_reason(char *buf, size_t n, const char *what, const char *why
 
 /* One method on one prepared image: map and every metric -> row. */
 static void score_method(Eval *E, Sink *k, AttribParams *P, const AttribMethod *am, PicImage *pi, int pic_ready,
-                         const char *pic_err, const uint8_t *mask, EvalRow *base, float **keep_map) {
+                         const char *pic_err, const uint8_t *mask, const uint8_t *fg, EvalRow *base, float **keep_map) {
     EvalRow r = *base;
     r.method = (char *)am->name;
     char skipped[600] = "";
@@ -371,6 +375,7 @@ static void score_method(Eval *E, Sink *k, AttribParams *P, const AttribMethod *
         insdel_result_free(&ir);
     }
     /* localisation */
+    if (fg) r.outside = localize_outside_mass(R.map, fg, plane);
     if (mask) {
         r.hit = localize_pointing_hit(R.map, mask, plane);
         r.energy = localize_energy(R.map, mask, plane);
@@ -381,6 +386,24 @@ static void score_method(Eval *E, Sink *k, AttribParams *P, const AttribMethod *
     emit(k, &r);
     if (keep_map) { *keep_map = R.map; R.map = NULL; }
     attrib_result_free(&R);
+}
+
+/* The foreground (head or body) of the preprocessed input x, or NULL when
+   there is none (a constant image) or no memory: outside_mass stays empty. */
+static uint8_t *input_foreground(const Eval *E, const DataItem *it, const float *x) {
+    size_t plane = (size_t)E->S * E->S;
+    float *gray = malloc(sizeof(float) * plane);
+    uint8_t *fg = malloc(plane);
+    int n = -1;
+    if (gray && fg) {
+        localize_gray_from_input(gray, x, E->C, plane, E->md->mean, E->md->std);
+        n = localize_foreground(gray, E->S, E->S, fg);
+    }
+    free(gray);
+    if (n < 0) fprintf(stderr, "\nsalient: %s: no foreground (out of memory): outside_mass left empty\n", it->name);
+    else if (n == 0) fprintf(stderr, "\nsalient: %s: no foreground (constant image): outside_mass left empty\n", it->name);
+    if (n <= 0) { free(fg); return NULL; }
+    return fg;
 }
 
 /* Returns 1 if the image was computed, 0 if everything was already done. */
@@ -437,6 +460,7 @@ static int evaluate_image(Eval *E, Sink *k, AttribParams *P, const DataItem *it,
         else manifest_add_input(mpath);
         if (cnt <= 0) { free(mask); mask = NULL; }
     }
+    uint8_t *fg = input_foreground(E, it, x);
     /* the PIC image: the input as uint8, its random mask and fully blurred image */
     PicImage pi;
     memset(&pi, 0, sizeof pi);
@@ -456,13 +480,13 @@ static int evaluate_image(Eval *E, Sink *k, AttribParams *P, const DataItem *it,
     int gallery = k->gallery_left > 0 && maps;
     for (int j = 0; j < E->n_methods; j++) {
         if (results_find(k->done, it->name, E->methods[j]->name) >= 0) continue;
-        score_method(E, k, P, E->methods[j], &pi, pic_ready, pic_err, mask, &base, gallery ? &maps[j] : NULL);
+        score_method(E, k, P, E->methods[j], &pi, pic_ready, pic_err, mask, fg, &base, gallery ? &maps[j] : NULL);
     }
     if (gallery) { write_gallery(E, it, x, maps, pred); k->gallery_left--; }
     for (int j = 0; maps && j < E->n_methods; j++) free(maps[j]);
     free(maps);
     pic_image_free(&pi);
-    free(img); free(rmask); free(mask); free(logits); free(prob);
+    free(img); free(rmask); free(mask); free(fg); free(logits); free(prob);
     return 1;
 }
 
@@ -525,9 +549,14 @@ static int open_outputs(Eval *E, const Dataset *d, int n_listed, Sink *k) {
         json_free(old); json_free(now);
         if (diff[0]) { remove(tmp); return cli_error("--resume: the setting '%s' differs from the run in %s (see its run.json)", diff, E->outdir); }
         if (results_load(k->done, rp, cp, err, sizeof err)) { remove(tmp); return cli_error("--resume: %s", err); }
-        /* rewrite both files from what was read: drops a record cut by a kill */
-        if (k->done->dropped_partial) {
-            fprintf(stderr, "salient: note: dropping %d incomplete record(s) left by an interrupted run\n", k->done->dropped_partial);
+        /* rewrite both files from what was read: drops a record cut by a kill,
+           and brings a results.csv without outside_mass to the current columns */
+        if (k->done->dropped_partial || k->done->legacy_files) {
+            if (k->done->dropped_partial)
+                fprintf(stderr, "salient: note: dropping %d incomplete record(s) left by an interrupted run\n", k->done->dropped_partial);
+            if (k->done->legacy_files)
+                fprintf(stderr, "salient: note: %s has no outside_mass column (an older salient): rewritten with the column, "
+                                "empty for the rows already there\n", rp);
             FILE *a = fopen(rp, "w"), *b = fopen(cp, "w");
             if (!a || !b) { if (a) fclose(a); if (b) fclose(b); return cli_error("cannot rewrite %s", rp); }
             results_write_header(a); curves_images_write_header(b);

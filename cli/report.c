@@ -388,7 +388,8 @@ static void svg_curves(FILE *f, const EvalSummary *s, int kind, int st) {
 static const char *metric_title(int m) {
     static const char *const t[EM_COUNT] = {"SIC AUC (higher is better)", "AIC AUC (higher is better)",
                                             "Insertion AUC (higher is better)", "Deletion AUC (lower is better)",
-                                            "Pointing game hit rate (higher is better)", "Energy inside the mask (higher is better)"};
+                                            "Pointing game hit rate (higher is better)", "Energy inside the mask (higher is better)",
+                                            "Mass outside the head/body (lower is better)"};
     return t[m];
 }
 
@@ -418,6 +419,20 @@ static void metric_table(FILE *f, const EvalSummary *s, int m) {
         fputs("</tr>\n", f);
     }
     fputs("</table>\n", f);
+}
+
+/* The mass outside the head/body (every image), then the mask metrics when
+   some image has a lesion mask. */
+static void localisation_tables(FILE *f, const EvalSummary *s) {
+    fputs("<h2>Localisation</h2>\n<p class=\"note\">Mass outside the head/body, for every image: the share of the "
+          "map's positive mass outside the foreground, found by a smoothed intensity threshold (a Gaussian, then 0.1 of "
+          "the 99th percentile, the largest region with its holes filled); lower is better.</p>\n", f);
+    metric_table(f, s, EM_OUTSIDE);
+    if (!s->has_masks) return;
+    fputs("<p class=\"note\">Images with a lesion mask (<code>&lt;image&gt;.mask.png</code>): "
+          "pointing game (the map's maximum inside the mask) and the fraction of the positive map mass inside it.</p>\n", f);
+    metric_table(f, s, EM_POINTING);
+    metric_table(f, s, EM_ENERGY);
 }
 
 static void pairwise_table(FILE *f, const EvalSummary *s, int m) {
@@ -454,7 +469,7 @@ static void friedman_table(FILE *f, const EvalSummary *s) {
     for (int j = 0; j < s->n_methods; j++) { fputs("<th>", f); html_esc(f, s->m[j].name); fputs("</th>", f); }
     fputs("<th>note</th></tr>\n", f);
     for (int m = 0; m < EM_COUNT; m++) {
-        if (m >= EM_POINTING && !s->has_masks) continue;
+        if (eval_metric_needs_mask((EvalMetric)m) && !s->has_masks) continue;
         const EvalFriedman *fr = &s->friedman[m];
         fprintf(f, "<tr><td>%s</td><td>", eval_metric_names[m]);
         num(f, fr->statistic, 3);
@@ -668,14 +683,8 @@ int report_write_html(const char *path, const EvalSummary *s, const JsonValue *r
         for (int st = 0; st < 2; st++) svg_curves(f, s, kind, st);
     fputs("</div>\n<h2>Scores per method</h2>\n<p class=\"note\">Per-image AUCs summarised over the images where the "
           "method has a value; 95% CI: percentile bootstrap of the mean. The best mean is in bold.</p>\n", f);
-    for (int m = 0; m < EM_COUNT; m++) {
-        if (m == EM_POINTING) {
-            if (!s->has_masks) break;
-            fputs("<h2>Localisation</h2>\n<p class=\"note\">Images with a lesion mask (<code>&lt;image&gt;.mask.png</code>): "
-                  "pointing game (the map's maximum inside the mask) and the fraction of the positive map mass inside it.</p>\n", f);
-        }
-        metric_table(f, s, m);
-    }
+    for (int m = EM_SIC; m <= EM_DELETION; m++) metric_table(f, s, m);
+    localisation_tables(f, s);
     fputs("<h3>Time</h3>\n<table><tr><th>method</th><th>mean seconds per image (map and its metrics)</th></tr>\n", f);
     for (int j = 0; j < s->n_methods; j++) {
         fputs("<tr><td>", f);
@@ -689,11 +698,11 @@ int report_write_html(const char *path, const EvalSummary *s, const JsonValue *r
           "each metric. &#9650;: the row's mean is higher than the column's. Green: the row method is significantly "
           "better (p<sub>Holm</sub> &lt; 0.05), red: significantly worse. Hover a cell for n, W and the raw p.</p>\n", f);
     for (int m = 0; m < EM_COUNT; m++) {
-        if (m >= EM_POINTING && !s->has_masks) continue;
+        if (eval_metric_needs_mask((EvalMetric)m) && !s->has_masks) continue;
         pairwise_table(f, s, m);
     }
     fputs("<h2>Friedman tests</h2>\n<p class=\"note\">Over the images where every method has a value. Mean ranks: "
-          "rank 1 = the smallest value in an image, so higher is better except for deletion.</p>\n", f);
+          "rank 1 = the smallest value in an image, so higher is better except for deletion and outside.</p>\n", f);
     friedman_table(f, s);
     skips(f, s);
     settings(f, run);

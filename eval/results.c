@@ -136,7 +136,7 @@ EvalRow eval_row_empty(void) {
     EvalRow r;
     memset(&r, 0, sizeof r);
     r.label = r.predicted = -1;
-    r.confidence = r.sic = r.aic = r.insertion = r.deletion = r.hit = r.energy = r.seconds = NAN;
+    r.confidence = r.sic = r.aic = r.insertion = r.deletion = r.hit = r.energy = r.outside = r.seconds = NAN;
     r.skipped = "";
     return r;
 }
@@ -253,7 +253,17 @@ static int cell_class(const char *s, int *out) {
 
 static const char *const results_cols[RESULTS_N_COLS] = {
     "image", "label", "predicted", "confidence", "method", "sic_auc", "aic_auc",
+    "insertion_auc", "deletion_auc", "pointing_hit", "mask_energy", "outside_mass", "skipped", "seconds"};
+/* RESULTS_HEADER_V1: the same without outside_mass */
+static const char *const results_cols_v1[RESULTS_V1_N_COLS] = {
+    "image", "label", "predicted", "confidence", "method", "sic_auc", "aic_auc",
     "insertion_auc", "deletion_auc", "pointing_hit", "mask_energy", "skipped", "seconds"};
+
+static int header_is(char **f, int nf, const char *const *want, int n_want) {
+    if (nf != n_want) return 0;
+    for (int i = 0; i < n_want; i++) if (strcmp(f[i], want[i])) return 0;
+    return 1;
+}
 
 static int check_header(char **f, int nf, const char *const *want, int n_want, const char *name, char *err,
                         size_t errlen) {
@@ -270,20 +280,51 @@ static int check_header(char **f, int nf, const char *const *want, int n_want, c
     return 0;
 }
 
-/* One record of a table file (the header already checked): 0, or -1 with err set. */
+/* One record of a table file (the header already checked), its fields in
+   the order of the current columns: 0, or -1 with err set. */
 typedef int (*RecordFn)(EvalRows *rows, char **f, const char *path, int line, char *err, size_t errlen);
 
-/* Reads path as a CSV table with the columns want[0..n_cols-1]: checks the
-   header, stops quietly at a partial last line (an interrupted run; counted in
-   rows->dropped_partial), and hands every complete record to fn. */
-static int load_table(EvalRows *rows, const char *path, const char *const *want, int n_cols, RecordFn fn,
+/* The columns of a table, and optionally those of its previous form (an
+   older header whose columns are all among the current ones). */
+typedef struct {
+    const char *const *cols;
+    int n_cols;
+    const char *const *old_cols; /* NULL: no previous form */
+    int n_old;
+} TableForm;
+
+/* map[i] = the file column of current column i, or -1 (absent: an empty cell). */
+static void old_form_map(const TableForm *t, int *map) {
+    for (int i = 0; i < t->n_cols; i++) {
+        map[i] = -1;
+        for (int j = 0; j < t->n_old; j++) if (!strcmp(t->cols[i], t->old_cols[j])) map[i] = j;
+    }
+}
+
+/* A record of the previous form handed to fn in the current column order. */
+static int old_record(EvalRows *rows, char **f, const int *map, int n_cols, RecordFn fn, const char *path, int line,
                       char *err, size_t errlen) {
+    char *empty = "", **g = malloc(sizeof *g * n_cols);
+    if (!g) { snprintf(err, errlen, "%s: out of memory", path); return -1; }
+    for (int i = 0; i < n_cols; i++) g[i] = map[i] >= 0 ? f[map[i]] : empty;
+    int rc = fn(rows, g, path, line, err, errlen);
+    free(g);
+    return rc;
+}
+
+/* Reads path as a CSV table in the form t (or its previous form, counted in
+   rows->legacy_files): checks the header, stops quietly at a partial last
+   line (an interrupted run; counted in rows->dropped_partial), and hands
+   every complete record to fn. */
+static int load_table(EvalRows *rows, const char *path, const TableForm *t, RecordFn fn, char *err, size_t errlen) {
     uint8_t *data;
     size_t len;
     if (io_read_file(path, RESULTS_MAX_FILE, &data, &len, err, errlen)) return -1;
     CsvReader rd = {.buf = (const char *)data, .len = len, .line = 1, .name = path};
     char **f;
-    int nf, complete, rc = 0, first = 1;
+    int nf, complete, rc = 0, first = 1, n_cols = t->n_cols, old = 0;
+    int *map = malloc(sizeof(int) * t->n_cols);
+    if (!map) { free(data); snprintf(err, errlen, "%s: out of memory", path); return -1; }
     for (;;) {
         int k = csv_next(&rd, &f, &nf, &complete, err, errlen);
         if (k < 0) { rc = -1; break; }
@@ -291,29 +332,34 @@ static int load_table(EvalRows *rows, const char *path, const char *const *want,
         if (!complete) { rows->dropped_partial++; csv_fields_free(f, nf); break; }
         if (first) {
             first = 0;
-            rc = check_header(f, nf, want, n_cols, path, err, errlen);
+            old = t->old_cols && header_is(f, nf, t->old_cols, t->n_old);
+            if (old) { n_cols = t->n_old; old_form_map(t, map); rows->legacy_files++; }
+            else rc = check_header(f, nf, t->cols, t->n_cols, path, err, errlen);
         } else if (nf != n_cols) {
             snprintf(err, errlen, "%s line %d: expected %d fields, found %d", path, rd.rec_line, n_cols, nf);
             rc = -1;
+        } else if (old) {
+            rc = old_record(rows, f, map, t->n_cols, fn, path, rd.rec_line, err, errlen);
         } else {
             rc = fn(rows, f, path, rd.rec_line, err, errlen);
         }
         csv_fields_free(f, nf);
         if (rc) break;
     }
+    free(map);
     free(data);
     return rc;
 }
 
 static int results_record(EvalRows *rows, char **f, const char *path, int line, char *err, size_t errlen) {
     EvalRow r = eval_row_empty();
-    r.image = f[0]; r.method = f[4]; r.skipped = f[11];
-    double *num[] = {&r.confidence, &r.sic, &r.aic, &r.insertion, &r.deletion, &r.hit, &r.energy, &r.seconds};
-    const int col[] = {3, 5, 6, 7, 8, 9, 10, 12};
+    r.image = f[0]; r.method = f[4]; r.skipped = f[12];
+    double *num[] = {&r.confidence, &r.sic, &r.aic, &r.insertion, &r.deletion, &r.hit, &r.energy, &r.outside, &r.seconds};
+    const int col[] = {3, 5, 6, 7, 8, 9, 10, 11, 13};
     int bad = -1;
     if (cell_class(f[1], &r.label)) bad = 1;
     else if (cell_class(f[2], &r.predicted)) bad = 2;
-    for (int j = 0; j < 8 && bad < 0; j++) if (cell_double(f[col[j]], num[j])) bad = col[j];
+    for (int j = 0; j < 9 && bad < 0; j++) if (cell_double(f[col[j]], num[j])) bad = col[j];
     if (bad < 0 && (!*r.image || !*r.method)) bad = *r.image ? 4 : 0;
     if (bad >= 0) {
         snprintf(err, errlen, "%s line %d: column %s: expected %s, found '%.60s'", path, line, results_cols[bad],
@@ -326,7 +372,8 @@ static int results_record(EvalRows *rows, char **f, const char *path, int line, 
 }
 
 static int load_results_file(EvalRows *rows, const char *path, char *err, size_t errlen) {
-    return load_table(rows, path, results_cols, RESULTS_N_COLS, results_record, err, errlen);
+    const TableForm form = {results_cols, RESULTS_N_COLS, results_cols_v1, RESULTS_V1_N_COLS};
+    return load_table(rows, path, &form, results_record, err, errlen);
 }
 
 static void curve_cols(char names[CURVES_IMAGES_N_COLS][24]) {
@@ -369,7 +416,8 @@ static int load_curves_file(EvalRows *rows, const char *path, char *err, size_t 
     const char *want[CURVES_IMAGES_N_COLS];
     curve_cols(names);
     for (int i = 0; i < CURVES_IMAGES_N_COLS; i++) want[i] = names[i];
-    int rc = load_table(rows, path, want, CURVES_IMAGES_N_COLS, curves_record, err, errlen);
+    const TableForm form = {want, CURVES_IMAGES_N_COLS, NULL, 0};
+    int rc = load_table(rows, path, &form, curves_record, err, errlen);
     /* has_raw: bit 1 sic, bit 2 aic; both needed */
     for (int i = 0; i < rows->n; i++) rows->v[i].has_raw = rows->v[i].has_raw == 3;
     return rc;
@@ -410,8 +458,8 @@ void results_write_row(FILE *f, const EvalRow *r) {
     put_class(f, r->predicted); fputc(',', f);
     put_num(f, r->confidence); fputc(',', f);
     csv_write_field(f, r->method); fputc(',', f);
-    const double v[6] = {r->sic, r->aic, r->insertion, r->deletion, r->hit, r->energy};
-    for (int i = 0; i < 6; i++) { put_num(f, v[i]); fputc(',', f); }
+    const double v[7] = {r->sic, r->aic, r->insertion, r->deletion, r->hit, r->energy, r->outside};
+    for (int i = 0; i < 7; i++) { put_num(f, v[i]); fputc(',', f); }
     csv_write_field(f, r->skipped ? r->skipped : ""); fputc(',', f);
     put_num(f, r->seconds);
     fputc('\n', f);

@@ -5,13 +5,16 @@
 
    results.csv, one row per (image, method), RFC 4180 quoting:
      image,label,predicted,confidence,method,sic_auc,aic_auc,insertion_auc,
-     deletion_auc,pointing_hit,mask_energy,skipped,seconds
+     deletion_auc,pointing_hit,mask_energy,outside_mass,skipped,seconds
    - image: the image's name in the data set (path below DATA for a folder,
      the path as written in a CSV list);
    - label, predicted: class indices (empty if unknown / unreadable);
    - confidence: softmax probability of the predicted class;
    - sic_auc, aic_auc: PIC AUCs (empty when skipped); insertion_auc,
      deletion_auc; pointing_hit (1/0) and mask_energy (empty without a mask);
+   - outside_mass: share of the map's positive mass outside the head or
+     body (eval/localize.h localize_outside_mass; lower is better), for
+     every image; empty when not applicable;
    - skipped: empty, or a ';'-separated list of reasons: "sic:min_pred",
      "aic:blurred_pred", ... (eval/pic.h's pic_skip_name), or
      "unreadable: <message>" for an image that could not be read, or
@@ -30,7 +33,10 @@
    Reading: a record that does not end with a newline (a run killed while
    writing) is dropped with a note; a malformed record is an error naming
    the file and line. When a key (image, method) appears more than once
-   the last row wins (a re-run appends) and the duplicates are counted. */
+   the last row wins (a re-run appends) and the duplicates are counted.
+   A results.csv written before outside_mass existed (RESULTS_HEADER_V1,
+   13 columns) is read too, its outside_mass empty; it is counted in
+   legacy_files, so that a resumed run can rewrite it in the new form. */
 #ifndef EVAL_RESULTS_H
 #define EVAL_RESULTS_H
 #include <stddef.h>
@@ -38,8 +44,14 @@
 #include "eval/pic.h"
 
 #define RESULTS_HEADER \
-    "image,label,predicted,confidence,method,sic_auc,aic_auc,insertion_auc,deletion_auc,pointing_hit,mask_energy,skipped,seconds"
-#define RESULTS_N_COLS 13
+    "image,label,predicted,confidence,method,sic_auc,aic_auc,insertion_auc,deletion_auc,pointing_hit,mask_energy," \
+    "outside_mass,skipped,seconds"
+#define RESULTS_N_COLS 14
+/* the header before outside_mass (read, never written) */
+#define RESULTS_HEADER_V1 \
+    "image,label,predicted,confidence,method,sic_auc,aic_auc,insertion_auc,deletion_auc,pointing_hit,mask_energy," \
+    "skipped,seconds"
+#define RESULTS_V1_N_COLS 13
 #define CURVES_IMAGES_N_COLS (7 + 2 * PIC_N_THRESHOLDS)
 
 /* The raw values of one PIC curve (the caller's part of a PicCurve). */
@@ -51,7 +63,7 @@ typedef struct {
 typedef struct {
     char *image, *method, *skipped;      /* skipped: "" when none */
     int label, predicted;                /* -1: empty cell */
-    double confidence, sic, aic, insertion, deletion, hit, energy, seconds; /* NaN: empty cell */
+    double confidence, sic, aic, insertion, deletion, hit, energy, outside, seconds; /* NaN: empty cell */
     int has_raw;                         /* sic_raw / aic_raw known */
     PicRaw sic_raw, aic_raw;
 } EvalRow;
@@ -63,6 +75,7 @@ typedef struct {
     size_t n_slot;
     int duplicates;      /* rows replaced by a later row with the same key */
     int dropped_partial; /* incomplete last records dropped */
+    int legacy_files;    /* results files read with RESULTS_HEADER_V1 */
 } EvalRows;
 
 void results_init(EvalRows *rows);

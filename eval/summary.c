@@ -10,9 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const eval_metric_names[EM_COUNT] = {"sic", "aic", "insertion", "deletion", "pointing", "energy"};
+const char *const eval_metric_names[EM_COUNT] = {"sic", "aic", "insertion", "deletion", "pointing", "energy", "outside"};
 
-int eval_metric_higher_is_better(EvalMetric m) { return m != EM_DELETION; }
+int eval_metric_higher_is_better(EvalMetric m) { return m != EM_DELETION && m != EM_OUTSIDE; }
+
+int eval_metric_needs_mask(EvalMetric m) { return m == EM_POINTING || m == EM_ENERGY; }
 
 uint64_t eval_bootstrap_seed(uint64_t seed, const char *method, const char *metric) {
     uint64_t h = 1469598103934665603ull;
@@ -30,6 +32,7 @@ static double row_metric(const EvalRow *r, EvalMetric m) {
     case EM_DELETION: return r->deletion;
     case EM_POINTING: return r->hit;
     case EM_ENERGY: return r->energy;
+    case EM_OUTSIDE: return r->outside;
     case EM_COUNT: break;
     }
     return NAN;
@@ -161,7 +164,7 @@ static int aggregate_curves(EvalSummary *s, const EvalRows *rows, const int *row
 static void pairwise(EvalSummary *s, const double *val, int n_img, double *x, double *y) {
     int K = s->n_methods, p = 0;
     for (int m = 0; m < EM_COUNT; m++) {
-        if ((m == EM_POINTING || m == EM_ENERGY) && !s->has_masks) continue;
+        if (eval_metric_needs_mask((EvalMetric)m) && !s->has_masks) continue;
         int first = p;
         for (int a = 0; a < K; a++)
             for (int b = a + 1; b < K; b++) {
@@ -209,7 +212,7 @@ static void friedman(EvalSummary *s, const double *val, int n_img, double *table
         f->statistic = f->p = NAN;
         f->mean_ranks = malloc(sizeof(double) * (K ? K : 1));
         if (f->mean_ranks) for (int j = 0; j < K; j++) f->mean_ranks[j] = NAN;
-        if ((m == EM_POINTING || m == EM_ENERGY) && !s->has_masks) { snprintf(f->note, sizeof f->note, "no masks"); continue; }
+        if (eval_metric_needs_mask((EvalMetric)m) && !s->has_masks) { snprintf(f->note, sizeof f->note, "no masks"); continue; }
         int n = 0;
         for (int i = 0; i < n_img; i++) {
             int all = 1;
@@ -374,7 +377,7 @@ static void write_methods(JsonWriter *w, const EvalSummary *s) {
         jw_key(w, m->name);
         jw_object_begin(w);
         for (int k = 0; k < EM_COUNT; k++) {
-            if ((k == EM_POINTING || k == EM_ENERGY) && !s->has_masks) continue;
+            if (eval_metric_needs_mask((EvalMetric)k) && !s->has_masks) continue;
             jw_key(w, eval_metric_names[k]);
             jw_object_begin(w);
             write_stat(w, &m->stat[k]);
@@ -417,7 +420,7 @@ static void write_friedman(JsonWriter *w, const EvalSummary *s) {
     jw_key(w, "friedman");
     jw_object_begin(w);
     for (int m = 0; m < EM_COUNT; m++) {
-        if ((m == EM_POINTING || m == EM_ENERGY) && !s->has_masks) continue;
+        if (eval_metric_needs_mask((EvalMetric)m) && !s->has_masks) continue;
         const EvalFriedman *f = &s->friedman[m];
         jw_key(w, eval_metric_names[m]);
         jw_object_begin(w);
@@ -508,6 +511,8 @@ int eval_summary_write_json(const EvalSummary *s, const JsonValue *run, const ch
     jw_kv_string(&w, "pairwise", "scipy.stats.wilcoxon defaults (two-sided, zero_method wilcox), Holm within each metric");
     jw_kv_string(&w, "friedman", "scipy.stats.friedmanchisquare over images where every method has a value");
     jw_kv_string(&w, "curves", "point-wise mean and median of per-image 1001-point PIC curves, trapezoid AUC");
+    jw_kv_string(&w, "outside", "share of the map's positive mass outside the head or body, the foreground found by a "
+                                "smoothed intensity threshold (eval/localize.h); lower is better, as for deletion");
     jw_object_end(&w);
     jw_object_end(&w);
     int bad = jw_error(&w);

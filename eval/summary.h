@@ -14,8 +14,8 @@
      eval_summary_free(&s);
 
    What is computed (README "Scoring a data set"):
-   - Per method and metric (sic, aic, insertion, deletion; pointing and
-     energy when some image has a mask): over the images where the value
+   - Per method and metric (sic, aic, insertion, deletion, outside;
+     pointing and energy when some image has a mask): over the images where the value
      exists (not skipped, not failed): n, mean, median (numpy.median) and a
      95% bootstrap interval of the mean (eval/stats.h
      stats_bootstrap_mean_ci: percentile method, `resamples` resamples, seeded
@@ -35,8 +35,8 @@
    - Friedman, per metric, over the images where every method has a value
      (at least 3 methods): scipy.stats.friedmanchisquare statistic and p,
      and mean ranks with rank 1 = the SMALLEST value in an image's row
-     (so for deletion, where lower is better, the best method has the
-     lowest mean rank; for the other metrics the highest).
+     (so for deletion and outside, where lower is better, the best
+     method has the lowest mean rank; for the other metrics the highest).
    - Accuracy and the confusion matrix over the distinct images with a
      prediction and a label (rows = true class, columns = predicted).
    - Skips: images that could not be read; per curve kind, the images
@@ -51,9 +51,11 @@
 
 #define EVAL_BOOTSTRAP 10000
 
-typedef enum { EM_SIC = 0, EM_AIC, EM_INSERTION, EM_DELETION, EM_POINTING, EM_ENERGY, EM_COUNT } EvalMetric;
-extern const char *const eval_metric_names[EM_COUNT]; /* "sic", "aic", "insertion", "deletion", "pointing", "energy" */
-int eval_metric_higher_is_better(EvalMetric m);       /* 0 for deletion */
+typedef enum { EM_SIC = 0, EM_AIC, EM_INSERTION, EM_DELETION, EM_POINTING, EM_ENERGY, EM_OUTSIDE, EM_COUNT } EvalMetric;
+/* "sic", "aic", "insertion", "deletion", "pointing", "energy", "outside" */
+extern const char *const eval_metric_names[EM_COUNT];
+int eval_metric_higher_is_better(EvalMetric m);       /* 0 for deletion and outside */
+int eval_metric_needs_mask(EvalMetric m);             /* 1 for pointing and energy */
 
 typedef struct { double mean, median, ci[2]; int n; } EvalStat; /* NaN when n == 0 */
 

@@ -39,7 +39,7 @@ for f in results.csv curves.csv curves_images.csv summary.json report.html aic_s
 done
 [ -z "$missing" ] && ls "$O"/gallery/*.png >/dev/null 2>&1 && pass "every output written (results, curves, summary, report, aic_sic.png, manifest, gallery)" \
   || fail "outputs" "missing:$missing"
-head -1 "$O/results.csv" | grep -qx "image,label,predicted,confidence,method,sic_auc,aic_auc,insertion_auc,deletion_auc,pointing_hit,mask_energy,skipped,seconds" \
+head -1 "$O/results.csv" | grep -qx "image,label,predicted,confidence,method,sic_auc,aic_auc,insertion_auc,deletion_auc,pointing_hit,mask_energy,outside_mass,skipped,seconds" \
   && [ "$(tail -n +2 "$O/results.csv" | wc -l)" -eq 12 ] && pass "results.csv: the header and 4 images x 3 methods" \
   || fail "results.csv" "$(head -3 "$O/results.csv")"
 [ "$(grep -c '^notumor/corrupt.png,1,,,.*unreadable' "$O/results.csv")" -eq 3 ] && pass "the corrupt image has a row per method with skipped = unreadable: ..." \
@@ -47,7 +47,14 @@ head -1 "$O/results.csv" | grep -qx "image,label,predicted,confidence,method,sic
 grep "^glioma/${g1}," "$O/results.csv" | grep gradient | awk -F, '$10 != "" && $11 != "" {ok=1} END {exit !ok}' \
   && ! grep "^glioma/${g2}," "$O/results.csv" | awk -F, '$10 != "" {bad=1} END {exit !bad}' \
   && pass "pointing_hit and mask_energy filled for the image with a mask only" || fail "localisation" "$(grep gradient "$O/results.csv")"
-keys='"methods" "sic" "aic" "insertion" "deletion" "pointing" "energy" "mean" "median" "ci95" "pairwise" "wilcoxon_statistic" "p_holm" "friedman" "mean_ranks" "model" "arch" "sha256" "accuracy" "confusion" "labels" "info" "seed" "n_images" "skipped" "min_pred" "shard"'
+# outside_mass: a share in [0,1] for the maps with positive mass (gradient, random) of every readable
+# image, no mask needed; empty for the unreadable image (the untrained model's Grad-CAM is all zero: empty too)
+tail -n +2 "$O/results.csv" | grep -v '^notumor/corrupt.png,' | awk -F, '$5 != "gradcam" {n++; if ($12 == "" || $12 < 0 || $12 > 1) bad++}
+  $5 == "gradcam" && $12 != "" && ($12 < 0 || $12 > 1) {bad++} END {exit bad || n != 6}' \
+  && grep '^notumor/corrupt.png,' "$O/results.csv" | awk -F, '$12 != "" {bad++} END {exit bad}' \
+  && pass "outside_mass in [0,1] for gradient and random on the 3 readable images (no mask needed), empty for the unreadable one" \
+  || fail "outside_mass" "$(cut -d, -f1,5,12 "$O/results.csv" | head -6)"
+keys='"methods" "sic" "aic" "insertion" "deletion" "pointing" "energy" "outside" "mean" "median" "ci95" "pairwise" "wilcoxon_statistic" "p_holm" "friedman" "mean_ranks" "model" "arch" "sha256" "accuracy" "confusion" "labels" "info" "seed" "n_images" "skipped" "min_pred" "shard"'
 absent=""
 for k in $keys; do grep -q "$k:" "$O/summary.json" || absent="$absent $k"; done
 [ -z "$absent" ] && grep -q '"info": "webp"' "$O/summary.json" && grep -q '"seed": 7' "$O/summary.json" \
@@ -59,9 +66,9 @@ for k in $keys; do grep -q "$k:" "$O/summary.json" || absent="$absent $k"; done
 R=$O/report.html
 if grep -qi '<script\|<link\|@import\|url(\|src="http\|href="http\|<iframe' "$R"; then fail "report offline" "has a script, link or remote reference"
 elif ! grep -q 'Content-Security-Policy' "$R" || ! grep -q 'data:image/png;base64,' "$R" || ! grep -q '<svg' "$R"; then fail "report content" "no CSP, embedded gallery or SVG"
-elif ! grep -q 'Confusion matrix' "$R" || ! grep -q 'Pairwise comparisons' "$R" || ! grep -q 'Friedman' "$R" || ! grep -q 'Localisation' "$R" || ! grep -q 'unreadable' "$R"; then
+elif ! grep -q 'Confusion matrix' "$R" || ! grep -q 'Pairwise comparisons' "$R" || ! grep -q 'Friedman' "$R" || ! grep -q 'Localisation' "$R" || ! grep -q 'Mass outside the head/body' "$R" || ! grep -q 'unreadable' "$R"; then
   fail "report sections" "missing a section"
-else pass "report.html: inline SVG and images, CSP, no script or remote reference; model, pairwise, Friedman, localisation, skips"; fi
+else pass "report.html: inline SVG and images, CSP, no script or remote reference; model, pairwise, Friedman, localisation (outside mass), skips"; fi
 
 # headless Chromium (Debian's chromium package): the report renders with no
 # console message and requests nothing; a control page with an external image
@@ -96,6 +103,18 @@ $S evaluate $ARGS -d "$T/data" -o "$O" >/dev/null 2>"$T/err"; rc=$?
 # a resume with another seed is refused
 $S evaluate $ARGS -d "$T/data" -o "$O" --resume --seed 8 >/dev/null 2>"$T/err"; rc=$?
 [ $rc -ne 0 ] && grep -q "setting 'seed' differs" "$T/err" && pass "--resume with another seed is refused" || fail "resume seed" "rc $rc: $(cat "$T/err")"
+
+# ---- a results.csv from before outside_mass (13 columns): resumed, rewritten with the empty column
+mkdir -p "$T/old"
+cp "$O/run.json" "$O/curves_images.csv" "$T/old/"
+cut -d, -f12 --complement "$O/results.csv" >"$T/old/results.csv"
+$S evaluate $ARGS -d "$T/data" -o "$T/old" --resume >/dev/null 2>"$T/err"
+cut -d, -f12 --complement "$T/old/results.csv" | strip /dev/stdin >"$T/o1"; cut -d, -f12 --complement "$O/results.csv" | strip /dev/stdin >"$T/o2"
+head -1 "$T/old/results.csv" | grep -q ',mask_energy,outside_mass,skipped,' && grep -q "no outside_mass column" "$T/err" \
+  && grep -q "resume: 4 of 4 images already in results.csv, 0 computed" "$T/err" \
+  && [ -z "$(tail -n +2 "$T/old/results.csv" | cut -d, -f12 | tr -d '\n')" ] && cmp -s "$T/o1" "$T/o2" \
+  && pass "--resume on a results.csv without outside_mass: read, rewritten with the column (empty), nothing recomputed" \
+  || fail "resume legacy results.csv" "$(cat "$T/err" | tail -3); $(head -2 "$T/old/results.csv")"
 
 # ---- interrupted run: the first 4 rows and a cut line; resume completes it
 mkdir -p "$T/int"

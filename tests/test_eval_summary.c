@@ -5,8 +5,10 @@
    values, Wilcoxon/Holm for every pair, Friedman with mean ranks,
    accuracy and confusion, skip counts; bootstrap intervals against scipy's
    percentile bootstrap within Monte Carlo error; the CSV reader (round
-   trip, a malformed line named by number, a cut last line dropped); and
-   the localisation metrics against torch's nearest resize and numpy. */
+   trip, a malformed line named by number, a cut last line dropped, the
+   13-column header from before outside_mass); outside's statistics without
+   any mask; and the localisation metrics against torch's nearest resize
+   and numpy. */
 #include "engine/engine.h"
 #include "eval/localize.h"
 #include "eval/results.h"
@@ -141,7 +143,7 @@ static void check_friedman(const EvalSummary *s, const JsonValue *g) {
             ok &= close_to(f->mean_ranks[j], jnum(json_get(json_get(e, "mean_ranks"), s->m[j].name)), 1e-12);
         if (!ok) { bad++; snprintf(where, sizeof where, "%s: ours chi2=%g p=%g n=%d (%s)", eval_metric_names[m], f->statistic, f->p, f->n, f->note); }
     }
-    CHECK(!bad, "Friedman statistic, p and mean ranks equal scipy's for all six metrics", "%d differ: %s", bad, where);
+    CHECK(!bad, "Friedman statistic, p and mean ranks equal scipy's for all seven metrics", "%d differ: %s", bad, where);
 }
 
 static void check_model(const EvalSummary *s, const JsonValue *g) {
@@ -158,6 +160,45 @@ static void check_model(const EvalSummary *s, const JsonValue *g) {
           "skip counts: 1 unreadable, 1 SIC min_pred, 1 AIC blurred_pred, 1 gamma failure",
           "unreadable %d, sic min_pred %d, aic blurred_pred %d, gamma failed %d", s->n_unreadable,
           s->skip_counts[0][PIC_SKIP_MIN_PRED], s->skip_counts[1][PIC_SKIP_BLUR_PRED], g_failed);
+}
+
+/* A results.csv from before outside_mass (13 columns) is read, outside
+   empty; its rows keep their columns; a row of the wrong width is an error. */
+static void check_legacy_header(const char *rp) {
+    FILE *f = fopen(rp, "w");
+    fprintf(f, RESULTS_HEADER_V1 "\n");
+    fprintf(f, "a.png,0,1,0.9,gradient,0.5,0.4,0.3,0.2,1,0.75,sic:min_pred,1.5\n");
+    fprintf(f, "b.png,1,1,0.8,gradient,,,0.3,0.2,,,,2\n");
+    fclose(f);
+    EvalRows b;
+    results_init(&b);
+    char err[512] = "";
+    int rc = results_load(&b, rp, NULL, err, sizeof err);
+    const EvalRow *r = rc == 0 && b.n == 2 ? &b.v[0] : NULL;
+    CHECK(r && b.legacy_files == 1 && isnan(r->outside) && isnan(b.v[1].outside) && r->predicted == 1 && r->aic == 0.4 &&
+              r->hit == 1 && r->energy == 0.75 && !strcmp(r->skipped, "sic:min_pred") && r->seconds == 1.5 &&
+              b.v[1].seconds == 2 && isnan(b.v[1].sic),
+          "a results.csv with the header before outside_mass (13 columns) is read: outside empty, the other columns in place",
+          "rc %d (%s), %d rows, legacy %d", rc, err, b.n, b.legacy_files);
+    results_free(&b);
+    f = fopen(rp, "w");
+    fprintf(f, RESULTS_HEADER_V1 "\n");
+    fprintf(f, "a.png,0,1,0.9,gradient,0.5,0.4,0.3,0.2,1,0.75,0.1,,1.5\n");
+    fclose(f);
+    results_init(&b);
+    rc = results_load(&b, rp, NULL, err, sizeof err);
+    CHECK(rc < 0 && strstr(err, "line 2") && strstr(err, "expected 13 fields"),
+          "a 14-field row under the 13-column header is an error naming the line", "rc %d: %s", rc, err);
+    results_free(&b);
+    results_init(&b);
+    f = fopen(rp, "w");
+    fprintf(f, RESULTS_HEADER "\n");
+    fprintf(f, "a.png,0,1,0.9,gradient,0.5,0.4,0.3,0.2,1,0.75,0.125,,1.5\n");
+    fclose(f);
+    rc = results_load(&b, rp, NULL, err, sizeof err);
+    CHECK(rc == 0 && b.n == 1 && b.legacy_files == 0 && b.v[0].outside == 0.125 && b.v[0].energy == 0.75 && b.v[0].seconds == 1.5,
+          "outside_mass is read from the column after mask_energy", "rc %d (%s)", rc, err);
+    results_free(&b);
 }
 
 /* Round trip through the writer, then the reader's error handling. */
@@ -177,9 +218,9 @@ static void check_csv(const EvalRows *rows) {
         const EvalRow *x = &rows->v[i], *y = &b.v[i];
         diff += strcmp(x->image, y->image) || strcmp(x->method, y->method) || strcmp(x->skipped, y->skipped) ||
                 x->label != y->label || x->predicted != y->predicted || x->has_raw != y->has_raw;
-        const double u[] = {x->confidence, x->sic, x->aic, x->insertion, x->deletion, x->hit, x->energy, x->seconds};
-        const double v[] = {y->confidence, y->sic, y->aic, y->insertion, y->deletion, y->hit, y->energy, y->seconds};
-        for (int k = 0; k < 8; k++) diff += !(u[k] == v[k] || (isnan(u[k]) && isnan(v[k])));
+        const double u[] = {x->confidence, x->sic, x->aic, x->insertion, x->deletion, x->hit, x->energy, x->outside, x->seconds};
+        const double v[] = {y->confidence, y->sic, y->aic, y->insertion, y->deletion, y->hit, y->energy, y->outside, y->seconds};
+        for (int k = 0; k < 9; k++) diff += !(u[k] == v[k] || (isnan(u[k]) && isnan(v[k])));
         if (x->has_raw) diff += memcmp(&x->sic_raw, &y->sic_raw, sizeof x->sic_raw) != 0 || memcmp(&x->aic_raw, &y->aic_raw, sizeof x->aic_raw) != 0;
     }
     CHECK(!rc && b.n == rows->n && !diff, "results.csv / curves_images.csv round trip is exact",
@@ -188,8 +229,8 @@ static void check_csv(const EvalRows *rows) {
     /* a malformed line and a cut last record */
     f = fopen(rp, "w");
     fprintf(f, RESULTS_HEADER "\n");
-    fprintf(f, "a.png,0,0,0.9,gradient,0.5,0.5,0.5,0.5,,,,1\n");
-    fprintf(f, "b.png,0,0,0.9,gradient,zero,0.5,0.5,0.5,,,,1\n");
+    fprintf(f, "a.png,0,0,0.9,gradient,0.5,0.5,0.5,0.5,,,,,1\n");
+    fprintf(f, "b.png,0,0,0.9,gradient,zero,0.5,0.5,0.5,,,,,1\n");
     fclose(f);
     results_init(&b);
     rc = results_load(&b, rp, NULL, err, sizeof err);
@@ -199,8 +240,8 @@ static void check_csv(const EvalRows *rows) {
     results_free(&b);
     f = fopen(rp, "w");
     fprintf(f, RESULTS_HEADER "\n");
-    fprintf(f, "a.png,0,0,0.9,gradient,0.5,0.5,0.5,0.5,,,,1\n");
-    fprintf(f, "\"b,c.png\",0,1,0.9,gradient,0.5,0.5,0.5,0.5,,,,1\n");
+    fprintf(f, "a.png,0,0,0.9,gradient,0.5,0.5,0.5,0.5,,,,,1\n");
+    fprintf(f, "\"b,c.png\",0,1,0.9,gradient,0.5,0.5,0.5,0.5,,,,,1\n");
     fprintf(f, "d.png,0,0,0.9,gradi");
     fclose(f);
     results_init(&b);
@@ -216,7 +257,33 @@ static void check_csv(const EvalRows *rows) {
     rc = results_load(&b, rp, NULL, err, sizeof err);
     CHECK(rc < 0 && strstr(err, "line 1"), "a wrong header is an error", "rc %d: %s", rc, err);
     results_free(&b);
+    check_legacy_header(rp);
     remove(rp); remove(cp);
+}
+
+/* Without any lesion mask, outside still has its statistics and tests (it
+   needs no mask), pointing and energy none; lower is better for outside. */
+static void check_outside_without_masks(const EvalRows *rows, const EvalSummaryOpts *so) {
+    EvalRows b;
+    results_init(&b);
+    for (int i = 0; i < rows->n; i++) {
+        EvalRow r = rows->v[i];
+        r.hit = r.energy = NAN;
+        results_add(&b, &r);
+    }
+    const char *order[] = {"alpha", "beta", "gamma", "random"};
+    EvalSummary s;
+    int rc = eval_summarize(&s, &b, order, 4, so), outside_pairs = 0, mask_pairs = 0;
+    for (int p = 0; !rc && p < s.n_pairs; p++) {
+        outside_pairs += s.pairs[p].metric == EM_OUTSIDE;
+        mask_pairs += eval_metric_needs_mask(s.pairs[p].metric);
+    }
+    CHECK(!rc && !s.has_masks && outside_pairs == 6 && !mask_pairs && s.friedman[EM_OUTSIDE].ok && s.m[0].stat[EM_OUTSIDE].n == 12 &&
+              !eval_metric_higher_is_better(EM_OUTSIDE) && !eval_metric_needs_mask(EM_OUTSIDE),
+          "without masks: outside keeps its statistics, 6 pairwise tests and Friedman (lower is better); pointing and energy none",
+          "rc %d, has_masks %d, %d outside pairs, %d mask pairs", rc, s.has_masks, outside_pairs, mask_pairs);
+    if (!rc) eval_summary_free(&s);
+    results_free(&b);
 }
 
 static void check_localize(const JsonValue *g) {
@@ -286,10 +353,13 @@ int main(void) {
     if (!rc && !io_read_file(jp, 1 << 24, &jb, &jl, err, sizeof err)) js = json_parse((char *)jb, jl, err, sizeof err);
     CHECK(js && json_type(json_get(json_get(json_get(js, "methods"), "alpha"), "sic")) == JSON_OBJECT &&
               json_len(json_get(js, "pairwise")) == (size_t)s.n_pairs && json_get(json_get(js, "friedman"), "energy") &&
+              json_get(json_get(js, "friedman"), "outside") &&
+              json_type(json_get(json_get(json_get(js, "methods"), "alpha"), "outside")) == JSON_OBJECT &&
               json_len(json_get(json_get(js, "model"), "confusion")) == 3,
-          "summary.json parses with methods, pairwise, friedman and model.confusion", "%s", err);
+          "summary.json parses with methods (outside included), pairwise, friedman and model.confusion", "%s", err);
     json_free(js); free(jb); remove(jp);
     check_csv(&rows);
+    check_outside_without_masks(&rows, &so);
     check_localize(g);
     eval_summary_free(&s);
     results_free(&rows);

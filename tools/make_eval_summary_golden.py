@@ -18,6 +18,11 @@ The set: 14 images of 3 classes, methods alpha, beta, gamma, random.
     classified as the class);
   - gamma failed on image 9 ("failed: ...", no values);
   - images 0..9 have a lesion mask (pointing_hit, mask_energy);
+  - outside_mass (the mass outside the head/body, for every image) is
+    uniform in [0,1], drawn from its own generator (seed 7) so that the
+    other columns stay as they were; empty where the row has no values,
+    for every method of image 12 (a constant image: no foreground) and for
+    beta on image 6 (a map without positive mass);
   - beta's pointing hits equal alpha's (all differences zero: no test);
   - insertion values are rounded to 2 decimals, so some pairs of methods
     have tied and zero differences (scipy's normal approximation) and
@@ -57,6 +62,7 @@ from scipy import interpolate, stats
 OUT = "tests/data/eval"
 METHODS = ["alpha", "beta", "gamma", "random"]
 N_IMG, N_CLASSES, MIN_PRED = 14, 3, 0.8
+METRICS = ["sic", "aic", "insertion", "deletion", "pointing", "energy", "outside"]
 T = 13
 
 
@@ -125,14 +131,15 @@ def main():
     conf = np.round(rng.uniform(0.81, 0.99, N_IMG), 6)
     names = [f"class{labels[i]}/img_{i:02d}.png" for i in range(N_IMG)]
     rows, curve_rows = [], []
-    vals = {m: {k: [np.nan] * N_IMG for k in ["sic", "aic", "insertion", "deletion", "pointing", "energy"]}
-            for m in METHODS}
+    rng_out = np.random.default_rng(7)
+    vals = {m: {k: [np.nan] * N_IMG for k in METRICS} for m in METHODS}
     curves = {m: {"sic": [], "aic": []} for m in METHODS}
     for i in range(N_IMG):
         io, ib = 5000.0 + rng.integers(0, 500), 1000.0 + rng.integers(0, 300)
         for j, m in enumerate(METHODS):
             row = dict(image=names[i], label=int(labels[i]), predicted=int(preds[i]), confidence=conf[i], method=m,
-                       sic=None, aic=None, ins=None, dele=None, hit=None, energy=None, skipped="", seconds=None)
+                       sic=None, aic=None, ins=None, dele=None, hit=None, energy=None, outside=None, skipped="",
+                       seconds=None)
             if i == 3:
                 row.update(predicted=None, confidence=None, skipped="unreadable: img_03.png: corrupt PNG")
                 rows.append(row)
@@ -181,17 +188,21 @@ def main():
                 row["energy"] = float(rng.uniform(0, 1))
                 vals[m]["pointing"][i] = row["hit"]
                 vals[m]["energy"][i] = row["energy"]
+            if i != 12 and not (i == 6 and m == "beta"):
+                row["outside"] = float(rng_out.uniform(0, 1))
+                vals[m]["outside"][i] = row["outside"]
             rows.append(row)
             for kind in ["sic", "aic"]:
                 info, pred, io_, ib_, po, pb = raw[kind]
                 curve_rows.append([names[i], m, kind, io_, ib_, po, pb] + list(info) + list(pred))
     with open(f"{OUT}/results.csv", "w") as f:
         f.write("image,label,predicted,confidence,method,sic_auc,aic_auc,insertion_auc,deletion_auc,"
-                "pointing_hit,mask_energy,skipped,seconds\n")
+                "pointing_hit,mask_energy,outside_mass,skipped,seconds\n")
         for r in rows:
             f.write(",".join([r["image"], str(r["label"]), "" if r["predicted"] is None else str(r["predicted"]),
                               fmt(r["confidence"]), r["method"], fmt(r["sic"]), fmt(r["aic"]), fmt(r["ins"]),
-                              fmt(r["dele"]), fmt(r["hit"]), fmt(r["energy"]), r["skipped"], fmt(r["seconds"])]) + "\n")
+                              fmt(r["dele"]), fmt(r["hit"]), fmt(r["energy"]), fmt(r["outside"]), r["skipped"],
+                              fmt(r["seconds"])]) + "\n")
     with open(f"{OUT}/curves_images.csv", "w") as f:
         head = ["image", "method", "kind", "info_orig", "info_blur", "pred_orig", "pred_blur"]
         head += [f"info_{t}" for t in range(T)] + [f"pred_{t}" for t in range(T)]
@@ -200,7 +211,7 @@ def main():
             f.write(",".join(c[:3] + [repr(float(v)) for v in c[3:]]) + "\n")
 
     golden = {"min_pred": MIN_PRED, "methods": {}, "curves": {}, "pairwise": [], "friedman": {}}
-    metrics = ["sic", "aic", "insertion", "deletion", "pointing", "energy"]
+    metrics = METRICS
     for m in METHODS:
         golden["methods"][m] = {}
         for k in metrics:

@@ -647,7 +647,9 @@ static void gallery(FILE *f, const char *outdir) {
     if (!n) return;
     qsort(names, n, sizeof *names, cmp_str);
     fputs("<h2>Gallery</h2>\n<p>Each image with every method's map (jet colour map over the input; maps min-max "
-          "scaled for display, gradient maps clipped at their 99th percentile). The files are in "
+          "scaled for display, gradient maps clipped at their 99th percentile). The band above the maps gives the "
+          "image's true label, the predicted label with its probability and the method settings that differ from "
+          "the defaults; a wrong prediction is marked WRONG in red and framed in red. The files are in "
           "<code>gallery/</code> next to this report.</p>\n", f);
     for (int i = 0; i < n; i++) {
         if (i < GALLERY_MAX) {

@@ -250,7 +250,11 @@ static int explain_one(Run *run, const Item *it, const float *x) {
         }
         if (!o->no_png) {
             snprintf(path, sizeof path, "%s/%s.png", dir, am->name);
-            if (figure_map_png(path, &fig, input01, C, S, res[k].map, am->name, am->family == FAMILY_GRADIENT)) {
+            char own[600];   /* this method's settings only */
+            method_settings_line(own, sizeof own, &run->methods[k], 1, o, attrib_default_layer(m));
+            FigureInfo fm = fig;
+            fm.settings = own;
+            if (figure_map_png(path, &fm, input01, C, S, res[k].map, am->name, am->family == FAMILY_GRADIENT)) {
                 cli_error("cannot write %s", path);
                 failed++;
             } else manifest_add_output(path);

@@ -210,7 +210,10 @@ static int band(Canvas *c, int x, int y, int width, const FigureInfo *f) {
     int scale = 2;
     for (int i = 0; i < t.n; i++) if (canvas_text_width(t.s[i], 2) > width) scale = 1;
     int lh = 11 * scale, h = wrap_fields(c, x, y, width, &t, scale, "  ", lh) * lh;
-    if (st.n) h += 2 + wrap_fields(c, x, y + h + 2, width, &st, 1, " ", 12) * 12;
+    if (st.n) {   /* scale 2 when the whole line fits, else scale 1, wrapped */
+        int s2 = f->settings && canvas_text_width(f->settings, 2) <= width ? 2 : 1;
+        h += 2 + wrap_fields(c, x, y + h + 2, width, &st, s2, " ", 11 * s2 + (s2 == 1)) * (11 * s2 + (s2 == 1));
+    }
     static const uint8_t rule[3] = {200, 200, 200};
     if (c) canvas_fill(c, x, y + h + 1, width, 1, rule);   /* a thin rule under the band */
     return h + 4;

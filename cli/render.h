@@ -87,7 +87,8 @@ int figure_title(const FigureInfo *f, char *buf, size_t n);
 /* Height of the band for a figure of this width (the title wrapped at its
    fields and, if it has any, the settings line), and the band itself drawn
    at (x, y): scale-2 text when every field fits the width, else scale 1;
-   WRONG in red, the rest black, the settings gray. */
+   WRONG in red, the rest black; the settings gray, at scale 2 when the
+   whole line fits, else scale 1. */
 int figure_band_height(const FigureInfo *f, int width);
 void figure_band_draw(Canvas *c, int x, int y, int width, const FigureInfo *f);
 

@@ -109,7 +109,7 @@ static int resolve_truth(const Opts *o, const Model *md, const char *path, const
     *from = NULL;
     if (o->label) {
         *from = "--label";
-        for (int k = 0; k < md->n_labels; k++) if (!strcmp(md->labels[k], o->label)) return k;
+        for (int k = 0; k < md->n_labels && k < K; k++) if (!strcmp(md->labels[k], o->label)) return k;
         char *end;
         long v = strtol(o->label, &end, 10);
         if (*o->label && !*end && v >= 0 && v < K) return (int)v;

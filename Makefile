@@ -76,6 +76,9 @@ $(BUILD)/tests/%: tests/%.c $(BUILD)/libsalient.a $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libsalient.a $(LDLIBS)
 
+# test_figures unit-tests cli/render.c by including it
+$(BUILD)/tests/test_figures: cli/render.c
+
 test: deps salient $(TEST_BIN)
 	@BUILD=$(BUILD) sh tests/run.sh
 

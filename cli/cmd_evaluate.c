@@ -69,7 +69,16 @@ typedef struct {
     const char *layer;
     char outdir[2048];
     int C, S, K;
+    char *const *classes;   /* the data set's class names by index (NULL entries where unknown) */
+    int n_classes;
+    char settings[600];     /* the gallery's settings line (method_settings_line) */
 } Eval;
+
+/* A class's name: the model's label, else the data set's, else its index. */
+static const char *class_name(const Eval *E, int k, char *buf, size_t n) {
+    if (k < E->md->n_labels || k >= E->n_classes || !E->classes || !E->classes[k]) return model_label(E->md, k, buf, n);
+    return E->classes[k];
+}
 
 static int parse_shard(const char *s, int *i, int *n) {
     char *end;
@@ -240,39 +249,39 @@ static int summarise_outdir(const char *outdir, const JsonValue *run) {
 
 /* ---------------- gallery ---------------- */
 
-static void write_gallery(const Eval *E, const DataItem *it, const float *x, float **maps, int pred) {
-    int C = E->C, S = E->S, zoom = display_zoom(S), T = S * zoom, n = E->n_methods;
-    int cols = n + 1 < 5 ? n + 1 : 5, rows = (n + 1 + cols - 1) / cols, cw = T + 8, ch = T + 26;
+/* The first images of a run with every method's map, under the band that
+   names the true label (the data set's), the prediction and its
+   probability; a wrong prediction gets WRONG in red and a red frame. */
+static void write_gallery(const Eval *E, const DataItem *it, const float *x, float **maps, int pred, double prob) {
+    int C = E->C, S = E->S, n = E->n_methods;
     char dir[2300], path[2600];
     path_in(dir, sizeof dir, E->outdir, "gallery");
     if (mkdir_p(dir)) return;
     size_t plane = (size_t)S * S;
-    float *in01 = malloc(sizeof(float) * C * plane), *m01 = malloc(sizeof(float) * plane);
-    Canvas cv;
-    if (!in01 || !m01 || canvas_new(&cv, cols * cw + 40, rows * ch + 4, 255)) { free(in01); free(m01); return; }
-    for (int c = 0; c < C; c++)
-        for (size_t i = 0; i < plane; i++) in01[c * plane + i] = x[c * plane + i] * E->md->std[c] + E->md->mean[c];
-    static const uint8_t black[3] = {0, 0, 0};
-    char title[64], b[32];
-    snprintf(title, sizeof title, "pred %.24s", model_label(E->md, pred, b, sizeof b));
-    for (int i = 0; i <= n; i++) {
-        int x0 = (i % cols) * cw + 4, y0 = (i / cols) * ch + 4;
-        const float *mp = i ? maps[i - 1] : NULL;
-        canvas_text(&cv, x0, y0, i ? E->methods[i - 1]->name : title, 2, black);
-        if (mp) display_scale(m01, mp, (int)plane, E->methods[i - 1]->family == FAMILY_GRADIENT);
-        draw_tile(&cv, x0, y0 + 20, zoom, in01, C, S, S, mp ? m01 : NULL);
+    float *in01 = malloc(sizeof(float) * C * plane);
+    const char **names = calloc(n, sizeof *names);
+    int *clip = calloc(n, sizeof *clip);
+    if (in01 && names && clip) {
+        for (int c = 0; c < C; c++)
+            for (size_t i = 0; i < plane; i++) in01[c * plane + i] = x[c * plane + i] * E->md->std[c] + E->md->mean[c];
+        for (int j = 0; j < n; j++) {
+            names[j] = E->methods[j]->name;
+            clip[j] = E->methods[j]->family == FAMILY_GRADIENT;
+        }
+        char pb[32], tb[32];
+        FigureInfo fig = {pred, class_name(E, pred, pb, sizeof pb), prob, it->label,
+                          it->label >= 0 ? class_name(E, it->label, tb, sizeof tb) : NULL, pred,
+                          class_name(E, pred, pb, sizeof pb), E->settings};
+        char stem[200];
+        const char *base = strrchr(it->name, '/');
+        snprintf(stem, sizeof stem, "%s", base ? base + 1 : it->name);
+        char *dot = strrchr(stem, '.');
+        if (dot && dot != stem) *dot = 0;
+        for (char *p = stem; *p; p++) if (*p == ' ' || *p == '"' || *p == '\'' || *p == '<' || *p == '>' || *p == '&') *p = '_';
+        snprintf(path, sizeof path, "%s/%06d_%s.png", dir, it->index, stem);
+        if (!figure_grid_png(path, &fig, in01, C, S, (const float *const *)maps, names, clip, n, 5)) manifest_add_output(path);
     }
-    draw_colorbar(&cv, cols * cw + 8, 24, T);
-    char stem[200];
-    const char *base = strrchr(it->name, '/');
-    snprintf(stem, sizeof stem, "%s", base ? base + 1 : it->name);
-    char *dot = strrchr(stem, '.');
-    if (dot && dot != stem) *dot = 0;
-    for (char *p = stem; *p; p++) if (*p == ' ' || *p == '"' || *p == '\'' || *p == '<' || *p == '>' || *p == '&') *p = '_';
-    snprintf(path, sizeof path, "%s/%06d_%s.png", dir, it->index, stem);
-    if (!canvas_write_png(&cv, path)) manifest_add_output(path);
-    canvas_free(&cv);
-    free(in01); free(m01);
+    free(in01); free(names); free(clip);
 }
 
 /* ---------------- one image ---------------- */
@@ -482,7 +491,7 @@ static int evaluate_image(Eval *E, Sink *k, AttribParams *P, const DataItem *it,
         if (results_find(k->done, it->name, E->methods[j]->name) >= 0) continue;
         score_method(E, k, P, E->methods[j], &pi, pic_ready, pic_err, mask, fg, &base, gallery ? &maps[j] : NULL);
     }
-    if (gallery) { write_gallery(E, it, x, maps, pred); k->gallery_left--; }
+    if (gallery) { write_gallery(E, it, x, maps, pred, prob[pred]); k->gallery_left--; }
     for (int j = 0; maps && j < E->n_methods; j++) free(maps[j]);
     free(maps);
     pic_image_free(&pi);
@@ -595,6 +604,9 @@ int cmd_evaluate(const Opts *o) {
         model_close(&md); free(E.methods);
         return cli_error("%s", err);
     }
+    E.classes = d.classes;
+    E.n_classes = d.n_classes;
+    method_settings_line(E.settings, sizeof E.settings, E.methods, E.n_methods, o, attrib_default_layer(md.m));
     int n_listed = d.n, n_take = o->limit && o->limit < d.n ? o->limit : d.n;
     /* this shard's share of the first n_take images */
     int *take = malloc(sizeof(int) * (n_take + 1)), n_mine = 0;

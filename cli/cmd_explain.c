@@ -3,8 +3,18 @@
    at the model's input size), <method>.attr.npy (the raw (C,H,W)
    attribution of the gradient family), <method>.png (heatmap over the
    input with a colour bar), grid.png (the input and every map, titled) and
-   explain.json (hashes, prediction, target, every parameter with defaults
-   filled in, passes and times of every method). */
+   explain.json (hashes, prediction, true label, target, every parameter
+   with defaults filled in, passes and times of every method).
+
+   The true label is --label (a class name or index) or, failing that, the
+   name of the image's folder when it is one of the model's class names;
+   otherwise it is unknown. Every picture opens with a band saying what was
+   explained (render.h, figure_title): true label, predicted label and
+   probability, the target when it is not the prediction, and the settings
+   that differ from the defaults; a wrong prediction gets the word WRONG in
+   red and a red frame. explain.json records true_label, true_class,
+   true_label_from ("--label", "folder" or null) and correct (null when the
+   true label is unknown). */
 #include "attrib/attrib.h"
 #include "cli/audit.h"
 #include "cli/cli.h"
@@ -90,31 +100,39 @@ static double expected_seconds(const AttribResult *R, const PassTime *pt) {
     return fo * pt->fwd_s + fb * pt->fb_s;
 }
 
-/* ---- target class ---- */
-static int resolve_target(const Opts *o, const Model *md, const char *path, int pred, char *rule, size_t n) {
+/* ---- true class and target class ---- */
+/* The true class: --label (a class name or index; -2 when it is neither),
+   else the name of the image's folder when it is a class name, else -1
+   (unknown). *from says which: "--label", "folder" or NULL. */
+static int resolve_truth(const Opts *o, const Model *md, const char *path, const char **from) {
+    int K = eng_model_n_classes(md->m);
+    *from = NULL;
+    if (o->label) {
+        *from = "--label";
+        for (int k = 0; k < md->n_labels && k < K; k++) if (!strcmp(md->labels[k], o->label)) return k;
+        char *end;
+        long v = strtol(o->label, &end, 10);
+        if (*o->label && !*end && v >= 0 && v < K) return (int)v;
+        return -2;
+    }
+    if (!path) return -1;
+    char tmp[1024];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    const char *dir = basename(dirname(tmp));
+    for (int k = 0; k < md->n_labels && k < K; k++)
+        if (!strcmp(md->labels[k], dir)) { *from = "folder"; return k; }
+    return -1;
+}
+
+static int resolve_target(const Opts *o, const Model *md, int truth, int pred, char *rule, size_t n) {
     int K = eng_model_n_classes(md->m);
     const char *t = o->target ? o->target : "pred";
     if (!strcmp(t, "pred")) { snprintf(rule, n, "pred"); return pred; }
-    if (!strcmp(t, "label")) {
-        snprintf(rule, n, "label");
-        if (o->label) {
-            for (int k = 0; k < md->n_labels; k++) if (!strcmp(md->labels[k], o->label)) return k;
-            char *end;
-            long v = strtol(o->label, &end, 10);
-            if (!*end && v >= 0 && v < K) return (int)v;
-            return -1;
-        }
-        if (!path) return -1;
-        char tmp[1024];
-        snprintf(tmp, sizeof tmp, "%s", path);
-        const char *dir = basename(dirname(tmp));
-        for (int k = 0; k < md->n_labels; k++) if (!strcmp(md->labels[k], dir)) return k;
-        return -1;
-    }
+    if (!strcmp(t, "label")) { snprintf(rule, n, "label"); return truth; }
     char *end;
     long v = strtol(t, &end, 10);
     snprintf(rule, n, "fixed");
-    return (!*end && v >= 0 && v < K) ? (int)v : -1;
+    return (*t && !*end && v >= 0 && v < K) ? (int)v : -1;
 }
 
 static int parse_baseline(const Opts *o, AttribParams *P, float **file_data, const Model *md) {
@@ -149,43 +167,6 @@ typedef struct {
     float *baseline_file;
 } Run;
 
-static int write_map_png(const char *path, const float *input01, int C, int S, const float *map, int clip99, const char *title) {
-    int zoom = display_zoom(S), T = S * zoom;
-    Canvas cv;
-    if (canvas_new(&cv, T + 44, T + 22, 255)) return -1;
-    float *m01 = malloc(sizeof(float) * S * S);
-    display_scale(m01, map, S * S, clip99);
-    static const uint8_t black[3] = {0, 0, 0};
-    canvas_text(&cv, 4, 4, title, 2, black);
-    draw_tile(&cv, 0, 22, zoom, input01, C, S, S, m01);
-    draw_colorbar(&cv, T + 4, 22, T);
-    int rc = canvas_write_png(&cv, path);
-    free(m01);
-    canvas_free(&cv);
-    return rc;
-}
-
-static int write_grid(const char *path, const float *input01, int C, int S, float **maps, const AttribMethod **ms,
-                      int n, const char *title0) {
-    int zoom = display_zoom(S), T = S * zoom, cols = n + 1 < 6 ? n + 1 : 6, rows = (n + 1 + cols - 1) / cols;
-    int cw = T + 8, ch = T + 26;
-    Canvas cv;
-    if (canvas_new(&cv, cols * cw + 40, rows * ch + 4, 255)) return -1;
-    static const uint8_t black[3] = {0, 0, 0};
-    float *m01 = malloc(sizeof(float) * S * S);
-    for (int i = 0; i <= n; i++) {
-        int x0 = (i % cols) * cw + 4, y0 = (i / cols) * ch + 4;
-        canvas_text(&cv, x0, y0, i ? ms[i - 1]->name : title0, 2, black);
-        if (i && maps[i - 1]) display_scale(m01, maps[i - 1], S * S, ms[i - 1]->family == FAMILY_GRADIENT);
-        draw_tile(&cv, x0, y0 + 20, zoom, input01, C, S, S, i ? (maps[i - 1] ? m01 : NULL) : NULL);
-    }
-    draw_colorbar(&cv, cols * cw + 8, 24, T);
-    int rc = canvas_write_png(&cv, path);
-    free(m01);
-    canvas_free(&cv);
-    return rc;
-}
-
 static int explain_one(Run *run, const Item *it, const float *x) {
     const Opts *o = run->o;
     Model *md = run->md;
@@ -204,8 +185,14 @@ static int explain_one(Run *run, const Item *it, const float *x) {
     softmax_forward(prob, logits, 1, K);
     int pred = 0;
     for (int k = 1; k < K; k++) if (prob[k] > prob[pred]) pred = k;
+    const char *truth_from;
+    int truth = resolve_truth(o, md, it->index < 0 ? it->path : NULL, &truth_from);
+    if (truth == -2) {
+        free(logits); free(prob); attrib_params_release(&P);
+        return cli_error("--label %s: neither a class name of the model nor a class index < %d", o->label, K);
+    }
     char rule[16];
-    int target = resolve_target(o, md, it->index < 0 ? it->path : NULL, pred, rule, sizeof rule);
+    int target = resolve_target(o, md, truth, pred, rule, sizeof rule);
     if (target < 0) {
         free(logits); free(prob); attrib_params_release(&P);
         return cli_error("%s: cannot resolve --target %s (give --label NAME, or a class index < %d)", it->name,
@@ -228,11 +215,16 @@ static int explain_one(Run *run, const Item *it, const float *x) {
     AttribResult *res = calloc(run->n_methods, sizeof(AttribResult));
     int *ok = calloc(run->n_methods, sizeof(int)), failed = 0;
     const char *layer = o->layer ? o->layer : attrib_default_layer(m);
-    char b[32];
+    char b[32], pred_b[32], truth_b[32], target_b[32], settings[600];
+    method_settings_line(settings, sizeof settings, run->methods, run->n_methods, o, attrib_default_layer(m));
+    FigureInfo fig = {pred, model_label(md, pred, pred_b, sizeof pred_b), prob[pred], truth,
+                      truth >= 0 ? model_label(md, truth, truth_b, sizeof truth_b) : NULL, target,
+                      model_label(md, target, target_b, sizeof target_b), settings};
+    int correct = figure_correct(&fig);
     if (o->verbose)
-        fprintf(stderr, "%s: predicted %s (p=%.4f, logit %.4f); explaining %s (logit %.4f)\n", it->name,
-                model_label(md, pred, b, sizeof b), prob[pred], logits[pred], model_label(md, target, b, sizeof b),
-                logits[target]);
+        fprintf(stderr, "%s: predicted %s (p=%.4f, logit %.4f)%s%s%s; explaining %s (logit %.4f)\n", it->name,
+                fig.pred_name, prob[pred], logits[pred], truth >= 0 ? "; true label " : "",
+                truth >= 0 ? fig.truth_name : "", correct == 0 ? " (WRONG)" : "", fig.target_name, logits[target]);
     for (int k = 0; k < run->n_methods; k++) {
         const AttribMethod *am = run->methods[k];
         pg.method = am->name;
@@ -258,7 +250,11 @@ static int explain_one(Run *run, const Item *it, const float *x) {
         }
         if (!o->no_png) {
             snprintf(path, sizeof path, "%s/%s.png", dir, am->name);
-            if (write_map_png(path, input01, C, S, res[k].map, am->family == FAMILY_GRADIENT, am->name)) {
+            char own[600];   /* this method's settings only */
+            method_settings_line(own, sizeof own, &run->methods[k], 1, o, attrib_default_layer(m));
+            FigureInfo fm = fig;
+            fm.settings = own;
+            if (figure_map_png(path, &fm, input01, C, S, res[k].map, am->name, am->family == FAMILY_GRADIENT)) {
                 cli_error("cannot write %s", path);
                 failed++;
             } else manifest_add_output(path);
@@ -271,11 +267,20 @@ static int explain_one(Run *run, const Item *it, const float *x) {
                     res[k].notes[0] ? "  " : "", res[k].notes);
     }
     if (!o->no_png) {
-        char title[64];
-        snprintf(title, sizeof title, "%.20s", model_label(md, pred, b, sizeof b));
+        size_t nm = run->n_methods > 0 ? (size_t)run->n_methods : 1;
+        const char **names = calloc(nm, sizeof *names);
+        int *clip = calloc(nm, sizeof *clip);
+        for (int k = 0; names && clip && k < run->n_methods; k++) {
+            names[k] = run->methods[k]->name;
+            clip[k] = run->methods[k]->family == FAMILY_GRADIENT;
+        }
         snprintf(path, sizeof path, "%s/grid.png", dir);
-        if (write_grid(path, input01, C, S, maps, run->methods, run->n_methods, title)) { cli_error("cannot write %s", path); failed++; }
-        else manifest_add_output(path);
+        if (!names || !clip ||
+            figure_grid_png(path, &fig, input01, C, S, (const float *const *)maps, names, clip, run->n_methods, 6)) {
+            cli_error("cannot write %s", path);
+            failed++;
+        } else manifest_add_output(path);
+        free(names); free(clip);
     }
     /* explain.json */
     snprintf(path, sizeof path, "%s/explain.json", dir);
@@ -310,6 +315,14 @@ static int explain_one(Run *run, const Item *it, const float *x) {
         jw_key(&w, "target"); jw_object_begin(&w);
         jw_kv_int(&w, "class", target); jw_kv_string(&w, "label", model_label(md, target, b, sizeof b));
         jw_kv_string(&w, "rule", rule); jw_object_end(&w);
+        jw_kv_string(&w, "true_label", truth >= 0 ? model_label(md, truth, b, sizeof b) : NULL);
+        jw_key(&w, "true_class"); if (truth >= 0) jw_int(&w, truth); else jw_null(&w);
+        jw_kv_string(&w, "true_label_from", truth_from);
+        jw_key(&w, "correct"); if (correct >= 0) jw_bool(&w, correct); else jw_null(&w);
+        char title[1400];
+        figure_title(&fig, title, sizeof title);
+        jw_kv_string(&w, "figure_title", title);
+        jw_kv_string(&w, "figure_settings", settings);
         jw_kv_int(&w, "seed", (long long)o->seed);
         jw_kv_string(&w, "rng", "xoshiro256** seeded by SplitMix64 (engine/rng.h)");
         jw_kv_int(&w, "threads", eng_get_threads());

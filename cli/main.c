@@ -21,7 +21,7 @@ static const Command commands[] = {
                              "        predict -m MODEL --input-npy X.npy [--logits-npy OUT.npy]"},
     {"grad", cmd_grad, "grad -m MODEL --input-npy X.npy --class K --out G.npy\n"
                        "        [--layer NAME --act-npy A.npy --layer-grad-npy GA.npy]"},
-    {"explain", cmd_explain, "explain -m MODEL -M METHOD[,METHOD...|all] [-o OUTDIR] [--target pred|label|K]\n"
+    {"explain", cmd_explain, "explain -m MODEL -M METHOD[,METHOD...|all] [-o OUTDIR] [--label NAME|K] [--target pred|label|K]\n"
                              "        [--steps N --baseline black|white|blur|uniform|FILE.npy --samples N --noise S\n"
                              "         --fraction F --max-dist D --max-sigma S --window W --stride S --masks N\n"
                              "         --layer NAME --seed S --batch B --verbose --no-png] IMAGE... | --input-npy X.npy"},

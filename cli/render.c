@@ -3,6 +3,7 @@
 #include "io/image.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -115,4 +116,155 @@ void draw_colorbar(Canvas *c, int x0, int y0, int h) {
     }
     canvas_text(c, x0 + 16, y0, "1", 1, black);
     canvas_text(c, x0 + 16, y0 + h - 8, "0", 1, black);
+}
+
+/* ---- rectangles ---- */
+const uint8_t RENDER_BLACK[3] = {0, 0, 0}, RENDER_RED[3] = {220, 0, 0}, RENDER_GRAY[3] = {90, 90, 90};
+
+void canvas_fill(Canvas *c, int x, int y, int w, int h, const uint8_t rgb[3]) {
+    for (int yy = y; yy < y + h; yy++)
+        for (int xx = x; xx < x + w; xx++) put(c, xx, yy, rgb);
+}
+
+void canvas_frame(Canvas *c, int x, int y, int w, int h, int t, const uint8_t rgb[3]) {
+    if (2 * t > w) t = w / 2;
+    if (2 * t > h) t = h / 2;
+    canvas_fill(c, x, y, w, t, rgb);
+    canvas_fill(c, x, y + h - t, w, t, rgb);
+    canvas_fill(c, x, y + t, t, h - 2 * t, rgb);
+    canvas_fill(c, x + w - t, y + t, t, h - 2 * t, rgb);
+}
+
+/* ---- the band: what a figure explains ---- */
+int figure_correct(const FigureInfo *f) { return f->truth < 0 ? -1 : f->truth == f->pred; }
+
+#define MAX_FIELDS 8
+#define FIELD_LEN 160
+typedef struct {
+    char s[MAX_FIELDS][FIELD_LEN];
+    const uint8_t *color[MAX_FIELDS];
+    int n;
+} Fields;
+
+static void add_field(Fields *fl, const uint8_t *color, const char *fmt, const char *name, double prob) {
+    if (fl->n == MAX_FIELDS) return;
+    if (prob >= 0) snprintf(fl->s[fl->n], FIELD_LEN, fmt, name ? name : "?", prob);
+    else snprintf(fl->s[fl->n], FIELD_LEN, fmt, name ? name : "?");
+    fl->color[fl->n++] = color;
+}
+
+static void title_fields(const FigureInfo *f, Fields *fl) {
+    fl->n = 0;
+    if (figure_correct(f) == 0) add_field(fl, RENDER_RED, "%s", FIGURE_WRONG, -1);
+    if (f->truth >= 0) add_field(fl, RENDER_BLACK, "true: %.100s", f->truth_name, -1);
+    double p = f->prob >= 0 ? f->prob : 0;
+    add_field(fl, RENDER_BLACK, "pred: %.100s %.2f", f->pred_name, p);
+    if (f->target != f->pred) add_field(fl, RENDER_BLACK, "target: %.100s", f->target_name, -1);
+}
+
+int figure_title(const FigureInfo *f, char *buf, size_t n) {
+    Fields fl;
+    title_fields(f, &fl);
+    char all[MAX_FIELDS * (FIELD_LEN + 2)] = "";
+    size_t len = 0;
+    for (int i = 0; i < fl.n; i++) len += (size_t)snprintf(all + len, sizeof all - len, "%s%s", i ? "  " : "", fl.s[i]);
+    return snprintf(buf, n, "%s", all);
+}
+
+/* The settings line in pieces that may wrap: "steps 10," "samples 3". */
+static void settings_fields(const char *settings, Fields *fl) {
+    fl->n = 0;
+    if (!settings || !*settings) return;
+    const char *p = settings;
+    while (*p && fl->n < MAX_FIELDS) {
+        const char *q = strstr(p, ", ");
+        size_t L = q ? (size_t)(q - p) + 1 : strlen(p);
+        if (L >= FIELD_LEN) L = FIELD_LEN - 1;
+        if (fl->n == MAX_FIELDS - 1) L = strlen(p) < FIELD_LEN - 1 ? strlen(p) : FIELD_LEN - 1; /* the rest */
+        memcpy(fl->s[fl->n], p, L);
+        fl->s[fl->n][L] = 0;
+        fl->color[fl->n++] = RENDER_GRAY;
+        if (!q || fl->n == MAX_FIELDS) break;
+        p = q + 2;
+    }
+}
+
+/* Lays out fields greedily into lines of at most width pixels (separated
+   by sep), drawing them when c is not NULL; returns the lines used. */
+static int wrap_fields(Canvas *c, int x, int y, int width, const Fields *fl, int scale, const char *sep, int line_h) {
+    int cx = 0, line = 0, sw = canvas_text_width(sep, scale);
+    for (int i = 0; i < fl->n; i++) {
+        int w = canvas_text_width(fl->s[i], scale);
+        if (cx > 0 && cx + sw + w > width) { cx = 0; line++; }
+        if (cx > 0) cx += sw;
+        if (c) canvas_text(c, x + cx, y + line * line_h, fl->s[i], scale, fl->color[i]);
+        cx += w;
+    }
+    return fl->n ? line + 1 : 0;
+}
+
+static int band(Canvas *c, int x, int y, int width, const FigureInfo *f) {
+    Fields t, st;
+    title_fields(f, &t);
+    settings_fields(f->settings, &st);
+    int scale = 2;
+    for (int i = 0; i < t.n; i++) if (canvas_text_width(t.s[i], 2) > width) scale = 1;
+    int lh = 11 * scale, h = wrap_fields(c, x, y, width, &t, scale, "  ", lh) * lh;
+    if (st.n) {   /* scale 2 when the whole line fits, else scale 1, wrapped */
+        int s2 = f->settings && canvas_text_width(f->settings, 2) <= width ? 2 : 1;
+        h += 2 + wrap_fields(c, x, y + h + 2, width, &st, s2, " ", 11 * s2 + (s2 == 1)) * (11 * s2 + (s2 == 1));
+    }
+    static const uint8_t rule[3] = {200, 200, 200};
+    if (c) canvas_fill(c, x, y + h + 1, width, 1, rule);   /* a thin rule under the band */
+    return h + 4;
+}
+
+int figure_band_height(const FigureInfo *f, int width) { return band(NULL, 0, 0, width, f); }
+void figure_band_draw(Canvas *c, int x, int y, int width, const FigureInfo *f) { band(c, x, y, width, f); }
+
+int figure_grid_png(const char *path, const FigureInfo *f, const float *input01, int C, int S,
+                    const float *const *maps, const char *const *names, const int *clip99, int n, int max_cols) {
+    const int M = FIGURE_MARGIN;
+    int zoom = display_zoom(S), T = S * zoom, cols = n + 1 < max_cols ? n + 1 : max_cols, rows = (n + 1 + cols - 1) / cols;
+    int cw = T + 8, ch = T + 26, W = cols * cw + 40 + 2 * M;
+    int bh = figure_band_height(f, W - 2 * M - 8), oy = M + bh, H = oy + rows * ch + 4 + M;
+    Canvas cv;
+    if (canvas_new(&cv, W, H, 255)) return -1;
+    float *m01 = malloc(sizeof(float) * S * S);
+    if (!m01) { canvas_free(&cv); return -1; }
+    figure_band_draw(&cv, M + 4, M, W - 2 * M - 8, f);
+    for (int i = 0; i <= n; i++) {
+        int x0 = M + (i % cols) * cw + 4, y0 = oy + (i / cols) * ch + 4;
+        const float *mp = i ? maps[i - 1] : NULL;
+        canvas_text(&cv, x0, y0, i ? names[i - 1] : "input", 2, RENDER_BLACK);
+        if (mp) display_scale(m01, mp, S * S, clip99[i - 1]);
+        draw_tile(&cv, x0, y0 + 20, zoom, input01, C, S, S, mp ? m01 : NULL);
+    }
+    draw_colorbar(&cv, M + cols * cw + 8, oy + 24, T);
+    if (figure_correct(f) == 0) canvas_frame(&cv, 0, 0, W, H, FIGURE_FRAME, RENDER_RED);
+    int rc = canvas_write_png(&cv, path);
+    free(m01);
+    canvas_free(&cv);
+    return rc;
+}
+
+int figure_map_png(const char *path, const FigureInfo *f, const float *input01, int C, int S, const float *map,
+                   const char *name, int clip99) {
+    const int M = FIGURE_MARGIN;
+    int zoom = display_zoom(S), T = S * zoom, W = T + 44 + 2 * M;
+    int bh = figure_band_height(f, W - 2 * M - 8), oy = M + bh, H = oy + 22 + T + M;
+    Canvas cv;
+    if (canvas_new(&cv, W, H, 255)) return -1;
+    float *m01 = malloc(sizeof(float) * S * S);
+    if (!m01) { canvas_free(&cv); return -1; }
+    figure_band_draw(&cv, M + 4, M, W - 2 * M - 8, f);
+    display_scale(m01, map, S * S, clip99);
+    canvas_text(&cv, M + 4, oy, name, 2, RENDER_BLACK);
+    draw_tile(&cv, M, oy + 22, zoom, input01, C, S, S, m01);
+    draw_colorbar(&cv, M + T + 4, oy + 22, T);
+    if (figure_correct(f) == 0) canvas_frame(&cv, 0, 0, W, H, FIGURE_FRAME, RENDER_RED);
+    int rc = canvas_write_png(&cv, path);
+    free(m01);
+    canvas_free(&cv);
+    return rc;
 }

@@ -12,9 +12,19 @@
    - Colour map: jet (OpenCV's COLORMAP_JET, pytorch-grad-cam's default),
      blended 50/50 over the input; gray inputs are shown as gray.
    - Tiles smaller than 224 px are enlarged by an integer factor with
-     nearest-neighbour sampling, so pixels stay visible as pixels. */
+     nearest-neighbour sampling, so pixels stay visible as pixels.
+
+   Every heatmap figure (explain's <method>.png and grid.png, evaluate's
+   gallery) opens with a band across its full width that says what was
+   explained (figure_title): the true label when it is known, the predicted
+   label with its probability, and the explained class when it is not the
+   prediction; a second, smaller line lists the method settings that differ
+   from the defaults. A wrong prediction puts the word WRONG in red at the
+   start of the title and a thick red frame around the whole figure; a
+   correct one, or one whose true label is unknown, has no red. */
 #ifndef CLI_RENDER_H
 #define CLI_RENDER_H
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct {
@@ -41,4 +51,55 @@ void draw_tile(Canvas *c, int x0, int y0, int zoom, const float *input01, int C,
 void draw_colorbar(Canvas *c, int x0, int y0, int h);
 
 int display_zoom(int H);
+
+/* ---- rectangles ---- */
+extern const uint8_t RENDER_BLACK[3], RENDER_RED[3], RENDER_GRAY[3];
+/* Filled box (x, y, w, h), clipped to the canvas. */
+void canvas_fill(Canvas *c, int x, int y, int w, int h, const uint8_t rgb[3]);
+/* Outline of thickness t inside the box (x, y, w, h). */
+void canvas_frame(Canvas *c, int x, int y, int w, int h, int t, const uint8_t rgb[3]);
+
+/* ---- what a figure explains ---- */
+typedef struct {
+    int pred;               /* predicted class */
+    const char *pred_name;
+    double prob;            /* its softmax probability */
+    int truth;              /* true class, -1 when unknown */
+    const char *truth_name;
+    int target;             /* explained class */
+    const char *target_name;
+    const char *settings;   /* second line ("steps 10, samples 3"), NULL or "" for none */
+} FigureInfo;
+
+#define FIGURE_WRONG "WRONG"
+#define FIGURE_FRAME 6      /* red frame thickness, px */
+#define FIGURE_MARGIN 8     /* white margin around every figure (holds the frame) */
+
+/* 1 correct, 0 wrong, -1 true label unknown. */
+int figure_correct(const FigureInfo *f);
+/* The title line, fields separated by two spaces:
+     labelled:   "true: meningioma  pred: pituitary 0.32"
+     wrong:      "WRONG  true: meningioma  pred: pituitary 0.32"
+     unlabelled: "pred: pituitary 0.87"
+   followed by "  target: NAME" when the explained class is not the
+   predicted one. Probabilities with two decimals. Returns snprintf's count. */
+int figure_title(const FigureInfo *f, char *buf, size_t n);
+/* Height of the band for a figure of this width (the title wrapped at its
+   fields and, if it has any, the settings line), and the band itself drawn
+   at (x, y): scale-2 text when every field fits the width, else scale 1;
+   WRONG in red, the rest black; the settings gray, at scale 2 when the
+   whole line fits, else scale 1. */
+int figure_band_height(const FigureInfo *f, int width);
+void figure_band_draw(Canvas *c, int x, int y, int width, const FigureInfo *f);
+
+/* The input and every map (n of them, max_cols tiles per row, input
+   first) under the band; each tile titled ("input", then names[i]), a
+   colour bar on the right; the red frame when the prediction is wrong.
+   maps[i] NULL: the tile shows the input alone (a method that failed).
+   clip99[i]: display scaling as display_scale. 0 or -1. */
+int figure_grid_png(const char *path, const FigureInfo *f, const float *input01, int C, int S,
+                    const float *const *maps, const char *const *names, const int *clip99, int n, int max_cols);
+/* One map: band, its name, the tile, the colour bar; the frame when wrong. */
+int figure_map_png(const char *path, const FigureInfo *f, const float *input01, int C, int S, const float *map,
+                   const char *name, int clip99);
 #endif

@@ -83,6 +83,20 @@ static const struct { const char *method, *keys; } method_keys[] = {
     {"rise", "masks=4000 grid=8 prob=0.5"}, {"random", ""},
 };
 
+/* The value a method reads for a numeric parameter (the option if given, else def). */
+static double param_value(const char *key, double def, const Opts *o) {
+    if (!strcmp(key, "steps") && o->steps) return o->steps;
+    if (!strcmp(key, "samples") && o->samples) return o->samples;
+    if (!strcmp(key, "noise") && o->noise > 0) return o->noise;
+    if (!strcmp(key, "fraction") && o->fraction > 0) return o->fraction;
+    if (!strcmp(key, "max_dist") && o->max_dist > 0) return o->max_dist;
+    if (!strcmp(key, "max_sigma") && o->max_sigma > 0) return o->max_sigma;
+    if (!strcmp(key, "window") && o->window) return o->window;
+    if (!strcmp(key, "stride") && o->stride) return o->stride;
+    if (!strcmp(key, "masks") && o->masks) return o->masks;
+    return def;
+}
+
 void method_params_json(JsonWriter *w, const char *method, const Opts *o, const char *layer) {
     const char *keys = "";
     for (size_t i = 0; i < sizeof method_keys / sizeof method_keys[0]; i++)
@@ -96,18 +110,44 @@ void method_params_json(JsonWriter *w, const char *method, const Opts *o, const 
         if (eq) *eq = 0;
         if (!strcmp(tok, "baseline")) { jw_kv_string(w, tok, o->baseline ? o->baseline : "black"); continue; }
         if (!strcmp(tok, "layer")) { jw_kv_string(w, tok, layer); continue; }
-        double v = def;
-        if (!strcmp(tok, "steps") && o->steps) v = o->steps;
-        else if (!strcmp(tok, "samples") && o->samples) v = o->samples;
-        else if (!strcmp(tok, "noise") && o->noise > 0) v = o->noise;
-        else if (!strcmp(tok, "fraction") && o->fraction > 0) v = o->fraction;
-        else if (!strcmp(tok, "max_dist") && o->max_dist > 0) v = o->max_dist;
-        else if (!strcmp(tok, "max_sigma") && o->max_sigma > 0) v = o->max_sigma;
-        else if (!strcmp(tok, "window") && o->window) v = o->window;
-        else if (!strcmp(tok, "stride") && o->stride) v = o->stride;
-        else if (!strcmp(tok, "masks") && o->masks) v = o->masks;
-        jw_kv_number(w, tok, v);
+        jw_kv_number(w, tok, param_value(tok, def, o));
     }
+}
+
+void method_settings_line(char *buf, size_t n, const AttribMethod *const *ms, int n_methods, const Opts *o,
+                          const char *default_layer) {
+    char seen[512] = " ", line[1024] = "";
+    size_t L = 0;
+    for (int m = 0; m < n_methods; m++) {
+        const char *keys = "";
+        for (size_t i = 0; i < sizeof method_keys / sizeof method_keys[0]; i++)
+            if (!strcmp(method_keys[i].method, ms[m]->name)) keys = method_keys[i].keys;
+        char kb[256];
+        snprintf(kb, sizeof kb, "%s", keys);
+        char *save = NULL;
+        for (char *tok = strtok_r(kb, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+            char *eq = strchr(tok, '=');
+            double def = eq ? atof(eq + 1) : 0;
+            if (eq) *eq = 0;
+            char val[128], pat[80];
+            if (!strcmp(tok, "baseline")) {
+                if (!o->baseline || !strcmp(o->baseline, "black")) continue;
+                snprintf(val, sizeof val, "%.100s", o->baseline);
+            } else if (!strcmp(tok, "layer")) {
+                if (!o->layer || (default_layer && !strcmp(o->layer, default_layer))) continue;
+                snprintf(val, sizeof val, "%.100s", o->layer);
+            } else {
+                double v = param_value(tok, def, o);
+                if (!eq || v == def) continue;
+                snprintf(val, sizeof val, "%g", v);
+            }
+            snprintf(pat, sizeof pat, " %s ", tok);
+            if (strstr(seen, pat)) continue;
+            if (strlen(seen) + strlen(tok) + 2 < sizeof seen) { strcat(seen, tok); strcat(seen, " "); }
+            if (L < sizeof line) L += (size_t)snprintf(line + L, sizeof line - L, "%s%s %s", L ? ", " : "", tok, val);
+        }
+    }
+    snprintf(buf, n, "%s%s", L ? "non-default settings: " : "", line);
 }
 
 static void fmt_duration(char *b, size_t n, double s) {
@@ -622,7 +662,9 @@ static void gallery(FILE *f, const char *outdir) {
     if (!n) return;
     qsort(names, n, sizeof *names, cmp_str);
     fputs("<h2>Gallery</h2>\n<p>Each image with every method's map (jet colour map over the input; maps min-max "
-          "scaled for display, gradient maps clipped at their 99th percentile). The files are in "
+          "scaled for display, gradient maps clipped at their 99th percentile). The band above the maps gives the "
+          "image's true label, the predicted label with its probability and the method settings that differ from "
+          "the defaults; a wrong prediction is marked WRONG in red and framed in red. The files are in "
           "<code>gallery/</code> next to this report.</p>\n", f);
     for (int i = 0; i < n; i++) {
         if (i < GALLERY_MAX) {

@@ -54,6 +54,13 @@ int mkdir_p(const char *path);     /* 0 or -1 (errno) */
 /* Parameters a method reads, as used (the option if given, else the
    default) into an open JSON object: {"steps": 25, "baseline": "black"}. */
 void method_params_json(JsonWriter *w, const char *method, const Opts *o, const char *layer);
+/* The parameters of these methods that differ from a method's default, for
+   a figure's settings line: "non-default settings: steps 10, samples 3,
+   stride 16, masks 500" (each parameter once, in the order the methods
+   read them; --baseline and --layer when they are not the default). ""
+   when every parameter is the default. */
+void method_settings_line(char *buf, size_t n, const AttribMethod *const *ms, int n_methods, const Opts *o,
+                          const char *default_layer);
 
 typedef struct {
     int tty;

@@ -6,7 +6,8 @@
 #   3. `evaluate` with the eight methods the seed paper scored on the bundled samples,
 # writing demo/ and printing where to open it. Runs in minutes on two cores;
 # the settings below that differ from the methods' defaults keep it so and are
-# written into every output (explain.json, summary.json, manifest.json).
+# written into every output (explain.json, summary.json, manifest.json) and
+# onto every figure.
 set -e
 cd "$(dirname "$0")/.."
 S=./salient
@@ -15,7 +16,8 @@ SAMPLES=tests/data/samples
 # Settings that keep the demo within ~10 minutes on two cores (defaults in brackets):
 # path methods with 10 steps [IG 25, Guided IG 200, Blur IG 100, XRAI 100];
 # SmoothGrad 3 samples [25]; RISE 500 masks [4000]; occlusion stride 16 [1].
-# They are recorded in every explain.json and summary.json. For real use run
+# They are recorded in every explain.json and summary.json and printed in the
+# title band of every figure (grid.png, <method>.png, gallery). For real use run
 # the commands without them.
 EXPLAIN_OPTS=${EXPLAIN_OPTS:---steps 10 --samples 3 --masks 500 --stride 16}
 # evaluate: the seed paper's eight methods, on PER_CLASS images of each class,

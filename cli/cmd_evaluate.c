@@ -252,7 +252,8 @@ static int summarise_outdir(const char *outdir, const JsonValue *run) {
 /* The first images of a run with every method's map, under the band that
    names the true label (the data set's), the prediction and its
    probability; a wrong prediction gets WRONG in red and a red frame. */
-static void write_gallery(const Eval *E, const DataItem *it, const float *x, float **maps, int pred, double prob) {
+static void write_gallery(const Eval *E, const DataItem *it, const float *x, float **maps, int pred, double prob,
+                          const uint8_t *lesion) {
     int C = E->C, S = E->S, n = E->n_methods;
     char dir[2300], path[2600];
     path_in(dir, sizeof dir, E->outdir, "gallery");
@@ -271,7 +272,7 @@ static void write_gallery(const Eval *E, const DataItem *it, const float *x, flo
         char pb[32], tb[32];
         FigureInfo fig = {pred, class_name(E, pred, pb, sizeof pb), prob, it->label,
                           it->label >= 0 ? class_name(E, it->label, tb, sizeof tb) : NULL, pred,
-                          class_name(E, pred, pb, sizeof pb), E->settings};
+                          class_name(E, pred, pb, sizeof pb), E->settings, lesion};
         char stem[200];
         const char *base = strrchr(it->name, '/');
         snprintf(stem, sizeof stem, "%s", base ? base + 1 : it->name);
@@ -491,7 +492,7 @@ static int evaluate_image(Eval *E, Sink *k, AttribParams *P, const DataItem *it,
         if (results_find(k->done, it->name, E->methods[j]->name) >= 0) continue;
         score_method(E, k, P, E->methods[j], &pi, pic_ready, pic_err, mask, fg, &base, gallery ? &maps[j] : NULL);
     }
-    if (gallery) { write_gallery(E, it, x, maps, pred, prob[pred]); k->gallery_left--; }
+    if (gallery) { write_gallery(E, it, x, maps, pred, prob[pred], mask); k->gallery_left--; }
     for (int j = 0; maps && j < E->n_methods; j++) free(maps[j]);
     free(maps);
     pic_image_free(&pi);

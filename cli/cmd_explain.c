@@ -18,9 +18,11 @@
 #include "attrib/attrib.h"
 #include "cli/audit.h"
 #include "cli/cli.h"
+#include "cli/dataset.h"
 #include "cli/report.h"
 #include "cli/render.h"
 #include "engine/ops.h"
+#include "eval/localize.h"
 #include "io/image.h"
 #include "io/json.h"
 #include "io/npy.h"
@@ -167,6 +169,23 @@ typedef struct {
     float *baseline_file;
 } Run;
 
+/* The lesion mask <image>.mask.png next to an image file, resized to S x S,
+   for the figures' outline; NULL when there is none (or it cannot be read:
+   then a note on stderr, and the figures go without it). */
+static uint8_t *load_lesion(const Item *it, int S, char *path, size_t n) {
+    if (it->index >= 0 || !dataset_mask_path(it->path, path, n)) { path[0] = 0; return NULL; }
+    uint8_t *mask = malloc((size_t)S * S);
+    char err[600];
+    int count = mask ? localize_load_mask(path, S, S, mask, err, sizeof err) : -1;
+    if (count <= 0) {
+        fprintf(stderr, "salient: %s: lesion mask not drawn: %s\n", it->name, count < 0 ? (mask ? err : "out of memory") : "it is empty");
+        free(mask);
+        path[0] = 0;
+        return NULL;
+    }
+    return mask;
+}
+
 static int explain_one(Run *run, const Item *it, const float *x) {
     const Opts *o = run->o;
     Model *md = run->md;
@@ -219,8 +238,11 @@ static int explain_one(Run *run, const Item *it, const float *x) {
     method_settings_line(settings, sizeof settings, run->methods, run->n_methods, o, attrib_default_layer(m));
     FigureInfo fig = {pred, model_label(md, pred, pred_b, sizeof pred_b), prob[pred], truth,
                       truth >= 0 ? model_label(md, truth, truth_b, sizeof truth_b) : NULL, target,
-                      model_label(md, target, target_b, sizeof target_b), settings};
+                      model_label(md, target, target_b, sizeof target_b), settings, NULL};
     int correct = figure_correct(&fig);
+    char mask_path[1200] = "";
+    uint8_t *lesion = load_lesion(it, S, mask_path, sizeof mask_path);
+    fig.lesion = lesion;
     if (o->verbose)
         fprintf(stderr, "%s: predicted %s (p=%.4f, logit %.4f)%s%s%s; explaining %s (logit %.4f)\n", it->name,
                 fig.pred_name, prob[pred], logits[pred], truth >= 0 ? "; true label " : "",
@@ -319,6 +341,7 @@ static int explain_one(Run *run, const Item *it, const float *x) {
         jw_key(&w, "true_class"); if (truth >= 0) jw_int(&w, truth); else jw_null(&w);
         jw_kv_string(&w, "true_label_from", truth_from);
         jw_key(&w, "correct"); if (correct >= 0) jw_bool(&w, correct); else jw_null(&w);
+        jw_kv_string(&w, "lesion_mask", mask_path[0] ? mask_path : NULL);
         char title[1400];
         figure_title(&fig, title, sizeof title);
         jw_kv_string(&w, "figure_title", title);
@@ -354,7 +377,7 @@ static int explain_one(Run *run, const Item *it, const float *x) {
         else manifest_add_output(path);
     }
     for (int k = 0; k < run->n_methods; k++) attrib_result_free(&res[k]);
-    free(res); free(maps); free(ok); free(input01); free(logits); free(prob);
+    free(res); free(maps); free(ok); free(input01); free(logits); free(prob); free(lesion);
     attrib_params_release(&P);
     if (!failed) printf("%s\n", dir);
     return failed ? 1 : 0;

@@ -107,6 +107,21 @@ void draw_tile(Canvas *c, int x0, int y0, int zoom, const float *input01, int C,
         }
 }
 
+static int outside_mask(const uint8_t *mask, int H, int W, int y, int x) {
+    return y < 0 || x < 0 || y >= H || x >= W || !mask[(size_t)y * W + x];
+}
+
+void draw_outline(Canvas *c, int x0, int y0, int zoom, const uint8_t *mask, int H, int W, const uint8_t rgb[3]) {
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            if (!mask[(size_t)y * W + x]) continue;
+            if (!outside_mask(mask, H, W, y - 1, x) && !outside_mask(mask, H, W, y + 1, x) &&
+                !outside_mask(mask, H, W, y, x - 1) && !outside_mask(mask, H, W, y, x + 1)) continue;
+            for (int dy = 0; dy < zoom; dy++)
+                for (int dx = 0; dx < zoom; dx++) put(c, x0 + x * zoom + dx, y0 + y * zoom + dy, rgb);
+        }
+}
+
 void draw_colorbar(Canvas *c, int x0, int y0, int h) {
     static const uint8_t black[3] = {0, 0, 0};
     for (int y = 0; y < h; y++) {
@@ -119,7 +134,8 @@ void draw_colorbar(Canvas *c, int x0, int y0, int h) {
 }
 
 /* ---- rectangles ---- */
-const uint8_t RENDER_BLACK[3] = {0, 0, 0}, RENDER_RED[3] = {220, 0, 0}, RENDER_GRAY[3] = {90, 90, 90};
+const uint8_t RENDER_BLACK[3] = {0, 0, 0}, RENDER_RED[3] = {220, 0, 0}, RENDER_GRAY[3] = {90, 90, 90},
+              RENDER_WHITE[3] = {255, 255, 255};
 
 void canvas_fill(Canvas *c, int x, int y, int w, int h, const uint8_t rgb[3]) {
     for (int yy = y; yy < y + h; yy++)
@@ -239,6 +255,7 @@ int figure_grid_png(const char *path, const FigureInfo *f, const float *input01,
         canvas_text(&cv, x0, y0, i ? names[i - 1] : "input", 2, RENDER_BLACK);
         if (mp) display_scale(m01, mp, S * S, clip99[i - 1]);
         draw_tile(&cv, x0, y0 + 20, zoom, input01, C, S, S, mp ? m01 : NULL);
+        if (f->lesion) draw_outline(&cv, x0, y0 + 20, zoom, f->lesion, S, S, RENDER_WHITE);
     }
     draw_colorbar(&cv, M + cols * cw + 8, oy + 24, T);
     if (figure_correct(f) == 0) canvas_frame(&cv, 0, 0, W, H, FIGURE_FRAME, RENDER_RED);
@@ -261,6 +278,7 @@ int figure_map_png(const char *path, const FigureInfo *f, const float *input01, 
     display_scale(m01, map, S * S, clip99);
     canvas_text(&cv, M + 4, oy, name, 2, RENDER_BLACK);
     draw_tile(&cv, M, oy + 22, zoom, input01, C, S, S, m01);
+    if (f->lesion) draw_outline(&cv, M, oy + 22, zoom, f->lesion, S, S, RENDER_WHITE);
     draw_colorbar(&cv, M + T + 4, oy + 22, T);
     if (figure_correct(f) == 0) canvas_frame(&cv, 0, 0, W, H, FIGURE_FRAME, RENDER_RED);
     int rc = canvas_write_png(&cv, path);

@@ -21,7 +21,10 @@
    prediction; a second, smaller line lists the method settings that differ
    from the defaults. A wrong prediction puts the word WRONG in red at the
    start of the title and a thick red frame around the whole figure; a
-   correct one, or one whose true label is unknown, has no red. */
+   correct one, or one whose true label is unknown, has no red. When a
+   lesion mask is known (explain and evaluate read <image>.mask.png), its
+   outline is drawn in white on the input and on every map, so the reader
+   sees at once whether a map points at the lesion. */
 #ifndef CLI_RENDER_H
 #define CLI_RENDER_H
 #include <stddef.h>
@@ -47,13 +50,17 @@ void jet_color(float t, uint8_t rgb[3]);
 /* Draws the input (C,H,W) in [0,1] with the display-scaled map blended over
    it (map NULL: the input alone) into c at (x0, y0), enlarged by zoom. */
 void draw_tile(Canvas *c, int x0, int y0, int zoom, const float *input01, int C, int H, int W, const float *map01);
+/* The outline of a lesion mask (H,W): every mask pixel with a 4-neighbour
+   outside the mask (or on the image's edge), drawn in rgb over a tile drawn
+   at (x0, y0) with the same zoom. */
+void draw_outline(Canvas *c, int x0, int y0, int zoom, const uint8_t *mask, int H, int W, const uint8_t rgb[3]);
 /* A vertical colour bar of height h at (x0, y0) with 0 and 1 labels. */
 void draw_colorbar(Canvas *c, int x0, int y0, int h);
 
 int display_zoom(int H);
 
 /* ---- rectangles ---- */
-extern const uint8_t RENDER_BLACK[3], RENDER_RED[3], RENDER_GRAY[3];
+extern const uint8_t RENDER_BLACK[3], RENDER_RED[3], RENDER_GRAY[3], RENDER_WHITE[3];
 /* Filled box (x, y, w, h), clipped to the canvas. */
 void canvas_fill(Canvas *c, int x, int y, int w, int h, const uint8_t rgb[3]);
 /* Outline of thickness t inside the box (x, y, w, h). */
@@ -69,6 +76,7 @@ typedef struct {
     int target;             /* explained class */
     const char *target_name;
     const char *settings;   /* second line ("steps 10, samples 3"), NULL or "" for none */
+    const uint8_t *lesion;  /* S x S lesion mask (nonzero = lesion) outlined on every tile, or NULL */
 } FigureInfo;
 
 #define FIGURE_WRONG "WRONG"

@@ -8,7 +8,7 @@ G=tests/data/samples/golden_probs.json
 for pair in brain_resnet18:brain cxr_densenet121:cxr; do
   m=${pair%%:*}; d=${pair#*:}
   if [ ! -f weights/$m.safetensors ] || [ ! -f $G ]; then echo "FAIL shipped $m: weights or golden missing"; continue; fi
-  $S predict -m weights/$m.safetensors --json $(find tests/data/samples/$d -name '*.png' | sort) >"$T/$m.json" 2>"$T/err"
+  $S predict -m weights/$m.safetensors --json $(find tests/data/samples/$d -name '*.png' ! -name '*.mask.png' | sort) >"$T/$m.json" 2>"$T/err"
   if $B/tests/tool_probcheck "$T/$m.json" $G $m 1e-4 >"$T/out"; then echo "PASS shipped $m predict matches torch: $(cat "$T/out")"
   else echo "FAIL shipped $m predict vs torch: $(cat "$T/out" "$T/err")"; fi
 done

@@ -11,6 +11,7 @@
      correct: true and no red; the folder name as the true label; an image
      outside a class folder has no true label (correct: null, no red); a
      --label that is no class is an error;
+   - draw_outline draws a lesion mask's edge and nothing else;
    - `salient evaluate`'s gallery marks the image whose data-set label
      differs from the prediction, and only that one.
    The model's prediction is read from its own explain.json, so nothing
@@ -34,7 +35,7 @@
 /* the title                                                           */
 
 static FigureInfo info(int pred, const char *pn, double prob, int truth, const char *tn, int target, const char *kn) {
-    FigureInfo f = {pred, pn, prob, truth, tn, target, kn, NULL};
+    FigureInfo f = {pred, pn, prob, truth, tn, target, kn, NULL, NULL};
     return f;
 }
 
@@ -219,6 +220,29 @@ static void frames(const char *dir, int *grid, int *map, int *grid_band_red) {
     free(a.d); free(b.d);
 }
 
+/* draw_outline: a 5x5 lesion in a 9x9 image at zoom 2 marks its 16 edge
+   pixels (64 canvas pixels) and leaves its 9 inner pixels and the outside alone. */
+static void test_outline(void) {
+    enum { N = 9, Z = 2 };
+    uint8_t mask[N * N] = {0};
+    for (int y = 2; y < 7; y++)
+        for (int x = 2; x < 7; x++) mask[y * N + x] = 1;
+    Canvas c;
+    if (canvas_new(&c, N * Z, N * Z, 0)) { printf("FAIL outline: out of memory\n"); return; }
+    draw_outline(&c, 0, 0, Z, mask, N, N, RENDER_WHITE);
+    int lit = 0, wrong = 0;
+    for (int y = 0; y < N * Z; y++)
+        for (int x = 0; x < N * Z; x++) {
+            int on = c.rgb[((size_t)y * c.w + x) * 3] == 255;
+            int my = y / Z, mx = x / Z;
+            int edge = mask[my * N + mx] && (my == 2 || my == 6 || mx == 2 || mx == 6);
+            lit += on;
+            wrong += on != edge;
+        }
+    CHECK(lit == 16 * Z * Z && !wrong, "lesion outline: the mask's edge pixels only", "%d lit, %d wrong", lit, wrong);
+    canvas_free(&c);
+}
+
 static void test_explain(void) {
     if (access(salient(), X_OK) || access(MODEL, R_OK)) {
         printf("SKIP explain figures: %s or " MODEL " is missing\n", salient());
@@ -358,6 +382,7 @@ int main(void) {
     if (!mkdtemp(tmpdir)) { printf("FAIL temp folder: cannot create\n"); return 1; }
     test_title();
     test_drawing();
+    test_outline();
     test_explain();
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);

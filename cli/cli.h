@@ -20,7 +20,7 @@ typedef struct {
     /* explain / evaluate / pic (attribution and metric parameters) */
     const char *methods, *baseline, *target, *label, *info, *map, *random_mask, *save_random_mask,
         *data, *shard, *substrate, *trace_level, *seed_str;
-    int steps, samples, masks, window, stride, limit, resume, pixels, no_png, insdel_steps, no_insdel;
+    int steps, samples, masks, window, stride, limit, resume, pixels, no_png, insdel_steps, no_insdel, no_pic;
     double noise, fraction, max_dist, max_sigma, min_pred; /* min_pred < 0: not given */
     uint64_t seed;
     /* positionals */

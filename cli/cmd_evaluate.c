@@ -24,7 +24,9 @@
    The insertion substrate is RISE's blur and the deletion substrate RISE's
    zero (the dataset mean) unless --substrate blur|black sets both;
    --insdel-steps N changes RISE's step (the image width, so H+1 forward
-   passes per curve) to ceil(H*W/N) pixels; --no-insdel skips both. */
+   passes per curve) to ceil(H*W/N) pixels; --no-insdel skips both.
+   --no-pic skips SIC and AIC (their cells stay empty), for runs that only
+   measure localisation. */
 #include "attrib/attrib.h"
 #include "cli/audit.h"
 #include "cli/cli.h"
@@ -65,6 +67,7 @@ typedef struct {
     double min_pred;
     InsdelSubstrate sub_ins, sub_del;
     int insdel, insdel_steps;
+    int pic;                 /* 0 with --no-pic: no SIC/AIC (localisation-only runs) */
     int shard_i, shard_n;
     const char *layer;
     char outdir[2048];
@@ -151,6 +154,7 @@ static int write_run_json(const Eval *E, const Dataset *d, int n_listed, const c
     }
     jw_object_end(&w);
     jw_kv_string(&w, "target", "the predicted class of each image");
+    if (!E->pic) jw_kv_bool(&w, "pic", 0);   /* written only when off: older runs had PIC on */
     jw_kv_string(&w, "info", info_name(E->info));
     jw_kv_string(&w, "info_description", info_describe(E->info));
     jw_kv_number(&w, "min_pred", E->min_pred);
@@ -176,7 +180,7 @@ static int write_run_json(const Eval *E, const Dataset *d, int n_listed, const c
 }
 
 /* The members two runs must share to be resumed or merged. */
-static const char *const same_keys[] = {"info", "min_pred", "seed", "insdel", "target", "data", "limit"};
+static const char *const same_keys[] = {"info", "min_pred", "seed", "insdel", "pic", "target", "data", "limit"};
 
 /* Empty string if compatible, else the first differing setting. */
 static const char *run_difference(const JsonValue *a, const JsonValue *b, int check_shard) {
@@ -371,7 +375,7 @@ static void score_method(Eval *E, Sink *k, AttribParams *P, const AttribMethod *
             append_reason(skipped, sizeof skipped, "failed: pic", eng_last_error());
         }
         pic_result_free(&pr);
-    } else append_reason(skipped, sizeof skipped, "failed: pic", pic_err);
+    } else if (E->pic) append_reason(skipped, sizeof skipped, "failed: pic", pic_err);
     if (pic_ok) set_skipped(skipped, sizeof skipped, &pr, 1);
     /* insertion / deletion (also for images PIC skips: they are other metrics) */
     if (E->insdel) {
@@ -475,7 +479,7 @@ static int evaluate_image(Eval *E, Sink *k, AttribParams *P, const DataItem *it,
     PicImage pi;
     memset(&pi, 0, sizeof pi);
     uint8_t *img = malloc(plane * E->C), *rmask = malloc(plane);
-    int pic_ready = img && rmask;
+    int pic_ready = E->pic && img && rmask;
     char pic_err[512] = "out of memory";
     if (pic_ready) {
         pic_input_to_u8(img, x, E->C, E->S, E->S, E->md->mean, E->md->std);
@@ -515,6 +519,7 @@ static int parse_settings(Eval *E, const Opts *o) {
         E->sub_ins = E->sub_del = s;
     }
     E->insdel = !o->no_insdel;
+    E->pic = !o->no_pic;
     E->insdel_steps = o->insdel_steps;
     E->shard_i = 0; E->shard_n = 1;
     if (o->shard && parse_shard(o->shard, &E->shard_i, &E->shard_n))

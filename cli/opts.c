@@ -44,7 +44,7 @@ static const OptSpec specs[] = {
     D("--noise", NULL, noise, 0, 100), D("--fraction", NULL, fraction, 1e-6, 1),
     D("--max-dist", NULL, max_dist, 0, 1e6), D("--max-sigma", NULL, max_sigma, 0, 1e6),
     D("--min-pred", NULL, min_pred, 0, 1), I("--insdel-steps", NULL, insdel_steps, 1, 1000000),
-    F("--no-insdel", NULL, no_insdel), F("--profile", NULL, profile),
+    F("--no-insdel", NULL, no_insdel), F("--no-pic", NULL, no_pic), F("--profile", NULL, profile),
 };
 
 static int set_opt(Opts *o, const OptSpec *s, const char *v) {

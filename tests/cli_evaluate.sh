@@ -14,7 +14,7 @@ SRC=tests/data/samples/brain
 if [ ! -d $SRC/glioma ] || [ ! -d $SRC/notumor ]; then echo "SKIP cli_evaluate: $SRC samples missing"; exit 0; fi
 
 mkdir -p "$T/data/glioma" "$T/data/notumor"
-g1=$(ls $SRC/glioma | head -1); g2=$(ls $SRC/glioma | sed -n 2p)
+g1=$(ls $SRC/glioma | grep -v '\.mask\.png$' | head -1); g2=$(ls $SRC/glioma | grep -v '\.mask\.png$' | sed -n 2p)
 n1=$(ls $SRC/notumor | head -1)
 cp "$SRC/glioma/$g1" "$SRC/glioma/$g2" "$T/data/glioma/"
 cp "$SRC/notumor/$n1" "$T/data/notumor/"
@@ -159,6 +159,17 @@ printf 'data/glioma/%s,tumour\n' "$g1" >"$T/bad2.csv"
 $S evaluate $ARGS -d "$T/bad2.csv" -o "$T/b3" --labels "$T/labels.txt" >/dev/null 2>"$T/err"; rc=$?
 [ $rc -ne 0 ] && grep -q "bad2.csv line 1: label 'tumour' is neither a class name nor an index" "$T/err" && pass "an unknown label: error naming the line and the label" \
   || fail "unknown label" "rc $rc: $(cat "$T/err")"
+
+# ---- --no-pic: localisation only; SIC/AIC empty, no failure, recorded in run.json; resume keeps it
+printf 'path,label\ndata/glioma/%s,glioma\ndata/glioma/%s,glioma\n' "$g1" "$g2" >"$T/np.csv"
+$S evaluate $ARGS --no-insdel --no-pic -d "$T/np.csv" --labels "$T/labels.txt" -o "$T/np" >/dev/null 2>"$T/err"; rc=$?
+cells=$(tail -n +2 "$T/np/results.csv" | awk -F, '$6 != "" || $7 != "" || $13 != "" || ($5 != "gradcam" && $12 == "") {bad++} END {print NR, bad + 0}')
+[ $rc -eq 0 ] && [ "$cells" = "6 0" ] && tr -d ' \n' <"$T/np/run.json" | grep -q '"pic":false' \
+  && pass "--no-pic: 6 rows without SIC/AIC, nothing failed, outside_mass for gradient and random (the untrained model's Grad-CAM has no positive mass), run.json says pic false" \
+  || fail "--no-pic" "rc $rc, rows/bad: $cells: $(tail -2 "$T/err")"
+$S evaluate $ARGS --no-insdel -d "$T/np.csv" --labels "$T/labels.txt" -o "$T/np" --resume >/dev/null 2>"$T/err"; rc=$?
+[ $rc -ne 0 ] && grep -q "setting 'pic' differs" "$T/err" && pass "--resume of a --no-pic run with PIC on: refused, naming the setting" \
+  || fail "--no-pic resume" "rc $rc: $(tail -2 "$T/err")"
 
 # ---- sanity (MPRT): random does not depend on the model, the gradient does
 $S sanity -m "$T/m.st" --size 32 -M gradient,random --seed 3 -o "$T/san" "$T/data/glioma/$g1" >"$T/out" 2>"$T/err"; rc=$?

@@ -255,7 +255,7 @@ static void test_explain(void) {
     while (lf && nl < 8 && fscanf(lf, "%63s", labels[nl]) == 1) nl++;
     if (lf) fclose(lf);
     char img[512], cmd[1024];
-    snprintf(cmd, sizeof cmd, "ls %s/%s/*.png 2>/dev/null | head -n 1", SAMPLES, nl ? labels[0] : "none");
+    snprintf(cmd, sizeof cmd, "ls %s/%s/*.png 2>/dev/null | grep -v '[.]mask[.]png$' | head -n 1", SAMPLES, nl ? labels[0] : "none");
     FILE *ls = popen(cmd, "r");
     img[0] = 0;
     if (ls) { if (!fgets(img, sizeof img, ls)) img[0] = 0; pclose(ls); }

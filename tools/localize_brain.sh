@@ -8,7 +8,7 @@
 # brain-tumor-mri that have a tumour mask (brain-tumor-masks/kaggle_test_map.csv,
 # confident matches only). Per image and method: the pointing game and the
 # energy inside the tumour mask, the share of the map's mass outside the head
-# (outside_mass), and PIC/insertion as evaluate always computes them.
+# (outside_mass); no PIC or insertion/deletion (--no-pic --no-insdel).
 # Needs the data folder next to the repository (../shared/data); resumable:
 # run it again after an interruption and it continues where it stopped.
 # The cheap methods run on every slice first, then Score-CAM and XRAI.
@@ -38,5 +38,5 @@ for methods in $FAST $FAST,$SLOW; do
   resume=""
   [ -f "$OUT/results.csv" ] && resume=--resume
   ./salient evaluate -m weights/brain_resnet18.safetensors -d "$SET" --labels "$SET/labels.txt" \
-    -M "$methods" --no-insdel $resume -o "$OUT"
+    -M "$methods" --no-insdel --no-pic $resume -o "$OUT"
 done

@@ -23,7 +23,7 @@ SLOW=scorecam,xrai                  # 513 and 200 passes per image
 rm -rf "$SET"
 mkdir -p "$SET"
 # kaggle_image,figshare_index,flip_lr,match_corr,second_best_corr,confident,mask
-tail -n +2 "$DATA/brain-tumor-masks/kaggle_test_map.csv" | while IFS=, read -r img _ _ _ _ conf mask; do
+tail -n +2 "$DATA/brain-tumor-masks/kaggle_test_map.csv" | tr -d '\r' | while IFS=, read -r img _ _ _ _ conf mask; do
   [ "$conf" = 1 ] && [ -n "$mask" ] || continue
   cls=$(basename "$(dirname "$img")")
   stem=$(basename "$img" .jpg)
@@ -31,6 +31,8 @@ tail -n +2 "$DATA/brain-tumor-masks/kaggle_test_map.csv" | while IFS=, read -r i
   ln -s "$(realpath "$DATA/$img")" "$SET/$cls/$stem.jpg"
   ln -s "$(realpath "$DATA/brain-tumor-masks/$mask")" "$SET/$cls/$stem.mask.png"
 done
+broken=$(find "$SET" -xtype l | wc -l)
+[ "$broken" -eq 0 ] || { echo "localize_brain: $broken images or masks not found under $DATA"; exit 1; }
 printf 'glioma\nmeningioma\nnotumor\npituitary\n' >"$SET/labels.txt"
 echo "localize_brain: $(find "$SET" -name '*.jpg' | wc -l) slices with masks"
 # the cheap methods first, so their results exist early; then all six

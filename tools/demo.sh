@@ -15,11 +15,11 @@ OUT=${DEMO_OUT:-demo}
 SAMPLES=tests/data/samples
 # Settings that keep the demo within ~10 minutes on two cores (defaults in brackets):
 # path methods with 10 steps [IG 25, Guided IG 200, Blur IG 100, XRAI 100];
-# SmoothGrad 3 samples [25]; RISE 300 masks [4000]; occlusion stride 16 [1].
+# SmoothGrad 3 samples [25]; RISE 200 masks [4000]; occlusion stride 24 [1].
 # They are recorded in every explain.json and summary.json and printed in the
 # title band of every figure (grid.png, <method>.png, gallery). For real use run
 # the commands without them.
-EXPLAIN_OPTS=${EXPLAIN_OPTS:---steps 10 --samples 3 --masks 300 --stride 16}
+EXPLAIN_OPTS=${EXPLAIN_OPTS:---steps 10 --samples 3 --masks 200 --stride 24}
 # evaluate: the seed paper's eight methods, on PER_CLASS images of each class,
 # insertion/deletion in 8 steps [RISE's 224 px default: 450 passes per map].
 EVAL_METHODS=guidedig,ig,sg-ig,xrai,gradcam,gradcampp,scorecam,random

@@ -264,15 +264,9 @@ static void write_gallery(const Eval *E, const DataItem *it, const float *x, flo
     if (mkdir_p(dir)) return;
     size_t plane = (size_t)S * S;
     float *in01 = malloc(sizeof(float) * C * plane);
-    const char **names = calloc(n, sizeof *names);
-    int *clip = calloc(n, sizeof *clip);
-    if (in01 && names && clip) {
+    if (in01) {
         for (int c = 0; c < C; c++)
             for (size_t i = 0; i < plane; i++) in01[c * plane + i] = x[c * plane + i] * E->md->std[c] + E->md->mean[c];
-        for (int j = 0; j < n; j++) {
-            names[j] = E->methods[j]->name;
-            clip[j] = E->methods[j]->family == FAMILY_GRADIENT;
-        }
         char pb[32], tb[32];
         FigureInfo fig = {pred, class_name(E, pred, pb, sizeof pb), prob, it->label,
                           it->label >= 0 ? class_name(E, it->label, tb, sizeof tb) : NULL, pred,
@@ -284,9 +278,9 @@ static void write_gallery(const Eval *E, const DataItem *it, const float *x, flo
         if (dot && dot != stem) *dot = 0;
         for (char *p = stem; *p; p++) if (*p == ' ' || *p == '"' || *p == '\'' || *p == '<' || *p == '>' || *p == '&') *p = '_';
         snprintf(path, sizeof path, "%s/%06d_%s.png", dir, it->index, stem);
-        if (!figure_grid_png(path, &fig, in01, C, S, (const float *const *)maps, names, clip, n, 5)) manifest_add_output(path);
+        if (!figure_grid_methods_png(path, &fig, in01, C, S, maps, E->methods, n, 5)) manifest_add_output(path);
     }
-    free(in01); free(names); free(clip);
+    free(in01);
 }
 
 /* ---------------- one image ---------------- */

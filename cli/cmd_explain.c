@@ -289,20 +289,11 @@ static int explain_one(Run *run, const Item *it, const float *x) {
                     res[k].notes[0] ? "  " : "", res[k].notes);
     }
     if (!o->no_png) {
-        size_t nm = run->n_methods > 0 ? (size_t)run->n_methods : 1;
-        const char **names = calloc(nm, sizeof *names);
-        int *clip = calloc(nm, sizeof *clip);
-        for (int k = 0; names && clip && k < run->n_methods; k++) {
-            names[k] = run->methods[k]->name;
-            clip[k] = run->methods[k]->family == FAMILY_GRADIENT;
-        }
         snprintf(path, sizeof path, "%s/grid.png", dir);
-        if (!names || !clip ||
-            figure_grid_png(path, &fig, input01, C, S, (const float *const *)maps, names, clip, run->n_methods, 6)) {
+        if (figure_grid_methods_png(path, &fig, input01, C, S, maps, run->methods, run->n_methods, 6)) {
             cli_error("cannot write %s", path);
             failed++;
         } else manifest_add_output(path);
-        free(names); free(clip);
     }
     /* explain.json */
     snprintf(path, sizeof path, "%s/explain.json", dir);

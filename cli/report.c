@@ -97,7 +97,10 @@ static double param_value(const char *key, double def, const Opts *o) {
     return def;
 }
 
-void method_params_json(JsonWriter *w, const char *method, const Opts *o, const char *layer) {
+/* Calls fn(key, has_default, default, ctx) for each parameter a method
+   reads, in method_keys' order ("layer" and "baseline" have no default). */
+typedef void (*ParamFn)(const char *key, int has_default, double def, void *ctx);
+static void method_each_param(const char *method, ParamFn fn, void *ctx) {
     const char *keys = "";
     for (size_t i = 0; i < sizeof method_keys / sizeof method_keys[0]; i++)
         if (!strcmp(method_keys[i].method, method)) keys = method_keys[i].keys;
@@ -108,46 +111,75 @@ void method_params_json(JsonWriter *w, const char *method, const Opts *o, const 
         char *eq = strchr(tok, '=');
         double def = eq ? atof(eq + 1) : 0;
         if (eq) *eq = 0;
-        if (!strcmp(tok, "baseline")) { jw_kv_string(w, tok, o->baseline ? o->baseline : "black"); continue; }
-        if (!strcmp(tok, "layer")) { jw_kv_string(w, tok, layer); continue; }
-        jw_kv_number(w, tok, param_value(tok, def, o));
+        fn(tok, eq != NULL, def, ctx);
     }
+}
+
+typedef struct { JsonWriter *w; const Opts *o; const char *layer; } ParamsJson;
+
+static void param_json(const char *key, int has_default, double def, void *ctx) {
+    const ParamsJson *c = ctx;
+    (void)has_default;
+    if (!strcmp(key, "baseline")) jw_kv_string(c->w, key, c->o->baseline ? c->o->baseline : "black");
+    else if (!strcmp(key, "layer")) jw_kv_string(c->w, key, c->layer);
+    else jw_kv_number(c->w, key, param_value(key, def, c->o));
+}
+
+void method_params_json(JsonWriter *w, const char *method, const Opts *o, const char *layer) {
+    ParamsJson c = {w, o, layer};
+    method_each_param(method, param_json, &c);
+}
+
+typedef struct {
+    const Opts *o;
+    const char *default_layer;
+    char seen[512], line[1024];   /* " key key " already listed; the line so far */
+    size_t L;
+} SettingsLine;
+
+static void param_setting(const char *key, int has_default, double def, void *ctx) {
+    SettingsLine *c = ctx;
+    const Opts *o = c->o;
+    char val[128], pat[80];
+    if (!strcmp(key, "baseline")) {
+        if (!o->baseline || !strcmp(o->baseline, "black")) return;
+        snprintf(val, sizeof val, "%.100s", o->baseline);
+    } else if (!strcmp(key, "layer")) {
+        if (!o->layer || (c->default_layer && !strcmp(o->layer, c->default_layer))) return;
+        snprintf(val, sizeof val, "%.100s", o->layer);
+    } else {
+        double v = param_value(key, def, o);
+        if (!has_default || v == def) return;
+        snprintf(val, sizeof val, "%g", v);
+    }
+    snprintf(pat, sizeof pat, " %s ", key);
+    if (strstr(c->seen, pat)) return;
+    if (strlen(c->seen) + strlen(key) + 2 < sizeof c->seen) { strcat(c->seen, key); strcat(c->seen, " "); }
+    if (c->L < sizeof c->line)
+        c->L += (size_t)snprintf(c->line + c->L, sizeof c->line - c->L, "%s%s %s", c->L ? ", " : "", key, val);
+}
+
+int figure_grid_methods_png(const char *path, const FigureInfo *f, const float *input01, int C, int S,
+                            float *const *maps, const AttribMethod *const *ms, int n, int max_cols) {
+    size_t nm = n > 0 ? (size_t)n : 1;
+    const char **names = calloc(nm, sizeof *names);
+    int *clip = calloc(nm, sizeof *clip), rc = -1;
+    if (names && clip) {
+        for (int k = 0; k < n; k++) {
+            names[k] = ms[k]->name;
+            clip[k] = ms[k]->family == FAMILY_GRADIENT;
+        }
+        rc = figure_grid_png(path, f, input01, C, S, (const float *const *)maps, names, clip, n, max_cols);
+    }
+    free(names); free(clip);
+    return rc;
 }
 
 void method_settings_line(char *buf, size_t n, const AttribMethod *const *ms, int n_methods, const Opts *o,
                           const char *default_layer) {
-    char seen[512] = " ", line[1024] = "";
-    size_t L = 0;
-    for (int m = 0; m < n_methods; m++) {
-        const char *keys = "";
-        for (size_t i = 0; i < sizeof method_keys / sizeof method_keys[0]; i++)
-            if (!strcmp(method_keys[i].method, ms[m]->name)) keys = method_keys[i].keys;
-        char kb[256];
-        snprintf(kb, sizeof kb, "%s", keys);
-        char *save = NULL;
-        for (char *tok = strtok_r(kb, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
-            char *eq = strchr(tok, '=');
-            double def = eq ? atof(eq + 1) : 0;
-            if (eq) *eq = 0;
-            char val[128], pat[80];
-            if (!strcmp(tok, "baseline")) {
-                if (!o->baseline || !strcmp(o->baseline, "black")) continue;
-                snprintf(val, sizeof val, "%.100s", o->baseline);
-            } else if (!strcmp(tok, "layer")) {
-                if (!o->layer || (default_layer && !strcmp(o->layer, default_layer))) continue;
-                snprintf(val, sizeof val, "%.100s", o->layer);
-            } else {
-                double v = param_value(tok, def, o);
-                if (!eq || v == def) continue;
-                snprintf(val, sizeof val, "%g", v);
-            }
-            snprintf(pat, sizeof pat, " %s ", tok);
-            if (strstr(seen, pat)) continue;
-            if (strlen(seen) + strlen(tok) + 2 < sizeof seen) { strcat(seen, tok); strcat(seen, " "); }
-            if (L < sizeof line) L += (size_t)snprintf(line + L, sizeof line - L, "%s%s %s", L ? ", " : "", tok, val);
-        }
-    }
-    snprintf(buf, n, "%s%s", L ? "non-default settings: " : "", line);
+    SettingsLine c = {o, default_layer, " ", "", 0};
+    for (int m = 0; m < n_methods; m++) method_each_param(ms[m]->name, param_setting, &c);
+    snprintf(buf, n, "%s%s", c.L ? "non-default settings: " : "", c.line);
 }
 
 static void fmt_duration(char *b, size_t n, double s) {

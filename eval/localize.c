@@ -56,16 +56,20 @@ double localize_pointing_hit(const float *map, const uint8_t *mask, size_t n) {
     return mask[best] ? 1.0 : 0.0;
 }
 
-double localize_energy(const float *map, const uint8_t *mask, size_t n) {
+/* Share of the map's positive mass on the pixels where (mask != 0) == inside,
+   in double; NaN for an empty mask or a map without positive mass. */
+static double positive_share(const float *map, const uint8_t *mask, size_t n, int inside) {
     if (n == 0 || mask_empty(mask, n)) return NAN;
-    double in = 0, all = 0;
+    double part = 0, all = 0;
     for (size_t i = 0; i < n; i++) {
         double v = map[i] > 0 ? map[i] : 0.0;
         all += v;
-        if (mask[i]) in += v;
+        if ((mask[i] != 0) == inside) part += v;
     }
-    return all > 0 ? in / all : NAN;
+    return all > 0 ? part / all : NAN;
 }
+
+double localize_energy(const float *map, const uint8_t *mask, size_t n) { return positive_share(map, mask, n, 1); }
 
 /* ---------------- foreground and outside mass ---------------- */
 
@@ -233,13 +237,4 @@ int localize_foreground(const float *gray01, int H, int W, uint8_t *fg) {
     return count;
 }
 
-double localize_outside_mass(const float *map, const uint8_t *fg, size_t n) {
-    if (n == 0 || mask_empty(fg, n)) return NAN;
-    double out = 0, all = 0;
-    for (size_t i = 0; i < n; i++) {
-        double v = map[i] > 0 ? map[i] : 0.0;
-        all += v;
-        if (!fg[i]) out += v;
-    }
-    return all > 0 ? out / all : NAN;
-}
+double localize_outside_mass(const float *map, const uint8_t *fg, size_t n) { return positive_share(map, fg, n, 0); }

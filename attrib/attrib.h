@@ -64,16 +64,63 @@ typedef int (*AttribFn)(AttribParams *P, AttribResult *R);
 
 typedef enum { FAMILY_GRADIENT, FAMILY_REGION, FAMILY_CAM, FAMILY_PERTURBATION, FAMILY_BASELINE } AttribFamily;
 
+/* The parameters a method can read. Each has one key (explain.json,
+   run.json, the report), one command-line option and one description; the
+   registry says which methods read it and with what default. */
+typedef enum {
+    AP_END = 0, AP_STEPS, AP_SAMPLES, AP_NOISE, AP_FRACTION, AP_MAX_DIST, AP_MAX_SIGMA, AP_GRAD_STEP,
+    AP_WINDOW, AP_STRIDE, AP_MASKS, AP_GRID, AP_PROB, AP_BASELINE, AP_LAYER, AP_COUNT
+} AttribParamId;
+
+typedef enum { PARAM_INT, PARAM_REAL, PARAM_TEXT } AttribParamType;
+
+typedef struct {
+    const char *key;           /* "max_dist" */
+    const char *option;        /* "--max-dist" */
+    AttribParamType type;
+    double lo, hi;             /* accepted range of a numeric value (a value outside means "the default") */
+    const char *help;          /* one line */
+} AttribParamInfo;
+
+typedef struct {
+    AttribParamId id;          /* AP_END ends a method's list */
+    double def;                /* the default (numeric parameters) */
+    const char *text_def;      /* the default (text parameters); NULL for "the model's CAM layer" */
+} AttribParamDefault;
+
+#define ATTRIB_MAX_PARAMS 6
+
 typedef struct {
     const char *name;
     AttribFn run;
     AttribFamily family;
     const char *summary;       /* one line: formula and reference */
+    AttribParamDefault params[ATTRIB_MAX_PARAMS];   /* what the method reads, in display order */
 } AttribMethod;
 
 const AttribMethod *attrib_find(const char *name);
 int attrib_n_methods(void);
 const AttribMethod *attrib_method(int i);
+const char *attrib_family_name(AttribFamily f);
+
+const AttribParamInfo *attrib_param_info(AttribParamId id);
+AttribParamId attrib_param_by_key(const char *key);   /* AP_END if unknown */
+/* The value a parameter runs with: P's field when it is set (> 0) and in
+   the parameter's range, else def. Every method reads its numbers so. */
+double attrib_param_or(const AttribParams *P, AttribParamId id, double def);
+/* The method's default for id, and whether the method reads id at all. */
+int attrib_method_reads(const AttribMethod *m, AttribParamId id, const AttribParamDefault **d);
+/* What method m runs with under P (numeric parameters). */
+double attrib_method_param(const AttribMethod *m, const AttribParams *P, AttribParamId id);
+/* P's numeric field for id (0 = unset); set writes it. */
+double attrib_param_field(const AttribParams *P, AttribParamId id);
+void attrib_param_set_field(AttribParams *P, AttribParamId id, double v);
+
+/* Baselines of the path methods by name: black white zero blur uniform
+   (file: an array given by the caller). parse gives 0, or -1 for an unknown name. */
+const char *attrib_baseline_name(BaselineKind b);
+int attrib_baseline_parse(const char *name, BaselineKind *out);
+#define ATTRIB_BASELINE_NAMES "black, white, zero, blur, uniform"
 
 void attrib_params_default(AttribParams *P);
 void attrib_params_release(AttribParams *P);

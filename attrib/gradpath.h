@@ -14,13 +14,7 @@
 #define ATTRIB_GRADPATH_H
 #include "attrib/attrib.h"
 
-#define IG_STEPS 25
-#define GUIDEDIG_STEPS 200
-#define GUIDEDIG_FRACTION 0.25
-#define GUIDEDIG_MAX_DIST 0.02
-#define BLURIG_STEPS 100
-#define BLURIG_MAX_SIGMA 50.0
-#define BLURIG_GRAD_STEP 0.01
+#include "attrib/defaults.h"
 
 /* Checks model, image, channels and target; sets the engine error. 0 or -1. */
 int gradpath_check(const AttribParams *P);
@@ -48,19 +42,11 @@ int guidedig_run(GradPathFn grad_fn, void *ctx, size_t per, const double *xs, in
 int blurig_paths(AttribParams *P, AttribResult *R, const float *xs, int n, double max_sigma, int steps,
                  double grad_step, float *attr, float *fx);
 
-static inline int ig_steps_param(const AttribParams *P) { return P->steps > 0 ? P->steps : IG_STEPS; }
-static inline int guidedig_steps_param(const AttribParams *P) { return P->steps > 0 ? P->steps : GUIDEDIG_STEPS; }
-static inline int blurig_steps_param(const AttribParams *P) { return P->steps > 0 ? P->steps : BLURIG_STEPS; }
-static inline double guidedig_fraction_param(const AttribParams *P) {
-    return P->fraction > 0 && P->fraction <= 1 ? P->fraction : GUIDEDIG_FRACTION;
-}
-static inline double guidedig_max_dist_param(const AttribParams *P) {
-    return P->max_dist > 0 && P->max_dist <= 1 ? P->max_dist : GUIDEDIG_MAX_DIST;
-}
-static inline double blurig_max_sigma_param(const AttribParams *P) {
-    return P->max_sigma > 0 ? P->max_sigma : BLURIG_MAX_SIGMA;
-}
-static inline double blurig_grad_step_param(const AttribParams *P) {
-    return P->grad_step > 0 ? P->grad_step : BLURIG_GRAD_STEP;
-}
+static inline int ig_steps_param(const AttribParams *P) { return (int)attrib_param_or(P, AP_STEPS, IG_STEPS); }
+static inline int guidedig_steps_param(const AttribParams *P) { return (int)attrib_param_or(P, AP_STEPS, GUIDEDIG_STEPS); }
+static inline int blurig_steps_param(const AttribParams *P) { return (int)attrib_param_or(P, AP_STEPS, BLURIG_STEPS); }
+static inline double guidedig_fraction_param(const AttribParams *P) { return attrib_param_or(P, AP_FRACTION, GUIDEDIG_FRACTION); }
+static inline double guidedig_max_dist_param(const AttribParams *P) { return attrib_param_or(P, AP_MAX_DIST, GUIDEDIG_MAX_DIST); }
+static inline double blurig_max_sigma_param(const AttribParams *P) { return attrib_param_or(P, AP_MAX_SIGMA, BLURIG_MAX_SIGMA); }
+static inline double blurig_grad_step_param(const AttribParams *P) { return attrib_param_or(P, AP_GRAD_STEP, BLURIG_GRAD_STEP); }
 #endif

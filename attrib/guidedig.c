@@ -1,6 +1,6 @@
 /* guidedig.c - Guided Integrated Gradients (adaptive path).
 
-   Paper: Kapishnikov, Venugopalan, Avci, Wedin, Terry & Birdwell 2021,
+   Paper: Kapishnikov, Venugopalan, Avci, Wedin, Terry & Bolukbasi 2021,
    "Guided Integrated Gradients: an adaptive path method for removing noise".
    Matches PAIR-code/saliency core/guided_ig.py guided_ig_impl step for step:
    the path starts at the baseline x' and is kept in double. At step

@@ -66,18 +66,6 @@ done:
     return rc;
 }
 
-static const char *baseline_name(BaselineKind b) {
-    switch (b) {
-    case BASELINE_BLACK: return "black";
-    case BASELINE_WHITE: return "white";
-    case BASELINE_ZERO: return "zero";
-    case BASELINE_BLUR: return "blur";
-    case BASELINE_UNIFORM: return "uniform";
-    case BASELINE_FILE: return "file";
-    }
-    return "?";
-}
-
 int attrib_ig(AttribParams *P, AttribResult *R) {
     double t0 = attrib_now();
     if (attrib_result_init(R, P, 1) || gradpath_check(P)) return -1;
@@ -92,13 +80,13 @@ int attrib_ig(AttribParams *P, AttribResult *R) {
     for (size_t i = 0; i < n; i++) sum += R->attr[i];
     double delta = (double)fx[1] - fx[0];
     snprintf(R->notes, sizeof R->notes, "steps %d, baseline %s; completeness: sum(attr) %.6g vs F(x)-F(x') %.6g",
-             steps, baseline_name(P->baseline), sum, delta);
+             steps, attrib_baseline_name(P->baseline), sum, delta);
     if (P->narrate)
         fprintf(P->narrate,
                 "ig: %d points x' + a (x - x') with a = 0, 1/%d, ..., 1 (baseline %s), one gradient each;\n"
                 "  attr = (x - x') * mean gradient. F_%d(x') = %.6g, F_%d(x) = %.6g.\n"
                 "  completeness: sum(attr) = %.6g vs F(x) - F(x') = %.6g (gap %.3g%%)\n",
-                steps, steps > 1 ? steps - 1 : 1, baseline_name(P->baseline), P->target, fx[0], P->target, fx[1],
+                steps, steps > 1 ? steps - 1 : 1, attrib_baseline_name(P->baseline), P->target, fx[0], P->target, fx[1],
                 sum, delta, delta != 0 ? 100.0 * fabs(sum - delta) / fabs(delta) : 0.0);
     R->seconds = attrib_now() - t0;
     return 0;

@@ -18,12 +18,11 @@
    1 + 210 * 210 = 44101 passes (at 64 x 64: 2501). The occluded images are
    built one batch at a time. */
 #include "attrib/attrib.h"
+#include "attrib/defaults.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define OCC_WINDOW 15
-#define OCC_STRIDE 1
 
 /* Corners along an axis of n pixels: 0, s, 2s, ... <= n - w, plus n - w. */
 static int corners(int *out, int n, int w, int s) {
@@ -70,7 +69,7 @@ typedef struct { double f0, best, worst; int by, bx, wy, wx; } OccStats;
 
 int attrib_occlusion(AttribParams *P, AttribResult *R) {
     double t0 = attrib_now();
-    int w = P->window > 0 ? P->window : OCC_WINDOW, s = P->stride > 0 ? P->stride : OCC_STRIDE;
+    int w = (int)attrib_param_or(P, AP_WINDOW, OCC_WINDOW), s = (int)attrib_param_or(P, AP_STRIDE, OCC_STRIDE);
     if (w > P->H || w > P->W) {
         eng_set_error("occlusion: window %d larger than the %dx%d image", w, P->H, P->W);
         return -1;

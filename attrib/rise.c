@@ -19,15 +19,13 @@
    Cost: N forward passes (no backward), batched; masks are made chunk by
    chunk (memory: one batch of masks and masked images). */
 #include "attrib/attrib.h"
+#include "attrib/defaults.h"
 #include "attrib/rise.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define RISE_MASKS 4000
-#define RISE_GRID 8
-#define RISE_PROB 0.5
 #define RISE_STREAM 0x7153
 
 RiseMaskGen rise_mask_gen(int H, int W, int s, double p) {
@@ -129,8 +127,8 @@ static int run_chunk(AttribParams *P, AttribResult *R, const float *masks, int c
 
 int attrib_rise(AttribParams *P, AttribResult *R) {
     double t0 = attrib_now();
-    int N = P->masks > 0 ? P->masks : RISE_MASKS, s = P->grid > 0 ? P->grid : RISE_GRID;
-    double p = P->prob > 0 ? P->prob : RISE_PROB;
+    int N = (int)attrib_param_or(P, AP_MASKS, RISE_MASKS), s = (int)attrib_param_or(P, AP_GRID, RISE_GRID);
+    double p = attrib_param_or(P, AP_PROB, RISE_PROB);
     if (p > 1) { eng_set_error("rise: --prob must be in (0,1], got %g", p); return -1; }
     if (P->masks_in && P->masks <= 0) { eng_set_error("rise: masks_in given without their count (masks)"); return -1; }
     if (attrib_result_init(R, P, 0)) return -1;

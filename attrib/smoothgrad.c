@@ -26,8 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SG_SAMPLES 25
-#define SG_NOISE 0.15
 #define SG_STREAM 0x536d6f6f7468ull /* "Smooth" */
 
 /* xs: the noisy inputs rounded to float (what the network sees); xd: the
@@ -88,8 +86,8 @@ static void noisy_inputs(float *xs, double *xd, const AttribParams *P, int n, do
 static int smoothgrad(AttribParams *P, AttribResult *R, SgInner inner, const char *name) {
     double t0 = attrib_now();
     if (attrib_result_init(R, P, 1) || gradpath_check(P)) return -1;
-    int n = P->samples > 0 ? P->samples : SG_SAMPLES;
-    double spread = P->noise > 0 ? P->noise : SG_NOISE;
+    int n = (int)attrib_param_or(P, AP_SAMPLES, SG_SAMPLES);
+    double spread = attrib_param_or(P, AP_NOISE, SG_NOISE);
     size_t per = (size_t)P->C * P->H * P->W, total;
     if (eng_size_mul(per, (size_t)n, &total) || total > SIZE_MAX / sizeof(double)) {
         eng_set_error("%s: %d samples of %zu values do not fit in memory", name, n, per);

@@ -33,6 +33,7 @@
    224x224) and the greedy loop (each round reads every pixel of the
    remaining masks, ~10 x H x W) take well under a second next to them. */
 #include "attrib/attrib.h"
+#include "attrib/defaults.h"
 #include "attrib/felzenszwalb.h"
 #include "attrib/xrai.h"
 
@@ -45,7 +46,6 @@ static const double xrai_scales[XRAI_N_SCALES] = {50, 100, 150, 250, 500, 1200};
 #define XRAI_MIN_SIZE 150
 #define XRAI_DILATION 5
 #define XRAI_MIN_PIXEL_DIFF 50
-#define XRAI_STEPS 100
 
 /* ---- segments ---- */
 
@@ -351,7 +351,7 @@ static void narrate_ig(FILE *f, const AttribParams *P, const float *base, int nb
 int attrib_xrai(AttribParams *P, AttribResult *R) {
     double t0 = attrib_now();
     if (attrib_result_init(R, P, 1)) return -1;
-    int steps = P->steps > 0 ? P->steps : XRAI_STEPS, nb = 0;
+    int steps = (int)attrib_param_or(P, AP_STEPS, XRAI_STEPS), nb = 0;
     size_t hw = (size_t)P->H * P->W;
     float *base = NULL, *attr_hw = malloc(sizeof(float) * hw);
     double f_end[4] = {0};

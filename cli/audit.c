@@ -246,10 +246,10 @@ int manifest_write(const char *path) {
     jw_kv_string(&w, "target", o->target ? o->target : "pred");
     jw_kv_string(&w, "baseline", o->baseline ? o->baseline : "black");
     jw_kv_int(&w, "batch", o->batch);
-    jw_kv_int(&w, "steps", o->steps); jw_kv_int(&w, "samples", o->samples); jw_kv_int(&w, "masks", o->masks);
-    jw_kv_int(&w, "window", o->window); jw_kv_int(&w, "stride", o->stride);
-    jw_kv_number(&w, "noise", o->noise); jw_kv_number(&w, "fraction", o->fraction);
-    jw_kv_number(&w, "max_dist", o->max_dist); jw_kv_number(&w, "max_sigma", o->max_sigma);
+    for (int id = AP_END + 1; id < AP_COUNT; id++) {
+        const AttribParamInfo *pi = attrib_param_info((AttribParamId)id);
+        if (pi->type != PARAM_TEXT) jw_kv_number(&w, pi->key, o->param[id]);
+    }
     jw_kv_string(&w, "layer", o->layer);
     jw_kv_string(&w, "info", o->info ? o->info : "webp");
     jw_kv_string(&w, "note", "0 means the method's default (its file's header, README); each output's own JSON lists the values used");

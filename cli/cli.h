@@ -4,13 +4,15 @@
 #ifndef CLI_CLI_H
 #define CLI_CLI_H
 #include <stdint.h>
+#include <stdio.h>
+#include "attrib/attrib.h"
 #include "engine/engine.h"
 #include "weights/load.h"
 
 typedef struct {
     /* common */
     const char *model, *arch, *labels, *input_npy, *outdir, *trace;
-    int threads, size, json, verbose, reference, batch, help;
+    int threads, size, json, markdown, verbose, reference, batch, help;
     float mean[4], std[4];
     int n_mean, n_std;
     /* predict / grad / bench */
@@ -20,8 +22,9 @@ typedef struct {
     /* explain / evaluate / pic (attribution and metric parameters) */
     const char *methods, *baseline, *target, *label, *info, *map, *random_mask, *save_random_mask,
         *data, *shard, *substrate, *trace_level, *seed_str;
-    int steps, samples, masks, window, stride, limit, resume, pixels, no_png, insdel_steps, no_insdel, no_pic;
-    double noise, fraction, max_dist, max_sigma, min_pred; /* min_pred < 0: not given */
+    int limit, resume, pixels, no_png, insdel_steps, no_insdel, no_pic;
+    double min_pred;      /* < 0: not given */
+    double param[AP_COUNT];   /* the methods' numeric parameters by AttribParamId (attrib/registry.c); 0: default */
     uint64_t seed;
     /* positionals */
     char **pos;
@@ -30,6 +33,11 @@ typedef struct {
 
 int opts_parse(Opts *o, int argc, char **argv);   /* 0, or -1 after printing the error */
 void opts_usage_common(void);
+void opts_usage_methods(void);                    /* every method and its parameters, from the registry */
+void opts_usage_methods_to(FILE *f);
+void method_defaults_text(const AttribMethod *m, char *buf, size_t n);   /* "steps 25, baseline black" */
+/* The method parameters given on the command line, into P (numbers, layer, seed, batch). */
+void opts_to_attrib_params(const Opts *o, AttribParams *P);
 
 /* A loaded model and its preprocessing, resolved from options and metadata. */
 typedef struct {
@@ -64,4 +72,5 @@ int cmd_gradcheck(const Opts *o);
 int cmd_evaluate(const Opts *o);
 int cmd_merge(const Opts *o);
 int cmd_sanity(const Opts *o);
+int cmd_methods(const Opts *o);
 #endif

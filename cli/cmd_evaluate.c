@@ -521,21 +521,13 @@ static int parse_settings(Eval *E, const Opts *o) {
     if (o->target && strcmp(o->target, "pred"))
         return cli_error("--target %s: evaluate explains and measures each image's predicted class (PIC measures the "
                          "original prediction)", o->target);
-    if (o->baseline && strcmp(o->baseline, "black") && strcmp(o->baseline, "white") && strcmp(o->baseline, "blur") &&
-        strcmp(o->baseline, "uniform") && strcmp(o->baseline, "zero"))
-        return cli_error("--baseline %s: evaluate takes black, white, blur, uniform or zero", o->baseline);
+    BaselineKind bk;
+    if (o->baseline && attrib_baseline_parse(o->baseline, &bk))
+        return cli_error("--baseline %s: evaluate takes " ATTRIB_BASELINE_NAMES, o->baseline);
     snprintf(E->outdir, sizeof E->outdir, "%s", o->outdir ? o->outdir : "salient-out");
     size_t L = strlen(E->outdir);
     while (L > 1 && E->outdir[L - 1] == '/') E->outdir[--L] = 0;
     return methods_parse(o->methods, EVAL_DEFAULT_METHODS, 1, &E->methods, &E->n_methods);
-}
-
-static BaselineKind baseline_kind(const char *b) {
-    if (!b || !strcmp(b, "black")) return BASELINE_BLACK;
-    if (!strcmp(b, "white")) return BASELINE_WHITE;
-    if (!strcmp(b, "blur")) return BASELINE_BLUR;
-    if (!strcmp(b, "uniform")) return BASELINE_UNIFORM;
-    return BASELINE_ZERO;
 }
 
 /* Opens results.csv / curves_images.csv for appending (headers on new files),
@@ -630,9 +622,8 @@ int cmd_evaluate(const Opts *o) {
         AttribParams P;
         attrib_params_default(&P);
         P.model = md.m; P.C = E.C; P.H = P.W = E.S; P.mean = md.mean; P.std = md.std;
-        P.steps = o->steps; P.samples = o->samples; P.masks = o->masks; P.window = o->window; P.stride = o->stride;
-        P.batch = o->batch; P.noise = o->noise; P.fraction = o->fraction; P.max_dist = o->max_dist;
-        P.max_sigma = o->max_sigma; P.layer = o->layer; P.baseline = baseline_kind(o->baseline);
+        opts_to_attrib_params(o, &P);
+        if (o->baseline) attrib_baseline_parse(o->baseline, &P.baseline);
         float *x = malloc(sizeof(float) * E.C * (size_t)E.S * E.S);
         ProgressBar pb;
         pbar_start(&pb, "images", n_mine);

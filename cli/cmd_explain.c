@@ -139,16 +139,12 @@ static int resolve_target(const Opts *o, const Model *md, int truth, int pred, c
 
 static int parse_baseline(const Opts *o, AttribParams *P, float **file_data, const Model *md) {
     const char *b = o->baseline;
-    if (!b || !strcmp(b, "black")) P->baseline = BASELINE_BLACK;
-    else if (!strcmp(b, "white")) P->baseline = BASELINE_WHITE;
-    else if (!strcmp(b, "blur")) P->baseline = BASELINE_BLUR;
-    else if (!strcmp(b, "uniform")) P->baseline = BASELINE_UNIFORM;
-    else if (!strcmp(b, "zero")) P->baseline = BASELINE_ZERO;
-    else {
+    if (!b) P->baseline = BASELINE_BLACK;
+    else if (attrib_baseline_parse(b, &P->baseline)) {
         if (*file_data) { P->baseline = BASELINE_FILE; P->baseline_data = *file_data; return 0; }
         NpyArray a;
         char err[512];
-        if (npy_read(b, &a, err, sizeof err)) return cli_error("--baseline: not black|white|blur|uniform|zero and %s", err);
+        if (npy_read(b, &a, err, sizeof err)) return cli_error("--baseline: not one of " ATTRIB_BASELINE_NAMES " and %s", err);
         size_t want = (size_t)eng_model_in_channels(md->m) * md->size * md->size;
         if (a.numel != want) { npy_free(&a); return cli_error("--baseline %s: %zu values, the input has %zu", b, a.numel, want); }
         *file_data = npy_to_f32(&a);
@@ -218,9 +214,7 @@ static int explain_one(Run *run, const Item *it, const float *x) {
                          o->target ? o->target : "pred", K);
     }
     P.target = target;
-    P.steps = o->steps; P.samples = o->samples; P.masks = o->masks; P.window = o->window; P.stride = o->stride;
-    P.batch = o->batch; P.noise = o->noise; P.fraction = o->fraction; P.max_dist = o->max_dist;
-    P.max_sigma = o->max_sigma; P.layer = o->layer; P.seed = o->seed;
+    opts_to_attrib_params(o, &P);
     if (parse_baseline(o, &P, &run->baseline_file, md)) { free(logits); free(prob); return 1; }
     P.narrate = o->verbose ? stderr : NULL;
     Progress pg = {it->name, "", isatty(2)};

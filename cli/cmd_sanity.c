@@ -253,9 +253,7 @@ int cmd_sanity(const Opts *o) {
     manifest_add_input(md.path);
     manifest_add_input(o->pos[0]);
     P.model = md.m; P.x = x; P.C = C; P.H = P.W = S; P.mean = md.mean; P.std = md.std;
-    P.steps = o->steps; P.samples = o->samples; P.masks = o->masks; P.window = o->window; P.stride = o->stride;
-    P.batch = o->batch; P.noise = o->noise; P.fraction = o->fraction; P.max_dist = o->max_dist;
-    P.max_sigma = o->max_sigma; P.layer = o->layer; P.seed = o->seed;
+    opts_to_attrib_params(o, &P);
     if (attrib_logits(&P, NULL, x, 1, logits)) { rc = cli_error("%s", eng_last_error()); goto done; }
     int target = 0;
     for (int k = 1; k < K; k++) if (logits[k] > logits[target]) target = k;

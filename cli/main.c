@@ -22,9 +22,8 @@ static const Command commands[] = {
     {"grad", cmd_grad, "grad -m MODEL --input-npy X.npy --class K --out G.npy\n"
                        "        [--layer NAME --act-npy A.npy --layer-grad-npy GA.npy]"},
     {"explain", cmd_explain, "explain -m MODEL -M METHOD[,METHOD...|all] [-o OUTDIR] [--label NAME|K] [--target pred|label|K]\n"
-                             "        [--steps N --baseline black|white|blur|uniform|FILE.npy --samples N --noise S\n"
-                             "         --fraction F --max-dist D --max-sigma S --window W --stride S --masks N\n"
-                             "         --layer NAME --seed S --batch B --verbose --no-png] IMAGE... | --input-npy X.npy"},
+                             "        [method options] [--seed S --batch B --verbose --no-png --trace FILE]\n"
+                             "        IMAGE... | --input-npy X.npy"},
     {"evaluate", cmd_evaluate, "evaluate -m MODEL -d DATA [-M METHODS] [--labels F] [-o OUTDIR] [--limit N] [--seed S]\n"
                                "        [--info webp|png|entropy] [--min-pred P] [--resume] [--shard I/N] [--substrate blur|black]\n"
                                "        [--insdel-steps N | --no-insdel] [--no-pic]   score methods on a data set (tools/README-evaluate.md)"},
@@ -37,6 +36,7 @@ static const Command commands[] = {
     {"pic", cmd_pic, "pic -m MODEL IMAGE|--input-npy X.npy --map MAP.npy [--random-mask MASK.npy]\n"
                      "        [--save-random-mask FILE] [--info webp|png|entropy] [--min-pred P] [--seed S]\n"
                      "        [--target pred|K] [--json]    SIC and AIC of one map, as PAIR's pic.py"},
+    {"methods", cmd_methods, "methods [--json|--markdown]                every method, its parameters and defaults"},
     {"bench", cmd_bench, "bench -m MODEL [--size S] [--batch N] [--threads T] [--repeat R] [--profile] [--gemm engine|openblas]"},
 };
 #define N_COMMANDS (int)(sizeof commands / sizeof commands[0])
@@ -46,6 +46,7 @@ static void usage(void) {
     for (int i = 0; i < N_COMMANDS; i++) fprintf(stderr, "  salient %s\n", commands[i].usage);
     fprintf(stderr, "\n");
     opts_usage_common();
+    opts_usage_methods();
 }
 
 int main(int argc, char **argv) {
@@ -76,7 +77,13 @@ int main(int argc, char **argv) {
         if (opts_parse(&o, argc - 2, argv + 2)) return 2;
         if (!o.outdir && (!strcmp(argv[1], "explain") || !strcmp(argv[1], "evaluate"))) o.outdir = "salient-out";
         manifest_begin(argc, argv, &o);
-        if (o.help) { fprintf(stderr, "usage: salient %s\n", commands[i].usage); opts_usage_common(); free(o.pos); return 0; }
+        if (o.help) {
+            fprintf(stderr, "usage: salient %s\n", commands[i].usage);
+            opts_usage_common();
+            if (strstr(commands[i].usage, " -M ") || strstr(commands[i].usage, "[-M ")) opts_usage_methods();
+            free(o.pos);
+            return 0;
+        }
         int rc = commands[i].run(&o);
         free(o.pos);
         return rc;

@@ -23,7 +23,7 @@ typedef struct {
 static const OptSpec specs[] = {
     S("--model", "-m", model), S("--arch", NULL, arch), S("--labels", NULL, labels),
     S("--input-npy", NULL, input_npy), S("--output", "-o", outdir), S("--trace", NULL, trace),
-    I("--threads", NULL, threads, 0, 256), I("--size", NULL, size, 8, 4096), F("--json", NULL, json),
+    I("--threads", NULL, threads, 0, 256), I("--size", NULL, size, 8, 4096), F("--json", NULL, json), F("--markdown", NULL, markdown),
     F("--verbose", "-v", verbose), F("--reference", NULL, reference), I("--batch", NULL, batch, 1, 4096),
     F("--help", "-h", help),
     {"--mean", NULL, T_FLOATS, offsetof(Opts, mean), offsetof(Opts, n_mean), -1e6, 1e6},
@@ -37,12 +37,8 @@ static const OptSpec specs[] = {
     S("--random-mask", NULL, random_mask), S("--save-random-mask", NULL, save_random_mask),
     S("--data", "-d", data), S("--shard", NULL, shard), S("--substrate", NULL, substrate),
     S("--trace-level", NULL, trace_level), {"--seed", NULL, T_U64, offsetof(Opts, seed), 0, 0, 0},
-    I("--steps", NULL, steps, 1, 100000), I("--samples", NULL, samples, 1, 100000),
-    I("--masks", NULL, masks, 1, 1000000), I("--window", NULL, window, 1, 4096),
-    I("--stride", NULL, stride, 1, 4096), I("--limit", NULL, limit, 1, 100000000),
+    I("--limit", NULL, limit, 1, 100000000),
     F("--resume", NULL, resume), I("--pixels", NULL, pixels, 1, 1000000), F("--no-png", NULL, no_png),
-    D("--noise", NULL, noise, 0, 100), D("--fraction", NULL, fraction, 1e-6, 1),
-    D("--max-dist", NULL, max_dist, 0, 1e6), D("--max-sigma", NULL, max_sigma, 0, 1e6),
     D("--min-pred", NULL, min_pred, 0, 1), I("--insdel-steps", NULL, insdel_steps, 1, 1000000),
     F("--no-insdel", NULL, no_insdel), F("--no-pic", NULL, no_pic), F("--profile", NULL, profile),
 };
@@ -99,6 +95,35 @@ bad:
     return -1;
 }
 
+/* The methods' numeric options come from the registry (attrib/registry.c). */
+static AttribParamId method_option(const char *a, size_t L) {
+    for (int id = AP_END + 1; id < AP_COUNT; id++) {
+        const AttribParamInfo *pi = attrib_param_info((AttribParamId)id);
+        if (pi->type != PARAM_TEXT && strlen(pi->option) == L && !strncmp(pi->option, a, L)) return (AttribParamId)id;
+    }
+    return AP_END;
+}
+
+static int set_method_param(Opts *o, AttribParamId id, const char *v) {
+    const AttribParamInfo *pi = attrib_param_info(id);
+    char *end;
+    errno = 0;
+    double x = pi->type == PARAM_INT ? (double)strtol(v, &end, 10) : strtod(v, &end);
+    int ok = !errno && end != v && !*end &&
+             (pi->type == PARAM_INT ? x >= pi->lo && x <= pi->hi : x > pi->lo && x <= pi->hi);
+    if (ok) { o->param[id] = x; return 0; }
+    if (pi->type == PARAM_INT) fprintf(stderr, "salient: bad value '%s' for %s (expected an integer in [%g, %g])\n", v, pi->option, pi->lo, pi->hi);
+    else fprintf(stderr, "salient: bad value '%s' for %s (expected a number in (%g, %g])\n", v, pi->option, pi->lo, pi->hi);
+    return -1;
+}
+
+void opts_to_attrib_params(const Opts *o, AttribParams *P) {
+    for (int id = AP_END + 1; id < AP_COUNT; id++) attrib_param_set_field(P, (AttribParamId)id, o->param[id]);
+    P->layer = o->layer;
+    P->batch = o->batch;
+    P->seed = o->seed;
+}
+
 int opts_parse(Opts *o, int argc, char **argv) {
     memset(o, 0, sizeof *o);
     o->seed = 0;
@@ -115,14 +140,15 @@ int opts_parse(Opts *o, int argc, char **argv) {
         for (size_t k = 0; k < sizeof specs / sizeof specs[0]; k++)
             if ((strlen(specs[k].name) == L && !strncmp(specs[k].name, a, L)) ||
                 (specs[k].alias && strlen(specs[k].alias) == L && !strncmp(specs[k].alias, a, L))) s = &specs[k];
-        if (!s) { fprintf(stderr, "salient: unknown option '%s' (see salient help)\n", a); return -1; }
+        AttribParamId mp = s ? AP_END : method_option(a, L);
+        if (!s && !mp) { fprintf(stderr, "salient: unknown option '%s' (see salient help)\n", a); return -1; }
         const char *v = NULL;
-        if (s->type != T_FLAG) {
+        if (mp || s->type != T_FLAG) {
             if (eq) v = eq + 1;
             else if (i + 1 < argc) v = argv[++i];
-            else { fprintf(stderr, "salient: %s needs a value\n", s->name); return -1; }
+            else { fprintf(stderr, "salient: %s needs a value\n", mp ? attrib_param_info(mp)->option : s->name); return -1; }
         }
-        if (set_opt(o, s, v)) return -1;
+        if (mp ? set_method_param(o, mp, v) : set_opt(o, s, v)) return -1;
     }
     return 0;
 }
@@ -137,4 +163,38 @@ void opts_usage_common(void) {
             "  --labels FILE        class names, one per line\n"
             "  --threads T          engine threads (default: all cores; results do not depend on it)\n"
             "  --reference          conv and linear by plain double-accumulating loops (slow, exact)\n");
+}
+
+/* "steps 25, baseline black" - what a method reads and its defaults. */
+void method_defaults_text(const AttribMethod *m, char *buf, size_t n) {
+    size_t L = 0;
+    buf[0] = 0;
+    for (int i = 0; i < ATTRIB_MAX_PARAMS && m->params[i].id != AP_END && L < n; i++) {
+        const AttribParamDefault *d = &m->params[i];
+        const AttribParamInfo *pi = attrib_param_info(d->id);
+        if (pi->type == PARAM_TEXT)
+            L += (size_t)snprintf(buf + L, n - L, "%s%s %s", L ? ", " : "", pi->key, d->text_def ? d->text_def : "(model's)");
+        else L += (size_t)snprintf(buf + L, n - L, "%s%s %g", L ? ", " : "", pi->key, d->def);
+    }
+}
+
+void opts_usage_methods(void) { opts_usage_methods_to(stderr); }
+
+void opts_usage_methods_to(FILE *f) {
+    fprintf(f, "methods (-M NAME[,NAME...] or all); what each reads, with its default:\n");
+    for (int i = 0; i < attrib_n_methods(); i++) {
+        const AttribMethod *m = attrib_method(i);
+        char defs[256];
+        method_defaults_text(m, defs, sizeof defs);
+        fprintf(f, "  %-15s %s\n", m->name, m->summary);
+        if (defs[0]) fprintf(f, "  %-15s   [%s]\n", "", defs);
+    }
+    fprintf(f, "method options (absent: each method's default):\n");
+    for (int id = AP_END + 1; id < AP_COUNT; id++) {
+        const AttribParamInfo *pi = attrib_param_info((AttribParamId)id);
+        const char *arg = pi->type == PARAM_INT ? " N" : pi->type == PARAM_REAL ? " X" : !strcmp(pi->key, "layer") ? " NAME" : " B";
+        char opt[40];
+        snprintf(opt, sizeof opt, "%s%s", pi->option, arg);
+        fprintf(f, "  %-20s %s\n", opt, pi->help);
+    }
 }

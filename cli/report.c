@@ -4,6 +4,7 @@
    file, inline <style>, inline <svg>, images as data: URIs, a
    Content-Security-Policy that forbids every fetch, and no script. */
 #include "cli/report.h"
+#include "attrib/defaults.h"
 #include "eval/pic.h"
 #include "io/file.h"
 
@@ -68,61 +69,39 @@ int mkdir_p(const char *path) {
     return (mkdir(tmp, 0755) && errno != EEXIST) ? -1 : 0;
 }
 
-/* The parameters each method reads, with their defaults (the
-   same table as `salient explain` records in explain.json). */
-static const struct { const char *method, *keys; } method_keys[] = {
-    {"gradient", ""}, {"gradxinput", ""}, {"guidedbackprop", ""},
-    {"ig", "steps=25 baseline"}, {"guidedig", "steps=200 fraction=0.25 max_dist=0.02 baseline"},
-    {"blurig", "steps=100 max_sigma=50 grad_step=0.01"},
-    {"sg-gradient", "samples=25 noise=0.15"}, {"sg-ig", "samples=25 noise=0.15 steps=25 baseline"},
-    {"sg-guidedig", "samples=25 noise=0.15 steps=200 fraction=0.25 max_dist=0.02 baseline"},
-    {"sg-blurig", "samples=25 noise=0.15 steps=100 max_sigma=50 grad_step=0.01"},
-    {"xrai", "steps=100"}, {"gradcam", "layer"}, {"gradcampp", "layer"}, {"hirescam", "layer"},
-    {"xgradcam", "layer"}, {"layercam", "layer"}, {"scorecam", "layer"}, {"ablationcam", "layer"},
-    {"eigencam", "layer"}, {"eigengradcam", "layer"}, {"occlusion", "window=15 stride=1"},
-    {"rise", "masks=4000 grid=8 prob=0.5"}, {"random", ""},
-};
-
-/* The value a method reads for a numeric parameter (the option if given, else def). */
-static double param_value(const char *key, double def, const Opts *o) {
-    if (!strcmp(key, "steps") && o->steps) return o->steps;
-    if (!strcmp(key, "samples") && o->samples) return o->samples;
-    if (!strcmp(key, "noise") && o->noise > 0) return o->noise;
-    if (!strcmp(key, "fraction") && o->fraction > 0) return o->fraction;
-    if (!strcmp(key, "max_dist") && o->max_dist > 0) return o->max_dist;
-    if (!strcmp(key, "max_sigma") && o->max_sigma > 0) return o->max_sigma;
-    if (!strcmp(key, "window") && o->window) return o->window;
-    if (!strcmp(key, "stride") && o->stride) return o->stride;
-    if (!strcmp(key, "masks") && o->masks) return o->masks;
-    return def;
+/* Calls fn(id, default, ctx) for each parameter the method reads, in the
+   registry's order (attrib/registry.c). */
+typedef void (*ParamFn)(AttribParamId id, const AttribParamDefault *d, void *ctx);
+static void method_each_param(const char *method, ParamFn fn, void *ctx) {
+    const AttribMethod *m = attrib_find(method);
+    for (int i = 0; m && i < ATTRIB_MAX_PARAMS && m->params[i].id != AP_END; i++) fn(m->params[i].id, &m->params[i], ctx);
 }
 
-/* Calls fn(key, has_default, default, ctx) for each parameter a method
-   reads, in method_keys' order ("layer" and "baseline" have no default). */
-typedef void (*ParamFn)(const char *key, int has_default, double def, void *ctx);
-static void method_each_param(const char *method, ParamFn fn, void *ctx) {
-    const char *keys = "";
-    for (size_t i = 0; i < sizeof method_keys / sizeof method_keys[0]; i++)
-        if (!strcmp(method_keys[i].method, method)) keys = method_keys[i].keys;
-    char buf[256];
-    snprintf(buf, sizeof buf, "%s", keys);
-    char *save = NULL;
-    for (char *tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
-        char *eq = strchr(tok, '=');
-        double def = eq ? atof(eq + 1) : 0;
-        if (eq) *eq = 0;
-        fn(tok, eq != NULL, def, ctx);
-    }
+/* The value a method runs with for a numeric parameter under these options. */
+static double param_value(AttribParamId id, const AttribParamDefault *d, const Opts *o) {
+    AttribParams P;
+    attrib_params_default(&P);
+    opts_to_attrib_params(o, &P);
+    return attrib_param_or(&P, id, d->def);
+}
+
+/* The baseline a method runs with: the option, except that XRAI ignores
+   named baselines (only a file replaces its min/max pair). */
+static const char *baseline_used(const AttribParamDefault *d, const Opts *o) {
+    BaselineKind named;
+    if (!o->baseline) return d->text_def;
+    if (!strcmp(d->text_def, XRAI_BASELINES) && !attrib_baseline_parse(o->baseline, &named)) return d->text_def;
+    return o->baseline;
 }
 
 typedef struct { JsonWriter *w; const Opts *o; const char *layer; } ParamsJson;
 
-static void param_json(const char *key, int has_default, double def, void *ctx) {
+static void param_json(AttribParamId id, const AttribParamDefault *d, void *ctx) {
     const ParamsJson *c = ctx;
-    (void)has_default;
-    if (!strcmp(key, "baseline")) jw_kv_string(c->w, key, c->o->baseline ? c->o->baseline : "black");
-    else if (!strcmp(key, "layer")) jw_kv_string(c->w, key, c->layer);
-    else jw_kv_number(c->w, key, param_value(key, def, c->o));
+    const char *key = attrib_param_info(id)->key;
+    if (id == AP_BASELINE) jw_kv_string(c->w, key, baseline_used(d, c->o));
+    else if (id == AP_LAYER) jw_kv_string(c->w, key, c->layer);
+    else jw_kv_number(c->w, key, param_value(id, d, c->o));
 }
 
 void method_params_json(JsonWriter *w, const char *method, const Opts *o, const char *layer) {
@@ -137,19 +116,21 @@ typedef struct {
     size_t L;
 } SettingsLine;
 
-static void param_setting(const char *key, int has_default, double def, void *ctx) {
+static void param_setting(AttribParamId id, const AttribParamDefault *d, void *ctx) {
     SettingsLine *c = ctx;
     const Opts *o = c->o;
+    const char *key = attrib_param_info(id)->key;
     char val[128], pat[80];
-    if (!strcmp(key, "baseline")) {
-        if (!o->baseline || !strcmp(o->baseline, "black")) return;
-        snprintf(val, sizeof val, "%.100s", o->baseline);
-    } else if (!strcmp(key, "layer")) {
+    if (id == AP_BASELINE) {
+        const char *b = baseline_used(d, o);
+        if (!strcmp(b, d->text_def)) return;
+        snprintf(val, sizeof val, "%.100s", b);
+    } else if (id == AP_LAYER) {
         if (!o->layer || (c->default_layer && !strcmp(o->layer, c->default_layer))) return;
         snprintf(val, sizeof val, "%.100s", o->layer);
     } else {
-        double v = param_value(key, def, o);
-        if (!has_default || v == def) return;
+        double v = param_value(id, d, o);
+        if (v == d->def) return;
         snprintf(val, sizeof val, "%g", v);
     }
     snprintf(pat, sizeof pat, " %s ", key);

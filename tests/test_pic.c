@@ -15,7 +15,7 @@
    - curves from our predictions on PAIR's images: AUC to 1e-6;
    - the whole pipeline with our Delaunay blur: blurred images compared
      with scipy's (fraction identical, mean |diff|), information values,
-     AUC within 0.01 (the issue's bar; the remaining difference comes from
+     AUC within 0.01 (or the reference's own spread; the remaining difference comes from
      co-circular grid points where Qhull and we choose other diagonals).
    Also: the curve/tie rule on 200 crafted cases against scipy interp1d +
    numpy.trapz, the aggregation, numpy's quantile rule, the skip rules in
@@ -292,7 +292,7 @@ static void test_pipeline(Case *c) {
             printf("    %s: skipped (%s): %s\n", kinds[k], pic_skip_name(pc->skip), pc->reason);
             continue;
         }
-        /* bar: the issue's 0.01, or twice the reference's own spread between two valid
+        /* bar: 0.01, or twice the reference's own spread between two valid
            Delaunay interpolants (pic.py run on the transposed image, where Qhull breaks the
            grid's co-circular ties the other way) when the model makes that larger */
         double pair_auc = json_number(json_get(ref, "auc")), alt = json_number(json_get(ref, "auc_transposed"));

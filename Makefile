@@ -7,6 +7,8 @@
 #   make fuzz       build the libFuzzer target for the safetensors/JSON parsers
 #   make NATIVE=1   tune for this CPU (default: portable x86-64 with AVX2)
 #   make demo       the main job on the bundled models and images
+#   make bench      the benchmarks (never part of make test)
+#   make test T=pic only the tests whose file name contains "pic"
 
 CC      ?= cc
 BUILD   ?= build
@@ -22,7 +24,9 @@ OPT      ?= -O2
 WARN      = -Wall -Wextra -Wshadow -Wswitch-enum -Wno-unused-parameter -Wno-sign-compare
 BLAS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null || echo -I/usr/include/x86_64-linux-gnu/openblas-pthread)
 BLAS_LIBS   := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
-GIT_VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+# The release (VERSION) and the commit it was built from: "0.2.0 (a1b2c3d)".
+RELEASE     := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+GIT_VERSION := $(RELEASE) ($(shell git describe --always --dirty --exclude 'v*' 2>/dev/null || echo no git))
 CFLAGS  += -std=c11 $(OPT) -g $(ARCHFLAGS) -fno-fast-math $(WARN) -D_GNU_SOURCE \
            -I. $(BLAS_CFLAGS) -DSALIENT_VERSION='"$(GIT_VERSION)"' \
            -DSALIENT_CFLAGS='"$(OPT) $(ARCHFLAGS) $(SAN)"' $(SAN)
@@ -76,14 +80,18 @@ $(BUILD)/tests/%: tests/%.c $(BUILD)/libsalient.a $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libsalient.a $(LDLIBS)
 
+# the version string is compiled into the command line
+$(CLI_OBJ): VERSION
+
 # test_figures unit-tests cli/render.c by including it
 $(BUILD)/tests/test_figures: cli/render.c
 
+# T=NAME runs only the tests whose file name contains NAME (make test T=pic).
 test: deps salient $(TEST_BIN)
-	@BUILD=$(BUILD) sh tests/run.sh
+	@BUILD=$(BUILD) T="$(T)" sh tests/run.sh
 
 test-slow: deps salient $(TEST_BIN)
-	@SALIENT_SLOW_TESTS=1 BUILD=$(BUILD) sh tests/run.sh
+	@SALIENT_SLOW_TESTS=1 BUILD=$(BUILD) T="$(T)" sh tests/run.sh
 
 # Sanitizer build in its own folder; the same suite must pass under it.
 asan:
@@ -103,8 +111,14 @@ fuzz:
 demo: all
 	@sh tools/demo.sh
 
-bench: all
-	./salient bench -m tests/data/resnet18_c1k10.safetensors
+# Benchmarks (printed, never asserted): the engine's passes, PIC at 224 px,
+# the Delaunay blur, one gradient pass per golden model.
+bench: all $(BUILD)/tests/tool_mkmodel $(BUILD)/tests/test_pic $(BUILD)/tests/test_delaunay $(BUILD)/tests/test_attrib_grad
+	@$(BUILD)/tests/tool_mkmodel resnet18 3 1000 1 F32 $(BUILD)/bench_resnet18.st >/dev/null
+	./salient bench -m $(BUILD)/bench_resnet18.st
+	@SALIENT_BENCH=1 $(BUILD)/tests/test_pic | grep benchmark
+	@SALIENT_BENCH=1 $(BUILD)/tests/test_delaunay | grep benchmark
+	@SALIENT_BENCH=1 $(BUILD)/tests/test_attrib_grad | grep timing
 
 clean:
 	rm -rf build build-asan build-fuzz salient

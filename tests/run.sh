@@ -4,6 +4,7 @@
 # "FAIL name: why". A program that crashes or exits non-zero without
 # printing a FAIL counts as one failure. Ends with "N passed, M failed".
 BUILD=${BUILD:-build}
+T=${T:-}      # a name filter: only the tests whose file name contains it
 SALIENT=${SALIENT:-./salient}
 export SALIENT BUILD
 log=$(mktemp); trap 'rm -f "$log"' EXIT
@@ -25,11 +26,13 @@ run_one() {
 }
 for t in "$BUILD"/tests/test_*; do
   [ -x "$t" ] || continue
+  case $(basename "$t") in *"$T"*) ;; *) continue ;; esac
   echo "== $(basename "$t")"
   run_one "$(basename "$t")" "$t"
 done
 for t in tests/cli_*.sh; do
   [ -f "$t" ] || continue
+  case $(basename "$t") in *"$T"*) ;; *) continue ;; esac
   echo "== $(basename "$t")"
   run_one "$(basename "$t")" sh "$t"
 done

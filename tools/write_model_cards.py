@@ -146,6 +146,8 @@ def card(name):
              "bilinear antialiased resize to %d x %d (torch `interpolate(antialias=True)`) -> "
              "(x - %g) / %g." % (tr["input_size"], tr["input_size"], tr["mean"], tr["std"]),
              "", "## Data and licences", DATA[name], "",
+             "The weights are released with salient under the Apache License 2.0 (`LICENSE`); the training "
+             "data keep their own licences, above, and their authors' credit.", "",
              "## Split", "```", json.dumps(tr["split_sizes"]), "```", "",
              "## Recipe", "Script: `tools/%s`; seed %d; %d epoch(s); %.0f s of training on 2 CPU cores "
              "(shared with other work)." % ("train_brain.py" if "brain" in name else "train_cxr.py",

@@ -54,6 +54,9 @@ int model_open(Model *md, const Opts *o);         /* 0, or -1 after printing the
 void model_close(Model *md);
 const char *model_label(const Model *md, int k, char *buf, size_t n);
 
+/* With --input-npy and no --size, the input size is the array's (H = W):
+   sets o->size. 0, or -1 after an error message. */
+int opts_size_from_npy(Opts *o);
 /* Reads a float32-convertible (N,C,H,W) .npy for the model; -1 after an error message. */
 float *load_input_npy(const char *path, const Model *md, int *n, int *h, int *w);
 

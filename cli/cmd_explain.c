@@ -389,8 +389,27 @@ static int parse_methods(const char *list, const AttribMethod ***out, int *n) {
     return 0;
 }
 
-int cmd_explain(const Opts *o) {
+/* Output folders are named after the image files: two inputs with the same
+   name would overwrite each other's maps, so they are refused up front. */
+static int check_distinct_names(const Opts *o) {
+    char a[200], b[200];
+    for (int i = 0; i < o->n_pos; i++) {
+        stem_of(o->pos[i], a, sizeof a);
+        for (int j = 0; j < i; j++) {
+            stem_of(o->pos[j], b, sizeof b);
+            if (!strcmp(a, b))
+                return cli_error("explain: %s and %s would both write to %s/%s/; explain them into different -o "
+                                 "folders, or rename one", o->pos[j], o->pos[i], o->outdir, a);
+        }
+    }
+    return 0;
+}
+
+int cmd_explain(const Opts *o_in) {
+    Opts sized = *o_in;
+    const Opts *o = &sized;
     if (!o->n_pos && !o->input_npy) return cli_error("explain: give images or --input-npy X.npy");
+    if (check_distinct_names(o) || opts_size_from_npy(&sized)) return 1;
     Run run = {0};
     run.o = o;
     if (parse_methods(o->methods, &run.methods, &run.n_methods)) return 1;
@@ -399,7 +418,7 @@ int cmd_explain(const Opts *o) {
     run.md = &md;
     eng_set_threads(o->threads);
     eng_set_reference(o->reference);
-    int C = eng_model_in_channels(md.m), S = md.size, failed = 0;
+    int C = eng_model_in_channels(md.m), S = md.size, failed = 0, tried = 0;
     /* One image per pass: cheap enough to run before every explain (a batch
        of 16 at 224 cost ~8 s), and this engine's cost per image hardly
        depends on the batch (resnet50 at 224: forward 67 ms at batch 1, 65 ms
@@ -415,7 +434,8 @@ int cmd_explain(const Opts *o) {
         int n, h, w;
         float *xs = load_input_npy(o->input_npy, &md, &n, &h, &w);
         if (!xs) failed = 1;
-        else if (h != S || w != S) failed = cli_error("%s: inputs are %dx%d, the model's input size is %d (use --size %d)", o->input_npy, h, w, S, h);
+        else if (h != S || w != S) failed = cli_error("%s: inputs are %dx%d, the model's input size is %d (--size %d; "
+                                                      "inputs must be square)", o->input_npy, h, w, S, S);
         else
             for (int i = 0; i < n; i++) {
                 Item it = {"", o->input_npy, i};
@@ -424,6 +444,7 @@ int cmd_explain(const Opts *o) {
                 if (n == 1) snprintf(it.name, sizeof it.name, "%s", stem);
                 else snprintf(it.name, sizeof it.name, "%s_%d", stem, i);
                 failed += explain_one(&run, &it, xs + per * i) != 0;
+                tried++;
             }
         free(xs);
     }
@@ -432,6 +453,7 @@ int cmd_explain(const Opts *o) {
         stem_of(o->pos[i], it.name, sizeof it.name);
         manifest_add_input(o->pos[i]);
         char err[512];
+        tried++;
         if (image_preprocess(o->pos[i], C, S, md.mean, md.std, x, err, sizeof err)) {
             cli_error("skipping %s", err);
             failed++;
@@ -445,8 +467,9 @@ int cmd_explain(const Opts *o) {
     trace_close();
     char mpath[1100];
     snprintf(mpath, sizeof mpath, "%s/manifest.json", o->outdir);
-    if (manifest_write(mpath)) failed++;
+    /* a run that explained nothing leaves no folder behind to hold a manifest */
+    if (tried > failed && manifest_write(mpath)) failed++;
     model_close(&md);
-    if (failed) return cli_error("%d image(s) failed", failed) ? 1 : 1;
-    return 0;
+    if (failed && tried > 1) cli_error("%d of %d images failed", failed, tried);
+    return failed || !tried ? 1 : 0;
 }

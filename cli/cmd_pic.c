@@ -129,7 +129,10 @@ static void print_text(const PicResult *r, const PicImage *pi, const Model *md, 
     printf("\ntime: blurred images + information %.0f ms, network %.0f ms\n", pi->seconds_images * 1e3, pi->seconds_net * 1e3);
 }
 
-int cmd_pic(const Opts *o) {
+int cmd_pic(const Opts *o_in) {
+    Opts sized = *o_in;
+    const Opts *o = &sized;
+    if (opts_size_from_npy(&sized)) return 1;
     if (!o->map) return cli_error("pic: give the saliency map with --map MAP.npy");
     if ((o->n_pos != 1) == !o->input_npy || o->n_pos > 1)
         return cli_error("pic: give exactly one image, or --input-npy X.npy with one input");

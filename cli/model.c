@@ -97,6 +97,16 @@ const char *model_label(const Model *md, int k, char *buf, size_t n) {
     return buf;
 }
 
+int opts_size_from_npy(Opts *o) {
+    if (!o->input_npy || o->size) return 0;
+    NpyArray a;
+    char err[512];
+    if (npy_read(o->input_npy, &a, err, sizeof err)) return cli_error("%s", err), -1;
+    if (a.ndim == 4 && a.shape[2] == a.shape[3] && a.shape[2] >= 8 && a.shape[2] <= 4096) o->size = (int)a.shape[2];
+    npy_free(&a);
+    return 0;
+}
+
 float *load_input_npy(const char *path, const Model *md, int *n, int *h, int *w) {
     NpyArray a;
     char err[512];

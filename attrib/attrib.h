@@ -139,6 +139,9 @@ int attrib_grads(AttribParams *P, AttribResult *R, const float *xs, int n, float
 /* Logits (n,K) of n inputs, forward only, in batches of P->batch, by
    default 16 images at 224x224 scaled by the area. */
 int attrib_logits(AttribParams *P, AttribResult *R, const float *xs, int n, float *logits);
+/* The prediction for one input x: logits and softmax probabilities (K
+   each, caller's buffers); returns the predicted class, or -1 on error. */
+int attrib_predict(AttribParams *P, const float *x, float *logits, float *prob);
 /* The batch size the helpers above use (P->batch, or the default for the
    image size): callers generating images chunk by chunk use it as their chunk. */
 int attrib_batch_size(const AttribParams *P);

@@ -2,6 +2,7 @@
    logits through engine passes, layer activations and gradients, layer
    replacement, baselines, and result bookkeeping. */
 #include "attrib/attrib.h"
+#include "engine/ops.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -105,6 +106,11 @@ int attrib_grads(AttribParams *P, AttribResult *R, const float *xs, int n, float
     }
     free(seed);
     return 0;
+}
+
+int attrib_predict(AttribParams *P, const float *x, float *logits, float *prob) {
+    if (attrib_logits(P, NULL, x, 1, logits)) return -1;
+    return softmax_argmax(prob, logits, eng_model_n_classes(P->model));
 }
 
 int attrib_logits(AttribParams *P, AttribResult *R, const float *xs, int n, float *logits) {

@@ -40,6 +40,7 @@
 #include "eval/localize.h"
 #include "eval/pic.h"
 #include "eval/results.h"
+#include "eval/score.h"
 #include "eval/summary.h"
 #include "io/file.h"
 #include "io/image.h"
@@ -63,15 +64,10 @@ typedef struct {
     Model *md;
     const AttribMethod **methods;
     int n_methods;
-    InfoKind info;
-    double min_pred;
-    InsdelSubstrate sub_ins, sub_del;
-    int insdel, insdel_steps;
-    int pic;                 /* 0 with --no-pic: no SIC/AIC (localisation-only runs) */
+    ScoreSettings sc;        /* the protocol's settings (eval/score.h); sc.pic 0 with --no-pic */
     int shard_i, shard_n;
     const char *layer;
     char outdir[2048];
-    int C, S, K;
     char *const *classes;   /* the data set's class names by index (NULL entries where unknown) */
     int n_classes;
     char settings[600];     /* the gallery's settings line (method_settings_line) */
@@ -125,11 +121,11 @@ static int write_run_json(const Eval *E, const Dataset *d, int n_listed, const c
     jw_key(&w, "model"); jw_object_begin(&w);
     jw_kv_string(&w, "path", md->path); jw_kv_string(&w, "arch", eng_model_arch(md->m));
     jw_kv_string(&w, "sha256", md->info.sha256);
-    jw_kv_int(&w, "classes", E->K); jw_kv_int(&w, "channels", E->C); jw_kv_int(&w, "input_size", E->S);
-    jw_key(&w, "mean"); jw_array_begin(&w); for (int c = 0; c < E->C; c++) jw_number(&w, md->mean[c]); jw_array_end(&w);
-    jw_key(&w, "std"); jw_array_begin(&w); for (int c = 0; c < E->C; c++) jw_number(&w, md->std[c]); jw_array_end(&w);
+    jw_kv_int(&w, "classes", E->sc.K); jw_kv_int(&w, "channels", E->sc.C); jw_kv_int(&w, "input_size", E->sc.S);
+    jw_key(&w, "mean"); jw_array_begin(&w); for (int c = 0; c < E->sc.C; c++) jw_number(&w, md->mean[c]); jw_array_end(&w);
+    jw_key(&w, "std"); jw_array_begin(&w); for (int c = 0; c < E->sc.C; c++) jw_number(&w, md->std[c]); jw_array_end(&w);
     jw_key(&w, "labels"); jw_array_begin(&w);
-    for (int k = 0; k < E->K; k++) {
+    for (int k = 0; k < E->sc.K; k++) {
         char b[32];
         const char *nm = k < md->n_labels ? md->labels[k] : k < d->n_classes && d->classes[k] ? d->classes[k] : NULL;
         if (!nm) { snprintf(b, sizeof b, "class %d", k); nm = b; }
@@ -154,18 +150,18 @@ static int write_run_json(const Eval *E, const Dataset *d, int n_listed, const c
     }
     jw_object_end(&w);
     jw_kv_string(&w, "target", "the predicted class of each image");
-    if (!E->pic) jw_kv_bool(&w, "pic", 0);   /* written only when off: older runs had PIC on */
-    jw_kv_string(&w, "info", info_name(E->info));
-    jw_kv_string(&w, "info_description", info_describe(E->info));
-    jw_kv_number(&w, "min_pred", E->min_pred);
+    if (!E->sc.pic) jw_kv_bool(&w, "pic", 0);   /* written only when off: older runs had PIC on */
+    jw_kv_string(&w, "info", info_name(E->sc.info));
+    jw_kv_string(&w, "info_description", info_describe(E->sc.info));
+    jw_kv_number(&w, "min_pred", E->sc.min_pred);
     jw_kv_int(&w, "seed", (long long)o->seed);
     jw_kv_string(&w, "rng", "xoshiro256** seeded by SplitMix64 (engine/rng.h); image i: random mask from "
                             "split(split(seed,i),0), methods from split(split(seed,i),1)");
     jw_key(&w, "insdel"); jw_object_begin(&w);
-    jw_kv_bool(&w, "enabled", E->insdel);
-    jw_kv_string(&w, "insertion_substrate", insdel_substrate_name(E->sub_ins));
-    jw_kv_string(&w, "deletion_substrate", insdel_substrate_name(E->sub_del));
-    if (E->insdel_steps) jw_kv_int(&w, "steps", E->insdel_steps);
+    jw_kv_bool(&w, "enabled", E->sc.insdel);
+    jw_kv_string(&w, "insertion_substrate", insdel_substrate_name(E->sc.sub_ins));
+    jw_kv_string(&w, "deletion_substrate", insdel_substrate_name(E->sc.sub_del));
+    if (E->sc.insdel_steps) jw_kv_int(&w, "steps", E->sc.insdel_steps);
     else jw_kv_string(&w, "steps", "RISE: one image row of pixels per step (H+1 points)");
     jw_object_end(&w);
     if (E->shard_n > 1 || o->shard) {
@@ -258,7 +254,7 @@ static int summarise_outdir(const char *outdir, const JsonValue *run) {
    probability; a wrong prediction gets WRONG in red and a red frame. */
 static void write_gallery(const Eval *E, const DataItem *it, const float *x, float **maps, int pred, double prob,
                           const uint8_t *lesion) {
-    int C = E->C, S = E->S, n = E->n_methods;
+    int C = E->sc.C, S = E->sc.S, n = E->n_methods;
     char dir[2300], path[2600];
     path_in(dir, sizeof dir, E->outdir, "gallery");
     if (mkdir_p(dir)) return;
@@ -301,122 +297,57 @@ static void emit(Sink *k, const EvalRow *r) {
     k->n_rows++;
 }
 
-static void set_skipped(char *buf, size_t n, const PicResult *pr, int pic_ok) {
-    buf[0] = 0;
-    if (!pic_ok) return;
-    const PicCurve *c[2] = {&pr->sic, &pr->aic};
-    for (int k = 0; k < 2; k++) {
-        if (c[k]->skip == PIC_OK) continue;
-        size_t L = strlen(buf);
-        snprintf(buf + L, n - L, "%s%s:%s", L ? ";" : "", k ? "aic" : "sic", pic_skip_name(c[k]->skip));
-    }
-}
-
-/* Adds "what: why" to a ';'-separated list of reasons. A row whose list
-   holds "failed: " counts as failed; failures come first so that the
-   skipped cell starts with "failed" whenever something failed. */
-static void append_reason(char *buf, size_t n, const char *what, const char *why) {
-    char tmp[1024], out[2100];
-    snprintf(tmp, sizeof tmp, "%s", buf);
-    snprintf(out, sizeof out, "%s: %.500s%s%s", what, why, tmp[0] ? ";" : "", tmp);
-    size_t L = strlen(out);
-    if (L >= n) L = n - 1;
-    memcpy(buf, out, L);
-    buf[L] = 0;
-    for (char *p = buf; *p; p++) if (*p == '\n' || *p == '\r') *p = ' ';
-}
-
-/* One method on one prepared image: map and every metric -> row. */
-static void score_method(Eval *E, Sink *k, AttribParams *P, const AttribMethod *am, PicImage *pi, int pic_ready,
-                         const char *pic_err, const uint8_t *mask, const uint8_t *fg, EvalRow *base, float **keep_map) {
-    EvalRow r = *base;
-    r.method = (char *)am->name;
-    char skipped[600] = "";
-    double t0 = attrib_now();
-    AttribResult R;
-    char phase[400];
+/* One method on a prepared image: the row, appended and flushed; the map
+   kept for the gallery when keep_map is given. */
+static void score_and_emit(Eval *E, Sink *k, AttribParams *P, const AttribMethod *am, ScoreImage *im,
+                           const EvalRow *base, float **keep_map) {
+    char phase[400], label[300], skipped[600];
     snprintf(phase, sizeof phase, "evaluate %s %s", base->image, am->name);
     trace_phase(phase);
-    char label[300];
     const char *b = strrchr(base->image, '/');
     snprintf(label, sizeof label, "%.24s %s", b ? b + 1 : base->image, am->name);
     pbar_show(k->pb, label);
-    if (am->run(P, &R)) {
-        snprintf(skipped, sizeof skipped, "failed: %s: %s", am->name, eng_last_error());
-        fprintf(stderr, "\nsalient: %s: %s\n", base->image, skipped);
-        r.skipped = skipped;
-        r.seconds = attrib_now() - t0;
+    EvalRow r = *base;
+    ScoreOut out;
+    if (score_method(im, &E->sc, P, am, &r, skipped, sizeof skipped, &out) == 0)
+        trace_method(base->image, am->name, out.forward, out.backward, out.method_seconds, out.map,
+                     (size_t)E->sc.S * E->sc.S);
+    if (strstr(skipped, "failed: ")) {
         k->n_failed_rows++;
-        emit(k, &r);
-        return;
+        fprintf(stderr, "\nsalient: %s %s: %s\n", base->image, am->name, skipped);
     }
-    size_t plane = (size_t)E->S * E->S;
-    trace_method(base->image, am->name, R.forward, R.backward, R.seconds, R.map, plane);
-    /* PIC */
-    PicResult pr;
-    memset(&pr, 0, sizeof pr);
-    int pic_ok = 0;
-    if (pic_ready) {
-        PicEngine pe = {P, E->md->mean, E->md->std, 0};
-        if (pic_evaluate(pi, R.map, pic_engine_logits, &pe, E->K, P->target, E->min_pred, 0, &pr) == 0) {
-            pic_ok = 1;
-            r.sic = pr.sic.auc;
-            r.aic = pr.aic.auc;
-            r.has_raw = 1;
-            pic_raw_from_curve(&r.sic_raw, &pr.sic);
-            pic_raw_from_curve(&r.aic_raw, &pr.aic);
-        } else {
-            append_reason(skipped, sizeof skipped, "failed: pic", eng_last_error());
-        }
-        pic_result_free(&pr);
-    } else if (E->pic) append_reason(skipped, sizeof skipped, "failed: pic", pic_err);
-    if (pic_ok) set_skipped(skipped, sizeof skipped, &pr, 1);
-    /* insertion / deletion (also for images PIC skips: they are other metrics) */
-    if (E->insdel) {
-        int step = E->insdel_steps ? (int)((plane + E->insdel_steps - 1) / E->insdel_steps) : 0;
-        InsdelResult ir;
-        if (insdel_run(P, R.map, INSDEL_INSERTION, E->sub_ins, step, E->md->mean, E->md->std, &ir) == 0) r.insertion = ir.auc;
-        else append_reason(skipped, sizeof skipped, "failed: insertion", eng_last_error());
-        insdel_result_free(&ir);
-        if (insdel_run(P, R.map, INSDEL_DELETION, E->sub_del, step, E->md->mean, E->md->std, &ir) == 0) r.deletion = ir.auc;
-        else append_reason(skipped, sizeof skipped, "failed: deletion", eng_last_error());
-        insdel_result_free(&ir);
-    }
-    /* localisation */
-    if (fg) r.outside = localize_outside_mass(R.map, fg, plane);
-    if (mask) {
-        r.hit = localize_pointing_hit(R.map, mask, plane);
-        r.energy = localize_energy(R.map, mask, plane);
-    }
-    r.seconds = attrib_now() - t0;
-    r.skipped = skipped;
-    if (strstr(skipped, "failed: ")) { k->n_failed_rows++; fprintf(stderr, "\nsalient: %s %s: %s\n", base->image, am->name, skipped); }
     emit(k, &r);
-    if (keep_map) { *keep_map = R.map; R.map = NULL; }
-    attrib_result_free(&R);
+    if (keep_map) *keep_map = out.map;
+    else free(out.map);
 }
 
-/* The foreground (head or body) of the preprocessed input x, or NULL when
-   there is none (a constant image) or no memory: outside_mass stays empty. */
-static uint8_t *input_foreground(const Eval *E, const DataItem *it, const float *x) {
-    size_t plane = (size_t)E->S * E->S;
-    float *gray = malloc(sizeof(float) * plane);
-    uint8_t *fg = malloc(plane);
-    int n = -1;
-    if (gray && fg) {
-        localize_gray_from_input(gray, x, E->C, plane, E->md->mean, E->md->std);
-        n = localize_foreground(gray, E->S, E->S, fg);
+/* The lesion mask beside the image (<image>.mask.png) at the input size, or NULL. */
+static uint8_t *load_lesion(const Eval *E, const DataItem *it) {
+    char mpath[4200], err[600];
+    if (!dataset_mask_path(it->path, mpath, sizeof mpath)) return NULL;
+    size_t plane = (size_t)E->sc.S * E->sc.S;
+    uint8_t *mask = malloc(plane);
+    int cnt = mask ? localize_load_mask(mpath, E->sc.S, E->sc.S, mask, err, sizeof err) : -1;
+    if (cnt < 0) fprintf(stderr, "\nsalient: %s: lesion mask ignored: %s\n", it->name, mask ? err : "out of memory");
+    else if (cnt == 0) fprintf(stderr, "\nsalient: %s: lesion mask %s is empty: no localisation\n", it->name, mpath);
+    else manifest_add_input(mpath);
+    if (cnt <= 0) { free(mask); return NULL; }
+    return mask;
+}
+
+/* Rows for every method still to do, all with the same reason. */
+static void emit_all(Eval *E, Sink *k, EvalRow *base, const char *reason, int failed) {
+    base->skipped = (char *)reason;
+    for (int j = 0; j < E->n_methods; j++) {
+        if (results_find(k->done, base->image, E->methods[j]->name) >= 0) continue;
+        base->method = (char *)E->methods[j]->name;
+        emit(k, base);
+        k->n_failed_rows += failed;
     }
-    free(gray);
-    if (n < 0) fprintf(stderr, "\nsalient: %s: no foreground (out of memory): outside_mass left empty\n", it->name);
-    else if (n == 0) fprintf(stderr, "\nsalient: %s: no foreground (constant image): outside_mass left empty\n", it->name);
-    if (n <= 0) { free(fg); return NULL; }
-    return fg;
 }
 
 /* Returns 1 if the image was computed, 0 if everything was already done. */
 static int evaluate_image(Eval *E, Sink *k, AttribParams *P, const DataItem *it, float *x) {
-    const Opts *o = E->o;
     int need = 0;
     for (int j = 0; j < E->n_methods; j++) need += results_find(k->done, it->name, E->methods[j]->name) < 0;
     if (!need) return 0;
@@ -425,76 +356,34 @@ static int evaluate_image(Eval *E, Sink *k, AttribParams *P, const DataItem *it,
     base.label = it->label;
     char err[600], reason[700];
     manifest_add_input(it->path);
-    if (image_preprocess(it->path, E->C, E->S, E->md->mean, E->md->std, x, err, sizeof err)) {
+    if (image_preprocess(it->path, E->sc.C, E->sc.S, E->sc.mean, E->sc.std, x, err, sizeof err)) {
         snprintf(reason, sizeof reason, "unreadable: %s", err);
         fprintf(stderr, "\nsalient: skipping %s\n", err);
-        base.skipped = reason;
-        for (int j = 0; j < E->n_methods; j++) {
-            if (results_find(k->done, it->name, E->methods[j]->name) >= 0) continue;
-            base.method = (char *)E->methods[j]->name;
-            emit(k, &base);
-        }
+        emit_all(E, k, &base, reason, 0);
         k->n_unreadable++;
         return 1;
     }
-    size_t plane = (size_t)E->S * E->S;
-    /* prediction */
-    float *logits = malloc(sizeof(float) * E->K), *prob = malloc(sizeof(float) * E->K);
-    P->x = x;
-    if (!logits || !prob || attrib_logits(P, NULL, x, 1, logits)) {
+    uint8_t *lesion = load_lesion(E, it);
+    ScoreImage im;
+    if (score_image_prepare(&im, &E->sc, P, x, E->o->seed, (uint64_t)it->index, lesion)) {
         snprintf(reason, sizeof reason, "failed: predict: %s", eng_last_error());
-        base.skipped = reason;
+        emit_all(E, k, &base, reason, 1);
+    } else {
+        if (im.foreground_note[0]) fprintf(stderr, "\nsalient: %s: %s: outside_mass left empty\n", it->name, im.foreground_note);
+        if (E->sc.pic && !im.pic_ready) fprintf(stderr, "\nsalient: %s: PIC not computed: %s\n", it->name, im.pic_error);
+        base.predicted = im.pred;
+        base.confidence = im.prob[im.pred];
+        float **maps = calloc(E->n_methods, sizeof(float *));
+        int gallery = k->gallery_left > 0 && maps;
         for (int j = 0; j < E->n_methods; j++)
-            if (results_find(k->done, it->name, E->methods[j]->name) < 0) { base.method = (char *)E->methods[j]->name; emit(k, &base); k->n_failed_rows++; }
-        free(logits); free(prob);
-        return 1;
+            if (results_find(k->done, it->name, E->methods[j]->name) < 0)
+                score_and_emit(E, k, P, E->methods[j], &im, &base, gallery ? &maps[j] : NULL);
+        if (gallery) { write_gallery(E, it, x, maps, im.pred, im.prob[im.pred], lesion); k->gallery_left--; }
+        for (int j = 0; maps && j < E->n_methods; j++) free(maps[j]);
+        free(maps);
     }
-    softmax_forward(prob, logits, 1, E->K);
-    int pred = 0;
-    for (int c = 1; c < E->K; c++) if (prob[c] > prob[pred]) pred = c;
-    base.predicted = pred;
-    base.confidence = prob[pred];
-    P->target = pred;
-    uint64_t img_seed = eng_rng_split(o->seed, (uint64_t)it->index);
-    P->seed = eng_rng_split(img_seed, 1);
-    /* mask */
-    uint8_t *mask = NULL;
-    char mpath[4200];
-    if (dataset_mask_path(it->path, mpath, sizeof mpath)) {
-        mask = malloc(plane);
-        int cnt = mask ? localize_load_mask(mpath, E->S, E->S, mask, err, sizeof err) : -1;
-        if (cnt < 0) fprintf(stderr, "\nsalient: %s: lesion mask ignored: %s\n", it->name, mask ? err : "out of memory");
-        else if (cnt == 0) fprintf(stderr, "\nsalient: %s: lesion mask %s is empty: no localisation\n", it->name, mpath);
-        else manifest_add_input(mpath);
-        if (cnt <= 0) { free(mask); mask = NULL; }
-    }
-    uint8_t *fg = input_foreground(E, it, x);
-    /* the PIC image: the input as uint8, its random mask and fully blurred image */
-    PicImage pi;
-    memset(&pi, 0, sizeof pi);
-    uint8_t *img = malloc(plane * E->C), *rmask = malloc(plane);
-    int pic_ready = E->pic && img && rmask;
-    char pic_err[512] = "out of memory";
-    if (pic_ready) {
-        pic_input_to_u8(img, x, E->C, E->S, E->S, E->md->mean, E->md->std);
-        pic_ready = pic_random_mask(rmask, E->S, E->S, PIC_RANDOM_FRACTION, eng_rng_split(img_seed, 0)) == 0 &&
-                    pic_image_init(&pi, img, E->S, E->S, E->C, rmask, E->info) == 0;
-        if (!pic_ready) {
-            snprintf(pic_err, sizeof pic_err, "%s", eng_last_error());
-            fprintf(stderr, "\nsalient: %s: PIC not computed: %s\n", it->name, pic_err);
-        }
-    }
-    float **maps = calloc(E->n_methods, sizeof(float *));
-    int gallery = k->gallery_left > 0 && maps;
-    for (int j = 0; j < E->n_methods; j++) {
-        if (results_find(k->done, it->name, E->methods[j]->name) >= 0) continue;
-        score_method(E, k, P, E->methods[j], &pi, pic_ready, pic_err, mask, fg, &base, gallery ? &maps[j] : NULL);
-    }
-    if (gallery) { write_gallery(E, it, x, maps, pred, prob[pred], mask); k->gallery_left--; }
-    for (int j = 0; maps && j < E->n_methods; j++) free(maps[j]);
-    free(maps);
-    pic_image_free(&pi);
-    free(img); free(rmask); free(mask); free(fg); free(logits); free(prob);
+    score_image_free(&im);
+    free(lesion);
     return 1;
 }
 
@@ -503,18 +392,18 @@ static int evaluate_image(Eval *E, Sink *k, AttribParams *P, const DataItem *it,
 static int parse_settings(Eval *E, const Opts *o) {
     memset(E, 0, sizeof *E);
     E->o = o;
-    if (info_parse(o->info ? o->info : "webp", &E->info)) return cli_error("--info %s: expected webp, png or entropy", o->info);
-    E->min_pred = o->min_pred >= 0 ? o->min_pred : PIC_MIN_PRED;
-    E->sub_ins = SUBSTRATE_BLUR;
-    E->sub_del = SUBSTRATE_ZERO;
+    if (info_parse(o->info ? o->info : "webp", &E->sc.info)) return cli_error("--info %s: expected webp, png or entropy", o->info);
+    E->sc.min_pred = o->min_pred >= 0 ? o->min_pred : PIC_MIN_PRED;
+    E->sc.sub_ins = SUBSTRATE_BLUR;
+    E->sc.sub_del = SUBSTRATE_ZERO;
     if (o->substrate) {
         InsdelSubstrate s;
         if (insdel_parse_substrate(o->substrate, &s)) return cli_error("--substrate %s: expected blur or black", o->substrate);
-        E->sub_ins = E->sub_del = s;
+        E->sc.sub_ins = E->sc.sub_del = s;
     }
-    E->insdel = !o->no_insdel;
-    E->pic = !o->no_pic;
-    E->insdel_steps = o->insdel_steps;
+    E->sc.insdel = !o->no_insdel;
+    E->sc.pic = !o->no_pic;
+    E->sc.insdel_steps = o->insdel_steps;
     E->shard_i = 0; E->shard_n = 1;
     if (o->shard && parse_shard(o->shard, &E->shard_i, &E->shard_n))
         return cli_error("--shard %s: expected I/N with 0 <= I < N (e.g. 0/4)", o->shard);
@@ -586,13 +475,14 @@ int cmd_evaluate(const Opts *o) {
     Model md;
     if (model_open(&md, o)) { free(E.methods); return 1; }
     E.md = &md;
-    E.C = eng_model_in_channels(md.m); E.S = md.size; E.K = eng_model_n_classes(md.m);
+    E.sc.C = eng_model_in_channels(md.m); E.sc.S = md.size; E.sc.K = eng_model_n_classes(md.m);
+    E.sc.mean = md.mean; E.sc.std = md.std;
     E.layer = o->layer ? o->layer : attrib_default_layer(md.m);
     eng_set_threads(o->threads);
     eng_set_reference(o->reference);
     Dataset d;
     char err[1024];
-    if (dataset_open(&d, o->data, md.labels, md.n_labels, E.K, err, sizeof err)) {
+    if (dataset_open(&d, o->data, md.labels, md.n_labels, E.sc.K, err, sizeof err)) {
         model_close(&md); free(E.methods);
         return cli_error("%s", err);
     }
@@ -617,14 +507,14 @@ int cmd_evaluate(const Opts *o) {
         if (d.from_csv) manifest_add_input(o->data);
         fprintf(stderr, "salient: evaluating %d image%s%s of %d listed (%s), %d methods, info %s, min_pred %g -> %s\n", n_mine,
                 n_mine == 1 ? "" : "s", E.shard_n > 1 ? " (this shard)" : "", n_listed, o->data, E.n_methods,
-                info_name(E.info), E.min_pred, E.outdir);
+                info_name(E.sc.info), E.sc.min_pred, E.outdir);
         if (d.ignored) fprintf(stderr, "salient: note: %d non-image file(s) in the class folders ignored\n", d.ignored);
         AttribParams P;
         attrib_params_default(&P);
-        P.model = md.m; P.C = E.C; P.H = P.W = E.S; P.mean = md.mean; P.std = md.std;
+        P.model = md.m; P.C = E.sc.C; P.H = P.W = E.sc.S; P.mean = md.mean; P.std = md.std;
         opts_to_attrib_params(o, &P);
         if (o->baseline) attrib_baseline_parse(o->baseline, &P.baseline);
-        float *x = malloc(sizeof(float) * E.C * (size_t)E.S * E.S);
+        float *x = malloc(sizeof(float) * E.sc.C * (size_t)E.sc.S * E.sc.S);
         ProgressBar pb;
         pbar_start(&pb, "images", n_mine);
         k.pb = &pb;

@@ -196,10 +196,8 @@ static int explain_one(Run *run, const Item *it, const float *x) {
     attrib_params_default(&P);
     P.model = m; P.x = x; P.C = C; P.H = P.W = S; P.mean = md->mean; P.std = md->std;
     float *logits = malloc(sizeof(float) * K), *prob = malloc(sizeof(float) * K);
-    if (attrib_logits(&P, NULL, x, 1, logits)) { free(logits); free(prob); return cli_error("%s", eng_last_error()); }
-    softmax_forward(prob, logits, 1, K);
-    int pred = 0;
-    for (int k = 1; k < K; k++) if (prob[k] > prob[pred]) pred = k;
+    int pred = logits && prob ? attrib_predict(&P, x, logits, prob) : -1;
+    if (pred < 0) { free(logits); free(prob); return cli_error("%s", eng_last_error()); }
     const char *truth_from;
     int truth = resolve_truth(o, md, it->index < 0 ? it->path : NULL, &truth_from);
     if (truth == -2) {

@@ -150,9 +150,7 @@ static int predict_npy(const Opts *o, Model *md) {
     if (!rc && !o->logits_npy) {
         float *prob = malloc(sizeof(float) * K);
         for (int i = 0; i < n; i++) {
-            softmax_forward(prob, logits + (size_t)i * K, 1, K);
-            int best = 0;
-            for (int c = 1; c < K; c++) if (prob[c] > prob[best]) best = c;
+            int best = softmax_argmax(prob, logits + (size_t)i * K, K);
             char b[32];
             printf("%s[%d]\t%s\t%.6f\n", o->input_npy, i, model_label(md, best, b, sizeof b), prob[best]);
         }

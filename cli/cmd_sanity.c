@@ -254,9 +254,10 @@ int cmd_sanity(const Opts *o) {
     manifest_add_input(o->pos[0]);
     P.model = md.m; P.x = x; P.C = C; P.H = P.W = S; P.mean = md.mean; P.std = md.std;
     opts_to_attrib_params(o, &P);
-    if (attrib_logits(&P, NULL, x, 1, logits)) { rc = cli_error("%s", eng_last_error()); goto done; }
-    int target = 0;
-    for (int k = 1; k < K; k++) if (logits[k] > logits[target]) target = k;
+    float *prob = malloc(sizeof(float) * K);
+    int target = prob ? attrib_predict(&P, x, logits, prob) : -1;
+    free(prob);
+    if (target < 0) { rc = cli_error("%s", eng_last_error()); goto done; }
     P.target = target;
     /* the original maps */
     for (int j = 0; j < nm; j++) {

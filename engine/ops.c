@@ -833,6 +833,13 @@ void softmax_forward(float *out, const float *inp, int N, int K) {
     }
 }
 
+int softmax_argmax(float *prob, const float *logits, int K) {
+    softmax_forward(prob, logits, 1, K);
+    int best = 0;
+    for (int k = 1; k < K; k++) if (prob[k] > prob[best]) best = k;
+    return best;
+}
+
 void softmax_backward(float *dinp, const float *dout, const float *out, int N, int K) {
     for (int n = 0; n < N; n++) {
         const float *dy = dout + (size_t)n * K, *y = out + (size_t)n * K;

@@ -147,6 +147,8 @@ void linear_backward_ref(float *dinp, float *dweight, float *dbias, const float 
    sums in double. Backward: dinp += y (dout - sum(dout y)) for softmax,
    dinp += dout - softmax(x) sum(dout) for log_softmax. */
 void softmax_forward(float *out, const float *inp, int N, int K);
+/* One row: prob = softmax(logits) (K); returns the argmax (the first of ties). */
+int softmax_argmax(float *prob, const float *logits, int K);
 void softmax_backward(float *dinp, const float *dout, const float *out, int N, int K);
 void log_softmax_forward(float *out, const float *inp, int N, int K);
 void log_softmax_backward(float *dinp, const float *dout, const float *out, int N, int K);

@@ -199,6 +199,8 @@ static int nifti__validate(const uint8_t *b, size_t hdr_len, NiftiHeader *h, uin
                                "where the data start is unknown", name);
         h->vox_offset = min_off;
     }
+    if (h->vox_offset < 0)
+        return nifti__fail(err, errlen, "nifti '%s': vox_offset is negative or not a number", name);
     if (h->vox_offset < min_off || (uint64_t)h->vox_offset > max_bytes)
         return nifti__fail(err, errlen, "nifti '%s': vox_offset %lld outside %lld..%llu", name,
                            (long long)h->vox_offset, (long long)min_off, (unsigned long long)max_bytes);
@@ -210,9 +212,11 @@ static int nifti__header(const uint8_t *b, size_t len, uint64_t max_bytes, Nifti
                          const char *name, char *err, size_t errlen) {
     memset(h, 0, sizeof *h);
     int be = 0, v = nifti__version(b, len, &be);
+    if (len < 4)
+        return nifti__fail(err, errlen, "nifti '%s': not a NIfTI file (%zu bytes, shorter than sizeof_hdr)", name, len);
     if (v == 0)
         return nifti__fail(err, errlen, "nifti '%s': not a NIfTI file (sizeof_hdr is %d, expected 348 or 540)",
-                           name, len >= 4 ? nifti__i32(b, 0) : -1);
+                           name, nifti__i32(b, 0));
     size_t hdr_len = (v == 1 ? NIFTI1_HDR : NIFTI2_HDR) + 4;
     if (len < hdr_len)
         return nifti__fail(err, errlen, "nifti '%s': file ends inside the NIfTI-%d header (%zu of %zu bytes)",

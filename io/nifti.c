@@ -239,11 +239,12 @@ typedef struct {
 } NiftiInflate;
 
 /* Inflates until st->have >= want or the input ends; grows st->out
-   (doubling, never past want). Returns 0, or -1 with a message for a
+   only when it is full (doubling, never past want), so it is at most
+   twice what the stream really inflated to. Returns 0, or -1 with a message for a
    corrupt stream or no memory. */
 static int nifti__inflate_to(NiftiInflate *st, size_t want, const char *name, char *err, size_t errlen) {
     while (st->have < want && !st->ended) {
-        if (st->cap < want) {
+        if (st->have == st->cap && st->cap < want) {   /* full: grow */
             size_t ncap = st->cap ? st->cap * 2 : 65536;
             if (ncap > want) ncap = want;
             uint8_t *p = realloc(st->out, ncap);
@@ -535,16 +536,26 @@ static void nifti__set_window(NiftiWindow *u, const char *kind, double lo, doubl
 }
 
 /* DICOM linear VOI LUT (PS3.3 C.11.2.1.2.1) into [0,1]. */
+/* y clamped to [0,1]; NaN -> 0. The formulas below stay inside [0,1]
+   mathematically; near DBL_MAX a difference can overflow (found by
+   tests/fuzz: scl_slope 5e281), and the clamp keeps the promise. */
+static float nifti__unit(double y) {
+    if (!(y > 0)) return 0.0f;
+    return y < 1 ? (float)y : 1.0f;
+}
+
 static float nifti__voi(double x, double c, double wd) {
     if (x <= c - 0.5 - (wd - 1) / 2) return 0.0f;
     if (x > c - 0.5 + (wd - 1) / 2) return 1.0f;
-    return (float)((x - (c - 0.5)) / (wd - 1) + 0.5);
+    return nifti__unit((x - (c - 0.5)) / (wd - 1) + 0.5);
 }
 
+/* (x - lo) / (hi - lo) for lo < x < hi; halved when hi - lo overflows. */
 static float nifti__ramp(double x, double lo, double hi) {
     if (x <= lo) return 0.0f;
     if (x >= hi) return 1.0f;
-    return (float)((x - lo) / (hi - lo));
+    if (isfinite(hi - lo)) return nifti__unit((x - lo) / (hi - lo));
+    return nifti__unit((x / 2 - lo / 2) / (hi / 2 - lo / 2));
 }
 
 /* "C,W" -> center and width; -1 if it is not two finite numbers. */
@@ -570,10 +581,11 @@ int nifti_window(const double *x, size_t n, const char *spec, double cal_min, do
     } else if (is_auto || strcmp(spec, "minmax") == 0) {
         double lo = INFINITY, hi = -INFINITY;
         for (size_t i = 0; i < n; i++) {
+            if (!isfinite(x[i])) continue;   /* NaN -> 0, -inf -> 0, +inf -> 1 below */
             if (x[i] < lo) lo = x[i];
             if (x[i] > hi) hi = x[i];
         }
-        if (lo > hi) lo = hi = 0;   /* empty or all NaN */
+        if (lo > hi) lo = hi = 0;   /* empty, or nothing finite */
         nifti__set_window(&u, "minmax", lo, hi);
     } else {
         double c, wd;

@@ -37,8 +37,8 @@
 
    Bounds (stb-style, before any allocation): sizeof_hdr and magic exact;
    dim[0] in 1..7; dim[1..dim[0]] >= 1 (zero and negative are refused);
-   the data size sum of dims products is computed with an overflow check
-   per factor and must be at most max_bytes (NIFTI_MAX_BYTES by default),
+   the data size (bytes per voxel times dim[1..7]) is computed with an
+   overflow check per factor and must be at most max_bytes (NIFTI_MAX_BYTES by default),
    as must vox_offset; vox_offset + data must lie within the file (for
    .gz: within what the stream inflates to). Gzip is inflated only up to
    vox_offset + data bytes (the header-declared size, itself capped), in
@@ -77,12 +77,13 @@
      "C,W"     DICOM's linear VOI LUT (PS3.3 C.11.2.1.2.1), W >= 1:
                x <= c - 0.5 - (w-1)/2 -> 0;  x > c - 0.5 + (w-1)/2 -> 1;
                else (x - (c - 0.5)) / (w - 1) + 0.5
-     "minmax"  (x - lo) / (hi - lo) with lo, hi the slice's min and max
-               (NaN ignored; a constant slice gives 0)
+     "minmax"  (x - lo) / (hi - lo) with lo, hi the min and max of the
+               slice's finite values (a constant slice gives 0)
      "auto"    (or NULL) cal_min, cal_max from the header when both are
                finite and cal_max > cal_min ("cal": x <= lo -> 0, x >= hi
                -> 1, else (x - lo) / (hi - lo)), otherwise "minmax".
-   NaN voxels become 0. The window used is reported: kind, lo and hi (the
+   NaN voxels become 0, -inf 0, +inf 1; every result is clamped to [0,1]
+   (differences near DBL_MAX may overflow otherwise). The window used is reported: kind, lo and hi (the
    values mapped to 0 and 1) and the DICOM centre/width that reproduce it
    (center = (lo + hi) / 2 + 0.5, width = hi - lo + 1).
 

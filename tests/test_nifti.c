@@ -260,6 +260,48 @@ static void test_windows(void) {
     }
 }
 
+/* Regression (tests/fuzz): huge values made (x - lo) / (hi - lo) inf / inf
+   and the DICOM formula overflow, giving pixels outside [0,1]. */
+static int all_unit(const float *y, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (!(y[i] >= 0.0f && y[i] <= 1.0f)) return 0;
+    return 1;
+}
+
+static void test_window_extremes(void) {
+    const double x[6] = {-INFINITY, -1e308, 5, 1e308, INFINITY, NAN};
+    float y[6];
+    NiftiWindow u;
+    char err[256];
+    int rc = nifti_window(x, 6, "minmax", 0, 0, y, &u, err, sizeof err);
+    CHECK(rc == 0 && all_unit(y, 6) && y[0] == 0 && y[1] == 0 && y[2] == 0.5f && y[3] == 1 && y[4] == 1 && y[5] == 0 &&
+          u.lo == -1e308 && u.hi == 1e308, "nifti.window_minmax_near_dbl_max",
+          "%g %g %g %g %g %g lo %g hi %g", y[0], y[1], y[2], y[3], y[4], y[5], u.lo, u.hi);
+    rc = nifti_window(x, 6, "-1e308,1.7e308", 0, 0, y, &u, err, sizeof err);
+    CHECK(rc == 0 && all_unit(y, 6), "nifti.window_dicom_near_dbl_max", "%g %g %g %g %g", y[0], y[1], y[2], y[3], y[4]);
+    /* the fuzzer's file: NIfTI-2 float32, scl_slope -5.4e281, every slice and window in [0,1] */
+    size_t len;
+    uint8_t *buf = read_all(DATA "fuzz_window_overflow.nii", &len);
+    NiftiFile f;
+    int ok = buf && nifti_parse(buf, len, "fuzz", 0, &f, err, sizeof err) == 0;
+    const char *specs[3] = {"axial", "coronal", "sagittal"}, *wins[3] = {"auto", "minmax", "40,80"};
+    for (int i = 0; ok && i < 3; i++)
+        for (int v = 0; ok && v < f.h.nvol; v++) {
+            double *s;
+            int h, w;
+            ok = nifti_slice(&f, specs[i], v, &s, &h, &w, NULL, err, sizeof err) == 0;
+            float *px = ok ? malloc((size_t)h * w * sizeof(float)) : NULL;
+            for (int k = 0; ok && k < 3; k++)
+                ok = nifti_window(s, (size_t)h * w, wins[k], f.h.cal_min, f.h.cal_max, px, &u, err, sizeof err) == 0 &&
+                     all_unit(px, (size_t)h * w);
+            free(px);
+            if (ok) free(s);
+        }
+    CHECK(ok, "nifti.fuzz_regression_window_overflow", "a pixel left [0,1] (%s)", err);
+    if (buf && f.data) nifti_free(&f);
+    free(buf);
+}
+
 /* ------------------------------------------------------------------ */
 /* hostile input                                                       */
 
@@ -517,6 +559,7 @@ int main(void) {
     test_golden();
     test_radiological_by_hand();
     test_windows();
+    test_window_extremes();
     test_hostile_v1();
     test_hostile_v2();
     test_hostile_gzip();

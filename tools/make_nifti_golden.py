@@ -136,7 +136,9 @@ def window(x, spec, cal_min, cal_max):
     if spec == "auto" and math.isfinite(cal_min) and math.isfinite(cal_max) and cal_max > cal_min:
         kind, lo, hi = "cal", cal_min, cal_max
     elif spec in ("auto", "minmax"):
-        kind, lo, hi = "minmax", float(np.nanmin(x)), float(np.nanmax(x))
+        fin = x[np.isfinite(x)]
+        kind = "minmax"
+        lo, hi = (float(fin.min()), float(fin.max())) if fin.size else (0.0, 0.0)
     else:
         c, w = (float(v) for v in spec.split(","))
         lo_t, hi_t = c - 0.5 - (w - 1) / 2, c - 0.5 + (w - 1) / 2

@@ -353,7 +353,8 @@ static double nifti__raw(const NiftiFile *f, size_t i) {
 double nifti_voxel(const NiftiFile *f, size_t i) {
     double v = nifti__raw(f, i);
     if (!f->h.scaled) return v;
-    /* nibabel apply_read_scaling: two separately rounded steps, each only if needed */
+    /* nibabel apply_read_scaling: two separately rounded steps, each only if needed (two
+       statements, so no FMA contraction: gcc -std=c11 and clang contract within one expression at most) */
     if (f->h.scl_slope != 1.0) v = v * f->h.scl_slope;
     if (f->h.scl_inter != 0.0) v = v + f->h.scl_inter;
     return v;

@@ -4,7 +4,7 @@
 #   make test-slow  the same plus the golden runs that take minutes (every
 #                   golden comparison on the double-accumulating reference path too)
 #   make asan       build + test under AddressSanitizer and UBSan
-#   make fuzz       build the libFuzzer target for the safetensors/JSON parsers
+#   make fuzz       build the libFuzzer targets (safetensors/JSON/npy/image parsers, NIfTI)
 #   make NATIVE=1   tune for this CPU (default: portable x86-64 with AVX2)
 #   make demo       the main job on the bundled models and images
 #   make bench      the benchmarks (never part of make test)
@@ -12,7 +12,7 @@
 
 CC      ?= cc
 BUILD   ?= build
-DEPS_PKGS = libopenblas-dev libstb-dev libwebp-dev pkg-config
+DEPS_PKGS = libopenblas-dev libstb-dev libwebp-dev zlib1g-dev pkg-config
 
 ifeq ($(NATIVE),1)
   ARCHFLAGS = -march=native
@@ -30,7 +30,7 @@ GIT_VERSION := $(RELEASE) ($(shell git describe --always --dirty --exclude 'v*' 
 CFLAGS  += -std=c11 $(OPT) -g $(ARCHFLAGS) -fno-fast-math $(WARN) -D_GNU_SOURCE \
            -I. $(BLAS_CFLAGS) -DSALIENT_VERSION='"$(GIT_VERSION)"' \
            -DSALIENT_CFLAGS='"$(OPT) $(ARCHFLAGS) $(SAN)"' $(SAN)
-LDLIBS  += $(BLAS_LIBS) -lwebp -lm -lpthread
+LDLIBS  += $(BLAS_LIBS) -lwebp -lz -lm -lpthread
 
 LIB_DIRS = engine weights io attrib eval
 LIB_SRC  = $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
@@ -52,6 +52,7 @@ deps:
 	for h in /usr/include/stb/stb_image.h /usr/include/stb/stb_image_write.h; do [ -f $$h ] || missing="$$missing libstb-dev"; done; \
 	pkg-config --exists openblas 2>/dev/null || [ -f /usr/include/x86_64-linux-gnu/openblas-pthread/cblas.h ] || missing="$$missing libopenblas-dev"; \
 	[ -f /usr/include/webp/encode.h ] || missing="$$missing libwebp-dev"; \
+	[ -f /usr/include/zlib.h ] || missing="$$missing zlib1g-dev"; \
 	command -v pkg-config >/dev/null || missing="$$missing pkg-config"; \
 	if [ -n "$$missing" ]; then \
 	  missing=$$(echo $$missing | tr ' ' '\n' | sort -u | tr '\n' ' '); \
@@ -106,7 +107,9 @@ salient-asan: deps $(BUILD)/libsalient.a $(CLI_OBJ) $(TEST_BIN)
 fuzz:
 	@mkdir -p build-fuzz
 	clang -std=c11 -g -O1 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	  -o build-fuzz/fuzz_safetensors tests/fuzz/fuzz_safetensors.c $(wildcard io/*.c) weights/safetensors.c -lm
+	  -o build-fuzz/fuzz_safetensors tests/fuzz/fuzz_safetensors.c $(wildcard io/*.c) weights/safetensors.c -lz -lm
+	clang -std=c11 -g -O1 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	  -o build-fuzz/fuzz_nifti tests/fuzz/fuzz_nifti.c $(wildcard io/*.c) -lz -lm
 
 demo: all
 	@sh tools/demo.sh

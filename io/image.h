@@ -45,6 +45,15 @@
    the ITU-R 601-2 weights of PIL's convert('L'), in float, no rounding.
    1 -> 3 replicates the gray plane.
 
+   NIfTI-1/2 volumes (.nii, .nii.gz; recognised by extension or by their
+   magic, gzip included): image_load gives one 2-D slice, c = 1, windowed
+   to [0,1] - by default the middle axial slice of volume 0 in
+   radiological display orientation with the "auto" window (cal_min /
+   cal_max if set, else the slice's min-max); io/nifti.h has the details.
+   image_load_opts chooses the slice, volume and window and reports what
+   it used; for other formats the options are ignored and info->format
+   names the decoder. Defaults: ImageLoadOpts all zero / NULL.
+
    Functions returning int give 0 on success and -1 on error. */
 #ifndef IO_IMAGE_H
 #define IO_IMAGE_H
@@ -61,10 +70,38 @@ typedef struct {
     float *data;   /* (c, h, w), malloc'd */
 } Image;
 
+/* Options for volumes and multi-frame files; {0} (or a NULL pointer) is
+   the default everywhere. */
+typedef struct {
+    int frame;            /* multi-frame DICOM: frame number, 0 = first */
+    const char *slice;    /* NIfTI: "axial|coronal|sagittal[:INDEX]", NULL = middle axial */
+    int volume;           /* NIfTI 4-D+: volume number, 0 = first */
+    const char *window;   /* NIfTI: "C,W" (DICOM VOI formula), "minmax", "auto" or NULL = auto */
+} ImageLoadOpts;
+
+/* What image_load_opts used, for manifests. */
+typedef struct {
+    char format[16];        /* "image" (stb/PNM), "nifti1", "nifti2" */
+    char window_kind[16];   /* "" if none applied; "center-width", "minmax", "cal" */
+    double lo, hi;          /* the values mapped to 0 and 1 */
+    double center, width;   /* the equivalent DICOM window: C = (lo+hi)/2 + 0.5, W = hi - lo + 1 */
+    char slice[24];         /* e.g. "axial:12" (NIfTI), "" otherwise */
+    int slice_count;        /* slices along that axis */
+    int volume, nvolumes;   /* NIfTI: volume used, volumes in the file (1 for 3-D) */
+    int frame, nframes;     /* DICOM: frame used, frames in the file */
+    char orientation[4];    /* NIfTI: where the stored axes i, j, k point, e.g. "LAS" */
+    char orient_source[8];  /* NIfTI: "sform", "qform" or "voxel" */
+} ImageLoadInfo;
+
 int image_new(Image *out, int c, int h, int w);   /* zero-filled */
 int image_load(const char *path, Image *out, char *err, size_t errlen);
 /* The same from encoded bytes in memory; name is used in messages. */
 int image_decode(const uint8_t *buf, size_t len, const char *name, Image *out, char *err, size_t errlen);
+/* The same with options (NULL: defaults); info (may be NULL) gets what was used. */
+int image_load_opts(const char *path, const ImageLoadOpts *opts, Image *out, ImageLoadInfo *info,
+                    char *err, size_t errlen);
+int image_decode_opts(const uint8_t *buf, size_t len, const char *name, const ImageLoadOpts *opts,
+                      Image *out, ImageLoadInfo *info, char *err, size_t errlen);
 /* Width and height from the header only, without decoding (0 or -1). */
 int image_peek_size(const uint8_t *buf, size_t len, int *w, int *h);
 int image_resize(const Image *in, int oh, int ow, Image *out);

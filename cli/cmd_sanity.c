@@ -1,43 +1,16 @@
 /* cmd_sanity.c - `salient sanity`: the model parameter randomisation test
-   (MPRT; Adebayo et al. 2018, "Sanity checks for saliency maps"), cascading
-   from the top as Quantus' ModelParameterRandomisation does with
-   PyTorchModel.get_random_layer_generator(order="top_down").
-
-   What Quantus does, and we follow:
-   - the layers are the modules that have reset_parameters() (here: every
-     conv, batch norm and linear layer), in named_modules() order reversed,
-     so the classifier goes first, then the last block's last batch norm,
-     its conv, ... down to the stem (conv1 / features.conv0);
-   - each step re-initialises ONE more module, cumulatively, as torch's
-     reset_parameters() does: conv and linear weights kaiming_uniform(a=
-     sqrt(5)), i.e. U(-1/sqrt(fan_in), 1/sqrt(fan_in)), biases U(-1/sqrt(
-     fan_in), 1/sqrt(fan_in)); batch norm gamma = 1, beta = 0, running mean
-     0 and running variance 1 (BatchNorm2d.reset_parameters also resets the
-     running statistics, so a randomised BN layer becomes x / sqrt(1 + eps));
-   - after each step every method's map is recomputed for the same image
-     and the same target class (the original prediction), and compared with
-     the original model's map by the Spearman rank correlation (Quantus'
-     default similarity_func correlation_spearman) of the 2-D maps as the
-     PIC metric ranks them (no absolute value, no normalisation: the rank
-     correlation does not depend on a positive scale).
-   Differences from Quantus: torch.manual_seed(seed + 1) before each module
-   gives torch's draws; ours come from EngRng seeded with
-   eng_rng_split(seed, step), the same distribution, not the same numbers.
-   A method whose correlation is still above 0.9 after every layer is
-   randomised is flagged: its map does not depend on the model (the
-   `random` baseline is the expected example).
+   (MPRT) of eval/mprt.h on one image, for every method given.
 
    Outputs in OUTDIR: sanity.csv (step,module,<method>...; step 0 is the
    original model), sanity.json, sanity.png (correlation against the
-   number of randomised layers), manifest.json. The model is copied
-   (parameters memcpy'd into a fresh graph) and the copy is randomised. */
+   number of randomised layers), manifest.json. */
 #include "attrib/attrib.h"
 #include "cli/audit.h"
 #include "cli/cli.h"
 #include "cli/report.h"
 #include "engine/ops.h"
 #include "engine/rng.h"
-#include "eval/stats.h"
+#include "eval/mprt.h"
 #include "io/image.h"
 #include "io/json.h"
 #include "weights/load.h"
@@ -49,94 +22,9 @@
 #include <string.h>
 
 #define SANITY_DEFAULT_METHODS "guidedig,ig,sg-ig,xrai,gradcam,gradcampp,scorecam,random"
-#define SANITY_FLAG 0.9
-
-/* A module: the parameters sharing one prefix ("layer4.1.bn2"). */
-typedef struct {
-    char name[ENG_NAME_MAX];
-    int first, count;     /* parameter indices [first, first + count) */
-} Module;
-
-static int list_modules(EngModel *m, Module **out) {
-    int np = eng_model_n_params(m), n = 0;
-    Module *v = calloc(np + 1, sizeof *v);
-    if (!v) return -1;
-    for (int i = 0; i < np; i++) {
-        const char *nm = eng_model_param(m, i)->name, *dot = strrchr(nm, '.');
-        size_t L = dot ? (size_t)(dot - nm) : strlen(nm);
-        if (n && strlen(v[n - 1].name) == L && !strncmp(v[n - 1].name, nm, L)) { v[n - 1].count++; continue; }
-        snprintf(v[n].name, sizeof v[n].name, "%.*s", (int)L, nm);
-        v[n].first = i;
-        v[n].count = 1;
-        n++;
-    }
-    *out = v;
-    return n;
-}
-
-static const char *leaf(const char *name) {
-    const char *d = strrchr(name, '.');
-    return d ? d + 1 : name;
-}
-
-/* torch's reset_parameters() for the module, from the seeded generator. */
-static void reset_module(EngModel *m, const Module *mod, uint64_t seed) {
-    EngRng r;
-    eng_rng_seed(&r, seed);
-    EngParam *w = NULL;
-    int is_bn = 0;
-    for (int i = 0; i < mod->count; i++) {
-        EngParam *p = eng_model_param(m, mod->first + i);
-        if (!strcmp(leaf(p->name), "running_mean")) is_bn = 1;
-        if (!strcmp(leaf(p->name), "weight")) w = p;
-    }
-    for (int i = 0; i < mod->count; i++) {
-        EngParam *p = eng_model_param(m, mod->first + i);
-        const char *lf = leaf(p->name);
-        if (is_bn) {
-            float v = (!strcmp(lf, "weight") || !strcmp(lf, "running_var")) ? 1.0f : 0.0f;
-            for (size_t k = 0; k < p->numel; k++) p->data[k] = v;
-            continue;
-        }
-        /* conv (O,I,kh,kw) or linear (O,I): fan_in = numel / O */
-        size_t fan_in = w && w->shape[0] > 0 ? w->numel / (size_t)w->shape[0] : 1;
-        double bound = fan_in ? 1.0 / sqrt((double)fan_in) : 0.0;
-        for (size_t k = 0; k < p->numel; k++) p->data[k] = (float)((2.0 * eng_rng_uniform(&r) - 1.0) * bound);
-    }
-}
-
-/* Spearman rank correlation (scipy.stats.spearmanr): Pearson of average
-   ranks; NaN if either map is constant. */
-static double spearman(const float *a, const float *b, int n, double *ra, double *rb, double *tmp) {
-    for (int i = 0; i < n; i++) tmp[i] = a[i];
-    stats_rankdata(ra, tmp, n);
-    for (int i = 0; i < n; i++) tmp[i] = b[i];
-    stats_rankdata(rb, tmp, n);
-    double ma = 0, mb = 0;
-    for (int i = 0; i < n; i++) { ma += ra[i]; mb += rb[i]; }
-    ma /= n; mb /= n;
-    double sab = 0, saa = 0, sbb = 0;
-    for (int i = 0; i < n; i++) {
-        double x = ra[i] - ma, y = rb[i] - mb;
-        sab += x * y; saa += x * x; sbb += y * y;
-    }
-    return saa > 0 && sbb > 0 ? sab / sqrt(saa * sbb) : NAN;
-}
-
-static EngModel *copy_model(EngModel *m) {
-    char err[256];
-    EngModel *c = weights_model_for_arch(eng_model_arch(m), eng_model_in_channels(m), eng_model_n_classes(m), err, sizeof err);
-    if (!c) { cli_error("cannot copy the model: %s", err); return NULL; }
-    for (int i = 0; i < eng_model_n_params(m); i++) {
-        EngParam *a = eng_model_param(m, i), *b = eng_model_param(c, i);
-        if (!b || a->numel != b->numel || strcmp(a->name, b->name)) { eng_model_free(c); cli_error("model copy: parameter %d differs", i); return NULL; }
-        memcpy(b->data, a->data, sizeof(float) * a->numel);
-    }
-    return c;
-}
 
 static int write_outputs(const char *outdir, const Opts *o, const Model *md, int target, const AttribMethod **ms,
-                         int nm, const Module *mods, int nmod, const double *corr) {
+                         int nm, const MprtModule *mods, int nmod, const double *corr) {
     char path[2300];
     int rc = 0;
     /* sanity.csv */
@@ -179,7 +67,7 @@ static int write_outputs(const char *outdir, const Opts *o, const Model *md, int
                                       "for weight and bias; batch norm weight 1, bias 0, running_mean 0, running_var 1; "
                                       "EngRng seeded by eng_rng_split(seed, step)");
     jw_kv_string(&w, "similarity", "Spearman rank correlation of the 2-D maps (average ranks); null if a map is constant");
-    jw_kv_number(&w, "flag_threshold", SANITY_FLAG);
+    jw_kv_number(&w, "flag_threshold", MPRT_FLAG);
     jw_key(&w, "methods"); jw_array_begin(&w);
     for (int j = 0; j < nm; j++) jw_string(&w, ms[j]->name);
     jw_array_end(&w);
@@ -198,7 +86,7 @@ static int write_outputs(const char *outdir, const Opts *o, const Model *md, int
     for (int j = 0; j < nm; j++) jw_kv_number(&w, ms[j]->name, corr[(size_t)nmod * nm + j]);
     jw_object_end(&w);
     jw_key(&w, "flagged"); jw_array_begin(&w);
-    for (int j = 0; j < nm; j++) if (corr[(size_t)nmod * nm + j] > SANITY_FLAG) jw_string(&w, ms[j]->name);
+    for (int j = 0; j < nm; j++) if (corr[(size_t)nmod * nm + j] > MPRT_FLAG) jw_string(&w, ms[j]->name);
     jw_array_end(&w);
     jw_kv_string(&w, "flagged_means", "the map's Spearman correlation with the original is still above the threshold "
                                       "after every layer is randomised: it does not depend on the model");
@@ -227,6 +115,22 @@ static int write_outputs(const char *outdir, const Opts *o, const Model *md, int
     return rc;
 }
 
+static void on_step(void *ctx, int step, int n_steps, const char *module) {
+    ProgressBar *pb = ctx;
+    if (step == 1) pbar_start(pb, "layers", n_steps);
+    pbar_step(pb, 1, module);
+}
+
+static void print_table(const AttribMethod **ms, int nm, const Mprt *t) {
+    int nmod = t->n_modules;
+    printf("%-14s %10s %10s %10s  %s\n", "method", "top", "half", "all", "(Spearman with the original map after randomising)");
+    for (int j = 0; j < nm; j++) {
+        double fin = t->corr[(size_t)nmod * nm + j];
+        printf("%-14s %10.4f %10.4f %10.4f  %s\n", ms[j]->name, t->corr[(size_t)1 * nm + j],
+               t->corr[(size_t)(nmod / 2) * nm + j], fin, fin > MPRT_FLAG ? "FLAGGED: does not depend on the model" : "");
+    }
+}
+
 int cmd_sanity(const Opts *o) {
     if (o->n_pos != 1) return cli_error("usage: salient sanity -m MODEL IMAGE [-M METHODS] [-o OUTDIR] [--seed S]");
     const AttribMethod **ms;
@@ -237,77 +141,38 @@ int cmd_sanity(const Opts *o) {
     eng_set_threads(o->threads);
     eng_set_reference(o->reference);
     const char *outdir = o->outdir ? o->outdir : "salient-out";
-    int C = eng_model_in_channels(md.m), S = md.size, K = eng_model_n_classes(md.m), rc = 0, n = S * S;
-    float *x = malloc(sizeof(float) * C * (size_t)n), *logits = malloc(sizeof(float) * K);
-    float **orig = calloc(nm, sizeof(float *));
-    double *ra = malloc(sizeof(double) * n), *rb = malloc(sizeof(double) * n), *tmp = malloc(sizeof(double) * n);
-    Module *mods = NULL;
-    double *corr = NULL;
-    EngModel *rnd = NULL;
+    int C = eng_model_in_channels(md.m), S = md.size, K = eng_model_n_classes(md.m), rc = 0;
+    float *x = malloc(sizeof(float) * C * (size_t)S * S), *logits = malloc(sizeof(float) * K),
+          *prob = malloc(sizeof(float) * K);
     char err[600];
     AttribParams P;
     attrib_params_default(&P);
-    if (!x || !logits || !orig || !ra || !rb || !tmp) { rc = cli_error("out of memory"); goto done; }
+    Mprt t = {0};
+    ProgressBar pb;
+    if (!x || !logits || !prob) { rc = cli_error("out of memory"); goto done; }
     if (mkdir_p(outdir)) { rc = cli_error("cannot create %s: %s", outdir, strerror(errno)); goto done; }
     if (image_preprocess(o->pos[0], C, S, md.mean, md.std, x, err, sizeof err)) { rc = cli_error("%s", err); goto done; }
     manifest_add_input(md.path);
     manifest_add_input(o->pos[0]);
     P.model = md.m; P.x = x; P.C = C; P.H = P.W = S; P.mean = md.mean; P.std = md.std;
     opts_to_attrib_params(o, &P);
-    float *prob = malloc(sizeof(float) * K);
-    int target = prob ? attrib_predict(&P, x, logits, prob) : -1;
-    free(prob);
+    int target = attrib_predict(&P, x, logits, prob);
     if (target < 0) { rc = cli_error("%s", eng_last_error()); goto done; }
     P.target = target;
-    /* the original maps */
-    for (int j = 0; j < nm; j++) {
-        AttribResult R;
-        if (ms[j]->run(&P, &R)) { rc = cli_error("%s on the original model: %s", ms[j]->name, eng_last_error()); goto done; }
-        orig[j] = R.map; R.map = NULL;
-        attrib_result_free(&R);
-    }
-    attrib_params_release(&P);
-    if (!(rnd = copy_model(md.m))) { rc = 1; goto done; }
-    int nmod = list_modules(rnd, &mods);
-    if (nmod < 1) { rc = cli_error("the model has no parameters"); goto done; }
-    corr = malloc(sizeof(double) * (size_t)(nmod + 1) * nm);
-    if (!corr) { rc = cli_error("out of memory"); goto done; }
-    for (int j = 0; j < nm; j++) corr[j] = 1.0;
-    fprintf(stderr, "salient: MPRT on %s: %d modules, %d methods, target class %d\n", o->pos[0], nmod, nm, target);
-    P.model = rnd;
-    ProgressBar pb;
-    pbar_start(&pb, "layers", nmod);
-    for (int s = 1; s <= nmod && !rc; s++) {
-        const Module *mod = &mods[nmod - s];
-        reset_module(rnd, mod, eng_rng_split(o->seed, (uint64_t)s));
-        attrib_params_release(&P); /* nothing derived from the weights is cached, but start clean */
-        for (int j = 0; j < nm; j++) {
-            AttribResult R;
-            if (ms[j]->run(&P, &R)) { rc = cli_error("%s after randomising %s: %s", ms[j]->name, mod->name, eng_last_error()); break; }
-            corr[(size_t)s * nm + j] = spearman(orig[j], R.map, n, ra, rb, tmp);
-            attrib_result_free(&R);
-        }
-        pbar_step(&pb, 1, mod->name);
-    }
+    fprintf(stderr, "salient: MPRT on %s: %d methods, target class %d\n", o->pos[0], nm, target);
+    if (mprt_run(&t, &P, ms, nm, o->seed, on_step, &pb)) { rc = cli_error("%s", eng_last_error()); goto done; }
     pbar_end(&pb);
-    if (!rc) rc = write_outputs(outdir, o, &md, target, ms, nm, mods, nmod, corr);
+    rc = write_outputs(outdir, o, &md, target, ms, nm, t.modules, t.n_modules, t.corr);
     if (!rc) {
-        printf("%-14s %10s %10s %10s  %s\n", "method", "top", "half", "all", "(Spearman with the original map after randomising)");
-        for (int j = 0; j < nm; j++) {
-            double fin = corr[(size_t)nmod * nm + j];
-            printf("%-14s %10.4f %10.4f %10.4f  %s\n", ms[j]->name, corr[(size_t)1 * nm + j], corr[(size_t)(nmod / 2) * nm + j],
-                   fin, fin > SANITY_FLAG ? "FLAGGED: does not depend on the model" : "");
-        }
+        print_table(ms, nm, &t);
         char mp[2300];
         snprintf(mp, sizeof mp, "%s/manifest.json", outdir);
         if (manifest_write(mp)) rc = 1;
     }
 done:
     attrib_params_release(&P);
-    if (orig) for (int j = 0; j < nm; j++) free(orig[j]);
-    free(orig); free(x); free(logits); free(ra); free(rb); free(tmp); free(mods); free(corr);
-    eng_model_free(rnd);
-    free(ms);
+    mprt_free(&t);
+    free(x); free(logits); free(prob); free(ms);
     model_close(&md);
     return rc;
 }

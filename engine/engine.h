@@ -91,6 +91,8 @@ EngModel *eng_densenet(int depth, int in_channels, int n_classes);
 void eng_model_free(EngModel *m);
 
 const char *eng_model_arch(const EngModel *m);   /* "resnet50", ... */
+/* A new model of the same architecture with a copy of m's parameters; NULL on error. */
+EngModel *eng_model_clone(const EngModel *m);
 int eng_model_in_channels(const EngModel *m);
 int eng_model_n_classes(const EngModel *m);
 int eng_model_n_params(const EngModel *m);       /* number of parameter tensors */

@@ -289,6 +289,26 @@ void eng_model_free(EngModel *m) {
 }
 
 const char *eng_model_arch(const EngModel *m) { return m->arch; }
+
+EngModel *eng_model_clone(const EngModel *m) {
+    int depth = 0;
+    EngModel *c = NULL;
+    if (sscanf(m->arch, "resnet%d", &depth) == 1) c = eng_resnet(depth, m->in_channels, m->n_classes);
+    else if (sscanf(m->arch, "densenet%d", &depth) == 1) c = eng_densenet(depth, m->in_channels, m->n_classes);
+    else eng_set_error("cannot clone architecture '%s'", m->arch);
+    if (!c) return NULL;
+    for (int i = 0; i < m->n_params; i++) {
+        const EngParam *a = m->params[i];
+        EngParam *b = c->params[i];
+        if (i >= c->n_params || a->numel != b->numel || strcmp(a->name, b->name)) {
+            eng_set_error("clone of %s: parameter %d differs", m->arch, i);
+            eng_model_free(c);
+            return NULL;
+        }
+        memcpy(b->data, a->data, sizeof(float) * a->numel);
+    }
+    return c;
+}
 int eng_model_in_channels(const EngModel *m) { return m->in_channels; }
 int eng_model_n_classes(const EngModel *m) { return m->n_classes; }
 int eng_model_n_params(const EngModel *m) { return m->n_params; }

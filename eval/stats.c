@@ -284,3 +284,24 @@ int stats_friedman(const double *data, int n, int k, StatsTest *out, double *mea
     free(R); free(row);
     return rc;
 }
+
+double stats_spearman(const float *a, const float *b, int n) {
+    double *ra = malloc(sizeof(double) * n), *rb = malloc(sizeof(double) * n), *tmp = malloc(sizeof(double) * n);
+    double r = NAN;
+    if (ra && rb && tmp && n > 0) {
+        for (int i = 0; i < n; i++) tmp[i] = a[i];
+        stats_rankdata(ra, tmp, n);
+        for (int i = 0; i < n; i++) tmp[i] = b[i];
+        stats_rankdata(rb, tmp, n);
+        double ma = 0, mb = 0, sab = 0, saa = 0, sbb = 0;
+        for (int i = 0; i < n; i++) { ma += ra[i]; mb += rb[i]; }
+        ma /= n; mb /= n;
+        for (int i = 0; i < n; i++) {
+            double x = ra[i] - ma, y = rb[i] - mb;
+            sab += x * y; saa += x * x; sbb += y * y;
+        }
+        if (saa > 0 && sbb > 0) r = sab / sqrt(saa * sbb);
+    }
+    free(ra); free(rb); free(tmp);
+    return r;
+}

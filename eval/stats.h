@@ -56,6 +56,10 @@ double stats_median(const double *v, int n);
 int stats_bootstrap_mean_ci(const double *v, int n, int resamples, double level, uint64_t seed, double ci[2]);
 
 void stats_rankdata(double *ranks, const double *v, int n);
+/* Spearman rank correlation of a and b (n values; scipy.stats.spearmanr):
+   the Pearson correlation of their average ranks; NaN if either is
+   constant or memory runs out. */
+double stats_spearman(const float *a, const float *b, int n);
 
 typedef struct {
     double statistic, p;

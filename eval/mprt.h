@@ -1,0 +1,56 @@
+/* mprt.h - the model parameter randomisation test (MPRT; Adebayo et al.
+   2018, "Sanity checks for saliency maps"), cascading from the top as
+   Quantus' ModelParameterRandomisation does with order "top_down".
+
+   - The layers are the modules that own parameters (every conv, batch norm
+     and linear layer of a torchvision ResNet or DenseNet), in the order of
+     their parameters, walked backwards: the classifier first, then the
+     last block's last batch norm, its conv, ... down to the stem.
+   - Step s re-initialises one more module, cumulatively, as torch's
+     reset_parameters() does: conv and linear weights and biases
+     U(-1/sqrt(fan_in), 1/sqrt(fan_in)); batch norm weight 1, bias 0,
+     running mean 0, running variance 1. The draws come from EngRng seeded
+     with eng_rng_split(seed, s): torch's distribution, not its numbers.
+   - After each step every method's map is recomputed for the same image
+     and the same target class, and compared with the original model's map
+     by the Spearman rank correlation of the 2-D maps (stats_spearman).
+   A method whose correlation stays above MPRT_FLAG after every module is
+   randomised does not depend on the model.
+
+   Usage:
+     Mprt t;
+     if (mprt_run(&t, &P, methods, n_methods, seed, on_step, ctx) < 0) ... eng_last_error()
+     t.corr[s * n_methods + j]: step s (0 = the original model, 1.0), method j
+     t.modules[t.n_modules - s].name: the module randomised at step s
+     mprt_free(&t); */
+#ifndef EVAL_MPRT_H
+#define EVAL_MPRT_H
+#include "attrib/attrib.h"
+#include "engine/engine.h"
+
+#define MPRT_FLAG 0.9
+
+typedef struct {
+    char name[ENG_NAME_MAX];   /* "layer4.1.bn2" */
+    int first, count;          /* its parameters: indices [first, first + count) */
+} MprtModule;
+
+typedef struct {
+    MprtModule *modules;       /* in parameter order; step s randomises modules[n_modules - s] */
+    int n_modules, n_methods;
+    double *corr;              /* (n_modules + 1, n_methods) */
+} Mprt;
+
+/* The modules of m, in parameter order; their count, or -1 without memory. */
+int mprt_list_modules(EngModel *m, MprtModule **out);
+/* torch's reset_parameters() for one module, from a generator seeded with seed. */
+void mprt_reset_module(EngModel *m, const MprtModule *mod, uint64_t seed);
+
+/* The whole test on P's model, image and target (P->model is left as it
+   was; a copy is randomised). on_step (may be NULL) is called after each
+   step. 0, or -1 with the engine error set. */
+typedef void (*MprtStepFn)(void *ctx, int step, int n_steps, const char *module);
+int mprt_run(Mprt *t, AttribParams *P, const AttribMethod *const *methods, int n_methods, uint64_t seed,
+             MprtStepFn on_step, void *ctx);
+void mprt_free(Mprt *t);
+#endif

@@ -175,6 +175,8 @@ install: salient lib
 	@{ echo 'prefix=$(PREFIX)'; \
 	   echo 'libdir=$${prefix}/lib'; \
 	   echo 'includedir=$${prefix}/include'; \
+	   echo '# libsalient.a and its dependencies: cc my.c $$(pkg-config --cflags salient) $$(pkg-config --variable=static_libs salient)'; \
+	   echo 'static_libs=$${libdir}/libsalient.a $(strip $(BLAS_LIBS)) -lwebp -lm -lpthread'; \
 	   echo; \
 	   echo 'Name: salient'; \
 	   echo 'Description: saliency maps and their evaluation for ResNet and DenseNet image classifiers'; \
@@ -182,7 +184,7 @@ install: salient lib
 	   echo 'Requires.private: $(PC_REQUIRES)'; \
 	   echo 'Cflags: -I$${includedir}/salient'; \
 	   echo 'Libs: -L$${libdir} -lsalient'; \
-	   echo 'Libs.private: $(PC_LIBS)'; \
+	   echo 'Libs.private: $(strip $(PC_LIBS))'; \
 	} > $(DESTDIR)$(LIBDIR)/pkgconfig/salient.pc
 	@echo "install salient.pc -> $(DESTDIR)$(LIBDIR)/pkgconfig/salient.pc"
 

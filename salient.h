@@ -92,6 +92,10 @@
 #ifndef SALIENT_H
 #define SALIENT_H
 
+/* C++: the layer headers are C; their declarations get C linkage here. */
+#ifdef __cplusplus
+extern "C" {
+#endif
 #include "engine/engine.h"   /* EngModel, eng_last_error, eng_set_threads */
 #include "engine/ops.h"      /* softmax_forward */
 #include "weights/load.h"    /* weights_load, WeightsInfo */
@@ -100,5 +104,8 @@
 #include "attrib/attrib.h"   /* attrib_find, AttribParams, AttribResult */
 #include "eval/localize.h"   /* localize_pointing_hit, localize_energy */
 #include "eval/pic.h"        /* pic_evaluate: SIC and AIC */
+#ifdef __cplusplus
+}
+#endif
 
 #endif

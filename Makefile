@@ -1,5 +1,5 @@
 # salient - build, test, demo.
-#   make            build ./salient (installs missing Debian packages when root)
+#   make            build ./salient and the libraries (installs missing Debian packages when root)
 #   make test       run the whole test suite (ends with "N passed, M failed")
 #   make test-slow  the same plus the golden runs that take minutes (every
 #                   golden comparison on the double-accumulating reference path too)
@@ -69,7 +69,7 @@ PC_LIBS      = $(if $(filter openblas,$(PC_REQUIRES)),,-lopenblas) $(if $(filter
 
 .PHONY: all deps test test-slow asan fuzz demo clean bench lib install uninstall
 
-all: deps salient
+all: deps salient lib
 
 # deps: a no-op when the headers and libraries are there; installs them as
 # root with apt; otherwise stops with the exact command to run.

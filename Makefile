@@ -63,9 +63,11 @@ LIB_VERSION := $(if $(wildcard VERSION),$(RELEASE),0.2.0)
 SO_MAJOR    := $(firstword $(subst ., ,$(LIB_VERSION)))
 SO_NAME      = libsalient.so.$(SO_MAJOR)
 SO_FILE      = libsalient.so.$(LIB_VERSION)
-# pkg-config names of the dependencies when pkg-config knows them, else plain -l flags.
+# salient.pc: the dependencies pkg-config knows by name go to Requires.private,
+# the rest of LDLIBS (so any library added there) to Libs.private.
 PC_REQUIRES  = $(strip $(foreach p,openblas libwebp,$(shell pkg-config --exists $(p) 2>/dev/null && echo $(p))))
-PC_LIBS      = $(if $(filter openblas,$(PC_REQUIRES)),,-lopenblas) $(if $(filter libwebp,$(PC_REQUIRES)),,-lwebp) -lm -lpthread
+PC_LIBS      = $(filter-out $(if $(filter openblas,$(PC_REQUIRES)),$(BLAS_LIBS)) \
+                            $(if $(filter libwebp,$(PC_REQUIRES)),-lwebp),$(LDLIBS))
 
 .PHONY: all deps test test-slow asan fuzz demo clean bench lib install uninstall
 
@@ -176,7 +178,7 @@ install: salient lib
 	   echo 'libdir=$${prefix}/lib'; \
 	   echo 'includedir=$${prefix}/include'; \
 	   echo '# libsalient.a and its dependencies: cc my.c $$(pkg-config --cflags salient) $$(pkg-config --variable=static_libs salient)'; \
-	   echo 'static_libs=$${libdir}/libsalient.a $(strip $(BLAS_LIBS)) -lwebp -lm -lpthread'; \
+	   echo 'static_libs=$${libdir}/libsalient.a $(strip $(LDLIBS))'; \
 	   echo; \
 	   echo 'Name: salient'; \
 	   echo 'Description: saliency maps and their evaluation for ResNet and DenseNet image classifiers'; \

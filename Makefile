@@ -1,5 +1,5 @@
 # salient - build, test, demo.
-#   make            build ./salient (installs missing Debian packages when root)
+#   make            build ./salient and the libraries (installs missing Debian packages when root)
 #   make test       run the whole test suite (ends with "N passed, M failed")
 #   make test-slow  the same plus the golden runs that take minutes (every
 #                   golden comparison on the double-accumulating reference path too)
@@ -9,6 +9,9 @@
 #   make demo       the main job on the bundled models and images
 #   make bench      the benchmarks (never part of make test)
 #   make test T=pic only the tests whose file name contains "pic"
+#   make install    bin/salient, lib/libsalient.{a,so}, include/salient/, lib/pkgconfig/salient.pc
+#                   under PREFIX (default /usr/local), staged under DESTDIR if set
+#   make uninstall  removes what make install put there
 
 CC      ?= cc
 BUILD   ?= build
@@ -31,6 +34,11 @@ CFLAGS  += -std=c11 $(OPT) -g $(ARCHFLAGS) -fno-fast-math $(WARN) -D_GNU_SOURCE 
            -I. $(BLAS_CFLAGS) -DSALIENT_VERSION='"$(GIT_VERSION)"' \
            -DSALIENT_CFLAGS='"$(OPT) $(ARCHFLAGS) $(SAN)"' $(SAN)
 LDLIBS  += $(BLAS_LIBS) -lwebp -lz -lm -lpthread
+# The library's objects are position-independent so that one set of objects
+# makes both libsalient.a and libsalient.so; -fno-semantic-interposition lets
+# the compiler inline and call directly within the library as without -fPIC
+# (salient bench: no measurable difference).
+PIC_CFLAGS = -fPIC -fno-semantic-interposition
 
 LIB_DIRS = engine weights io attrib eval
 LIB_SRC  = $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
@@ -40,10 +48,30 @@ LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  = $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%) $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/tool_*.c))
 HDRS     = $(foreach d,$(LIB_DIRS) cli tests,$(wildcard $(d)/*.h))
+# The installed headers: salient.h and every library header, under
+# include/salient/ in the same relative layout ("engine/engine.h").
+PUB_HDRS = salient.h $(filter-out %_internal.h,$(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.h)))
 
-.PHONY: all deps test test-slow asan fuzz demo clean bench
+# Installation. The shared library's soname carries the major version:
+# libsalient.so -> libsalient.so.0 -> libsalient.so.0.2.0.
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+BINDIR      = $(PREFIX)/bin
+LIBDIR      = $(PREFIX)/lib
+INCLUDEDIR  = $(PREFIX)/include
+LIB_VERSION := $(if $(wildcard VERSION),$(RELEASE),0.2.0)
+SO_MAJOR    := $(firstword $(subst ., ,$(LIB_VERSION)))
+SO_NAME      = libsalient.so.$(SO_MAJOR)
+SO_FILE      = libsalient.so.$(LIB_VERSION)
+# salient.pc: the dependencies pkg-config knows by name go to Requires.private,
+# the rest of LDLIBS (so any library added there) to Libs.private.
+PC_REQUIRES  = $(strip $(foreach p,openblas libwebp,$(shell pkg-config --exists $(p) 2>/dev/null && echo $(p))))
+PC_LIBS      = $(filter-out $(if $(filter openblas,$(PC_REQUIRES)),$(BLAS_LIBS)) \
+                            $(if $(filter libwebp,$(PC_REQUIRES)),-lwebp),$(LDLIBS))
 
-all: deps salient
+.PHONY: all deps test test-slow asan fuzz demo clean bench lib install uninstall
+
+all: deps salient lib
 
 # deps: a no-op when the headers and libraries are there; installs them as
 # root with apt; otherwise stops with the exact command to run.
@@ -72,6 +100,19 @@ salient: $(BUILD)/libsalient.a $(CLI_OBJ)
 $(BUILD)/libsalient.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
+
+# Library objects are built with PIC_CFLAGS; the stamp rebuilds them once in
+# a build folder whose objects predate that.
+$(LIB_OBJ): CFLAGS += $(PIC_CFLAGS)
+$(LIB_OBJ): $(BUILD)/.pic
+
+$(BUILD)/.pic:
+	@mkdir -p $(BUILD) && touch $@
+
+lib: $(BUILD)/libsalient.a $(BUILD)/$(SO_FILE)
+
+$(BUILD)/$(SO_FILE): $(LIB_OBJ)
+	$(CC) -shared -Wl,-soname,$(SO_NAME) -Wl,--no-undefined $(SAN) -o $@ $(LIB_OBJ) $(LDLIBS)
 
 $(BUILD)/%.o: %.c $(HDRS) | deps
 	@mkdir -p $(dir $@)
@@ -122,6 +163,40 @@ bench: all $(BUILD)/tests/tool_mkmodel $(BUILD)/tests/test_pic $(BUILD)/tests/te
 	@SALIENT_BENCH=1 $(BUILD)/tests/test_pic | grep benchmark
 	@SALIENT_BENCH=1 $(BUILD)/tests/test_delaunay | grep benchmark
 	@SALIENT_BENCH=1 $(BUILD)/tests/test_attrib_grad | grep timing
+
+# DESTDIR stages the files (packaging); PREFIX is what salient.pc records.
+install: salient lib
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig
+	install -m 755 salient $(DESTDIR)$(BINDIR)/salient
+	install -m 644 $(BUILD)/libsalient.a $(DESTDIR)$(LIBDIR)/libsalient.a
+	install -m 755 $(BUILD)/$(SO_FILE) $(DESTDIR)$(LIBDIR)/$(SO_FILE)
+	ln -sf $(SO_FILE) $(DESTDIR)$(LIBDIR)/$(SO_NAME)
+	ln -sf $(SO_NAME) $(DESTDIR)$(LIBDIR)/libsalient.so
+	@for h in $(PUB_HDRS); do \
+	  install -d $(DESTDIR)$(INCLUDEDIR)/salient/$$(dirname $$h) && \
+	  install -m 644 $$h $(DESTDIR)$(INCLUDEDIR)/salient/$$h || exit 1; \
+	done
+	@echo "install $(words $(PUB_HDRS)) headers -> $(DESTDIR)$(INCLUDEDIR)/salient/"
+	@{ echo 'prefix=$(PREFIX)'; \
+	   echo 'libdir=$${prefix}/lib'; \
+	   echo 'includedir=$${prefix}/include'; \
+	   echo '# libsalient.a and its dependencies: cc my.c $$(pkg-config --cflags salient) $$(pkg-config --variable=static_libs salient)'; \
+	   echo 'static_libs=$${libdir}/libsalient.a $(strip $(LDLIBS))'; \
+	   echo; \
+	   echo 'Name: salient'; \
+	   echo 'Description: saliency maps and their evaluation for ResNet and DenseNet image classifiers'; \
+	   echo 'Version: $(LIB_VERSION)'; \
+	   echo 'Requires.private: $(PC_REQUIRES)'; \
+	   echo 'Cflags: -I$${includedir}/salient'; \
+	   echo 'Libs: -L$${libdir} -lsalient'; \
+	   echo 'Libs.private: $(strip $(PC_LIBS))'; \
+	} > $(DESTDIR)$(LIBDIR)/pkgconfig/salient.pc
+	@echo "install salient.pc -> $(DESTDIR)$(LIBDIR)/pkgconfig/salient.pc"
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/salient $(DESTDIR)$(LIBDIR)/libsalient.a $(DESTDIR)$(LIBDIR)/$(SO_FILE) \
+	      $(DESTDIR)$(LIBDIR)/$(SO_NAME) $(DESTDIR)$(LIBDIR)/libsalient.so $(DESTDIR)$(LIBDIR)/pkgconfig/salient.pc
+	rm -rf $(DESTDIR)$(INCLUDEDIR)/salient
 
 clean:
 	rm -rf build build-asan build-fuzz salient

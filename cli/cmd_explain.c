@@ -18,7 +18,7 @@
 #include "attrib/attrib.h"
 #include "cli/audit.h"
 #include "cli/cli.h"
-#include "cli/dataset.h"
+#include "io/dataset.h"
 #include "cli/report.h"
 #include "cli/render.h"
 #include "engine/ops.h"

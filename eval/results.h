@@ -98,20 +98,4 @@ void pic_raw_to_curve(PicCurve *pc, const PicRaw *raw);    /* then pic_curve_com
 /* Empty-row template: NaN numbers, -1 classes, "" skipped. */
 EvalRow eval_row_empty(void);
 
-/* ---- CSV (RFC 4180): quoted fields with "" escapes and embedded newlines ---- */
-typedef struct {
-    const char *buf;
-    size_t len, pos;
-    int line;            /* current line (1-based; start at 1) */
-    int rec_line;        /* line where the last record started */
-    const char *name;    /* for messages */
-} CsvReader;
-/* The next record into *fields (malloc'd array of malloc'd strings, *nf of
-   them). *complete = 0 when the record was cut by the end of the buffer
-   without a newline. Returns 1 (a record), 0 (end), -1 (error in err:
-   "NAME line L: ..."). Blank lines are skipped. */
-int csv_next(CsvReader *r, char ***fields, int *nf, int *complete, char *err, size_t errlen);
-void csv_fields_free(char **fields, int nf);
-/* Writes s as a CSV field, quoted when it holds , " CR LF or edge spaces. */
-void csv_write_field(FILE *f, const char *s);
 #endif

@@ -2,6 +2,7 @@
    Wilcoxon/Holm and Friedman tests over the rows of an evaluation, and
    their summary.json / curves.csv (see summary.h). */
 #include "eval/summary.h"
+#include "io/csv.h"
 #include "engine/engine.h"
 #include "engine/rng.h"
 #include "eval/stats.h"

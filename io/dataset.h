@@ -12,7 +12,7 @@
    starting with '.', are ignored); images are found recursively, every
    folder's entries sorted by byte order (ImageFolder's sorted os.walk),
    classes in the same order, so the listing is the same on every machine.
-   Images: .png .jpg .jpeg .bmp .tga .pgm .ppm (case-insensitive), except
+   Images: .png .jpg .jpeg .bmp .tga .pgm .ppm .nii .nii.gz (case-insensitive), except
    lesion masks (*.mask.png); other files are counted in `ignored`. An
    item's name is its path below DATA ("benign/scan01.png").
 
@@ -29,8 +29,8 @@
    non-negative integer that is not a name is an index; without one, when
    every label is a non-negative integer they are all indices. Every
    index must be below the model's number of classes. */
-#ifndef CLI_DATASET_H
-#define CLI_DATASET_H
+#ifndef IO_DATASET_H
+#define IO_DATASET_H
 #include <stddef.h>
 
 typedef struct {

@@ -46,7 +46,7 @@ static int ablation_scores(AttribParams *P, AttribResult *R, const CamLayer *L, 
     int B = attrib_batch_size(P), total = L->K + 1;
     size_t per = (size_t)L->K * L->h * L->w;
     float *acts = malloc(sizeof(float) * per * B);
-    if (!acts) { eng_set_error("ablationcam: out of memory for a batch of %d activations", B); return -1; }
+    if (!acts) return eng_fail("ablationcam: out of memory for a batch of %d activations", B);
     int rc = 0;
     for (int j0 = 0; !rc && j0 < total; j0 += B) {
         int n = total - j0 < B ? total - j0 : B;
@@ -64,7 +64,7 @@ static int weights(AttribParams *P, AttribResult *R, const CamLayer *L, float *w
     for (size_t i = 1; i < per; i++) if (L->act[i] < lo) lo = L->act[i];
     float v = lo == 0 ? 0.0f : lo - 1e7f;
     float *s = malloc(sizeof(float) * (L->K + 1));
-    if (!s) { eng_set_error("ablationcam: out of memory"); return -1; }
+    if (!s) return eng_fail("ablationcam: out of memory");
     if (ablation_scores(P, R, L, v, s)) { free(s); return -1; }
     for (int k = 0; k < L->K; k++) wk[k] = (s[0] - s[k + 1]) / s[0];
     cam_note(R, "ablation value %g, F(x) %.6g, %d channels ablated", v, s[0], L->K);

@@ -54,8 +54,7 @@ static int cam_layer_open(AttribParams *P, AttribResult *R, CamLayer *L, int wit
     L->layer = P->layer && P->layer[0] ? P->layer : attrib_default_layer(P->model);
     L->node = eng_model_node_find(P->model, L->layer);
     if (L->node < 0) {
-        eng_set_error("no layer named '%s' in %s (see `salient layers`)", L->layer, eng_model_arch(P->model));
-        return -1;
+        return eng_fail("no layer named '%s' in %s (see `salient layers`)", L->layer, eng_model_arch(P->model));
     }
     if (attrib_layer_act_grad(P, R, L->layer, &L->act, with_grad ? &L->grad : NULL, &L->K, &L->h, &L->w))
         return -1;
@@ -229,10 +228,9 @@ static void narrate_cam(FILE *f, const float *cam, int h, int w, int H, int W) {
 }
 
 static int check_params(const AttribParams *P, const char *name) {
-    if (!P->model || !P->x || P->H < 1 || P->W < 1) { eng_set_error("%s: no model or image", name); return -1; }
+    if (!P->model || !P->x || P->H < 1 || P->W < 1) return eng_fail("%s: no model or image", name);
     if (P->target < 0 || P->target >= eng_model_n_classes(P->model)) {
-        eng_set_error("%s: target class %d outside 0..%d", name, P->target, eng_model_n_classes(P->model) - 1);
-        return -1;
+        return eng_fail("%s: target class %d outside 0..%d", name, P->target, eng_model_n_classes(P->model) - 1);
     }
     return 0;
 }
@@ -247,7 +245,7 @@ static void layer_notes(AttribResult *R, const CamLayer *L) {
 static int method_cam(AttribParams *P, AttribResult *R, const CamMethod *M, const CamLayer *L, float *cam) {
     if (M->image) return M->image(P, R, L, cam);
     float *wk = malloc(sizeof(float) * L->K);
-    if (!wk) { eng_set_error("%s: out of memory", M->name); return -1; }
+    if (!wk) return eng_fail("%s: out of memory", M->name);
     int rc = M->weights(P, R, L, wk);
     if (!rc) {
         cam_weighted_sum(cam, wk, L->act, L->K, L->h, L->w);
@@ -260,7 +258,7 @@ static int method_cam(AttribParams *P, AttribResult *R, const CamMethod *M, cons
 int cam_run(AttribParams *P, AttribResult *R, const CamMethod *M) {
     double t0 = attrib_now();
     if (check_params(P, M->name)) return -1;
-    if (attrib_result_init(R, P, 0)) { eng_set_error("%s: out of memory", M->name); return -1; }
+    if (attrib_result_init(R, P, 0)) return eng_fail("%s: out of memory", M->name);
     CamLayer L;
     if (cam_layer_open(P, R, &L, M->needs_grad)) return -1;
     layer_notes(R, &L);

@@ -159,7 +159,7 @@ static int layer_act_only(AttribParams *P, AttribResult *R, int node, float **ac
 int attrib_layer_act_grad(AttribParams *P, AttribResult *R, const char *layer, float **act, float **grad,
                           int *K, int *h, int *w) {
     int node = eng_model_node_find(P->model, layer);
-    if (node < 0) { eng_set_error("no layer named '%s' in %s", layer, eng_model_arch(P->model)); return -1; }
+    if (node < 0) return eng_fail("no layer named '%s' in %s", layer, eng_model_arch(P->model));
     EngPass *p = get_pass(P, 1);
     if (!p) return -1;
     eng_pass_keep(p, node);
@@ -189,7 +189,7 @@ int attrib_layer_act_grad(AttribParams *P, AttribResult *R, const char *layer, f
 int attrib_layer_replaced_scores(AttribParams *P, AttribResult *R, const char *layer, const float *acts, int n,
                                  float *scores) {
     int node = eng_model_node_find(P->model, layer);
-    if (node < 0) { eng_set_error("no layer named '%s'", layer); return -1; }
+    if (node < 0) return eng_fail("no layer named '%s'", layer);
     int B = batch_size(P), Kc = eng_model_n_classes(P->model);
     const EngNode *nd = eng_model_node(P->model, node);
     size_t per_act = (size_t)nd->c * nd->h * nd->w, per_x = (size_t)P->C * P->H * P->W;

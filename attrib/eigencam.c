@@ -21,7 +21,7 @@
 
 static int image(AttribParams *P, AttribResult *R, const CamLayer *L, float *cam) {
     int flip = cam_eigen_projection(cam, L->act, L->K, L->h, L->w);
-    if (flip < 0) { eng_set_error("eigencam: out of memory"); return -1; }
+    if (flip < 0) return eng_fail("eigencam: out of memory");
     cam_note(R, "sign rule: largest-magnitude projection value positive (%s)", flip ? "flipped" : "kept");
     if (P->narrate) fprintf(P->narrate, "  first principal component of A; sign %s by the rule |max| >= |min|\n",
                             flip ? "flipped" : "kept");

@@ -16,11 +16,11 @@
 static int image(AttribParams *P, AttribResult *R, const CamLayer *L, float *cam) {
     size_t n = (size_t)L->K * L->h * L->w;
     float *ga = malloc(sizeof(float) * n);
-    if (!ga) { eng_set_error("eigengradcam: out of memory"); return -1; }
+    if (!ga) return eng_fail("eigengradcam: out of memory");
     for (size_t i = 0; i < n; i++) ga[i] = L->grad[i] * L->act[i];
     int flip = cam_eigen_projection(cam, ga, L->K, L->h, L->w);
     free(ga);
-    if (flip < 0) { eng_set_error("eigengradcam: out of memory"); return -1; }
+    if (flip < 0) return eng_fail("eigengradcam: out of memory");
     cam_note(R, "sign rule: largest-magnitude projection value positive (%s)", flip ? "flipped" : "kept");
     if (P->narrate) fprintf(P->narrate, "  first principal component of G*A; sign %s by the rule |max| >= |min|\n",
                             flip ? "flipped" : "kept");

@@ -5,24 +5,11 @@
    See felzenszwalb.h for the contract. Written from the algorithms'
    descriptions; no code taken from skimage, scipy or numpy. */
 #include "attrib/felzenszwalb.h"
+#include "engine/error.h"
 #include <limits.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stddef.h>
-#include <stdio.h>
 #include <stdlib.h>
-
-static _Thread_local char fh_err[256];
-
-const char *fh_error(void) { return fh_err; }
-
-static int fail(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(fh_err, sizeof fh_err, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 /* ---- numpy's pairwise summation (numpy/core/src/umath/loops: blocks of
    at most 128 summed by 8 partial sums, shorter than 8 summed in order). */
@@ -249,18 +236,18 @@ static void work_free(Work *wk) {
 
 static int check_args(const float *img, int c, int h, int w, double scale, double sigma,
                       const int32_t *labels) {
-    if (!img || !labels) return fail("fh_segment: img and labels must not be NULL");
+    if (!img || !labels) return eng_fail("fh_segment: img and labels must not be NULL");
     if (c < 1 || h < 1 || w < 1)
-        return fail("fh_segment: expected c, h, w >= 1, found c=%d h=%d w=%d", c, h, w);
+        return eng_fail("fh_segment: expected c, h, w >= 1, found c=%d h=%d w=%d", c, h, w);
     /* 4 h w edges must fit in int32, and so must c h w for the planes. */
     if ((long long)h * w > INT32_MAX / 4 || (long long)h * w * c > INT32_MAX)
-        return fail("fh_segment: image too large (c=%d h=%d w=%d)", c, h, w);
-    if (!isfinite(scale)) return fail("fh_segment: scale must be finite, found %g", scale);
+        return eng_fail("fh_segment: image too large (c=%d h=%d w=%d)", c, h, w);
+    if (!isfinite(scale)) return eng_fail("fh_segment: scale must be finite, found %g", scale);
     if (!(sigma >= 0 && sigma <= 1000))
-        return fail("fh_segment: sigma must be in [0, 1000], found %g", sigma);
+        return eng_fail("fh_segment: sigma must be in [0, 1000], found %g", sigma);
     size_t n = (size_t)c * h * w;
     for (size_t i = 0; i < n; i++)
-        if (!isfinite(img[i])) return fail("fh_segment: non-finite input value at index %zu", i);
+        if (!isfinite(img[i])) return eng_fail("fh_segment: non-finite input value at index %zu", i);
     return 0;
 }
 
@@ -293,7 +280,6 @@ static void merge_edges(Work *wk, size_t ne, double k, int min_size) {
 
 int fh_segment(const float *img, int c, int h, int w, double scale, double sigma,
                int min_size, int32_t *labels) {
-    fh_err[0] = 0;
     if (check_args(img, c, h, w, scale, sigma, labels)) return -1;
     size_t hw = (size_t)h * w, n = hw * c;
     Grid g = { h, w, (size_t)h * (w - 1), (size_t)(h - 1) * w, (size_t)(h - 1) * (w - 1) };
@@ -314,7 +300,7 @@ int fh_segment(const float *img, int c, int h, int w, double scale, double sigma
     if (!wk.img || !wk.cost || !wk.scost || !wk.cint || !wk.buf || !wk.order || !wk.ea || !wk.eb ||
         !wk.parent || !wk.size) {
         work_free(&wk);
-        return fail("fh_segment: out of memory for a %dx%dx%d image", c, h, w);
+        return eng_fail("fh_segment: out of memory for a %dx%dx%d image", c, h, w);
     }
     for (size_t i = 0; i < n; i++) wk.img[i] = (double)img[i];
     smooth(wk.img, c, h, w, sigma, wk.buf);

@@ -4,7 +4,7 @@
    Usage:
      int32_t *labels = malloc(h * w * sizeof *labels);
      int n = fh_segment(img, c, h, w, 250.0, 0.8, 150, labels);
-     if (n < 0) fprintf(stderr, "%s\n", fh_error());
+     if (n < 0) fprintf(stderr, "%s\n", eng_last_error());
      // labels (H,W) hold 0..n-1
 
    Contract (what skimage does, step by step; fh_segment does the same):
@@ -35,19 +35,18 @@
    sigmas) and the build does not contract a*b+c into FMA (-std=c11 turns
    contraction off in GCC).
 
-   Returns the number of segments n >= 1, or -1 with fh_error() set on bad
+   Returns the number of segments n >= 1, or -1 with eng_last_error() set on bad
    arguments (c, h, w < 1, h*w*c too large, non-finite values or scale,
    sigma < 0 or > 1000) or allocation failure. */
 #ifndef ATTRIB_FELZENSZWALB_H
 #define ATTRIB_FELZENSZWALB_H
 #include <stdint.h>
 
+#include "engine/error.h" /* eng_last_error */
+
 /* img (C,H,W), labels (H,W) */
 int fh_segment(const float *img, int c, int h, int w, double scale, double sigma,
                int min_size, int32_t *labels);
-
-/* The reason for the last failure of fh_segment in this thread ("" if none). */
-const char *fh_error(void);
 
 /* numpy's default argsort (kind='quicksort': introsort, heapsort fallback)
    of n doubles, reproducing its order of ties exactly. idx gets 0..n-1

@@ -14,13 +14,12 @@
 #include <stdlib.h>
 
 int gradpath_check(const AttribParams *P) {
-    if (!P->model || !P->x) { eng_set_error("attribution needs a model and an image"); return -1; }
+    if (!P->model || !P->x) return eng_fail("attribution needs a model and an image");
     int K = eng_model_n_classes(P->model), C = eng_model_in_channels(P->model);
-    if (P->C != C) { eng_set_error("image has %d channels, the model expects %d", P->C, C); return -1; }
-    if (P->H < 1 || P->W < 1) { eng_set_error("bad image size %dx%d", P->H, P->W); return -1; }
+    if (P->C != C) return eng_fail("image has %d channels, the model expects %d", P->C, C);
+    if (P->H < 1 || P->W < 1) return eng_fail("bad image size %dx%d", P->H, P->W);
     if (P->target < 0 || P->target >= K) {
-        eng_set_error("target class %d out of range: the model has %d classes", P->target, K);
-        return -1;
+        return eng_fail("target class %d out of range: the model has %d classes", P->target, K);
     }
     return 0;
 }

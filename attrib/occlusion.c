@@ -71,8 +71,7 @@ int attrib_occlusion(AttribParams *P, AttribResult *R) {
     double t0 = attrib_now();
     int w = (int)attrib_param_or(P, AP_WINDOW, OCC_WINDOW), s = (int)attrib_param_or(P, AP_STRIDE, OCC_STRIDE);
     if (w > P->H || w > P->W) {
-        eng_set_error("occlusion: window %d larger than the %dx%d image", w, P->H, P->W);
-        return -1;
+        return eng_fail("occlusion: window %d larger than the %dx%d image", w, P->H, P->W);
     }
     if (attrib_result_init(R, P, 0)) return -1;
     size_t per = (size_t)P->C * P->H * P->W;

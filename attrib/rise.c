@@ -129,8 +129,8 @@ int attrib_rise(AttribParams *P, AttribResult *R) {
     double t0 = attrib_now();
     int N = (int)attrib_param_or(P, AP_MASKS, RISE_MASKS), s = (int)attrib_param_or(P, AP_GRID, RISE_GRID);
     double p = attrib_param_or(P, AP_PROB, RISE_PROB);
-    if (p > 1) { eng_set_error("rise: --prob must be in (0,1], got %g", p); return -1; }
-    if (P->masks_in && P->masks <= 0) { eng_set_error("rise: masks_in given without their count (masks)"); return -1; }
+    if (p > 1) return eng_fail("rise: --prob must be in (0,1], got %g", p);
+    if (P->masks_in && P->masks <= 0) return eng_fail("rise: masks_in given without their count (masks)");
     if (attrib_result_init(R, P, 0)) return -1;
     size_t hw = (size_t)P->H * P->W;
     int B = attrib_batch_size(P), K = eng_model_n_classes(P->model);

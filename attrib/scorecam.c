@@ -104,7 +104,7 @@ static int channel_scores(AttribParams *P, AttribResult *R, const CamLayer *L, f
 
 static int weights(AttribParams *P, AttribResult *R, const CamLayer *L, float *wk) {
     float *s = malloc(sizeof(float) * L->K);
-    if (!s) { eng_set_error("scorecam: out of memory"); return -1; }
+    if (!s) return eng_fail("scorecam: out of memory");
     if (channel_scores(P, R, L, s)) { free(s); return -1; }
     double mx = s[0], sum = 0;
     for (int k = 1; k < L->K; k++) if (s[k] > mx) mx = s[k];

@@ -90,8 +90,7 @@ static int smoothgrad(AttribParams *P, AttribResult *R, SgInner inner, const cha
     double spread = attrib_param_or(P, AP_NOISE, SG_NOISE);
     size_t per = (size_t)P->C * P->H * P->W, total;
     if (eng_size_mul(per, (size_t)n, &total) || total > SIZE_MAX / sizeof(double)) {
-        eng_set_error("%s: %d samples of %zu values do not fit in memory", name, n, per);
-        return -1;
+        return eng_fail("%s: %d samples of %zu values do not fit in memory", name, n, per);
     }
     float lo = P->x[0], hi = P->x[0];
     for (size_t j = 1; j < per; j++) { lo = fminf(lo, P->x[j]); hi = fmaxf(hi, P->x[j]); }

@@ -63,7 +63,7 @@ static int segment_scale(int32_t *labels, const float *seg_img, int C, int H, in
     const int S = XRAI_SEG_SIZE;
     if (H == S && W == S) return fh_segment(seg_img, C, S, S, scale, XRAI_SIGMA, XRAI_MIN_SIZE, labels);
     int32_t *small = malloc(sizeof(int32_t) * S * S);
-    if (!small) return -1;
+    if (!small) return eng_fail("out of memory for %dx%d labels", S, S);
     int n = fh_segment(seg_img, C, S, S, scale, XRAI_SIGMA, XRAI_MIN_SIZE, small);
     if (n > 0) xrai_resize_labels(labels, H, W, small, S, S);
     free(small);
@@ -161,7 +161,7 @@ int xrai_masks(XraiMasks *M, const float *x, int C, int H, int W) {
     if (rc) eng_set_error("xrai: out of memory for the segments of a %dx%d image", H, W);
     for (int s = 0; s < XRAI_N_SCALES && !rc; s++) {
         int nseg = segment_scale(labels, seg, C, H, W, xrai_scales[s]);
-        if (nseg < 0) { eng_set_error("xrai: segmentation failed: %s", fh_error()); rc = -1; break; }
+        if (nseg < 0) { rc = eng_fail("xrai: segmentation failed: %s", eng_last_error()); break; }
         int nm = append_dilated(&b, labels, H, W, scratch);
         if (nm < 0) { eng_set_error("xrai: out of memory for the masks"); rc = -1; }
         M->per_scale[s] = nm;

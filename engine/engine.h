@@ -28,6 +28,8 @@
 #define ENGINE_H
 
 #include <stddef.h>
+
+#include "engine/error.h" /* eng_last_error, eng_fail: the error convention */
 #include <stdint.h>
 
 /* One enum of ops with a name table (engine/ops.c) checked by a static_assert
@@ -216,8 +218,6 @@ int eng_get_reference(void);
    split by the shapes alone, so results are bit-identical for any n. */
 void eng_set_threads(int n);
 int eng_get_threads(void);
-const char *eng_last_error(void);
-void eng_set_error(const char *fmt, ...); /* for layers above the engine: one error slot */
 const char *eng_blas_info(void); /* OpenBLAS config string */
 /* For benchmarks only: every product through OpenBLAS's sgemm instead of
    engine/gemm.c (faster on some shapes, but identical patches no longer

@@ -8,19 +8,9 @@
    DenseNet's final `relu`, `adaptive_avg_pool2d`, `flatten`). */
 #include "engine/model_internal.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static char eng_err[512];
-void eng_set_error(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(eng_err, sizeof eng_err, fmt, ap);
-    va_end(ap);
-}
-const char *eng_last_error(void) { return eng_err; }
 
 int eng_size_mul(size_t a, size_t b, size_t *out) {
     if (a && b > (size_t)-1 / a) return -1; /* a*b > SIZE_MAX  <=>  b > SIZE_MAX / a */
@@ -361,8 +351,7 @@ static int pool_out(int in, int k, int stride, int pad) { return (in + 2 * pad -
 
 int eng_model_infer_shapes(EngModel *m, int h, int w) {
     if (h < 1 || w < 1 || h > 16384 || w > 16384) {
-        eng_set_error("input size %dx%d out of range (1..16384)", h, w);
-        return -1;
+        return eng_fail("input size %dx%d out of range (1..16384)", h, w);
     }
     for (int i = 0; i < m->n_nodes; i++) {
         EngNode *nd = &m->nodes[i];

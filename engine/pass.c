@@ -176,7 +176,7 @@ static int conv_forward_fast(EngPass *p, int node, float *out, const float *x, c
     int wino = conv_wino_ok(s, 0);
     float *work = work_get(p, wino ? conv_wino_work_floats(s) : conv2d_work_floats(s));
     const float *U = work && wino ? wino_weights(p->m, node, s, 0) : NULL;
-    if (!work || (wino && !U)) { eng_set_error("out of memory in convolution %s", p->m->nodes[node].name); return -1; }
+    if (!work || (wino && !U)) return eng_fail("out of memory in convolution %s", p->m->nodes[node].name);
     if (wino) conv_wino_forward(out, x, U, e, s, work);
     else conv2d_forward_fused(out, x, weight, e, s, work);
     return 0;
@@ -189,7 +189,7 @@ static int conv_backward_fast(EngPass *p, int node, float *dx, float *dw, float 
     size_t need = conv2d_work_floats(s), need_wino = wino ? conv_wino_work_floats(s) : 0;
     float *work = work_get(p, need_wino > need ? need_wino : need);
     const float *Ut = work && wino ? wino_weights(p->m, node, s, 1) : NULL;
-    if (!work || (wino && !Ut)) { eng_set_error("out of memory in convolution %s", p->m->nodes[node].name); return -1; }
+    if (!work || (wino && !Ut)) return eng_fail("out of memory in convolution %s", p->m->nodes[node].name);
     if (!wino) { conv2d_backward(dx, dw, db, dy, x, weight, s, work); return 0; }
     if (dw || db) conv2d_backward(NULL, dw, db, dy, x, weight, s, work);
     conv_wino_input_grad(dx, dy, Ut, s, work);
@@ -246,7 +246,7 @@ void eng_pass_free(EngPass *p) {
 
 int eng_pass_batch(const EngPass *p) { return p->n; }
 int eng_pass_set_batch(EngPass *p, int n) {
-    if (n < 1 || n > p->cap_n) { eng_set_error("batch %d does not fit a pass made for %d", n, p->cap_n); return -1; }
+    if (n < 1 || n > p->cap_n) return eng_fail("batch %d does not fit a pass made for %d", n, p->cap_n);
     for (int i = 0; i < p->m->n_nodes; i++) p->numel[i] = p->numel[i] / p->n * n;
     p->n = n;
     return 0;
@@ -500,8 +500,7 @@ static int forward_impl(EngPass *p, const float *x, int mode, int rnode, const f
     int last = m->n_nodes - 1, start = 0;
     if (!x) {
         if (rnode <= 0 || !eng_model_is_cut(m, rnode)) {
-            eng_set_error("forward without an input needs a replaced cut node");
-            return -1;
+            return eng_fail("forward without an input needs a replaced cut node");
         }
         start = rnode;
     }
@@ -511,8 +510,7 @@ static int forward_impl(EngPass *p, const float *x, int mode, int rnode, const f
     for (int i = start; i < m->n_nodes; i++) {
         FuseGroup g = {.end = i};
         if (fuse && i > 0 && i != rnode && fuse_plan(p, i, rnode, &g)) {
-            eng_set_error("out of memory at %s", m->nodes[i].name);
-            return -1;
+            return eng_fail("out of memory at %s", m->nodes[i].name);
         }
         int end = g.end;
         float *out;
@@ -523,14 +521,14 @@ static int forward_impl(EngPass *p, const float *x, int mode, int rnode, const f
         } else {
             out = pool_take(p, p->numel[end]);
         }
-        if (!out) { eng_set_error("out of memory at %s", m->nodes[i].name); return -1; }
+        if (!out) return eng_fail("out of memory at %s", m->nodes[i].name);
         p->act[end] = out;
         double t0 = g_profile ? profile_now_ms() : 0;
         int rc = i == rnode ? (memcpy(out, ract, sizeof(float) * p->numel[i]), 0)
                : end > i    ? run_group(p, i, &g, out)
                             : run_node(p, i, out);
         profile_add(0, m->nodes[i].op, t0);
-        if (rc) { eng_set_error("forward failed at %s", m->nodes[i].name); return -1; }
+        if (rc) return eng_fail("forward failed at %s", m->nodes[i].name);
         if (g_trace) trace_event(p, i, 0, -1, out, i);
         p->n_fused += end - i;
         if (end > i) p->group_head[end] = i;
@@ -552,12 +550,12 @@ static int forward_impl(EngPass *p, const float *x, int mode, int rnode, const f
 }
 
 int eng_pass_forward(EngPass *p, const float *x, int mode) {
-    if (!x) { eng_set_error("forward without an input"); return -1; }
+    if (!x) return eng_fail("forward without an input");
     return forward_impl(p, x, mode, -1, NULL);
 }
 
 int eng_pass_forward_replace(EngPass *p, const float *x, int mode, int node, const float *act) {
-    if (node <= 0 || node >= p->m->n_nodes || !act) { eng_set_error("bad node to replace"); return -1; }
+    if (node <= 0 || node >= p->m->n_nodes || !act) return eng_fail("bad node to replace");
     return forward_impl(p, x, mode, node, act);
 }
 
@@ -808,12 +806,11 @@ static int backward_group(EngPass *p, int h, int e, int *head_done) {
 
 int eng_pass_backward_from(EngPass *p, int node, const float *seed, const EngBackwardOpts *opts) {
     EngModel *m = p->m;
-    if (!p->taped) { eng_set_error("backward needs a taped forward (ENG_TAPE)"); return -1; }
+    if (!p->taped) return eng_fail("backward needs a taped forward (ENG_TAPE)");
     if (opts && opts->param_grads && !p->tape_all) {
-        eng_set_error("weight gradients need a forward with ENG_TAPE (ENG_TAPE_GRAD does not keep the batch-norm inputs they read)");
-        return -1;
+        return eng_fail("weight gradients need a forward with ENG_TAPE (ENG_TAPE_GRAD does not keep the batch-norm inputs they read)");
     }
-    if (node < 0 || node >= m->n_nodes) { eng_set_error("backward from unknown node %d", node); return -1; }
+    if (node < 0 || node >= m->n_nodes) return eng_fail("backward from unknown node %d", node);
     release_grads(p);
     p->opts = opts;
     if (opts && opts->param_grads)
@@ -833,7 +830,7 @@ int eng_pass_backward_from(EngPass *p, int node, const float *seed, const EngBac
         if (h >= 0 && group_fusable_backward(p, h, i, opts)) {
             int done = 0, rc = backward_group(p, h, i, &done);
             profile_add(1, m->nodes[i].op, t0);
-            if (rc) { eng_set_error("backward failed at %s (out of memory)", m->nodes[i].name); return -1; }
+            if (rc) return eng_fail("backward failed at %s (out of memory)", m->nodes[i].name);
             if (!keep_grad(opts, i)) { pool_give(p, p->grad[i]); p->grad[i] = NULL; }
             i = done ? h : h + 1; /* else the head's own rule runs next */
             continue;
@@ -845,8 +842,7 @@ int eng_pass_backward_from(EngPass *p, int node, const float *seed, const EngBac
                 if (!eng_pass_in_grad_buf(p, i, k)) return -1;
             rule(p, i, opts->user);
         } else if (backward_builtin(p, i)) {
-            eng_set_error("backward failed at %s (out of memory)", m->nodes[i].name);
-            return -1;
+            return eng_fail("backward failed at %s (out of memory)", m->nodes[i].name);
         }
         profile_add(1, op, t0);
         if (g_trace)

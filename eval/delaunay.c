@@ -15,23 +15,10 @@
    Expected cost O(n) walks + O(n) flips for spatially coherent insertion;
    simpler to verify than divide and conquer or a sweep. */
 #include "eval/delaunay.h"
+#include "engine/error.h"
 #include <math.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static _Thread_local char dt_err[256];
-
-const char *dt_error(void) { return dt_err; }
-
-static int fail(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(dt_err, sizeof dt_err, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 /* ---- exact predicates.
    Coordinates are in [0, 2^14 - 1], so every difference d has |d| < 2^14.
@@ -56,7 +43,7 @@ static int64_t orient_v(const DtMesh *m, int a, int b, int32_t px, int32_t py) {
 
 /* ---- mesh storage */
 static int new_tri(DtMesh *m) {
-    if (m->ntri == m->captri) return fail("delaunay: triangle store full (%d)", m->captri);
+    if (m->ntri == m->captri) return eng_fail("delaunay: triangle store full (%d)", m->captri);
     return m->ntri++;
 }
 
@@ -77,7 +64,7 @@ static int push(DtMesh *m, int t) {
     if (m->stack[0] + 1 >= m->capstack) {
         int cap = m->capstack * 2;
         int32_t *s = realloc(m->stack, (size_t)cap * sizeof *s);
-        if (!s) return fail("delaunay: out of memory (flip stack)");
+        if (!s) return eng_fail("delaunay: out of memory (flip stack)");
         m->stack = s; m->capstack = cap;
     }
     m->stack[++m->stack[0]] = t; /* stack[0] holds the depth */
@@ -203,12 +190,12 @@ static int split_edge(DtMesh *m, int t, int i, int p) {
 static int insert_point(DtMesh *m, int p) {
     int32_t px = m->x[p], py = m->y[p];
     int t = dt_locate(m, px, py, -1);
-    if (t < 0) return fail("delaunay: point %d (%d,%d) is outside the corner box", p, px, py);
+    if (t < 0) return eng_fail("delaunay: point %d (%d,%d) is outside the corner box", p, px, py);
     const DtTri *T = &m->tri[t];
     int zero = 0, edge = -1;
     for (int i = 0; i < 3; i++)
         if (orient_v(m, T->v[(i + 1) % 3], T->v[(i + 2) % 3], px, py) == 0) { zero++; edge = i; }
-    if (zero >= 2) return fail("delaunay: duplicate point (%d,%d)", px, py);
+    if (zero >= 2) return eng_fail("delaunay: duplicate point (%d,%d)", px, py);
     int rc = zero ? split_edge(m, t, edge, p) : split_inside(m, t, p);
     return rc ? -1 : legalize(m);
 }
@@ -237,20 +224,20 @@ static int find_corners(const int32_t *x, const int32_t *y, int n, int c[4]) {
     int32_t x0 = x[0], x1 = x[0], y0 = y[0], y1 = y[0];
     for (int i = 0; i < n; i++) {
         if (x[i] < 0 || x[i] > DT_MAX_COORD || y[i] < 0 || y[i] > DT_MAX_COORD)
-            return fail("delaunay: point %d (%d,%d) outside [0,%d]^2", i, x[i], y[i], DT_MAX_COORD);
+            return eng_fail("delaunay: point %d (%d,%d) outside [0,%d]^2", i, x[i], y[i], DT_MAX_COORD);
         if (x[i] < x0) x0 = x[i];
         if (x[i] > x1) x1 = x[i];
         if (y[i] < y0) y0 = y[i];
         if (y[i] > y1) y1 = y[i];
     }
-    if (x1 == x0 || y1 == y0) return fail("delaunay: the points are collinear (bounding box %dx%d)", x1 - x0 + 1, y1 - y0 + 1);
+    if (x1 == x0 || y1 == y0) return eng_fail("delaunay: the points are collinear (bounding box %dx%d)", x1 - x0 + 1, y1 - y0 + 1);
     int32_t cx[4] = {x0, x1, x1, x0}, cy[4] = {y0, y0, y1, y1};
     for (int k = 0; k < 4; k++) c[k] = -1;
     for (int i = 0; i < n; i++)
         for (int k = 0; k < 4; k++)
             if (x[i] == cx[k] && y[i] == cy[k] && c[k] < 0) c[k] = i;
     for (int k = 0; k < 4; k++)
-        if (c[k] < 0) return fail("delaunay: corner (%d,%d) of the bounding box is not among the points", cx[k], cy[k]);
+        if (c[k] < 0) return eng_fail("delaunay: corner (%d,%d) of the bounding box is not among the points", cx[k], cy[k]);
     return 0;
 }
 
@@ -269,7 +256,7 @@ static int mesh_alloc(DtMesh *m, const int32_t *x, const int32_t *y, int n) {
     m->y = malloc((size_t)n * sizeof *m->y);
     m->tri = malloc((size_t)m->captri * sizeof *m->tri);
     m->stack = malloc((size_t)m->capstack * sizeof *m->stack);
-    if (!m->x || !m->y || !m->tri || !m->stack) { dt_free(m); return fail("delaunay: out of memory for %d points", n); }
+    if (!m->x || !m->y || !m->tri || !m->stack) { dt_free(m); return eng_fail("delaunay: out of memory for %d points", n); }
     memcpy(m->x, x, (size_t)n * sizeof *x);
     memcpy(m->y, y, (size_t)n * sizeof *y);
     m->stack[0] = 0;
@@ -278,10 +265,9 @@ static int mesh_alloc(DtMesh *m, const int32_t *x, const int32_t *y, int n) {
 }
 
 int dt_build(DtMesh *m, const int32_t *x, const int32_t *y, int n) {
-    dt_err[0] = 0;
-    if (!m || !x || !y) return fail("delaunay: NULL argument");
+    if (!m || !x || !y) return eng_fail("delaunay: NULL argument");
     memset(m, 0, sizeof *m);
-    if (n < 4 || n > (INT32_MAX - 2) / 2) return fail("delaunay: expected 4..%d points, found %d", (INT32_MAX - 2) / 2, n);
+    if (n < 4 || n > (INT32_MAX - 2) / 2) return eng_fail("delaunay: expected 4..%d points, found %d", (INT32_MAX - 2) / 2, n);
     int c[4];
     if (find_corners(x, y, n, c) || mesh_alloc(m, x, y, n)) return -1;
     /* the box as two counter-clockwise triangles (c0,c1,c2) and (c0,c2,c3) */
@@ -289,7 +275,7 @@ int dt_build(DtMesh *m, const int32_t *x, const int32_t *y, int n) {
     set_tri(m, 0, c[0], c[1], c[2], -1, 1, -1);
     set_tri(m, 1, c[0], c[2], c[3], -1, -1, 0);
     uint64_t *order = malloc((size_t)n * sizeof *order);
-    if (!order) { dt_free(m); return fail("delaunay: out of memory for %d points", n); }
+    if (!order) { dt_free(m); return eng_fail("delaunay: out of memory for %d points", n); }
     int32_t x0 = m->x[c[0]], y0 = m->y[c[0]];
     uint32_t side = 1;
     while (side <= (uint32_t)(m->x[c[2]] - x0) || side <= (uint32_t)(m->y[c[2]] - y0)) side *= 2;
@@ -343,23 +329,23 @@ static void fill_pixel(const DtMesh *m, int t, int32_t px, int32_t py, const uin
 }
 
 static int check_fill_args(const uint8_t *img, int h, int w, int c, const uint8_t *known, const uint8_t *out) {
-    if (!img || !known || !out) return fail("pic_interpolate_fill: NULL argument");
+    if (!img || !known || !out) return eng_fail("pic_interpolate_fill: NULL argument");
     if (h < 2 || w < 2 || h > DT_MAX_COORD + 1 || w > DT_MAX_COORD + 1)
-        return fail("pic_interpolate_fill: expected 2 <= h, w <= %d, found h=%d w=%d", DT_MAX_COORD + 1, h, w);
+        return eng_fail("pic_interpolate_fill: expected 2 <= h, w <= %d, found h=%d w=%d", DT_MAX_COORD + 1, h, w);
     if (c < 1 || (size_t)h * w > SIZE_MAX / (size_t)c)
-        return fail("pic_interpolate_fill: expected c >= 1, found c=%d", c);
+        return eng_fail("pic_interpolate_fill: expected c >= 1, found c=%d", c);
     size_t corner[4] = {0, (size_t)w - 1, (size_t)(h - 1) * w, (size_t)h * w - 1};
     for (int k = 0; k < 4; k++)
         if (!known[corner[k]])
-            return fail("pic_interpolate_fill: corner pixel (%zu,%zu) must be known", corner[k] / w, corner[k] % w);
+            return eng_fail("pic_interpolate_fill: corner pixel (%zu,%zu) must be known", corner[k] / w, corner[k] % w);
     return 0;
 }
 
 int dt_fill(DtMesh *m, const uint8_t *img, int h, int w, int c, const uint8_t *known, uint8_t *out) {
-    if (!m || check_fill_args(img, h, w, c, known, out)) return m ? -1 : fail("dt_fill: NULL mesh");
+    if (!m || check_fill_args(img, h, w, c, known, out)) return m ? -1 : eng_fail("dt_fill: NULL mesh");
     for (int i = 0; i < m->npts; i++)
         if (m->x[i] >= w || m->y[i] >= h || !known[(size_t)m->y[i] * w + m->x[i]])
-            return fail("dt_fill: mesh vertex %d (%d,%d) is not a known pixel of the %dx%d image", i, m->x[i], m->y[i], h, w);
+            return eng_fail("dt_fill: mesh vertex %d (%d,%d) is not a known pixel of the %dx%d image", i, m->x[i], m->y[i], h, w);
     int row_start = 0; /* triangle of the previous row's first unknown pixel */
     for (int y = 0; y < h; y++) {
         int t = row_start, first = 1;
@@ -367,7 +353,7 @@ int dt_fill(DtMesh *m, const uint8_t *img, int h, int w, int c, const uint8_t *k
             size_t i = (size_t)y * w + x;
             if (known[i]) { memcpy(out + i * c, img + i * c, (size_t)c); continue; }
             t = dt_locate(m, x, y, t);
-            if (t < 0) return fail("dt_fill: pixel (%d,%d) is outside the triangulation", y, x);
+            if (t < 0) return eng_fail("dt_fill: pixel (%d,%d) is outside the triangulation", y, x);
             if (first) { row_start = t; first = 0; }
             fill_pixel(m, t, x, y, img, w, c, out + i * c);
         }
@@ -376,14 +362,13 @@ int dt_fill(DtMesh *m, const uint8_t *img, int h, int w, int c, const uint8_t *k
 }
 
 int pic_interpolate_fill(const uint8_t *img, int h, int w, int c, const uint8_t *known, uint8_t *out) {
-    dt_err[0] = 0;
     if (check_fill_args(img, h, w, c, known, out)) return -1;
     size_t hw = (size_t)h * w;
     int n = 0;
     for (size_t i = 0; i < hw; i++) n += known[i] != 0;
     if ((size_t)n == hw) { memcpy(out, img, hw * c); return 0; }
     int32_t *xs = malloc((size_t)n * sizeof *xs), *ys = malloc((size_t)n * sizeof *ys);
-    if (!xs || !ys) { free(xs); free(ys); return fail("pic_interpolate_fill: out of memory"); }
+    if (!xs || !ys) { free(xs); free(ys); return eng_fail("pic_interpolate_fill: out of memory"); }
     for (size_t i = 0, k = 0; i < hw; i++)
         if (known[i]) { xs[k] = (int32_t)(i % w); ys[k] = (int32_t)(i / w); k++; }
     DtMesh m;
@@ -406,7 +391,7 @@ static int cmp_edge(const void *a, const void *b) {
 static int link_triangles(DtMesh *m) {
     size_t ne = (size_t)m->ntri * 3;
     int64_t *e = malloc(ne * 2 * sizeof *e);
-    if (!e) return fail("dt_from_triangles: out of memory");
+    if (!e) return eng_fail("dt_from_triangles: out of memory");
     for (int t = 0; t < m->ntri; t++)
         for (int i = 0; i < 3; i++) {
             int64_t a = m->tri[t].v[(i + 1) % 3], b = m->tri[t].v[(i + 2) % 3];
@@ -419,7 +404,7 @@ static int link_triangles(DtMesh *m) {
     for (size_t k = 0; k < ne; k++) {
         size_t run = 1;
         while (k + run < ne && e[2 * (k + run)] == e[2 * k]) run++;
-        if (run > 2) { free(e); return fail("dt_from_triangles: an edge is shared by %zu triangles", run); }
+        if (run > 2) { free(e); return eng_fail("dt_from_triangles: an edge is shared by %zu triangles", run); }
         if (run == 2) {
             int64_t p = e[2 * k + 1], q = e[2 * k + 3];
             m->tri[p / 3].nb[p % 3] = (int32_t)(q / 3);
@@ -432,21 +417,20 @@ static int link_triangles(DtMesh *m) {
 }
 
 int dt_from_triangles(DtMesh *m, const int32_t *x, const int32_t *y, int n, const int32_t *tris, int ntri) {
-    dt_err[0] = 0;
-    if (!m || !x || !y || !tris) return fail("dt_from_triangles: NULL argument");
+    if (!m || !x || !y || !tris) return eng_fail("dt_from_triangles: NULL argument");
     memset(m, 0, sizeof *m);
     if (n < 3 || n > (INT32_MAX - 2) / 2 || ntri < 1 || ntri > 2 * n)
-        return fail("dt_from_triangles: expected 3 <= n and 1 <= ntri <= 2n, found n=%d ntri=%d", n, ntri);
+        return eng_fail("dt_from_triangles: expected 3 <= n and 1 <= ntri <= 2n, found n=%d ntri=%d", n, ntri);
     int c[4];
     if (find_corners(x, y, n, c) || mesh_alloc(m, x, y, n)) return -1;
     for (int t = 0; t < ntri; t++) {
         const int32_t *v = tris + 3 * t;
         if (v[0] < 0 || v[0] >= n || v[1] < 0 || v[1] >= n || v[2] < 0 || v[2] >= n) {
             dt_free(m);
-            return fail("dt_from_triangles: triangle %d has a vertex outside 0..%d", t, n - 1);
+            return eng_fail("dt_from_triangles: triangle %d has a vertex outside 0..%d", t, n - 1);
         }
         int64_t o = dt_orient(x[v[0]], y[v[0]], x[v[1]], y[v[1]], x[v[2]], y[v[2]]);
-        if (o == 0) { dt_free(m); return fail("dt_from_triangles: triangle %d is degenerate", t); }
+        if (o == 0) { dt_free(m); return eng_fail("dt_from_triangles: triangle %d is degenerate", t); }
         if (o > 0) set_tri(m, t, v[0], v[1], v[2], -1, -1, -1);
         else set_tri(m, t, v[0], v[2], v[1], -1, -1, -1);
     }

@@ -6,10 +6,10 @@
    Usage:
      uint8_t *out = malloc(h * w * c);
      if (pic_interpolate_fill(img, h, w, c, known, out) < 0)
-         fprintf(stderr, "%s\n", dt_error());
+         fprintf(stderr, "%s\n", eng_last_error());
 
      DtMesh m;                                  // the triangulation alone
-     if (dt_build(&m, xs, ys, n) < 0) ... dt_error() ...
+     if (dt_build(&m, xs, ys, n) < 0) ... eng_last_error() ...
      int t = dt_locate(&m, px, py, -1);         // triangle holding (px,py)
      dt_free(&m);
 
@@ -48,11 +48,13 @@
      The 4 corners must be known (else -1); h, w in [2, DT_MAX_COORD+1],
      c >= 1. If every pixel is known the image is copied (as pic.py).
    All functions return 0 (or the stated value) on success and -1 on error,
-   with the reason in dt_error() (thread-local). */
+   with the reason in eng_last_error() (thread-local; engine/error.h). */
 #ifndef EVAL_DELAUNAY_H
 #define EVAL_DELAUNAY_H
 #include <stddef.h>
 #include <stdint.h>
+
+#include "engine/error.h" /* eng_last_error */
 
 #define DT_MAX_COORD 16383 /* coordinates < 2^14 keep incircle within int64 */
 
@@ -99,6 +101,4 @@ int dt_from_triangles(DtMesh *m, const int32_t *x, const int32_t *y, int n, cons
 
 /* img (H,W,C), known (H,W), out (H,W,C) */
 int pic_interpolate_fill(const uint8_t *img, int h, int w, int c, const uint8_t *known, uint8_t *out);
-
-const char *dt_error(void);
 #endif

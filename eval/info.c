@@ -49,7 +49,7 @@ long info_webp_bytes(const uint8_t *img, int h, int w, int c) {
     uint8_t *tmp = NULL;
     if (c == 1) { /* Pillow converts mode L to RGB before encoding */
         tmp = malloc((size_t)h * w * 3);
-        if (!tmp) { eng_set_error("webp information: out of memory"); return -1; }
+        if (!tmp) return eng_fail("webp information: out of memory");
         for (size_t i = 0; i < (size_t)h * w; i++) tmp[3 * i] = tmp[3 * i + 1] = tmp[3 * i + 2] = img[i];
         rgb = tmp;
     }
@@ -59,8 +59,7 @@ long info_webp_bytes(const uint8_t *img, int h, int w, int c) {
     long result = -1;
     if (!WebPConfigPreset(&config, WEBP_PRESET_DEFAULT, 100.0f) || !WebPPictureInit(&pic)) {
         free(tmp);
-        eng_set_error("webp information: libwebp version mismatch");
-        return -1;
+        return eng_fail("webp information: libwebp version mismatch");
     }
     config.lossless = 1;
     config.quality = 100.0f;
@@ -90,8 +89,7 @@ long info_png_bytes(const uint8_t *img, int h, int w, int c) {
     if (check_size("png information", h, w, c)) return -1;
     long total = 0;
     if (!stbi_write_png_to_func(count_png, &total, w, h, c, img, w * c)) {
-        eng_set_error("png information: stb_image_write failed");
-        return -1;
+        return eng_fail("png information: stb_image_write failed");
     }
     return total;
 }
@@ -117,6 +115,5 @@ double info_estimate(InfoKind k, const uint8_t *img, int h, int w, int c) {
     case INFO_ENTROPY: return info_entropy_bits(img, h, w, c);
     case INFO_COUNT: break;
     }
-    eng_set_error("information estimator %d unknown", (int)k);
-    return -1;
+    return eng_fail("information estimator %d unknown", (int)k);
 }

@@ -75,13 +75,12 @@ int insdel_substrate(float *out, const float *x, int C, int H, int W, InsdelSubs
     }
     case SUBSTRATE_ZERO: memset(out, 0, sizeof(float) * plane * C); return 0;
     case SUBSTRATE_BLACK:
-        if (!mean || !std) { eng_set_error("insertion/deletion: the black substrate needs the mean and std"); return -1; }
+        if (!mean || !std) return eng_fail("insertion/deletion: the black substrate needs the mean and std");
         for (int c = 0; c < C; c++)
             for (size_t i = 0; i < plane; i++) out[c * plane + i] = (0.0f - mean[c]) / std[c];
         return 0;
     }
-    eng_set_error("insertion/deletion: unknown substrate %d", (int)s);
-    return -1;
+    return eng_fail("insertion/deletion: unknown substrate %d", (int)s);
 }
 
 static int cmp_desc(const void *a, const void *b, void *keys) {
@@ -119,9 +118,9 @@ int insdel_run(AttribParams *P, const float *map, InsdelMode mode, InsdelSubstra
     memset(r, 0, sizeof *r);
     int C = P->C, H = P->H, W = P->W, K = eng_model_n_classes(P->model);
     size_t plane = (size_t)H * W, per = plane * C;
-    if (P->target < 0 || P->target >= K) { eng_set_error("insertion/deletion: target %d not in [0,%d)", P->target, K); return -1; }
+    if (P->target < 0 || P->target >= K) return eng_fail("insertion/deletion: target %d not in [0,%d)", P->target, K);
     for (size_t i = 0; i < plane; i++)
-        if (!isfinite(map[i])) { eng_set_error("insertion/deletion: the map has a non-finite value at %zu", i); return -1; }
+        if (!isfinite(map[i])) return eng_fail("insertion/deletion: the map has a non-finite value at %zu", i);
     if (step <= 0) step = W;
     int n_steps = (int)((plane + step - 1) / step);
     int B = P->batch > 0 ? P->batch : (int)(16 * (224.0 * 224.0) / (double)plane);

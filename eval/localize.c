@@ -2,6 +2,7 @@
    of an image and the map's mass outside it (see localize.h). */
 #include "eval/localize.h"
 #include "io/image.h"
+#include "engine/error.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -20,12 +21,12 @@ void localize_resize_nearest(uint8_t *dst, int H, int W, const uint8_t *src, int
 }
 
 int localize_load_mask(const char *path, int H, int W, uint8_t *mask, char *err, size_t errlen) {
-    if (H < 1 || W < 1) { snprintf(err, errlen, "%s: bad target size %dx%d", path, H, W); return -1; }
+    if (H < 1 || W < 1) return err_fail(err, errlen, "%s: bad target size %dx%d", path, H, W);
     Image im;
     if (image_load(path, &im, err, errlen)) return -1;
     size_t plane = (size_t)im.h * im.w;
     uint8_t *bin = malloc(plane ? plane : 1);
-    if (!bin) { image_free(&im); snprintf(err, errlen, "%s: out of memory", path); return -1; }
+    if (!bin) { image_free(&im); return err_fail(err, errlen, "%s: out of memory", path); }
     for (size_t i = 0; i < plane; i++) {
         int on = 0;
         for (int c = 0; c < im.c; c++) on |= im.data[(size_t)c * plane + i] > 0.0f;

@@ -243,7 +243,7 @@ int pic_engine_logits(void *ctx, const uint8_t *imgs, int n, float *logits) {
     AttribParams *P = pe->P;
     size_t per = (size_t)P->C * P->H * P->W;
     float *xs = malloc(sizeof(float) * per * (size_t)n);
-    if (!xs) { eng_set_error("pic: out of memory for %d images", n); return -1; }
+    if (!xs) return eng_fail("pic: out of memory for %d images", n);
     for (int i = 0; i < n; i++) pic_u8_to_input(xs + per * i, imgs + per * i, P->C, P->H, P->W, pe->mean, pe->std);
     int rc = attrib_logits(P, NULL, xs, n, logits);
     free(xs);
@@ -284,7 +284,7 @@ int pic_image_init(PicImage *pi, const uint8_t *img, int H, int W, int C, const 
     if (!(known = known_with_corners(pi->random_mask, H, W))) goto oom;
     double t0 = attrib_now();
     if (pic_interpolate_fill(img, H, W, C, known, pi->blurred) < 0) {
-        eng_set_error("pic: fully blurred image: %s", dt_error());
+        eng_set_error("pic: fully blurred image: %s", eng_last_error());
         free(known); pic_image_free(pi);
         return -1;
     }
@@ -299,8 +299,7 @@ int pic_image_init(PicImage *pi, const uint8_t *img, int H, int W, int C, const 
 oom:
     free(known);
     pic_image_free(pi);
-    eng_set_error("pic: out of memory for a %dx%dx%d image", H, W, C);
-    return -1;
+    return eng_fail("pic: out of memory for a %dx%dx%d image", H, W, C);
 }
 
 void pic_result_free(PicResult *r) {
@@ -346,7 +345,7 @@ static void *threshold_worker(void *arg) {
         known[0] = known[W - 1] = known[n - W] = known[n - 1] = 1;
         if (pic_interpolate_fill(pi->img, H, W, C, known, j->out + per * t) < 0) {
             j->failed = 1;
-            snprintf(j->err, sizeof j->err, "pic: blurred image at threshold %g: %s", pic_thresholds[t], dt_error());
+            snprintf(j->err, sizeof j->err, "pic: blurred image at threshold %g: %s", pic_thresholds[t], eng_last_error());
             break;
         }
         double t1 = attrib_now();
@@ -394,12 +393,11 @@ int pic_evaluate(PicImage *pi, const float *map, PicLogitsFn fn, void *ctx, int 
     memset(r, 0, sizeof *r);
     int H = pi->H, W = pi->W, C = pi->C, T = PIC_N_THRESHOLDS;
     size_t n = (size_t)H * W, per = n * C;
-    if (K < 1 || target >= K) { eng_set_error("pic: target class %d is not below the %d classes", target, K); return -1; }
-    if (pi->logits_base && pi->K != K) { eng_set_error("pic: %d classes, earlier maps of this image had %d", K, pi->K); return -1; }
+    if (K < 1 || target >= K) return eng_fail("pic: target class %d is not below the %d classes", target, K);
+    if (pi->logits_base && pi->K != K) return eng_fail("pic: %d classes, earlier maps of this image had %d", K, pi->K);
     for (size_t i = 0; i < n; i++)
         if (!isfinite(map[i])) {
-            eng_set_error("pic: the saliency map has a non-finite value at pixel (%zu, %zu)", i / W, i % W);
-            return -1;
+            return eng_fail("pic: the saliency map has a non-finite value at pixel (%zu, %zu)", i / W, i % W);
         }
     int need_base = pi->logits_base == NULL, nimg = T + (need_base ? 2 : 0);
     float *sorted = malloc(sizeof(float) * n), *logits = malloc(sizeof(float) * (size_t)K * nimg);

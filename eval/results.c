@@ -151,13 +151,12 @@ static int check_header(char **f, int nf, const char *const *want, int n_want, c
                         size_t errlen) {
     for (int i = 0; i < n_want; i++)
         if (i >= nf || strcmp(f[i], want[i])) {
-            snprintf(err, errlen, "%s line 1: expected the header column %d '%s', found '%s'", name, i + 1, want[i],
+            err_fail(err, errlen, "%s line 1: expected the header column %d '%s', found '%s'", name, i + 1, want[i],
                      i < nf ? f[i] : "(end of line)");
             return -1;
         }
     if (nf != n_want) {
-        snprintf(err, errlen, "%s line 1: expected %d header columns, found %d", name, n_want, nf);
-        return -1;
+        return err_fail(err, errlen, "%s line 1: expected %d header columns, found %d", name, n_want, nf);
     }
     return 0;
 }
@@ -187,7 +186,7 @@ static void old_form_map(const TableForm *t, int *map) {
 static int old_record(EvalRows *rows, char **f, const int *map, int n_cols, RecordFn fn, const char *path, int line,
                       char *err, size_t errlen) {
     char *empty = "", **g = malloc(sizeof *g * n_cols);
-    if (!g) { snprintf(err, errlen, "%s: out of memory", path); return -1; }
+    if (!g) return err_fail(err, errlen, "%s: out of memory", path);
     for (int i = 0; i < n_cols; i++) g[i] = map[i] >= 0 ? f[map[i]] : empty;
     int rc = fn(rows, g, path, line, err, errlen);
     free(g);
@@ -206,7 +205,7 @@ static int load_table(EvalRows *rows, const char *path, const TableForm *t, Reco
     char **f;
     int nf, complete, rc = 0, first = 1, n_cols = t->n_cols, old = 0;
     int *map = malloc(sizeof(int) * t->n_cols);
-    if (!map) { free(data); snprintf(err, errlen, "%s: out of memory", path); return -1; }
+    if (!map) { free(data); return err_fail(err, errlen, "%s: out of memory", path); }
     for (;;) {
         int k = csv_next(&rd, &f, &nf, &complete, err, errlen);
         if (k < 0) { rc = -1; break; }
@@ -218,7 +217,7 @@ static int load_table(EvalRows *rows, const char *path, const TableForm *t, Reco
             if (old) { n_cols = t->n_old; old_form_map(t, map); rows->legacy_files++; }
             else rc = check_header(f, nf, t->cols, t->n_cols, path, err, errlen);
         } else if (nf != n_cols) {
-            snprintf(err, errlen, "%s line %d: expected %d fields, found %d", path, rd.rec_line, n_cols, nf);
+            err_fail(err, errlen, "%s line %d: expected %d fields, found %d", path, rd.rec_line, n_cols, nf);
             rc = -1;
         } else if (old) {
             rc = old_record(rows, f, map, t->n_cols, fn, path, rd.rec_line, err, errlen);
@@ -244,12 +243,12 @@ static int results_record(EvalRows *rows, char **f, const char *path, int line, 
     for (int j = 0; j < 9 && bad < 0; j++) if (cell_double(f[col[j]], num[j])) bad = col[j];
     if (bad < 0 && (!*r.image || !*r.method)) bad = *r.image ? 4 : 0;
     if (bad >= 0) {
-        snprintf(err, errlen, "%s line %d: column %s: expected %s, found '%.60s'", path, line, results_cols[bad],
+        err_fail(err, errlen, "%s line %d: column %s: expected %s, found '%.60s'", path, line, results_cols[bad],
                  bad == 1 || bad == 2 ? "a class index or nothing" : bad == 0 || bad == 4 ? "a name" : "a number or nothing",
                  f[bad]);
         return -1;
     }
-    if (results_add(rows, &r)) { snprintf(err, errlen, "%s: out of memory", path); return -1; }
+    if (results_add(rows, &r)) return err_fail(err, errlen, "%s: out of memory", path);
     return 0;
 }
 
@@ -280,7 +279,7 @@ static int curves_record(EvalRows *rows, char **f, const char *path, int line, c
     if (bad >= 0) {
         char names[CURVES_IMAGES_N_COLS][24];
         curve_cols(names);
-        snprintf(err, errlen, "%s line %d: column %s: expected %s, found '%.60s'", path, line, names[bad],
+        err_fail(err, errlen, "%s line %d: column %s: expected %s, found '%.60s'", path, line, names[bad],
                  bad == 2 ? "sic or aic" : "a number", f[bad]);
         return -1;
     }

@@ -67,7 +67,7 @@ int stats_bootstrap_mean_ci(const double *v, int n, int resamples, double level,
         return -1;
     }
     double *means = malloc(sizeof(double) * resamples);
-    if (!means) { eng_set_error("bootstrap: out of memory"); return -1; }
+    if (!means) return eng_fail("bootstrap: out of memory");
     EngRng r;
     eng_rng_seed(&r, seed);
     for (int b = 0; b < resamples; b++) {
@@ -173,8 +173,7 @@ int stats_wilcoxon(const double *x, const double *y, int n, StatsTest *out) {
     out->n = 0;
     out->method = "exact";
     if (n < 1 || has_nan(x, n) || has_nan(y, n)) {
-        eng_set_error("wilcoxon: expected n >= 1 pairs of numbers, found n=%d%s", n, n >= 1 ? " with NaN" : "");
-        return -1;
+        return eng_fail("wilcoxon: expected n >= 1 pairs of numbers, found n=%d%s", n, n >= 1 ? " with NaN" : "");
     }
     double *d = malloc(sizeof(double) * n), *ad = calloc(n, sizeof(double)), *r = malloc(sizeof(double) * n);
     int rc = -1;
@@ -257,11 +256,10 @@ int stats_friedman(const double *data, int n, int k, StatsTest *out, double *mea
     out->n = n;
     out->method = "chi2";
     if (k < 3 || n < 1 || has_nan(data, n * k)) {
-        eng_set_error("friedman: expected at least 3 methods and 1 image without NaN, found %d methods, %d images", k, n);
-        return -1;
+        return eng_fail("friedman: expected at least 3 methods and 1 image without NaN, found %d methods, %d images", k, n);
     }
     double *R = calloc(k, sizeof(double)), *row = malloc(sizeof(double) * k);
-    if (!R || !row) { free(R); free(row); eng_set_error("friedman: out of memory"); return -1; }
+    if (!R || !row) { free(R); free(row); return eng_fail("friedman: out of memory"); }
     double ties = 0;
     for (int i = 0; i < n; i++) {
         rank_with_ties(row, data + (size_t)i * k, k, &ties, NULL);

@@ -135,7 +135,7 @@ static int aggregate_curves(EvalSummary *s, const EvalRows *rows, const int *row
     int rc = 0;
     double *curves = malloc(sizeof(double) * PIC_N_CURVE * (size_t)(rows->n + 1));
     PicCurve *pc = malloc(sizeof *pc);
-    if (!curves || !pc) { free(curves); free(pc); eng_set_error("summary: out of memory for curves"); return -1; }
+    if (!curves || !pc) { free(curves); free(pc); return eng_fail("summary: out of memory for curves"); }
     for (int j = 0; j < s->n_methods && !rc; j++)
         for (int kind = 0; kind < 2; kind++) {
             int n = 0;
@@ -486,7 +486,7 @@ static void write_model(JsonWriter *w, const EvalSummary *s, const JsonValue *mo
 
 int eval_summary_write_json(const EvalSummary *s, const JsonValue *run, const char *path) {
     FILE *f = fopen(path, "w");
-    if (!f) { eng_set_error("cannot write %s", path); return -1; }
+    if (!f) return eng_fail("cannot write %s", path);
     JsonWriter w;
     jw_init(&w, f, 1);
     jw_object_begin(&w);
@@ -517,13 +517,13 @@ int eval_summary_write_json(const EvalSummary *s, const JsonValue *run, const ch
     jw_object_end(&w);
     jw_object_end(&w);
     int bad = jw_error(&w);
-    if (fclose(f) || bad) { eng_set_error("cannot write %s", path); return -1; }
+    if (fclose(f) || bad) return eng_fail("cannot write %s", path);
     return 0;
 }
 
 int eval_summary_write_curves(const EvalSummary *s, const char *path) {
     FILE *f = fopen(path, "w");
-    if (!f) { eng_set_error("cannot write %s", path); return -1; }
+    if (!f) return eng_fail("cannot write %s", path);
     char b[32];
     fputs("method,kind,stat,n,auc", f);
     for (int i = 0; i < PIC_N_CURVE; i++) fprintf(f, ",%s", jw_format_number(pic_curve_x(i), b));
@@ -542,6 +542,6 @@ int eval_summary_write_curves(const EvalSummary *s, const char *path) {
                 }
                 fputc('\n', f);
             }
-    if (fclose(f)) { eng_set_error("cannot write %s", path); return -1; }
+    if (fclose(f)) return eng_fail("cannot write %s", path);
     return 0;
 }

@@ -1,5 +1,6 @@
 /* csv.c - RFC 4180 CSV reader and field writer (see csv.h). */
 #include "io/csv.h"
+#include "engine/error.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,7 +54,7 @@ int csv_next(CsvReader *r, char ***fields, int *nf, int *complete, char *err, si
     for (;;) {
         if (r->pos >= r->len) {
             if (quoted) {
-                snprintf(err, errlen, "%s line %d: a quoted field is not closed before the end of the file", r->name,
+                err_fail(err, errlen, "%s line %d: a quoted field is not closed before the end of the file", r->name,
                          start_line);
                 goto fail;
             }
@@ -62,7 +63,7 @@ int csv_next(CsvReader *r, char ***fields, int *nf, int *complete, char *err, si
         }
         char c = r->buf[r->pos++];
         if (c == 0) {
-            snprintf(err, errlen, "%s line %d: a NUL byte (not a text file?)", r->name, r->line);
+            err_fail(err, errlen, "%s line %d: a NUL byte (not a text file?)", r->name, r->line);
             goto fail;
         }
         if (quoted) {
@@ -77,7 +78,7 @@ int csv_next(CsvReader *r, char ***fields, int *nf, int *complete, char *err, si
         }
         if (c == '"') {
             if (b.n || was_quoted) {
-                snprintf(err, errlen, "%s line %d: field %d: a quote inside an unquoted field (quote the whole field, "
+                err_fail(err, errlen, "%s line %d: field %d: a quote inside an unquoted field (quote the whole field, "
                          "doubling inner quotes)", r->name, r->line, n + 1);
                 goto fail;
             }
@@ -92,7 +93,7 @@ int csv_next(CsvReader *r, char ***fields, int *nf, int *complete, char *err, si
         if (c == '\r' && r->pos < r->len && r->buf[r->pos] == '\n') continue;
         if (c == '\n' || c == '\r') { r->line++; break; }
         if (was_quoted) {
-            snprintf(err, errlen, "%s line %d: field %d: text after a closing quote", r->name, r->line, n + 1);
+            err_fail(err, errlen, "%s line %d: field %d: text after a closing quote", r->name, r->line, n + 1);
             goto fail;
         }
         if (buf_put(&b, c)) goto oom;
@@ -101,7 +102,7 @@ int csv_next(CsvReader *r, char ***fields, int *nf, int *complete, char *err, si
     *fields = v; *nf = n;
     return 1;
 oom:
-    snprintf(err, errlen, "%s line %d: out of memory", r->name, r->line);
+    err_fail(err, errlen, "%s line %d: out of memory", r->name, r->line);
 fail:
     free(b.s);
     csv_fields_free(v, n);

@@ -79,22 +79,22 @@ static int push_item(Dataset *d, int *cap, const char *path, const char *name, i
 
 /* Adds the images below dir (recursively), names relative to the data root. */
 static int walk(Dataset *d, int *cap, const char *dir, const char *rel, int label, int depth, char *err, size_t errlen) {
-    if (depth > DATASET_MAX_DEPTH) { snprintf(err, errlen, "%s: folders nested deeper than %d", dir, DATASET_MAX_DEPTH); return -1; }
+    if (depth > DATASET_MAX_DEPTH) { err_fail(err, errlen, "%s: folders nested deeper than %d", dir, DATASET_MAX_DEPTH); return -1; }
     int n;
     char **names = list_dir(dir, &n);
-    if (!names) { snprintf(err, errlen, "cannot list %s: %s", dir, strerror(errno)); return -1; }
+    if (!names) { err_fail(err, errlen, "cannot list %s: %s", dir, strerror(errno)); return -1; }
     int rc = 0;
     for (int i = 0; i < n && !rc; i++) {
         char path[4096], name[4096];
         if (snprintf(path, sizeof path, "%s/%s", dir, names[i]) >= (int)sizeof path ||
             snprintf(name, sizeof name, "%s/%s", rel, names[i]) >= (int)sizeof name) {
-            snprintf(err, errlen, "%s/%s: path too long", dir, names[i]);
+            err_fail(err, errlen, "%s/%s: path too long", dir, names[i]);
             rc = -1;
             break;
         }
         if (is_dir(path)) rc = walk(d, cap, path, name, label, depth + 1, err, errlen);
         else if (is_image_name(names[i]) && is_file(path)) {
-            if (push_item(d, cap, path, name, label)) { snprintf(err, errlen, "out of memory listing %s", dir); rc = -1; }
+            if (push_item(d, cap, path, name, label)) { err_fail(err, errlen, "out of memory listing %s", dir); rc = -1; }
         } else if (!ends_with_ci(names[i], ".mask.png")) d->ignored++;
     }
     free_list(names, n);
@@ -127,7 +127,7 @@ static int set_classes(Dataset *d, char *const *names, int n) {
 static int open_folder(Dataset *d, const char *root, char *const *labels, int n_labels, int K, char *err, size_t errlen) {
     int n_all;
     char **all = list_dir(root, &n_all);
-    if (!all) { snprintf(err, errlen, "cannot list %s: %s", root, strerror(errno)); return -1; }
+    if (!all) { err_fail(err, errlen, "cannot list %s: %s", root, strerror(errno)); return -1; }
     char **cls = malloc(sizeof(char *) * (n_all + 1));
     int nc = 0, cap = 0, rc = 0;
     for (int i = 0; i < n_all; i++) {
@@ -135,7 +135,7 @@ static int open_folder(Dataset *d, const char *root, char *const *labels, int n_
         if (snprintf(p, sizeof p, "%s/%s", root, all[i]) < (int)sizeof p && is_dir(p)) cls[nc++] = all[i];
     }
     if (!nc) {
-        snprintf(err, errlen, "%s: no class subfolders (expected DATA/<class>/<image>, or a CSV of path,label)", root);
+        err_fail(err, errlen, "%s: no class subfolders (expected DATA/<class>/<image>, or a CSV of path,label)", root);
         rc = -1;
     }
     if (!rc) rc = set_classes(d, n_labels ? labels : cls, n_labels ? n_labels : nc) ? -1 : 0;
@@ -144,19 +144,19 @@ static int open_folder(Dataset *d, const char *root, char *const *labels, int n_
         if (label < 0) {
             char known[512];
             join_names(known, sizeof known, labels, n_labels);
-            snprintf(err, errlen, "%s/%s: the class folder is not one of the model's class names (%s); rename it or "
+            err_fail(err, errlen, "%s/%s: the class folder is not one of the model's class names (%s); rename it or "
                      "give --labels FILE", root, cls[c], known);
             rc = -1;
             break;
         }
         if (label >= K) {
-            snprintf(err, errlen, "%s/%s: class index %d, but the model has %d classes", root, cls[c], label, K);
+            err_fail(err, errlen, "%s/%s: class index %d, but the model has %d classes", root, cls[c], label, K);
             rc = -1;
             break;
         }
         char p[4096];
         if (snprintf(p, sizeof p, "%s/%s", root, cls[c]) >= (int)sizeof p) {
-            snprintf(err, errlen, "%s: path too long", cls[c]);
+            err_fail(err, errlen, "%s: path too long", cls[c]);
             rc = -1;
             break;
         }
@@ -164,7 +164,7 @@ static int open_folder(Dataset *d, const char *root, char *const *labels, int n_
     }
     free(cls);
     free_list(all, n_all);
-    if (!rc && !d->n) { snprintf(err, errlen, "%s: no images in the class folders", root); rc = -1; }
+    if (!rc && !d->n) { err_fail(err, errlen, "%s: no images in the class folders", root); rc = -1; }
     return rc;
 }
 
@@ -201,7 +201,7 @@ static int open_csv(Dataset *d, const char *csv, char *const *labels, int n_labe
             continue;
         }
         if (nf != 2 || !f[0][0] || !f[1][0]) {
-            snprintf(err, errlen, "%s line %d: expected 2 fields path,label, found %d%s", csv, rd.rec_line, nf,
+            err_fail(err, errlen, "%s line %d: expected 2 fields path,label, found %d%s", csv, rd.rec_line, nf,
                      nf == 2 ? (f[0][0] ? " with an empty label" : " with an empty path") : "");
             csv_fields_free(f, nf);
             rc = -1;
@@ -210,7 +210,7 @@ static int open_csv(Dataset *d, const char *csv, char *const *labels, int n_labe
         if (nrec == rcap) {
             rcap = rcap ? rcap * 2 : 256;
             Rec *q = realloc(recs, sizeof *q * rcap);
-            if (!q) { csv_fields_free(f, nf); snprintf(err, errlen, "%s: out of memory", csv); rc = -1; break; }
+            if (!q) { csv_fields_free(f, nf); err_fail(err, errlen, "%s: out of memory", csv); rc = -1; break; }
             recs = q;
         }
         recs[nrec].path = f[0];
@@ -243,7 +243,7 @@ static int open_csv(Dataset *d, const char *csv, char *const *labels, int n_labe
             d->n_classes = K;
             rc = d->classes ? 0 : -1;
         }
-        if (rc) snprintf(err, errlen, "%s: out of memory", csv);
+        if (rc) err_fail(err, errlen, "%s: out of memory", csv);
     }
     for (int i = 0; i < nrec && !rc; i++) {
         long idx = -1;
@@ -252,14 +252,14 @@ static int open_csv(Dataset *d, const char *csv, char *const *labels, int n_labe
         if (label < 0) {
             char known[512] = "";
             if (n_labels) join_names(known, sizeof known, labels, n_labels);
-            snprintf(err, errlen, "%s line %d: label '%.80s' is %s%s%s (the model has %d classes)", csv, recs[i].line,
+            err_fail(err, errlen, "%s line %d: label '%.80s' is %s%s%s (the model has %d classes)", csv, recs[i].line,
                      recs[i].label, label == -2 ? "a class index out of range" : "neither a class name nor an index",
                      known[0] ? "; names: " : "", known, K);
             rc = -1;
             break;
         }
         if (label >= K) {
-            snprintf(err, errlen, "%s line %d: label '%.80s' is class %d, but the model has %d classes", csv, recs[i].line,
+            err_fail(err, errlen, "%s line %d: label '%.80s' is class %d, but the model has %d classes", csv, recs[i].line,
                      recs[i].label, label, K);
             rc = -1;
             break;
@@ -267,19 +267,19 @@ static int open_csv(Dataset *d, const char *csv, char *const *labels, int n_labe
         char path[4096];
         if (recs[i].path[0] == '/' || !dir[0]) snprintf(path, sizeof path, "%s", recs[i].path);
         else snprintf(path, sizeof path, "%s%s", dir, recs[i].path);
-        if (push_item(d, &cap, path, recs[i].path, label)) { snprintf(err, errlen, "%s: out of memory", csv); rc = -1; }
+        if (push_item(d, &cap, path, recs[i].path, label)) { err_fail(err, errlen, "%s: out of memory", csv); rc = -1; }
     }
     for (int i = 0; i < nrec; i++) { free(recs[i].path); free(recs[i].label); }
     free(recs);
     free(names);
-    if (!rc && !d->n) { snprintf(err, errlen, "%s: no records (expected lines of path,label)", csv); rc = -1; }
+    if (!rc && !d->n) { err_fail(err, errlen, "%s: no records (expected lines of path,label)", csv); rc = -1; }
     return rc;
 }
 
 int dataset_open(Dataset *d, const char *data, char *const *labels, int n_labels, int K, char *err, size_t errlen) {
     memset(d, 0, sizeof *d);
     int rc;
-    if (!data) { snprintf(err, errlen, "no data: give -d FOLDER (class subfolders) or -d LIST.csv (path,label)"); return -1; }
+    if (!data) { err_fail(err, errlen, "no data: give -d FOLDER (class subfolders) or -d LIST.csv (path,label)"); return -1; }
     if (is_dir(data)) {
         char root[4096];
         snprintf(root, sizeof root, "%s", data);
@@ -290,7 +290,7 @@ int dataset_open(Dataset *d, const char *data, char *const *labels, int n_labels
         d->from_csv = 1;
         rc = open_csv(d, data, labels, n_labels, K, err, errlen);
     } else {
-        snprintf(err, errlen, "%s: no such folder or file (expected class subfolders or a CSV of path,label)", data);
+        err_fail(err, errlen, "%s: no such folder or file (expected class subfolders or a CSV of path,label)", data);
         rc = -1;
     }
     if (rc) dataset_free(d);

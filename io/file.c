@@ -11,22 +11,22 @@ int io_read_file(const char *path, size_t max_bytes, uint8_t **buf, size_t *len,
                  char *err, size_t errlen) {
     *buf = NULL;
     *len = 0;
-    if (!path) { snprintf(err, errlen, "no file name given"); return -1; }
+    if (!path) return err_fail(err, errlen, "no file name given");
     FILE *f = fopen(path, "rb");
-    if (!f) { snprintf(err, errlen, "cannot open '%s': %s", path, strerror(errno)); return -1; }
+    if (!f) return err_fail(err, errlen, "cannot open '%s': %s", path, strerror(errno));
     struct stat st;
     if (fstat(fileno(f), &st) != 0) {
-        snprintf(err, errlen, "cannot stat '%s': %s", path, strerror(errno));
+        err_fail(err, errlen, "cannot stat '%s': %s", path, strerror(errno));
         fclose(f);
         return -1;
     }
     if (!S_ISREG(st.st_mode)) {
-        snprintf(err, errlen, "'%s' is not a regular file", path);
+        err_fail(err, errlen, "'%s' is not a regular file", path);
         fclose(f);
         return -1;
     }
     if (st.st_size < 0 || (uint64_t)st.st_size > (uint64_t)max_bytes) {
-        snprintf(err, errlen, "'%s' has %lld bytes, more than the limit of %zu",
+        err_fail(err, errlen, "'%s' has %lld bytes, more than the limit of %zu",
                  path, (long long)st.st_size, max_bytes);
         fclose(f);
         return -1;
@@ -34,14 +34,14 @@ int io_read_file(const char *path, size_t max_bytes, uint8_t **buf, size_t *len,
     size_t size = (size_t)st.st_size;
     uint8_t *b = malloc(size + 1);
     if (!b) {
-        snprintf(err, errlen, "out of memory reading '%s' (%zu bytes)", path, size);
+        err_fail(err, errlen, "out of memory reading '%s' (%zu bytes)", path, size);
         fclose(f);
         return -1;
     }
     size_t got = size ? fread(b, 1, size, f) : 0;
     int extra = fgetc(f);   /* the file grew or lied about its size */
     if (got != size || ferror(f) || extra != EOF) {
-        snprintf(err, errlen, "cannot read '%s': %s", path,
+        err_fail(err, errlen, "cannot read '%s': %s", path,
                  ferror(f) ? strerror(errno) : "size changed while reading");
         free(b);
         fclose(f);

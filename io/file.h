@@ -1,11 +1,14 @@
 /* file.h - read a whole file into memory with a size bound and an error
    message that names the file and the reason (strerror), for the readers
-   of untrusted files in io/ and weights/. */
+   of untrusted files in io/ and weights/. Their errors follow
+   engine/error.h (err_fail into the caller's err, errlen), included here. */
 #ifndef IO_FILE_H
 #define IO_FILE_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "engine/error.h"
 
 /* Reads path into a malloc'd buffer (*buf, *len; one extra NUL byte is
    allocated after the data so text parsers may rely on it). Fails with

@@ -38,15 +38,6 @@
 #include <stb/stb_image_write.h>
 #pragma GCC diagnostic pop
 
-static int image__fail(char *err, size_t errlen, const char *fmt, ...) {
-    if (err && errlen) {
-        va_list ap; va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
-
 /* c*h*w floats with overflow checks; dims must be positive and bounded. */
 static size_t image__count(int c, int h, int w) {
     if (c < 1 || c > 4 || h < 1 || w < 1 || h > IMAGE_MAX_DIM || w > IMAGE_MAX_DIM) return 0;
@@ -256,27 +247,27 @@ static int image__pnm_int(const uint8_t *b, size_t len, size_t *pos, long *out) 
    sample / maxval. Bytes after the raster (further images) are ignored. */
 static int image__load_pnm(const char *path, const uint8_t *b, size_t len, Image *out, char *err, size_t errlen) {
     if (len < 2 || (b[1] != '5' && b[1] != '6'))
-        return image__fail(err, errlen, "image '%s': only binary PGM (P5) and PPM (P6) are supported, found 'P%c'",
-                           path, len > 1 ? b[1] : '?');
+        return err_fail(err, errlen, "image '%s': only binary PGM (P5) and PPM (P6) are supported, found 'P%c'",
+                        path, len > 1 ? b[1] : '?');
     int c = b[1] == '5' ? 1 : 3;
     size_t pos = 2;
     long w, h, maxval;
     if (image__pnm_int(b, len, &pos, &w) < 0 || image__pnm_int(b, len, &pos, &h) < 0 ||
         image__pnm_int(b, len, &pos, &maxval) < 0 || pos >= len ||
         !(b[pos] == ' ' || (b[pos] >= '\t' && b[pos] <= '\r')))
-        return image__fail(err, errlen, "image '%s': malformed PNM header (expected width, height, maxval)", path);
+        return err_fail(err, errlen, "image '%s': malformed PNM header (expected width, height, maxval)", path);
     pos++;
     if (maxval < 1 || maxval > 65535)
-        return image__fail(err, errlen, "image '%s': PNM maxval %ld outside 1..65535", path, maxval);
+        return err_fail(err, errlen, "image '%s': PNM maxval %ld outside 1..65535", path, maxval);
     if (w < 1 || h < 1 || w > IMAGE_MAX_DIM || h > IMAGE_MAX_DIM || (size_t)w * (size_t)h > IMAGE_MAX_PIXELS)
-        return image__fail(err, errlen, "image '%s': %ld x %ld pixels is outside the supported range (1..%d per side, %zu pixels)",
-                           path, w, h, IMAGE_MAX_DIM, (size_t)IMAGE_MAX_PIXELS);
+        return err_fail(err, errlen, "image '%s': %ld x %ld pixels is outside the supported range (1..%d per side, %zu pixels)",
+                        path, w, h, IMAGE_MAX_DIM, (size_t)IMAGE_MAX_PIXELS);
     size_t bps = maxval < 256 ? 1 : 2, plane = (size_t)w * (size_t)h;
     size_t need = plane * (size_t)c * bps;   /* <= 2^26 * 6, no overflow */
     if (len - pos < need)
-        return image__fail(err, errlen, "image '%s': PNM raster truncated (%zu of %zu bytes)", path, len - pos, need);
+        return err_fail(err, errlen, "image '%s': PNM raster truncated (%zu of %zu bytes)", path, len - pos, need);
     if (image_new(out, c, (int)h, (int)w) < 0)
-        return image__fail(err, errlen, "image '%s': out of memory for %d x %ld x %ld floats", path, c, h, w);
+        return err_fail(err, errlen, "image '%s': out of memory for %d x %ld x %ld floats", path, c, h, w);
     const uint8_t *p = b + pos;
     for (size_t i = 0; i < plane; i++)
         for (int ch = 0; ch < c; ch++) {
@@ -284,7 +275,7 @@ static int image__load_pnm(const char *path, const uint8_t *b, size_t len, Image
             long v = bps == 1 ? p[k] : (long)p[2 * k] << 8 | p[2 * k + 1];
             if (v > maxval) {
                 image_free(out);
-                return image__fail(err, errlen, "image '%s': PNM sample %ld exceeds maxval %ld", path, v, maxval);
+                return err_fail(err, errlen, "image '%s': PNM sample %ld exceeds maxval %ld", path, v, maxval);
             }
             out->data[(size_t)ch * plane + i] = (float)((double)v / (double)maxval);
         }
@@ -316,7 +307,7 @@ int image_load_opts(const char *path, const ImageLoadOpts *opts, Image *out, Ima
     uint8_t *buf; size_t len;
     char why[512];
     if (io_read_file(path, IMAGE_MAX_FILE, &buf, &len, why, sizeof why) < 0)
-        return image__fail(err, errlen, "image: %s", why);
+        return err_fail(err, errlen, "image: %s", why);
     int rc = image_decode_opts(buf, len, path, opts, out, info, err, errlen);
     free(buf);
     return rc;
@@ -343,8 +334,8 @@ static int image__load_nifti(const uint8_t *buf, size_t len, const char *name, c
     if (nifti_parse(buf, len, name, 0, &f, err, errlen) < 0) return -1;
     if (nifti_slice(&f, o->slice, o->volume, &s, &h, &w, &si, err, errlen) < 0) goto done;
     if (image_new(out, 1, h, w) < 0) {
-        image__fail(err, errlen, "image '%s': a %d x %d slice is outside the supported range (1..%d per side)",
-                    name, h, w, IMAGE_MAX_DIM);
+        err_fail(err, errlen, "image '%s': a %d x %d slice is outside the supported range (1..%d per side)",
+                 name, h, w, IMAGE_MAX_DIM);
         goto done;
     }
     if (nifti_window(s, (size_t)h * (size_t)w, o->window, f.h.cal_min, f.h.cal_max, out->data, &win,
@@ -364,7 +355,7 @@ done:
     if (rc < 0 && err && errlen && strncmp(err, "nifti:", 6) == 0) {   /* add the file name */
         char tmp[512];
         snprintf(tmp, sizeof tmp, "%s", err + 6);
-        image__fail(err, errlen, "nifti '%s':%s", name, tmp);
+        err_fail(err, errlen, "nifti '%s':%s", name, tmp);
     }
     free(s);
     nifti_free(&f);
@@ -389,27 +380,27 @@ int image_decode_opts(const uint8_t *buf, size_t len, const char *path, const Im
     snprintf(info->format, sizeof info->format, "image");
     info->volume = info->frame = 0;
     info->nvolumes = info->nframes = 1;
-    if (!buf || len == 0) return image__fail(err, errlen, "image '%s': empty file (0 bytes)", path);
-    if (len > INT_MAX) return image__fail(err, errlen, "image '%s': %zu bytes is too large to decode", path, len);
+    if (!buf || len == 0) return err_fail(err, errlen, "image '%s': empty file (0 bytes)", path);
+    if (len > INT_MAX) return err_fail(err, errlen, "image '%s': %zu bytes is too large to decode", path, len);
     if (buf[0] == 'P' && len > 1 && buf[1] >= '1' && buf[1] <= '7')
         return image__load_pnm(path, buf, len, out, err, errlen);
     const char *jbad = image__jpeg_check(buf, len);
-    if (jbad) return image__fail(err, errlen, "image '%s': corrupt JPEG (%s)", path, jbad);
+    if (jbad) return err_fail(err, errlen, "image '%s': corrupt JPEG (%s)", path, jbad);
     int w, h, comp;
     if (!stbi_info_from_memory(buf, (int)len, &w, &h, &comp))
-        return image__fail(err, errlen, "image '%s': not a readable PNG/JPEG/BMP/TGA/PGM/PPM image (stb_image: %s)",
-                           path, stbi_failure_reason());
+        return err_fail(err, errlen, "image '%s': not a readable PNG/JPEG/BMP/TGA/PGM/PPM image (stb_image: %s)",
+                        path, stbi_failure_reason());
     if (w < 1 || h < 1 || w > IMAGE_MAX_DIM || h > IMAGE_MAX_DIM || (size_t)w * (size_t)h > IMAGE_MAX_PIXELS)
-        return image__fail(err, errlen, "image '%s': %d x %d pixels is outside the supported range (1..%d per side, %zu pixels)",
-                           path, w, h, IMAGE_MAX_DIM, (size_t)IMAGE_MAX_PIXELS);
+        return err_fail(err, errlen, "image '%s': %d x %d pixels is outside the supported range (1..%d per side, %zu pixels)",
+                        path, w, h, IMAGE_MAX_DIM, (size_t)IMAGE_MAX_PIXELS);
     int is16 = stbi_is_16_bit_from_memory(buf, (int)len);
     size_t slen = 0;
     uint8_t *stripped;
     char chunk[5];
     if (image__png_check(buf, len, &stripped, &slen, chunk) < 0) {
         if (strcmp(chunk, "end") == 0)
-            return image__fail(err, errlen, "image '%s': corrupt PNG (file ends before the IEND chunk)", path);
-        return image__fail(err, errlen, "image '%s': corrupt PNG (chunk '%s' runs past the end of the file)", path, chunk);
+            return err_fail(err, errlen, "image '%s': corrupt PNG (file ends before the IEND chunk)", path);
+        return err_fail(err, errlen, "image '%s': corrupt PNG (chunk '%s' runs past the end of the file)", path, chunk);
     }
     const uint8_t *src = stripped ? stripped : buf;
     int srclen = stripped ? (int)slen : (int)len;
@@ -417,15 +408,15 @@ int image_decode_opts(const uint8_t *buf, size_t len, const char *path, const Im
                      : (void *)stbi_load_from_memory(src, srclen, &w, &h, &comp, 0);
     free(stripped);
     if (!pix)
-        return image__fail(err, errlen, "image '%s': cannot decode (stb_image: %s)", path, stbi_failure_reason());
+        return err_fail(err, errlen, "image '%s': cannot decode (stb_image: %s)", path, stbi_failure_reason());
     if (comp < 1 || comp > 4 || image__count(comp, h, w) == 0) {
         stbi_image_free(pix);
-        return image__fail(err, errlen, "image '%s': decoder returned %d channels of %d x %d", path, comp, w, h);
+        return err_fail(err, errlen, "image '%s': decoder returned %d channels of %d x %d", path, comp, w, h);
     }
     int c = comp <= 2 ? 1 : 3;   /* drop alpha */
     if (image_new(out, c, h, w) < 0) {
         stbi_image_free(pix);
-        return image__fail(err, errlen, "image '%s': out of memory for %d x %d x %d floats", path, c, h, w);
+        return err_fail(err, errlen, "image '%s': out of memory for %d x %d x %d floats", path, c, h, w);
     }
     size_t plane = (size_t)h * (size_t)w;
     const uint8_t *p8 = pix;
@@ -557,19 +548,19 @@ int image_preprocess(const char *path, int channels, int size, const float *mean
                      float *out_chw, char *err, size_t errlen) {
     if (!err) errlen = 0;
     if ((channels != 1 && channels != 3) || size < 1 || size > IMAGE_MAX_DIM || !out_chw)
-        return image__fail(err, errlen, "image_preprocess: channels must be 1 or 3 and size 1..%d (got %d, %d)",
-                           IMAGE_MAX_DIM, channels, size);
+        return err_fail(err, errlen, "image_preprocess: channels must be 1 or 3 and size 1..%d (got %d, %d)",
+                        IMAGE_MAX_DIM, channels, size);
     Image im, rs, ch;
     if (image_load(path, &im, err, errlen) < 0) return -1;
     if (image_resize(&im, size, size, &rs) < 0) {
         image_free(&im);
-        return image__fail(err, errlen, "image '%s': cannot resize %d x %d to %d x %d (out of memory?)",
-                           path, im.w, im.h, size, size);
+        return err_fail(err, errlen, "image '%s': cannot resize %d x %d to %d x %d (out of memory?)",
+                        path, im.w, im.h, size, size);
     }
     image_free(&im);
     if (image_to_channels(&rs, channels, &ch) < 0) {
         image_free(&rs);
-        return image__fail(err, errlen, "image '%s': out of memory converting channels", path);
+        return err_fail(err, errlen, "image '%s': out of memory converting channels", path);
     }
     image_free(&rs);
     if (mean && std) image_normalize(&ch, mean, std);

@@ -1,9 +1,9 @@
 /* nifti.c - NIfTI-1/NIfTI-2 reader: header, gzip (zlib), nibabel-exact
    values, orientation, display slices, windows. Contract in nifti.h. */
 #include "io/nifti.h"
+#include "engine/error.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,15 +11,6 @@
 
 #define NIFTI1_HDR 348
 #define NIFTI2_HDR 540
-
-static int nifti__fail(char *err, size_t errlen, const char *fmt, ...) {
-    if (err && errlen) {
-        va_list ap; va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 /* ---- byte access in the file's order ---- */
 
@@ -103,15 +94,15 @@ static int nifti__check_magic(const uint8_t *b, int version, const char *name, c
     char shown[9];
     nifti__printable(m, version == 1 ? 4 : 8, shown);
     if (m[0] == 'n' && m[1] == 'i' && (m[2] == '1' || m[2] == '2') && m[3] == 0)
-        return nifti__fail(err, errlen, "nifti '%s': two-file NIfTI (header magic \"ni%c\"): the .hdr/.img pair is not supported, "
-                           "convert it to a single .nii", name, m[2]);
+        return err_fail(err, errlen, "nifti '%s': two-file NIfTI (header magic \"ni%c\"): the .hdr/.img pair is not supported, "
+                        "convert it to a single .nii", name, m[2]);
     if (memcmp(m, version == 1 ? "n+1" : "n+2", 4) != 0)
-        return nifti__fail(err, errlen, "nifti '%s': bad magic \"%s\" for a NIfTI-%d header (expected \"n+%d\")",
-                           name, shown, version, version);
+        return err_fail(err, errlen, "nifti '%s': bad magic \"%s\" for a NIfTI-%d header (expected \"n+%d\")",
+                        name, shown, version, version);
     static const uint8_t zero4[4] = {0};
     if (version == 2 && memcmp(m + 4, nifti__magic2 + 4, 4) != 0 && memcmp(m + 4, zero4, 4) != 0)
-        return nifti__fail(err, errlen, "nifti '%s': NIfTI-2 magic line-ending bytes are damaged "
-                           "(transferred as text?)", name);
+        return err_fail(err, errlen, "nifti '%s': NIfTI-2 magic line-ending bytes are damaged "
+                        "(transferred as text?)", name);
     return 0;
 }
 
@@ -164,46 +155,46 @@ static int nifti__validate(const uint8_t *b, size_t hdr_len, NiftiHeader *h, uin
                            const char *name, char *err, size_t errlen) {
     int64_t ndim = h->dim[0];
     if (ndim < 1 || ndim > 7)
-        return nifti__fail(err, errlen, "nifti '%s': dim[0] = %lld, the number of dimensions must be 1..7",
-                           name, (long long)ndim);
+        return err_fail(err, errlen, "nifti '%s': dim[0] = %lld, the number of dimensions must be 1..7",
+                        name, (long long)ndim);
     h->ndim = (int)ndim;
     for (int i = 1; i <= 7; i++) {
         if (i > h->ndim) { h->dim[i] = 1; continue; }
         if (h->dim[i] < 1)
-            return nifti__fail(err, errlen, "nifti '%s': dim[%d] = %lld, dimensions must be positive",
-                               name, i, (long long)h->dim[i]);
+            return err_fail(err, errlen, "nifti '%s': dim[%d] = %lld, dimensions must be positive",
+                            name, i, (long long)h->dim[i]);
     }
     const NiftiType *t = nifti__type(h->datatype);
-    if (!t) return nifti__fail(err, errlen, "nifti '%s': unknown datatype code %d", name, h->datatype);
+    if (!t) return err_fail(err, errlen, "nifti '%s': unknown datatype code %d", name, h->datatype);
     if (!t->supported)
-        return nifti__fail(err, errlen, "nifti '%s': datatype %s (code %d) is not supported "
-                           "(int8..uint64, float32, float64 are)", name, t->name, t->code);
+        return err_fail(err, errlen, "nifti '%s': datatype %s (code %d) is not supported "
+                        "(int8..uint64, float32, float64 are)", name, t->name, t->code);
     h->bytes_per_voxel = t->bytes;
     /* each factor <= limit and each partial product <= limit: no overflow in 64 bits */
     uint64_t n = (uint64_t)t->bytes;
     for (int i = 1; i <= 7 && n; i++) n = nifti__mul_capped(n, (uint64_t)h->dim[i], max_bytes);
     if (n == 0)
-        return nifti__fail(err, errlen, "nifti '%s': dims %lld x %lld x %lld x %lld x %lld x %lld x %lld of %s "
-                           "exceed the %llu-byte limit", name, (long long)h->dim[1], (long long)h->dim[2],
-                           (long long)h->dim[3], (long long)h->dim[4], (long long)h->dim[5], (long long)h->dim[6],
-                           (long long)h->dim[7], t->name, (unsigned long long)max_bytes);
+        return err_fail(err, errlen, "nifti '%s': dims %lld x %lld x %lld x %lld x %lld x %lld x %lld of %s "
+                        "exceed the %llu-byte limit", name, (long long)h->dim[1], (long long)h->dim[2],
+                        (long long)h->dim[3], (long long)h->dim[4], (long long)h->dim[5], (long long)h->dim[6],
+                        (long long)h->dim[7], t->name, (unsigned long long)max_bytes);
     h->nvox = h->dim[1] * h->dim[2] * h->dim[3];
     h->nvol = h->dim[4] * h->dim[5] * h->dim[6] * h->dim[7];
     h->scaled = isfinite(h->scl_slope) && h->scl_slope != 0;
     if (h->scaled && !isfinite(h->scl_inter))
-        return nifti__fail(err, errlen, "nifti '%s': valid scl_slope %g but non-finite scl_inter", name, h->scl_slope);
+        return err_fail(err, errlen, "nifti '%s': valid scl_slope %g but non-finite scl_inter", name, h->scl_slope);
     int64_t min_off = (int64_t)hdr_len;   /* header + 4-byte extension flag */
     if (h->vox_offset == 0) {
         if (b[hdr_len - 4] != 0)
-            return nifti__fail(err, errlen, "nifti '%s': vox_offset is 0 but extensions follow the header: "
-                               "where the data start is unknown", name);
+            return err_fail(err, errlen, "nifti '%s': vox_offset is 0 but extensions follow the header: "
+                            "where the data start is unknown", name);
         h->vox_offset = min_off;
     }
     if (h->vox_offset < 0)
-        return nifti__fail(err, errlen, "nifti '%s': vox_offset is negative or not a number", name);
+        return err_fail(err, errlen, "nifti '%s': vox_offset is negative or not a number", name);
     if (h->vox_offset < min_off || (uint64_t)h->vox_offset > max_bytes)
-        return nifti__fail(err, errlen, "nifti '%s': vox_offset %lld outside %lld..%llu", name,
-                           (long long)h->vox_offset, (long long)min_off, (unsigned long long)max_bytes);
+        return err_fail(err, errlen, "nifti '%s': vox_offset %lld outside %lld..%llu", name,
+                        (long long)h->vox_offset, (long long)min_off, (unsigned long long)max_bytes);
     return 0;
 }
 
@@ -213,14 +204,14 @@ static int nifti__header(const uint8_t *b, size_t len, uint64_t max_bytes, Nifti
     memset(h, 0, sizeof *h);
     int be = 0, v = nifti__version(b, len, &be);
     if (len < 4)
-        return nifti__fail(err, errlen, "nifti '%s': not a NIfTI file (%zu bytes, shorter than sizeof_hdr)", name, len);
+        return err_fail(err, errlen, "nifti '%s': not a NIfTI file (%zu bytes, shorter than sizeof_hdr)", name, len);
     if (v == 0)
-        return nifti__fail(err, errlen, "nifti '%s': not a NIfTI file (sizeof_hdr is %d, expected 348 or 540)",
-                           name, nifti__i32(b, 0));
+        return err_fail(err, errlen, "nifti '%s': not a NIfTI file (sizeof_hdr is %d, expected 348 or 540)",
+                        name, nifti__i32(b, 0));
     size_t hdr_len = (v == 1 ? NIFTI1_HDR : NIFTI2_HDR) + 4;
     if (len < hdr_len)
-        return nifti__fail(err, errlen, "nifti '%s': file ends inside the NIfTI-%d header (%zu of %zu bytes)",
-                           name, v, len, hdr_len);
+        return err_fail(err, errlen, "nifti '%s': file ends inside the NIfTI-%d header (%zu of %zu bytes)",
+                        name, v, len, hdr_len);
     if (nifti__check_magic(b, v, name, err, errlen) < 0) return -1;
     h->version = v;
     h->swapped = be;
@@ -248,7 +239,7 @@ static int nifti__inflate_to(NiftiInflate *st, size_t want, const char *name, ch
             size_t ncap = st->cap ? st->cap * 2 : 65536;
             if (ncap > want) ncap = want;
             uint8_t *p = realloc(st->out, ncap);
-            if (!p) return nifti__fail(err, errlen, "nifti '%s': out of memory inflating %zu bytes", name, ncap);
+            if (!p) return err_fail(err, errlen, "nifti '%s': out of memory inflating %zu bytes", name, ncap);
             st->out = p;
             st->cap = ncap;
         }
@@ -265,8 +256,8 @@ static int nifti__inflate_to(NiftiInflate *st, size_t want, const char *name, ch
         } else if (rc == Z_BUF_ERROR && st->z.avail_in == 0) {
             st->ended = 1;   /* stream cut short: the size check reports it */
         } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
-            return nifti__fail(err, errlen, "nifti '%s': corrupt gzip data (zlib: %s)", name,
-                               st->z.msg ? st->z.msg : zError(rc));
+            return err_fail(err, errlen, "nifti '%s': corrupt gzip data (zlib: %s)", name,
+                            st->z.msg ? st->z.msg : zError(rc));
         }
     }
     return 0;
@@ -277,11 +268,11 @@ static int nifti__parse_gz(const uint8_t *buf, size_t len, const char *name, uin
                            NiftiFile *f, char *err, size_t errlen) {
     NiftiInflate st;
     memset(&st, 0, sizeof st);
-    if (len > UINT32_MAX) return nifti__fail(err, errlen, "nifti '%s': %zu compressed bytes is too large", name, len);
+    if (len > UINT32_MAX) return err_fail(err, errlen, "nifti '%s': %zu compressed bytes is too large", name, len);
     st.z.next_in = (Bytef *)buf;
     st.z.avail_in = (uInt)len;
     if (inflateInit2(&st.z, 16 + MAX_WBITS) != Z_OK)
-        return nifti__fail(err, errlen, "nifti '%s': cannot start zlib", name);
+        return err_fail(err, errlen, "nifti '%s': cannot start zlib", name);
     int rc = nifti__inflate_to(&st, NIFTI2_HDR + 4, name, err, errlen);
     if (rc == 0) rc = nifti__header(st.out, st.have, max_bytes, &f->h, name, err, errlen);
     size_t need = 0;
@@ -290,9 +281,9 @@ static int nifti__parse_gz(const uint8_t *buf, size_t len, const char *name, uin
         rc = nifti__inflate_to(&st, need, name, err, errlen);
     }
     if (rc == 0 && st.have < need)
-        rc = nifti__fail(err, errlen, "nifti '%s': data truncated: the header declares %zu bytes from offset %lld, "
-                         "the gzip stream inflates to %zu", name, need - (size_t)f->h.vox_offset,
-                         (long long)f->h.vox_offset, st.have);
+        rc = err_fail(err, errlen, "nifti '%s': data truncated: the header declares %zu bytes from offset %lld, "
+                      "the gzip stream inflates to %zu", name, need - (size_t)f->h.vox_offset,
+                      (long long)f->h.vox_offset, st.have);
     inflateEnd(&st.z);
     if (rc < 0) { free(st.out); return -1; }
     f->owned = st.out;
@@ -307,7 +298,7 @@ int nifti_parse(const uint8_t *buf, size_t len, const char *name, size_t max_byt
     if (!name) name = "(memory)";
     memset(f, 0, sizeof *f);
     if (max_bytes == 0) max_bytes = NIFTI_MAX_BYTES;
-    if (!buf || len == 0) return nifti__fail(err, errlen, "nifti '%s': empty file (0 bytes)", name);
+    if (!buf || len == 0) return err_fail(err, errlen, "nifti '%s': empty file (0 bytes)", name);
     if (len >= 2 && buf[0] == 0x1F && buf[1] == 0x8B) {
         if (nifti__parse_gz(buf, len, name, max_bytes, f, err, errlen) < 0) { memset(f, 0, sizeof *f); return -1; }
         return 0;
@@ -315,8 +306,8 @@ int nifti_parse(const uint8_t *buf, size_t len, const char *name, size_t max_byt
     if (nifti__header(buf, len, max_bytes, &f->h, name, err, errlen) < 0) return -1;
     size_t bytes = (size_t)(f->h.nvox * f->h.nvol * f->h.bytes_per_voxel);
     if ((uint64_t)f->h.vox_offset > len || bytes > len - (size_t)f->h.vox_offset)
-        return nifti__fail(err, errlen, "nifti '%s': data truncated: the header declares %zu bytes from offset %lld, "
-                           "the file has %zu bytes", name, bytes, (long long)f->h.vox_offset, len);
+        return err_fail(err, errlen, "nifti '%s': data truncated: the header declares %zu bytes from offset %lld, "
+                        "the file has %zu bytes", name, bytes, (long long)f->h.vox_offset, len);
     f->data = buf + f->h.vox_offset;
     f->data_bytes = bytes;
     return 0;
@@ -485,9 +476,9 @@ int nifti_slice(const NiftiFile *f, const char *spec, int vol, double **out, int
     int plane;
     long index;
     if (nifti__slice_spec(spec, &plane, &index) < 0)
-        return nifti__fail(err, errlen, "nifti: bad slice '%s' (expected axial|coronal|sagittal[:INDEX])", spec);
+        return err_fail(err, errlen, "nifti: bad slice '%s' (expected axial|coronal|sagittal[:INDEX])", spec);
     if (vol < 0 || vol >= f->h.nvol)
-        return nifti__fail(err, errlen, "nifti: volume %d out of range (the file has %lld)", vol, (long long)f->h.nvol);
+        return err_fail(err, errlen, "nifti: volume %d out of range (the file has %lld)", vol, (long long)f->h.nvol);
     int axis_of[3], sign_of[3];
     char codes[4];
     const char *src = nifti_orientation(&f->h, axis_of, sign_of, codes);
@@ -495,13 +486,13 @@ int nifti_slice(const NiftiFile *f, const char *spec, int vol, double **out, int
     for (int a = 0; a < 3; a++) ncanon[axis_of[a]] = f->h.dim[a + 1];
     if (index < 0) index = (long)(ncanon[plane] / 2);
     if (index >= ncanon[plane])
-        return nifti__fail(err, errlen, "nifti: slice %ld out of range (the %s axis has %lld)", index, spec,
-                           (long long)ncanon[plane]);
+        return err_fail(err, errlen, "nifti: slice %ld out of range (the %s axis has %lld)", index, spec,
+                        (long long)ncanon[plane]);
     /* display rows run down the row axis, columns down the column axis, both reversed (radiological) */
     int row_axis = plane == 2 ? 1 : 2, col_axis = plane == 0 ? 1 : 0;
     int64_t nr = ncanon[row_axis], nc = ncanon[col_axis];   /* nr * nc <= nvox, already bounded */
     double *s = malloc((size_t)(nr * nc) * sizeof(double));
-    if (!s) return nifti__fail(err, errlen, "nifti: out of memory for a %lld x %lld slice", (long long)nr, (long long)nc);
+    if (!s) return err_fail(err, errlen, "nifti: out of memory for a %lld x %lld slice", (long long)nr, (long long)nc);
     int64_t stride[3] = {1, f->h.dim[1], f->h.dim[1] * f->h.dim[2]};
     int64_t base = (int64_t)vol * f->h.nvox;
     for (int64_t r = 0; r < nr; r++)
@@ -591,7 +582,7 @@ int nifti_window(const double *x, size_t n, const char *spec, double cal_min, do
     } else {
         double c, wd;
         if (nifti__parse_cw(spec, &c, &wd) < 0 || wd < 1)
-            return nifti__fail(err, errlen, "window '%s': expected \"auto\", \"minmax\" or \"C,W\" with W >= 1", spec);
+            return err_fail(err, errlen, "window '%s': expected \"auto\", \"minmax\" or \"C,W\" with W >= 1", spec);
         snprintf(u.kind, sizeof u.kind, "center-width");
         u.center = c; u.width = wd;
         u.lo = c - 0.5 - (wd - 1) / 2;

@@ -1,9 +1,9 @@
 /* npy.c - NumPy .npy reader (versions 1.0/2.0/3.0, strict header dict) and
    writer (version 1.0 exactly as numpy.save). Contract in npy.h. */
 #include "io/npy.h"
+#include "engine/error.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,15 +15,6 @@
 #define NPY_ALIGN 64               /* numpy's ARRAY_ALIGN */
 #define NPY_GROWTH_DIGITS 21       /* numpy's GROWTH_AXIS_MAX_DIGITS */
 #define NPY_MAX_FILE ((size_t)1 << 34)   /* 16 GiB: a sanity bound for npy_read */
-
-static int npy__fail(char *err, size_t errlen, const char *fmt, ...) {
-    if (err && errlen) {
-        va_list ap; va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 size_t npy_itemsize(NpyDtype t) {
     switch (t) {
@@ -68,7 +59,7 @@ static int npy__hfail(NpyHdr *h, const char *what) {
     else if ((unsigned char)h->s[h->pos] >= 0x20 && (unsigned char)h->s[h->pos] < 0x7F)
         snprintf(found, sizeof found, "'%c'", h->s[h->pos]);
     else snprintf(found, sizeof found, "byte 0x%02x", (unsigned char)h->s[h->pos]);
-    return npy__fail(h->err, h->errlen, "npy header, offset %zu: expected %s, found %s", h->pos, what, found);
+    return err_fail(h->err, h->errlen, "npy header, offset %zu: expected %s, found %s", h->pos, what, found);
 }
 
 static int npy__eat(NpyHdr *h, char c) {
@@ -105,7 +96,7 @@ static int npy__int(NpyHdr *h, int64_t *out) {
     while (h->pos < h->len && h->s[h->pos] >= '0' && h->s[h->pos] <= '9') {
         uint64_t d = (uint64_t)(h->s[h->pos] - '0');
         if (v > ((uint64_t)INT64_MAX - d) / 10)
-            return npy__fail(h->err, h->errlen, "npy header: shape value at offset %zu exceeds 2^63-1", start);
+            return err_fail(h->err, h->errlen, "npy header: shape value at offset %zu exceeds 2^63-1", start);
         v = v * 10 + d;
         h->pos++;
     }
@@ -121,7 +112,7 @@ static int npy__shape(NpyHdr *h, NpyArray *out) {
     while (1) {
         if (npy__eat(h, ')')) break;
         if (n == NPY_MAX_DIMS)
-            return npy__fail(h->err, h->errlen, "npy header: shape has more than %d dimensions", NPY_MAX_DIMS);
+            return err_fail(h->err, h->errlen, "npy header: shape has more than %d dimensions", NPY_MAX_DIMS);
         if (npy__int(h, &out->shape[n]) < 0) return -1;
         n++;
         trailing_comma = npy__eat(h, ',');
@@ -131,8 +122,8 @@ static int npy__shape(NpyHdr *h, NpyArray *out) {
         }
     }
     if (n == 1 && !trailing_comma)
-        return npy__fail(h->err, h->errlen, "npy header: shape (%lld) is not a tuple (a 1-tuple is written (%lld,))",
-                         (long long)out->shape[0], (long long)out->shape[0]);
+        return err_fail(h->err, h->errlen, "npy header: shape (%lld) is not a tuple (a 1-tuple is written (%lld,))",
+                        (long long)out->shape[0], (long long)out->shape[0]);
     out->ndim = n;
     return 0;
 }
@@ -148,13 +139,13 @@ static int npy__descr(NpyHdr *h, const char *d, NpyDtype *out) {
         if (strcmp(code, codes[i].code) != 0) continue;
         int onebyte = npy_itemsize(codes[i].t) == 1;
         if (!onebyte && order == '>')
-            return npy__fail(h->err, h->errlen, "npy: big-endian dtype '%s' is not supported (only little-endian '<%s')", d, code);
+            return err_fail(h->err, h->errlen, "npy: big-endian dtype '%s' is not supported (only little-endian '<%s')", d, code);
         if (!onebyte && order != '<')
-            return npy__fail(h->err, h->errlen, "npy: dtype '%s' has no explicit little-endian '<' byte order", d);
+            return err_fail(h->err, h->errlen, "npy: dtype '%s' has no explicit little-endian '<' byte order", d);
         *out = codes[i].t;
         return 0;
     }
-    return npy__fail(h->err, h->errlen, "npy: unsupported dtype '%s' (supported: <f4 <f8 |u1 |b1 <i4 <i8)", d);
+    return err_fail(h->err, h->errlen, "npy: unsupported dtype '%s' (supported: <f4 <f8 |u1 |b1 <i4 <i8)", d);
 }
 
 /* Parses "{'descr': ..., 'fortran_order': ..., 'shape': (...), }" then only
@@ -171,7 +162,7 @@ static int npy__header(NpyHdr *h, NpyArray *out) {
             seen = &have_descr;
             npy__ws(h);
             if (h->pos < h->len && h->s[h->pos] == '[')
-                return npy__fail(h->err, h->errlen, "npy: structured dtypes (descr as a list) are not supported");
+                return err_fail(h->err, h->errlen, "npy: structured dtypes (descr as a list) are not supported");
             if (npy__string(h, val, sizeof val) < 0) return -1;
             if (npy__descr(h, val, &out->dtype) < 0) return -1;
         } else if (strcmp(key, "fortran_order") == 0) {
@@ -179,15 +170,15 @@ static int npy__header(NpyHdr *h, NpyArray *out) {
             npy__ws(h);
             if (h->len - h->pos >= 5 && memcmp(h->s + h->pos, "False", 5) == 0) h->pos += 5;
             else if (h->len - h->pos >= 4 && memcmp(h->s + h->pos, "True", 4) == 0)
-                return npy__fail(h->err, h->errlen, "npy: fortran_order True is not supported (save a C-order array)");
+                return err_fail(h->err, h->errlen, "npy: fortran_order True is not supported (save a C-order array)");
             else return npy__hfail(h, "False or True for 'fortran_order'");
         } else if (strcmp(key, "shape") == 0) {
             seen = &have_shape;
             if (npy__shape(h, out) < 0) return -1;
         } else {
-            return npy__fail(h->err, h->errlen, "npy header: unexpected key '%s' (expected 'descr', 'fortran_order', 'shape')", key);
+            return err_fail(h->err, h->errlen, "npy header: unexpected key '%s' (expected 'descr', 'fortran_order', 'shape')", key);
         }
-        if (*seen) return npy__fail(h->err, h->errlen, "npy header: key '%s' appears twice", key);
+        if (*seen) return err_fail(h->err, h->errlen, "npy header: key '%s' appears twice", key);
         *seen = 1;
         if (!npy__eat(h, ',')) {
             if (npy__eat(h, '}')) break;
@@ -195,8 +186,8 @@ static int npy__header(NpyHdr *h, NpyArray *out) {
         }
     }
     if (!have_descr || !have_fortran || !have_shape)
-        return npy__fail(h->err, h->errlen, "npy header: missing key '%s'",
-                         !have_descr ? "descr" : !have_fortran ? "fortran_order" : "shape");
+        return err_fail(h->err, h->errlen, "npy header: missing key '%s'",
+                        !have_descr ? "descr" : !have_fortran ? "fortran_order" : "shape");
     while (h->pos < h->len && (h->s[h->pos] == ' ' || h->s[h->pos] == '\t' || h->s[h->pos] == '\r'
                                || (h->s[h->pos] == '\n' && h->pos + 1 == h->len)))
         h->pos++;
@@ -209,23 +200,23 @@ int npy_parse(const uint8_t *buf, size_t len, NpyArray *out, char *err, size_t e
     if (!err) errlen = 0;
     memset(out, 0, sizeof *out);
     if (!buf || len < NPY_MAGIC_LEN + 2 || memcmp(buf, NPY_MAGIC, NPY_MAGIC_LEN) != 0)
-        return npy__fail(err, errlen, "npy: not a .npy file (expected the magic \\x93NUMPY, %zu bytes given)", buf ? len : 0);
+        return err_fail(err, errlen, "npy: not a .npy file (expected the magic \\x93NUMPY, %zu bytes given)", buf ? len : 0);
     unsigned major = buf[6], minor = buf[7];
     size_t hlen, pre;
     if (major == 1 && minor == 0) {
-        if (len < 10) return npy__fail(err, errlen, "npy: file truncated in the header length");
+        if (len < 10) return err_fail(err, errlen, "npy: file truncated in the header length");
         hlen = (size_t)buf[8] | (size_t)buf[9] << 8;
         pre = 10;
     } else if ((major == 2 || major == 3) && minor == 0) {
-        if (len < 12) return npy__fail(err, errlen, "npy: file truncated in the header length");
+        if (len < 12) return err_fail(err, errlen, "npy: file truncated in the header length");
         hlen = (size_t)buf[8] | (size_t)buf[9] << 8 | (size_t)buf[10] << 16 | (size_t)buf[11] << 24;
         pre = 12;
     } else {
-        return npy__fail(err, errlen, "npy: format version %u.%u not supported (expected 1.0, 2.0 or 3.0)", major, minor);
+        return err_fail(err, errlen, "npy: format version %u.%u not supported (expected 1.0, 2.0 or 3.0)", major, minor);
     }
     if (hlen > len - pre)
-        return npy__fail(err, errlen, "npy: header of %zu bytes runs past the end of the %zu-byte file", hlen, len);
-    if (hlen == 0) return npy__fail(err, errlen, "npy: empty header");
+        return err_fail(err, errlen, "npy: header of %zu bytes runs past the end of the %zu-byte file", hlen, len);
+    if (hlen == 0) return err_fail(err, errlen, "npy: empty header");
     NpyHdr h = {(const char *)buf + pre, hlen, 0, err, errlen};
     if (npy__header(&h, out) < 0) { memset(out, 0, sizeof *out); return -1; }
 
@@ -235,24 +226,24 @@ int npy_parse(const uint8_t *buf, size_t len, NpyArray *out, char *err, size_t e
         uint64_t d = (uint64_t)out->shape[i];
         if (d != 0 && numel > SIZE_MAX / d) {
             memset(out, 0, sizeof *out);
-            return npy__fail(err, errlen, "npy: shape product overflows (dimension %d is %llu)", i, (unsigned long long)d);
+            return err_fail(err, errlen, "npy: shape product overflows (dimension %d is %llu)", i, (unsigned long long)d);
         }
         numel *= (size_t)d;
     }
     if (numel > SIZE_MAX / item) {
         memset(out, 0, sizeof *out);
-        return npy__fail(err, errlen, "npy: %zu elements of %zu bytes overflow the size type", numel, item);
+        return err_fail(err, errlen, "npy: %zu elements of %zu bytes overflow the size type", numel, item);
     }
     size_t nbytes = numel * item, avail = len - pre - hlen;
     if (nbytes != avail) {
         memset(out, 0, sizeof *out);
-        return npy__fail(err, errlen, "npy: data is %zu bytes but shape and dtype %s need %zu (%s)",
-                         avail, npy_dtype_name(out->dtype), nbytes,
-                         avail < nbytes ? "file truncated" : "trailing bytes");
+        return err_fail(err, errlen, "npy: data is %zu bytes but shape and dtype %s need %zu (%s)",
+                        avail, npy_dtype_name(out->dtype), nbytes,
+                        avail < nbytes ? "file truncated" : "trailing bytes");
     }
     out->numel = numel;
     out->data = malloc(nbytes ? nbytes : 1);
-    if (!out->data) { memset(out, 0, sizeof *out); return npy__fail(err, errlen, "npy: out of memory (%zu bytes)", nbytes); }
+    if (!out->data) { memset(out, 0, sizeof *out); return err_fail(err, errlen, "npy: out of memory (%zu bytes)", nbytes); }
     if (nbytes) memcpy(out->data, buf + pre + hlen, nbytes);
     return 0;
 }
@@ -263,10 +254,10 @@ int npy_read(const char *path, NpyArray *out, char *err, size_t errlen) {
     uint8_t *buf; size_t len;
     char why[512];
     if (io_read_file(path, NPY_MAX_FILE, &buf, &len, why, sizeof why) < 0)
-        return npy__fail(err, errlen, "npy: %s", why);
+        return err_fail(err, errlen, "npy: %s", why);
     int rc = npy_parse(buf, len, out, why, sizeof why);
     free(buf);
-    if (rc < 0) return npy__fail(err, errlen, "'%s': %s", path, why);
+    if (rc < 0) return err_fail(err, errlen, "'%s': %s", path, why);
     return 0;
 }
 
@@ -298,25 +289,25 @@ void npy_free(NpyArray *a) {
 static int npy__write(const char *path, const void *data, NpyDtype dtype, int ndim,
                       const int64_t *shape, char *err, size_t errlen) {
     if (!err) errlen = 0;
-    if (!path) return npy__fail(err, errlen, "npy: no file name given");
+    if (!path) return err_fail(err, errlen, "npy: no file name given");
     if (ndim < 0 || ndim > NPY_MAX_DIMS || (ndim > 0 && !shape))
-        return npy__fail(err, errlen, "npy: '%s': ndim %d out of range 0..%d", path, ndim, NPY_MAX_DIMS);
+        return err_fail(err, errlen, "npy: '%s': ndim %d out of range 0..%d", path, ndim, NPY_MAX_DIMS);
     size_t numel = 1, item = npy_itemsize(dtype);
     char shp[NPY_MAX_DIMS * 24 + 4];
     size_t k = 0;
     shp[k++] = '(';
     for (int i = 0; i < ndim; i++) {
-        if (shape[i] < 0) return npy__fail(err, errlen, "npy: '%s': negative dimension %lld", path, (long long)shape[i]);
+        if (shape[i] < 0) return err_fail(err, errlen, "npy: '%s': negative dimension %lld", path, (long long)shape[i]);
         uint64_t d = (uint64_t)shape[i];
-        if (d != 0 && numel > SIZE_MAX / d) return npy__fail(err, errlen, "npy: '%s': shape product overflows", path);
+        if (d != 0 && numel > SIZE_MAX / d) return err_fail(err, errlen, "npy: '%s': shape product overflows", path);
         numel *= (size_t)d;
         k += (size_t)snprintf(shp + k, sizeof shp - k, i ? ", %lld" : "%lld", (long long)shape[i]);
     }
     if (ndim == 1) shp[k++] = ',';
     shp[k++] = ')';
     shp[k] = 0;
-    if (numel > SIZE_MAX / item) return npy__fail(err, errlen, "npy: '%s': byte size overflows", path);
-    if (numel && !data) return npy__fail(err, errlen, "npy: '%s': no data given", path);
+    if (numel > SIZE_MAX / item) return err_fail(err, errlen, "npy: '%s': byte size overflows", path);
+    if (numel && !data) return err_fail(err, errlen, "npy: '%s': no data given", path);
 
     char hdr[512];
     int n = snprintf(hdr, sizeof hdr, "{'descr': '%s', 'fortran_order': False, 'shape': %s, }",
@@ -336,12 +327,12 @@ static int npy__write(const char *path, const void *data, NpyDtype dtype, int nd
     pre[8] = (uint8_t)(n & 0xFF); pre[9] = (uint8_t)(n >> 8);
 
     FILE *f = fopen(path, "wb");
-    if (!f) return npy__fail(err, errlen, "npy: cannot create '%s': %s", path, strerror(errno));
+    if (!f) return err_fail(err, errlen, "npy: cannot create '%s': %s", path, strerror(errno));
     size_t nbytes = numel * item;
     int ok = fwrite(pre, 1, 10, f) == 10 && fwrite(hdr, 1, (size_t)n, f) == (size_t)n &&
              (nbytes == 0 || fwrite(data, 1, nbytes, f) == nbytes);
     if (fclose(f) != 0) ok = 0;
-    if (!ok) return npy__fail(err, errlen, "npy: cannot write '%s': %s", path, strerror(errno));
+    if (!ok) return err_fail(err, errlen, "npy: cannot write '%s': %s", path, strerror(errno));
     return 0;
 }
 

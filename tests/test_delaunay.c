@@ -105,7 +105,7 @@ static void qhull_case(const char *cs, const uint8_t *img, int h, int w, int c, 
     if (rc == 0) rc = dt_fill(&qm, img, h, w, c, known, out);
     size_t diff = 0;
     for (size_t i = 0; rc == 0 && i < (size_t)h * w * c; i++) diff += out[i] != ref[i];
-    CHECK(rc == 0 && diff == 0, name, "rc %d (%s), %zu values differ from scipy", rc, dt_error(), diff);
+    CHECK(rc == 0 && diff == 0, name, "rc %d (%s), %zu values differ from scipy", rc, eng_last_error(), diff);
     if (rc == 0 && dt_build(&ours, xs, ys, n) == 0) {
         int64_t *ka = edge_keys(&ours), *kb = edge_keys(&qm);
         size_t na = (size_t)ours.ntri * 3, nb = (size_t)qm.ntri * 3, j = 0;
@@ -184,7 +184,7 @@ static void golden_case(const char *line, double *worst_same, int *worst_diff) {
            cs, h, w, c, nk, frac, n - same, unknown_vals, maxd, (double)sumd / n, cocirc, ms);
     char name[128];
     snprintf(name, sizeof name, "dt_golden_%s", cs);
-    if (rc) CHECK(0, name, "pic_interpolate_fill failed: %s", dt_error());
+    if (rc) CHECK(0, name, "pic_interpolate_fill failed: %s", eng_last_error());
     else if (nk != nknown) CHECK(0, name, "mask has %d known pixels, cases.txt says %d", nk, nknown);
     else if (unique)
         CHECK(cocirc == 0 && same == n, name, "unique triangulation expected exact: co-circular %d, %zu values "
@@ -236,7 +236,7 @@ static void test_ramp(void) {
         for (int i = 0; i < h * w * c; i++) bad += out[i] != img[i];
         char name[64];
         snprintf(name, sizeof name, "dt_linear_ramp_exact_%g", fr[k]);
-        CHECK(rc == 0 && bad == 0, name, "rc %d (%s), %d values differ from the ramp", rc, dt_error(), bad);
+        CHECK(rc == 0 && bad == 0, name, "rc %d (%s), %d values differ from the ramp", rc, eng_last_error(), bad);
     }
     /* a half-integer ramp: x/2 rounds half to even, as numpy.round */
     for (int y = 0; y < h; y++) for (int x = 0; x < w; x++) img[(y * w + x) * c] = (uint8_t)(2 * x);
@@ -260,7 +260,7 @@ static void test_mesh_properties(void) {
     for (int y = 10; y < 40; y += 3) for (int x = 10; x < 40; x += 3) known[y * w + x] = 1; /* co-circular block */
     DtMesh m;
     int rc = mesh_from_mask(&m, known, h, w);
-    CHECK(rc == 0, "dt_build_random", "%s", dt_error());
+    CHECK(rc == 0, "dt_build_random", "%s", eng_last_error());
     if (rc) { free(known); return; }
     long inside = 0, cw = 0, asym = 0, area2 = 0;
     for (int t = 0; t < m.ntri; t++) {
@@ -327,21 +327,21 @@ static void test_predicates(void) {
 
 static void test_errors(void) {
     uint8_t img[12] = {0}, known[12] = {1, 0, 1, 0, 0, 0, 0, 0, 0, 1, 0, 1}, out[12];
-    CHECK(pic_interpolate_fill(img, 3, 4, 1, known, out) == -1 && strstr(dt_error(), "corner"),
-          "dt_fill_needs_corners", "%s", dt_error());
-    CHECK(pic_interpolate_fill(img, 1, 12, 1, known, out) == -1, "dt_fill_rejects_h1", "%s", dt_error());
+    CHECK(pic_interpolate_fill(img, 3, 4, 1, known, out) == -1 && strstr(eng_last_error(), "corner"),
+          "dt_fill_needs_corners", "%s", eng_last_error());
+    CHECK(pic_interpolate_fill(img, 1, 12, 1, known, out) == -1, "dt_fill_rejects_h1", "%s", eng_last_error());
     int32_t xs[5] = {0, 3, 0, 3, 3}, ys[5] = {0, 0, 2, 2, 2};
     DtMesh m;
-    CHECK(dt_build(&m, xs, ys, 5) == -1 && strstr(dt_error(), "duplicate"), "dt_rejects_duplicates", "%s", dt_error());
+    CHECK(dt_build(&m, xs, ys, 5) == -1 && strstr(eng_last_error(), "duplicate"), "dt_rejects_duplicates", "%s", eng_last_error());
     xs[4] = 5;
-    CHECK(dt_build(&m, xs, ys, 5) == -1 && strstr(dt_error(), "corner"), "dt_rejects_missing_corner", "%s", dt_error());
+    CHECK(dt_build(&m, xs, ys, 5) == -1 && strstr(eng_last_error(), "corner"), "dt_rejects_missing_corner", "%s", eng_last_error());
     int32_t cx[4] = {0, 1, 2, 3}, cy[4] = {0, 1, 2, 3};
-    CHECK(dt_build(&m, cx, cy, 4) == -1, "dt_rejects_collinear", "%s", dt_error());
+    CHECK(dt_build(&m, cx, cy, 4) == -1, "dt_rejects_collinear", "%s", eng_last_error());
     int32_t bx[5] = {0, 3, 3, 0, 1}, by[5] = {0, 0, 2, 2, 1};
     int32_t bad_index[6] = {0, 1, 5, 0, 2, 3}, flat[6] = {0, 1, 1, 0, 2, 3}, triple[9] = {0, 1, 4, 1, 0, 2, 0, 1, 3};
     CHECK(dt_from_triangles(&m, bx, by, 5, bad_index, 2) == -1 && dt_from_triangles(&m, bx, by, 5, flat, 2) == -1 &&
-          dt_from_triangles(&m, bx, by, 5, triple, 3) == -1 && strstr(dt_error(), "shared by 3"),
-          "dt_from_triangles_rejects_bad_lists", "%s", dt_error());
+          dt_from_triangles(&m, bx, by, 5, triple, 3) == -1 && strstr(eng_last_error(), "shared by 3"),
+          "dt_from_triangles_rejects_bad_lists", "%s", eng_last_error());
 }
 
 /* Interpolants within a float32 half-ulp of n+0.5: pic.py rounds them
@@ -372,7 +372,7 @@ static void test_near_half(void) {
     printf("  near-half probes: %lld (%ld where float64 rounding would differ), %ld wrong\n",
            (long long)pr.shape[0], decisive, bad);
     CHECK(rc == 0 && bad == 0 && decisive > 0, "dt_near_half_rounding", "rc %d (%s), %ld of %lld probes wrong",
-          rc, dt_error(), bad, (long long)pr.shape[0]);
+          rc, eng_last_error(), bad, (long long)pr.shape[0]);
     free(img); free(known); free(out);
     npy_free(&kp); npy_free(&pr);
 }

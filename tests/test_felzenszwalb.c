@@ -107,12 +107,12 @@ static void test_argsort(void) {
 static void test_bad_args(void) {
     float img[4] = {0, 1, 2, 3};
     int32_t lab[4];
-    CHECK(fh_segment(img, 0, 2, 2, 1, 0.8, 1, lab) == -1 && strstr(fh_error(), "c=0"), "fh_rejects_c0", "%s", fh_error());
-    CHECK(fh_segment(NULL, 1, 2, 2, 1, 0.8, 1, lab) == -1, "fh_rejects_null", "%s", fh_error());
-    CHECK(fh_segment(img, 1, 2, 2, 1, -1, 1, lab) == -1, "fh_rejects_neg_sigma", "%s", fh_error());
+    CHECK(fh_segment(img, 0, 2, 2, 1, 0.8, 1, lab) == -1 && strstr(eng_last_error(), "c=0"), "fh_rejects_c0", "%s", eng_last_error());
+    CHECK(fh_segment(NULL, 1, 2, 2, 1, 0.8, 1, lab) == -1, "fh_rejects_null", "%s", eng_last_error());
+    CHECK(fh_segment(img, 1, 2, 2, 1, -1, 1, lab) == -1, "fh_rejects_neg_sigma", "%s", eng_last_error());
     img[2] = NAN;
-    CHECK(fh_segment(img, 1, 2, 2, 1, 0.8, 1, lab) == -1 && strstr(fh_error(), "non-finite"),
-          "fh_rejects_nan", "%s", fh_error());
+    CHECK(fh_segment(img, 1, 2, 2, 1, 0.8, 1, lab) == -1 && strstr(eng_last_error(), "non-finite"),
+          "fh_rejects_nan", "%s", eng_last_error());
     /* tiny images: one pixel, one row, one column (reflection wider than the line) */
     float one = 0.5f, row[5] = {-1, -1, 1, 1, 1};
     int32_t l1, l5[5];

@@ -57,10 +57,10 @@ EngModel *weights_model_for_arch(const char *arch, int in_channels, int n_classe
     if (sscanf(arch, "resnet%d%c", &depth, &extra) == 1) m = eng_resnet(depth, in_channels, n_classes);
     else if (sscanf(arch, "densenet%d%c", &depth, &extra) == 1) m = eng_densenet(depth, in_channels, n_classes);
     else {
-        snprintf(err, errlen, "unknown architecture '%s' (resnet18/34/50/101/152, densenet121/161/169/201)", arch);
+        err_fail(err, errlen, "unknown architecture '%s' (resnet18/34/50/101/152, densenet121/161/169/201)", arch);
         return NULL;
     }
-    if (!m) snprintf(err, errlen, "%s", eng_last_error());
+    if (!m) err_fail(err, errlen, "%s", eng_last_error());
     return m;
 }
 
@@ -70,17 +70,17 @@ static const char *classifier(const char *arch) { return arch[0] == 'r' ? "fc.we
 static int detect_arch(const StFile *f, char *arch, size_t n, char *err, size_t errlen) {
     if (has(f, "conv1.weight") && has(f, "fc.weight")) {
         int d = detect_resnet(f);
-        if (!d) { snprintf(err, errlen, "looks like a ResNet (conv1, fc) but its block counts match no torchvision ResNet"); return -1; }
+        if (!d) return err_fail(err, errlen, "looks like a ResNet (conv1, fc) but its block counts match no torchvision ResNet");
         snprintf(arch, n, "resnet%d", d);
         return 0;
     }
     if (has(f, "features.conv0.weight") && has(f, "classifier.weight")) {
         int d = detect_densenet(f);
-        if (!d) { snprintf(err, errlen, "looks like a DenseNet but its dense-layer counts match no torchvision DenseNet"); return -1; }
+        if (!d) return err_fail(err, errlen, "looks like a DenseNet but its dense-layer counts match no torchvision DenseNet");
         snprintf(arch, n, "densenet%d", d);
         return 0;
     }
-    snprintf(err, errlen, "cannot tell the architecture: no 'conv1.weight'+'fc.weight' (ResNet) nor "
+    err_fail(err, errlen, "cannot tell the architecture: no 'conv1.weight'+'fc.weight' (ResNet) nor "
                           "'features.conv0.weight'+'classifier.weight' (DenseNet); use --arch");
     return -1;
 }
@@ -95,15 +95,14 @@ static void shape_str(char *buf, size_t n, int ndim, const int64_t *s64, const i
 
 static int fill_param(const StFile *f, EngParam *p, char *err, size_t errlen) {
     const StTensor *t = st_find(f, p->name);
-    if (!t) { snprintf(err, errlen, "missing tensor '%s'", p->name); return -1; }
+    if (!t) return err_fail(err, errlen, "missing tensor '%s'", p->name);
     int same = t->ndim == p->ndim;
     for (int i = 0; same && i < p->ndim; i++) same = t->shape[i] == p->shape[i];
     if (!same) {
         char want[96], got[96];
         shape_str(want, sizeof want, p->ndim, NULL, p->shape);
         shape_str(got, sizeof got, t->ndim, t->shape, NULL);
-        snprintf(err, errlen, "tensor '%s' has shape %s, the architecture needs %s", p->name, got, want);
-        return -1;
+        return err_fail(err, errlen, "tensor '%s' has shape %s, the architecture needs %s", p->name, got, want);
     }
     return st_read_f32(f, t, p->data, p->numel, err, errlen);
 }
@@ -155,8 +154,7 @@ static int check_unexpected(const StFile *f, EngModel *m, char *err, size_t errl
         size_t L = strlen(nm);
         if (L >= 20 && !strcmp(nm + L - 20, ".num_batches_tracked")) continue;
         if (!eng_model_param_find(m, nm)) {
-            snprintf(err, errlen, "unexpected tensor '%s': %s has no such parameter", nm, eng_model_arch(m));
-            return -1;
+            return err_fail(err, errlen, "unexpected tensor '%s': %s has no such parameter", nm, eng_model_arch(m));
         }
     }
     return 0;
@@ -165,7 +163,7 @@ static int check_unexpected(const StFile *f, EngModel *m, char *err, size_t errl
 EngModel *weights_load(const char *path, const char *arch, WeightsInfo *info, char *err, size_t errlen) {
     StFile f;
     char ebuf[400];
-    if (st_open(path, &f, ebuf, sizeof ebuf)) { snprintf(err, errlen, "%s", ebuf); return NULL; }
+    if (st_open(path, &f, ebuf, sizeof ebuf)) { err_fail(err, errlen, "%s", ebuf); return NULL; }
     WeightsInfo local;
     WeightsInfo *in = info ? info : &local;
     memset(in, 0, sizeof *in);
@@ -199,11 +197,11 @@ EngModel *weights_load(const char *path, const char *arch, WeightsInfo *info, ch
     struct stat sb;
     in->file_bytes = stat(path, &sb) == 0 ? (size_t)sb.st_size : 0;
     st_close(&f);
-    if (sha256_file(path, in->sha256)) { snprintf(err, errlen, "%s: cannot read for its SHA-256", path); goto fail2; }
+    if (sha256_file(path, in->sha256)) { err_fail(err, errlen, "%s: cannot read for its SHA-256", path); goto fail2; }
     if (!info) weights_info_free(&local);
     return m;
 fail:
-    snprintf(err, errlen, "%s: %s", path, ebuf);
+    err_fail(err, errlen, "%s: %s", path, ebuf);
     st_close(&f);
 fail2:
     eng_model_free(m);

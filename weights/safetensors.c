@@ -1,11 +1,11 @@
 /* safetensors.c - safetensors reader with full validation of the untrusted
    header (see safetensors.h for the format and every rule checked). */
 #include "weights/safetensors.h"
+#include "engine/error.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,15 +35,6 @@ const char *st_dtype_name(StDtype t) {
 
 int st_dtype_bits(StDtype t) {
     return (unsigned)t < ST_DTYPE_COUNT ? st__dtypes[t].bits : 0;
-}
-
-static int st__fail(char *err, size_t errlen, const char *fmt, ...) {
-    if (err && errlen) {
-        va_list ap; va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
 }
 
 /* A name made safe for a message: non-printable bytes -> '?', at most 80 chars. */
@@ -86,68 +77,68 @@ static int st__entry(const char *name, const JsonValue *e, size_t data_len, StTe
     char qn[96], why[96];
     st__q(name, qn);
     if (json_type(e) != JSON_OBJECT)
-        return st__fail(err, errlen, "tensor '%s': entry must be an object, found %s", qn, json_type_name(json_type(e)));
+        return err_fail(err, errlen, "tensor '%s': entry must be an object, found %s", qn, json_type_name(json_type(e)));
 
     const JsonValue *dt = json_get(e, "dtype");
-    if (!dt) return st__fail(err, errlen, "tensor '%s': missing \"dtype\"", qn);
+    if (!dt) return err_fail(err, errlen, "tensor '%s': missing \"dtype\"", qn);
     if (json_type(dt) != JSON_STRING)
-        return st__fail(err, errlen, "tensor '%s': \"dtype\" must be a string, found %s", qn, json_type_name(json_type(dt)));
+        return err_fail(err, errlen, "tensor '%s': \"dtype\" must be a string, found %s", qn, json_type_name(json_type(dt)));
     int found = 0;
     for (int k = 0; k < ST_DTYPE_COUNT; k++)
         if (strcmp(json_string(dt), st__dtypes[k].name) == 0) { t->dtype = st__dtypes[k].t; found = 1; break; }
     if (!found) {
         char qd[96];
-        return st__fail(err, errlen, "tensor '%s': unknown dtype '%s'", qn, st__q(json_string(dt), qd));
+        return err_fail(err, errlen, "tensor '%s': unknown dtype '%s'", qn, st__q(json_string(dt), qd));
     }
 
     const JsonValue *sh = json_get(e, "shape");
-    if (!sh) return st__fail(err, errlen, "tensor '%s': missing \"shape\"", qn);
+    if (!sh) return err_fail(err, errlen, "tensor '%s': missing \"shape\"", qn);
     if (json_type(sh) != JSON_ARRAY)
-        return st__fail(err, errlen, "tensor '%s': \"shape\" must be an array, found %s", qn, json_type_name(json_type(sh)));
+        return err_fail(err, errlen, "tensor '%s': \"shape\" must be an array, found %s", qn, json_type_name(json_type(sh)));
     if (json_len(sh) > ST_MAX_DIMS)
-        return st__fail(err, errlen, "tensor '%s': shape has %zu dimensions, at most %d supported", qn, json_len(sh), ST_MAX_DIMS);
+        return err_fail(err, errlen, "tensor '%s': shape has %zu dimensions, at most %d supported", qn, json_len(sh), ST_MAX_DIMS);
     t->ndim = (int)json_len(sh);
     size_t numel = 1;
     for (int i = 0; i < t->ndim; i++) {
         uint64_t d;
         if (st__uint(json_at(sh, (size_t)i), &d, why, sizeof why) < 0)
-            return st__fail(err, errlen, "tensor '%s': shape[%d] %s", qn, i, why);
+            return err_fail(err, errlen, "tensor '%s': shape[%d] %s", qn, i, why);
         t->shape[i] = (int64_t)d;
         if (d != 0 && numel > SIZE_MAX / d)
-            return st__fail(err, errlen, "tensor '%s': shape has too many elements (size overflow at dimension %d)", qn, i);
+            return err_fail(err, errlen, "tensor '%s': shape has too many elements (size overflow at dimension %d)", qn, i);
         numel *= (size_t)d;
     }
     t->numel = numel;
     /* bytes = numel * bits / 8, with numel * bits checked against SIZE_MAX. */
     size_t bits = (size_t)st_dtype_bits(t->dtype);
     if (numel > SIZE_MAX / bits)
-        return st__fail(err, errlen, "tensor '%s': %zu elements of %s overflow the size type", qn, numel, st_dtype_name(t->dtype));
+        return err_fail(err, errlen, "tensor '%s': %zu elements of %s overflow the size type", qn, numel, st_dtype_name(t->dtype));
     if ((numel * bits) % 8 != 0)
-        return st__fail(err, errlen, "tensor '%s': %zu elements of %s do not fill whole bytes", qn, numel, st_dtype_name(t->dtype));
+        return err_fail(err, errlen, "tensor '%s': %zu elements of %s do not fill whole bytes", qn, numel, st_dtype_name(t->dtype));
     size_t nbytes = numel * bits / 8;
 
     const JsonValue *off = json_get(e, "data_offsets");
-    if (!off) return st__fail(err, errlen, "tensor '%s': missing \"data_offsets\"", qn);
+    if (!off) return err_fail(err, errlen, "tensor '%s': missing \"data_offsets\"", qn);
     if (json_type(off) != JSON_ARRAY || json_len(off) != 2)
-        return st__fail(err, errlen, "tensor '%s': \"data_offsets\" must be an array [begin, end], found %s of %zu",
+        return err_fail(err, errlen, "tensor '%s': \"data_offsets\" must be an array [begin, end], found %s of %zu",
                         qn, json_type_name(json_type(off)), json_len(off));
     uint64_t b, en;
     if (st__uint(json_at(off, 0), &b, why, sizeof why) < 0)
-        return st__fail(err, errlen, "tensor '%s': data_offsets[0] %s", qn, why);
+        return err_fail(err, errlen, "tensor '%s': data_offsets[0] %s", qn, why);
     if (st__uint(json_at(off, 1), &en, why, sizeof why) < 0)
-        return st__fail(err, errlen, "tensor '%s': data_offsets[1] %s", qn, why);
+        return err_fail(err, errlen, "tensor '%s': data_offsets[1] %s", qn, why);
     if (b > en)
-        return st__fail(err, errlen, "tensor '%s': data_offsets begin %llu > end %llu", qn,
+        return err_fail(err, errlen, "tensor '%s': data_offsets begin %llu > end %llu", qn,
                         (unsigned long long)b, (unsigned long long)en);
     if (en > data_len)
-        return st__fail(err, errlen, "tensor '%s': data_offsets end %llu is beyond the data section of %zu bytes (truncated file?)",
+        return err_fail(err, errlen, "tensor '%s': data_offsets end %llu is beyond the data section of %zu bytes (truncated file?)",
                         qn, (unsigned long long)en, data_len);
     t->begin = (size_t)b;
     t->end = (size_t)en;
     if (t->end - t->begin != nbytes) {
         char ss[200];
         st__shape_str(t, ss, sizeof ss);
-        return st__fail(err, errlen, "tensor '%s': data_offsets span %zu bytes but shape %s of %s needs %zu",
+        return err_fail(err, errlen, "tensor '%s': data_offsets span %zu bytes but shape %s of %s needs %zu",
                         qn, t->end - t->begin, ss, st_dtype_name(t->dtype), nbytes);
     }
     return 0;
@@ -155,12 +146,12 @@ static int st__entry(const char *name, const JsonValue *e, size_t data_len, StTe
 
 static int st__check_meta(const JsonValue *m, char *err, size_t errlen) {
     if (json_type(m) != JSON_OBJECT)
-        return st__fail(err, errlen, "safetensors: \"__metadata__\" must be an object of strings, found %s",
+        return err_fail(err, errlen, "safetensors: \"__metadata__\" must be an object of strings, found %s",
                         json_type_name(json_type(m)));
     for (size_t i = 0; i < json_len(m); i++)
         if (json_type(json_at(m, i)) != JSON_STRING) {
             char qk[96];
-            return st__fail(err, errlen, "safetensors: \"__metadata__\" value of '%s' must be a string, found %s",
+            return err_fail(err, errlen, "safetensors: \"__metadata__\" value of '%s' must be a string, found %s",
                             st__q(json_key_at(m, i), qk), json_type_name(json_type(json_at(m, i))));
         }
     return 0;
@@ -180,7 +171,7 @@ static int st__cmp_range(const void *a, const void *b) {
 static int st__check_overlap(const StFile *f, char *err, size_t errlen) {
     if (f->n < 2) return 0;
     StRange *r = malloc((size_t)f->n * sizeof *r);
-    if (!r) return st__fail(err, errlen, "safetensors: out of memory");
+    if (!r) return err_fail(err, errlen, "safetensors: out of memory");
     for (int i = 0; i < f->n; i++) r[i] = (StRange){f->t[i].begin, f->t[i].end, i};
     qsort(r, (size_t)f->n, sizeof *r, st__cmp_range);
     size_t far = 0;
@@ -190,7 +181,7 @@ static int st__check_overlap(const StFile *f, char *err, size_t errlen) {
         if (far_idx >= 0 && r[i].begin < far) {
             char qa[96], qb[96];
             const StTensor *a = &f->t[far_idx], *b = &f->t[r[i].idx];
-            rc = st__fail(err, errlen, "tensors '%s' [%zu, %zu) and '%s' [%zu, %zu) overlap in the data section",
+            rc = err_fail(err, errlen, "tensors '%s' [%zu, %zu) and '%s' [%zu, %zu) overlap in the data section",
                           st__q(a->name, qa), a->begin, a->end, st__q(b->name, qb), b->begin, b->end);
             break;
         }
@@ -211,14 +202,14 @@ static int st__index_names(StFile *f, char *err, size_t errlen) {
     size_t n = (size_t)f->n;
     f->by_name = malloc((n ? n : 1) * sizeof(size_t));
     StNameIdx *v = malloc((n ? n : 1) * sizeof *v);
-    if (!f->by_name || !v) { free(v); return st__fail(err, errlen, "safetensors: out of memory"); }
+    if (!f->by_name || !v) { free(v); return err_fail(err, errlen, "safetensors: out of memory"); }
     for (size_t i = 0; i < n; i++) v[i] = (StNameIdx){f->t[i].name, i};
     qsort(v, n, sizeof *v, st__cmp_name);
     int rc = 0;
     for (size_t i = 0; i < n; i++) {
         if (i > 0 && strcmp(v[i - 1].name, v[i].name) == 0) {
             char q[96];
-            rc = st__fail(err, errlen, "safetensors: duplicate tensor name '%s'", st__q(v[i].name, q));
+            rc = err_fail(err, errlen, "safetensors: duplicate tensor name '%s'", st__q(v[i].name, q));
             break;
         }
         f->by_name[i] = v[i].idx;
@@ -231,28 +222,28 @@ int st_parse(const uint8_t *buf, size_t len, StFile *f, char *err, size_t errlen
     if (!err) errlen = 0;
     memset(f, 0, sizeof *f);
     if (!buf || len < 8)
-        return st__fail(err, errlen, "safetensors: file of %zu bytes is shorter than the 8-byte header length", buf ? len : 0);
+        return err_fail(err, errlen, "safetensors: file of %zu bytes is shorter than the 8-byte header length", buf ? len : 0);
     uint64_t hlen = 0;
     for (int i = 7; i >= 0; i--) hlen = hlen << 8 | buf[i];
     if (hlen > ST_MAX_HEADER)
-        return st__fail(err, errlen, "safetensors: header length %llu is absurd (limit %llu bytes); not a safetensors file?",
+        return err_fail(err, errlen, "safetensors: header length %llu is absurd (limit %llu bytes); not a safetensors file?",
                         (unsigned long long)hlen, (unsigned long long)ST_MAX_HEADER);
     if (hlen > len - 8)
-        return st__fail(err, errlen, "safetensors: header length %llu runs past the end of the %zu-byte file (truncated?)",
+        return err_fail(err, errlen, "safetensors: header length %llu runs past the end of the %zu-byte file (truncated?)",
                         (unsigned long long)hlen, len);
     char jerr[256];
     JsonValue *root = json_parse((const char *)buf + 8, (size_t)hlen, jerr, sizeof jerr);
-    if (!root) return st__fail(err, errlen, "safetensors header: %s", jerr);
+    if (!root) return err_fail(err, errlen, "safetensors header: %s", jerr);
     f->meta = root;
     if (json_type(root) != JSON_OBJECT) {
-        st__fail(err, errlen, "safetensors header: expected a JSON object, found %s", json_type_name(json_type(root)));
+        err_fail(err, errlen, "safetensors header: expected a JSON object, found %s", json_type_name(json_type(root)));
         goto fail;
     }
     f->data = buf + 8 + hlen;
     f->data_len = len - 8 - (size_t)hlen;
     size_t members = json_len(root);
     f->t = calloc(members ? members : 1, sizeof *f->t);
-    if (!f->t) { st__fail(err, errlen, "safetensors: out of memory"); goto fail; }
+    if (!f->t) { err_fail(err, errlen, "safetensors: out of memory"); goto fail; }
     for (size_t i = 0; i < members; i++) {
         const char *key = json_key_at(root, i);
         const JsonValue *val = json_at(root, i);
@@ -263,7 +254,7 @@ int st_parse(const uint8_t *buf, size_t len, StFile *f, char *err, size_t errlen
         StTensor *t = &f->t[f->n];
         if (st__entry(key, val, f->data_len, t, err, errlen) < 0) goto fail;
         t->name = strdup(key);
-        if (!t->name) { st__fail(err, errlen, "safetensors: out of memory"); goto fail; }
+        if (!t->name) { err_fail(err, errlen, "safetensors: out of memory"); goto fail; }
         f->n++;
     }
     if (st__check_overlap(f, err, errlen) < 0 || st__index_names(f, err, errlen) < 0) goto fail;
@@ -279,21 +270,21 @@ typedef struct { void *base; size_t len; int mapped; } StOwned;
 int st_open(const char *path, StFile *f, char *err, size_t errlen) {
     if (!err) errlen = 0;
     memset(f, 0, sizeof *f);
-    if (!path) return st__fail(err, errlen, "safetensors: no file name given");
+    if (!path) return err_fail(err, errlen, "safetensors: no file name given");
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return st__fail(err, errlen, "safetensors: cannot open '%s': %s", path, strerror(errno));
+    if (fd < 0) return err_fail(err, errlen, "safetensors: cannot open '%s': %s", path, strerror(errno));
     struct stat st;
     if (fstat(fd, &st) != 0) {
         int e = errno;
         close(fd);
-        return st__fail(err, errlen, "safetensors: cannot stat '%s': %s", path, strerror(e));
+        return err_fail(err, errlen, "safetensors: cannot stat '%s': %s", path, strerror(e));
     }
     if (!S_ISREG(st.st_mode)) {
         close(fd);
-        return st__fail(err, errlen, "safetensors: '%s' is not a regular file", path);
+        return err_fail(err, errlen, "safetensors: '%s' is not a regular file", path);
     }
     StOwned *own = calloc(1, sizeof *own);
-    if (!own) { close(fd); return st__fail(err, errlen, "safetensors: out of memory"); }
+    if (!own) { close(fd); return err_fail(err, errlen, "safetensors: out of memory"); }
     own->len = (size_t)st.st_size;
     if (own->len > 0) {
         void *m = mmap(NULL, own->len, PROT_READ, MAP_PRIVATE, fd, 0);
@@ -305,7 +296,7 @@ int st_open(const char *path, StFile *f, char *err, size_t errlen) {
         char why[400];
         if (io_read_file(path, SIZE_MAX - 1, &b, &n, why, sizeof why) < 0) {
             free(own);
-            return st__fail(err, errlen, "safetensors: %s", why);
+            return err_fail(err, errlen, "safetensors: %s", why);
         }
         own->base = b;
         own->len = n;
@@ -314,7 +305,7 @@ int st_open(const char *path, StFile *f, char *err, size_t errlen) {
     if (st_parse(own->base, own->len, f, why, sizeof why) < 0) {
         if (own->mapped) munmap(own->base, own->len); else free(own->base);
         free(own);
-        return st__fail(err, errlen, "'%s': %s", path, why);
+        return err_fail(err, errlen, "'%s': %s", path, why);
     }
     f->owned = own;
     return 0;
@@ -359,18 +350,18 @@ float st_bf16_to_f32(uint16_t h) {
 int st_read_f32(const StFile *f, const StTensor *t, float *dst, size_t n, char *err, size_t errlen) {
     if (!err) errlen = 0;
     if (!f || !t || !f->t || t < f->t || t >= f->t + f->n)
-        return st__fail(err, errlen, "st_read_f32: tensor does not belong to this file");
+        return err_fail(err, errlen, "st_read_f32: tensor does not belong to this file");
     char qn[96];
     st__q(t->name, qn);
     if (n != t->numel)
-        return st__fail(err, errlen, "tensor '%s': caller buffer holds %zu floats but the tensor has %zu elements", qn, n, t->numel);
+        return err_fail(err, errlen, "tensor '%s': caller buffer holds %zu floats but the tensor has %zu elements", qn, n, t->numel);
     if (t->dtype != ST_F32 && t->dtype != ST_F16 && t->dtype != ST_BF16)
-        return st__fail(err, errlen, "tensor '%s': dtype %s cannot be read as float32 (only F32, F16, BF16)",
+        return err_fail(err, errlen, "tensor '%s': dtype %s cannot be read as float32 (only F32, F16, BF16)",
                         qn, st_dtype_name(t->dtype));
     size_t item = (size_t)st_dtype_bits(t->dtype) / 8;
     if (t->end > f->data_len || t->begin > t->end || t->end - t->begin != n * item)
-        return st__fail(err, errlen, "tensor '%s': byte range does not match the file", qn);
-    if (n && !dst) return st__fail(err, errlen, "tensor '%s': no destination buffer", qn);
+        return err_fail(err, errlen, "tensor '%s': byte range does not match the file", qn);
+    if (n && !dst) return err_fail(err, errlen, "tensor '%s': no destination buffer", qn);
     const uint8_t *p = f->data + t->begin;
     if (t->dtype == ST_F32) {
         if (n) memcpy(dst, p, n * 4);   /* little-endian host (x86-64) */

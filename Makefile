@@ -125,8 +125,8 @@ $(BUILD)/tests/%: tests/%.c $(BUILD)/libsalient.a $(HDRS)
 # the version string is compiled into the command line
 $(CLI_OBJ): VERSION
 
-# test_figures unit-tests cli/render.c by including it
-$(BUILD)/tests/test_figures: cli/render.c
+# test_figures unit-tests eval/render.c by including it
+$(BUILD)/tests/test_figures: eval/render.c
 
 # T=NAME runs only the tests whose file name contains NAME (make test T=pic).
 test: deps salient $(TEST_BIN)

@@ -31,8 +31,10 @@
 #include "cli/audit.h"
 #include "cli/cli.h"
 #include "io/dataset.h"
-#include "cli/render.h"
-#include "cli/report.h"
+#include "cli/common.h"
+#include "eval/plot.h"
+#include "eval/render.h"
+#include "eval/report.h"
 #include "engine/ops.h"
 #include "engine/rng.h"
 #include "eval/info.h"
@@ -232,7 +234,7 @@ static int summarise_outdir(const char *outdir, const JsonValue *run) {
     if (report_write_curves_png(path, &s)) failed += cli_error("cannot write %s", path);
     else manifest_add_output(path);
     path_in(path, sizeof path, outdir, "report.html");
-    if (report_write_html(path, &s, run, outdir)) failed++;
+    if (report_write_html(path, &s, run, outdir)) failed += cli_error("%s", eng_last_error());
     else manifest_add_output(path);
     /* a short table on stdout */
     printf("%-14s %8s %8s %8s %8s %8s %6s  (means over images; n = SIC images)\n", "method", "SIC", "AIC", "ins", "del",

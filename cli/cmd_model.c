@@ -1,7 +1,10 @@
 /* cmd_model.c - the engine's commands: info, layers, predict, grad, bench. */
 #include "cli/audit.h"
 #include "cli/cli.h"
-#include "cli/report.h"
+#include "cli/common.h"
+#include "eval/plot.h"
+#include "eval/render.h"
+#include "eval/report.h"
 #include "engine/ops.h"
 #include "engine/rng.h"
 #include "io/image.h"

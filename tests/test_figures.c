@@ -1,4 +1,4 @@
-/* test_figures.c - the figures say what was explained (cli/render.c and
+/* test_figures.c - the figures say what was explained (eval/render.c and
    `salient explain`):
    - figure_title builds "true: T  pred: P 0.32", "WRONG  ..." for a wrong
      prediction, "pred: P 0.87" without a true label, "  target: K" when
@@ -18,7 +18,7 @@
    here depends on the shipped weights' answers or input size.
    The program under test is $SALIENT (default ./salient), run from the
    repository root as tests/run.sh does. */
-#include "cli/render.c"
+#include "eval/render.c"
 
 #include <stdint.h>
 #include <stdio.h>

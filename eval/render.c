@@ -1,5 +1,5 @@
 /* render.c - heatmap drawing (see render.h for the conventions). */
-#include "cli/render.h"
+#include "eval/render.h"
 #include "io/image.h"
 
 #include <math.h>

@@ -1,346 +1,22 @@
-/* report.c - the offline HTML report, line plots on a canvas, and the
-   helpers shared by evaluate, merge and sanity (see report.h). The HTML
-   follows the rule of a page that must open on an air-gapped machine: one
-   file, inline <style>, inline <svg>, images as data: URIs, a
-   Content-Security-Policy that forbids every fetch, and no script. */
-#include "cli/report.h"
-#include "attrib/defaults.h"
+/* report.c - the offline HTML report (see report.h). It follows the rule of
+   a page that must open on an air-gapped machine: one file, inline <style>,
+   inline <svg>, images as data: URIs, a Content-Security-Policy that
+   forbids every fetch, and no script. */
+#include "eval/report.h"
+#include "engine/error.h"
 #include "eval/pic.h"
+#include "eval/plot.h"
 #include "io/file.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
-/* ================= shared helpers ================= */
-
-int methods_parse(const char *list, const char *deflt, int add_random, const AttribMethod ***out, int *n) {
-    int cap = attrib_n_methods() + 1, k = 0;
-    const AttribMethod **v = calloc(cap, sizeof *v);
-    if (!v) return cli_error("out of memory");
-    char buf[2048];
-    snprintf(buf, sizeof buf, "%s", list ? list : deflt);
-    char *save = NULL;
-    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        if (!strcmp(tok, "all")) {
-            for (int i = 0; i < attrib_n_methods(); i++) {
-                const AttribMethod *am = attrib_method(i);
-                int dup = 0;
-                for (int j = 0; j < k; j++) dup |= v[j] == am;
-                if (am->run && !dup) v[k++] = am;
-            }
-            continue;
-        }
-        const AttribMethod *am = attrib_find(tok);
-        if (!am) {
-            free(v);
-            fprintf(stderr, "salient: unknown method '%s'; known:", tok);
-            for (int i = 0; i < attrib_n_methods(); i++) fprintf(stderr, " %s", attrib_method(i)->name);
-            fprintf(stderr, "\n");
-            return 1;
-        }
-        if (!am->run) { free(v); return cli_error("method '%s' is not built into this binary", tok); }
-        int dup = 0;
-        for (int j = 0; j < k; j++) dup |= v[j] == am;
-        if (!dup) v[k++] = am;
-    }
-    if (add_random) {
-        const AttribMethod *r = attrib_find("random");
-        int have = 0;
-        for (int j = 0; j < k; j++) have |= v[j] == r;
-        if (!have && r && r->run) v[k++] = r;
-    }
-    if (!k) { free(v); return cli_error("no methods given"); }
-    *out = v;
-    *n = k;
-    return 0;
-}
-
-int mkdir_p(const char *path) {
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp) { errno = ENAMETOOLONG; return -1; }
-    for (char *p = tmp + 1; *p; p++)
-        if (*p == '/') { *p = 0; if (mkdir(tmp, 0755) && errno != EEXIST) return -1; *p = '/'; }
-    return (mkdir(tmp, 0755) && errno != EEXIST) ? -1 : 0;
-}
-
-/* Calls fn(id, default, ctx) for each parameter the method reads, in the
-   registry's order (attrib/registry.c). */
-typedef void (*ParamFn)(AttribParamId id, const AttribParamDefault *d, void *ctx);
-static void method_each_param(const char *method, ParamFn fn, void *ctx) {
-    const AttribMethod *m = attrib_find(method);
-    for (int i = 0; m && i < ATTRIB_MAX_PARAMS && m->params[i].id != AP_END; i++) fn(m->params[i].id, &m->params[i], ctx);
-}
-
-/* The value a method runs with for a numeric parameter under these options. */
-static double param_value(AttribParamId id, const AttribParamDefault *d, const Opts *o) {
-    AttribParams P;
-    attrib_params_default(&P);
-    opts_to_attrib_params(o, &P);
-    return attrib_param_or(&P, id, d->def);
-}
-
-/* The baseline a method runs with: the option, except that XRAI ignores
-   named baselines (only a file replaces its min/max pair). */
-static const char *baseline_used(const AttribParamDefault *d, const Opts *o) {
-    BaselineKind named;
-    if (!o->baseline) return d->text_def;
-    if (!strcmp(d->text_def, XRAI_BASELINES) && !attrib_baseline_parse(o->baseline, &named)) return d->text_def;
-    return o->baseline;
-}
-
-typedef struct { JsonWriter *w; const Opts *o; const char *layer; } ParamsJson;
-
-static void param_json(AttribParamId id, const AttribParamDefault *d, void *ctx) {
-    const ParamsJson *c = ctx;
-    const char *key = attrib_param_info(id)->key;
-    if (id == AP_BASELINE) jw_kv_string(c->w, key, baseline_used(d, c->o));
-    else if (id == AP_LAYER) jw_kv_string(c->w, key, c->layer);
-    else jw_kv_number(c->w, key, param_value(id, d, c->o));
-}
-
-void method_params_json(JsonWriter *w, const char *method, const Opts *o, const char *layer) {
-    ParamsJson c = {w, o, layer};
-    method_each_param(method, param_json, &c);
-}
-
-typedef struct {
-    const Opts *o;
-    const char *default_layer;
-    char seen[512], line[1024];   /* " key key " already listed; the line so far */
-    size_t L;
-} SettingsLine;
-
-static void param_setting(AttribParamId id, const AttribParamDefault *d, void *ctx) {
-    SettingsLine *c = ctx;
-    const Opts *o = c->o;
-    const char *key = attrib_param_info(id)->key;
-    char val[128], pat[80];
-    if (id == AP_BASELINE) {
-        const char *b = baseline_used(d, o);
-        if (!strcmp(b, d->text_def)) return;
-        snprintf(val, sizeof val, "%.100s", b);
-    } else if (id == AP_LAYER) {
-        if (!o->layer || (c->default_layer && !strcmp(o->layer, c->default_layer))) return;
-        snprintf(val, sizeof val, "%.100s", o->layer);
-    } else {
-        double v = param_value(id, d, o);
-        if (v == d->def) return;
-        snprintf(val, sizeof val, "%g", v);
-    }
-    snprintf(pat, sizeof pat, " %s ", key);
-    if (strstr(c->seen, pat)) return;
-    if (strlen(c->seen) + strlen(key) + 2 < sizeof c->seen) { strcat(c->seen, key); strcat(c->seen, " "); }
-    if (c->L < sizeof c->line)
-        c->L += (size_t)snprintf(c->line + c->L, sizeof c->line - c->L, "%s%s %s", c->L ? ", " : "", key, val);
-}
-
-int figure_grid_methods_png(const char *path, const FigureInfo *f, const float *input01, int C, int S,
-                            float *const *maps, const AttribMethod *const *ms, int n, int max_cols) {
-    size_t nm = n > 0 ? (size_t)n : 1;
-    const char **names = calloc(nm, sizeof *names);
-    int *clip = calloc(nm, sizeof *clip), rc = -1;
-    if (names && clip) {
-        for (int k = 0; k < n; k++) {
-            names[k] = ms[k]->name;
-            clip[k] = ms[k]->family == FAMILY_GRADIENT;
-        }
-        rc = figure_grid_png(path, f, input01, C, S, (const float *const *)maps, names, clip, n, max_cols);
-    }
-    free(names); free(clip);
-    return rc;
-}
-
-void method_settings_line(char *buf, size_t n, const AttribMethod *const *ms, int n_methods, const Opts *o,
-                          const char *default_layer) {
-    SettingsLine c = {o, default_layer, " ", "", 0};
-    for (int m = 0; m < n_methods; m++) method_each_param(ms[m]->name, param_setting, &c);
-    snprintf(buf, n, "%s%s", c.L ? "non-default settings: " : "", c.line);
-}
-
-static void fmt_duration(char *b, size_t n, double s) {
-    if (!isfinite(s) || s < 0) { snprintf(b, n, "?"); return; }
-    long t = (long)(s + 0.5);
-    if (t >= 3600) snprintf(b, n, "%ldh%02ldm", t / 3600, t % 3600 / 60);
-    else if (t >= 60) snprintf(b, n, "%ldm%02lds", t / 60, t % 60);
-    else snprintf(b, n, "%lds", t);
-}
-
-void pbar_start(ProgressBar *pb, const char *what, long total) {
-    memset(pb, 0, sizeof *pb);
-    pb->tty = isatty(2);
-    pb->total = total;
-    pb->what = what;
-    pb->t0 = attrib_now();
-}
-
-static void pbar_draw(ProgressBar *pb, const char *label);
-
-void pbar_show(ProgressBar *pb, const char *label) {
-    if (pb && pb->tty) pbar_draw(pb, label);
-}
-
-void pbar_step(ProgressBar *pb, int computed, const char *label) {
-    pb->done++;
-    pb->computed += computed != 0;
-    pbar_draw(pb, label);
-}
-
-static void pbar_draw(ProgressBar *pb, const char *label) {
-    double el = attrib_now() - pb->t0, rate = el > 0 ? pb->computed / el : 0;
-    double left = rate > 0 ? (pb->total - pb->done) / rate : NAN;
-    char eta[32], spent[32];
-    fmt_duration(eta, sizeof eta, left);
-    fmt_duration(spent, sizeof spent, el);
-    int pct = pb->total > 0 ? (int)(100 * pb->done / pb->total) : 100;
-    if (pb->tty) {
-        int width = 28, fill = pb->total > 0 ? (int)(width * pb->done / pb->total) : width;
-        fprintf(stderr, "\r[");
-        for (int i = 0; i < width; i++) fputc(i < fill ? '#' : '.', stderr);
-        fprintf(stderr, "] %3d%% %ld/%ld %s  %.3g/s  %s left  %-36.36s", pct, pb->done, pb->total, pb->what, rate, eta,
-                label ? label : "");
-        fflush(stderr);
-        return;
-    }
-    long every = pb->total / 20 > 0 ? pb->total / 20 : 1;
-    if (pb->done - pb->last_line >= every || pb->done == pb->total) {
-        pb->last_line = pb->done;
-        fprintf(stderr, "salient: %ld/%ld %s (%d%%), %.2f/s, %s spent, %s left\n", pb->done, pb->total, pb->what, pct,
-                rate, spent, eta);
-    }
-}
-
-void pbar_end(ProgressBar *pb) {
-    if (pb->tty) fprintf(stderr, "\r%*s\r", 110, "");
-}
-
-/* ================= plots on a canvas ================= */
-
-static const uint8_t palette[10][3] = {
-    {31, 119, 180}, {255, 127, 14}, {44, 160, 44}, {214, 39, 40}, {148, 103, 189},
-    {140, 86, 75}, {227, 119, 194}, {127, 127, 127}, {188, 189, 34}, {23, 190, 207}};
-
-void plot_color(int i, uint8_t rgb[3]) { memcpy(rgb, palette[((i % 10) + 10) % 10], 3); }
-
-static void put_px(Canvas *c, int x, int y, const uint8_t rgb[3]) {
-    if (x < 0 || y < 0 || x >= c->w || y >= c->h) return;
-    memcpy(c->rgb + ((size_t)y * c->w + x) * 3, rgb, 3);
-}
-
-/* A line of width 2 (Bresenham, each point drawn as a 2x2 block). */
-static void draw_line(Canvas *c, int x0, int y0, int x1, int y1, const uint8_t rgb[3], int thick) {
-    int dx = abs(x1 - x0), sx = x0 < x1 ? 1 : -1, dy = -abs(y1 - y0), sy = y0 < y1 ? 1 : -1, e = dx + dy;
-    for (int guard = 0; guard < 100000; guard++) {
-        for (int a = 0; a < thick; a++) for (int b = 0; b < thick; b++) put_px(c, x0 + a, y0 + b, rgb);
-        if (x0 == x1 && y0 == y1) break;
-        int e2 = 2 * e;
-        if (e2 >= dy) { e += dy; x0 += sx; }
-        if (e2 <= dx) { e += dx; y0 += sy; }
-    }
-}
-
-void plot_draw(Canvas *c, int x0, int y0, int w, int h, const char *title, const char *xlabel, const PlotSeries *s,
-               int ns, double xmin, double xmax, double ymin, double ymax, int legend) {
-    static const uint8_t black[3] = {0, 0, 0}, grid[3] = {225, 225, 225}, gray[3] = {90, 90, 90};
-    int L = x0 + 46, R = x0 + w - 12, T = y0 + 26, B = y0 + h - 34;
-    if (R <= L + 10 || B <= T + 10) return;
-    canvas_text(c, x0 + (w - canvas_text_width(title, 2)) / 2, y0 + 4, title, 2, black);
-    for (int g = 0; g <= 5; g++) {
-        int yy = B - (B - T) * g / 5, xx = L + (R - L) * g / 5;
-        draw_line(c, L, yy, R, yy, grid, 1);
-        draw_line(c, xx, T, xx, B, grid, 1);
-        char lab[32];
-        snprintf(lab, sizeof lab, "%.3g", ymin + (ymax - ymin) * g / 5);
-        canvas_text(c, L - 6 - canvas_text_width(lab, 1), yy - 3, lab, 1, gray);
-        snprintf(lab, sizeof lab, "%.3g", xmin + (xmax - xmin) * g / 5);
-        canvas_text(c, xx - canvas_text_width(lab, 1) / 2, B + 5, lab, 1, gray);
-    }
-    draw_line(c, L, B, R, B, black, 1);
-    draw_line(c, L, T, L, B, black, 1);
-    if (xlabel) canvas_text(c, L + (R - L - canvas_text_width(xlabel, 1)) / 2, B + 18, xlabel, 1, black);
-    double sx = (R - L) / (xmax - xmin), sy = (B - T) / (ymax - ymin);
-    for (int k = 0; k < ns; k++) {
-        uint8_t col[3];
-        plot_color(k, col);
-        int have = 0, px = 0, py = 0;
-        for (int i = 0; i < s[k].n; i++) {
-            double xv = s[k].x[i], yv = s[k].y[i];
-            if (!isfinite(xv) || !isfinite(yv)) { have = 0; continue; }
-            if (yv < ymin) yv = ymin;
-            if (yv > ymax) yv = ymax;
-            int qx = L + (int)lround((xv - xmin) * sx), qy = B - (int)lround((yv - ymin) * sy);
-            if (have) draw_line(c, px, py, qx, qy, col, 2);
-            else put_px(c, qx, qy, col);
-            px = qx; py = qy; have = 1;
-        }
-    }
-    /* legend inside the axes, on a white box: top left, or bottom right */
-    int lw = 0;
-    for (int k = 0; k < ns; k++) { int tw = canvas_text_width(s[k].name, 1); if (tw > lw) lw = tw; }
-    lw += 34;
-    int lh = 12 * ns + 6, lx = legend ? R - lw - 6 : L + 4, ly0 = legend == 1 ? B - lh - 6 : T + 4;
-    static const uint8_t white[3] = {255, 255, 255};
-    for (int yy = ly0; yy < ly0 + lh; yy++) draw_line(c, lx, yy, lx + lw, yy, white, 1);
-    for (int k = 0; k < ns; k++) {
-        uint8_t col[3];
-        plot_color(k, col);
-        int ly = ly0 + 4 + 12 * k;
-        draw_line(c, lx + 4, ly + 3, lx + 20, ly + 3, col, 2);
-        canvas_text(c, lx + 26, ly, s[k].name, 1, black);
-    }
-}
-
-int plot_png(const char *path, const char *title, const char *xlabel, const char *ylabel, const PlotSeries *s, int ns,
-             double xmin, double xmax, double ymin, double ymax) {
-    Canvas c;
-    if (canvas_new(&c, 760, 480, 255)) return -1;
-    plot_draw(&c, 10, 4, 740, 466, title, xlabel, s, ns, xmin, xmax, ymin, ymax, 2);
-    static const uint8_t black[3] = {0, 0, 0};
-    if (ylabel) canvas_text(&c, 8, 14, ylabel, 1, black);
-    int rc = canvas_write_png(&c, path);
-    canvas_free(&c);
-    return rc;
-}
-
-int report_write_curves_png(const char *path, const EvalSummary *s) {
-    Canvas c;
-    int pw = 560, ph = 400;
-    if (canvas_new(&c, 2 * pw + 20, 2 * ph + 40, 255)) return -1;
-    static const uint8_t black[3] = {0, 0, 0};
-    const char *t = "PIC curves: y = normalised prediction, x = normalised information (salient evaluate)";
-    canvas_text(&c, 10, 8, t, 2, black);
-    double x[PIC_N_CURVE];
-    for (int i = 0; i < PIC_N_CURVE; i++) x[i] = pic_curve_x(i);
-    PlotSeries *ser = calloc(s->n_methods + 1, sizeof *ser);
-    char (*names)[96] = calloc(s->n_methods + 1, sizeof *names);
-    if (!ser || !names) { free(ser); free(names); canvas_free(&c); return -1; }
-    for (int kind = 0; kind < 2; kind++)
-        for (int st = 0; st < 2; st++) {
-            for (int j = 0; j < s->n_methods; j++) {
-                if (isfinite(s->m[j].curve_auc[kind][st]))
-                    snprintf(names[j], sizeof names[j], "%s (AUC %.3f, n %d)", s->m[j].name, s->m[j].curve_auc[kind][st],
-                             s->m[j].n_curves[kind]);
-                else snprintf(names[j], sizeof names[j], "%s (no image)", s->m[j].name);
-                ser[j] = (PlotSeries){names[j], x, s->m[j].curve[kind][st], s->m[j].curve[kind][st] ? PIC_N_CURVE : 0};
-            }
-            char title[64];
-            snprintf(title, sizeof title, "%s %s curve", st ? "median" : "mean", kind ? "AIC" : "SIC");
-            plot_draw(&c, 10 + st * pw, 34 + kind * ph, pw - 10, ph - 6, title, "normalised information", ser,
-                      s->n_methods, 0, 1, 0, 1, 1);
-        }
-    int rc = canvas_write_png(&c, path);
-    free(ser);
-    free(names);
-    canvas_free(&c);
-    return rc;
-}
-
-/* ================= HTML ================= */
 
 static void html_esc(FILE *f, const char *s) {
     for (; s && *s; s++) {
@@ -715,7 +391,7 @@ static const char *css =
 
 int report_write_html(const char *path, const EvalSummary *s, const JsonValue *run, const char *outdir) {
     FILE *f = fopen(path, "w");
-    if (!f) return cli_error("cannot write %s: %s", path, strerror(errno));
+    if (!f) return eng_fail("cannot write %s: %s", path, strerror(errno));
     fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
           "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; style-src 'unsafe-inline'\">\n"
           "<title>salient evaluation report</title>\n<style>", f);
@@ -763,6 +439,6 @@ int report_write_html(const char *path, const EvalSummary *s, const JsonValue *r
     settings(f, run);
     gallery(f, outdir);
     fputs("</body></html>\n", f);
-    if (fclose(f)) return cli_error("cannot write %s", path);
+    if (fclose(f)) return eng_fail("cannot write %s", path);
     return 0;
 }

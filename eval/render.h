@@ -25,8 +25,8 @@
    lesion mask is known (explain and evaluate read <image>.mask.png), its
    outline is drawn in white on the input and on every map, so the reader
    sees at once whether a map points at the lesion. */
-#ifndef CLI_RENDER_H
-#define CLI_RENDER_H
+#ifndef EVAL_RENDER_H
+#define EVAL_RENDER_H
 #include <stddef.h>
 #include <stdint.h>
 

@@ -1,0 +1,212 @@
+/* common.c - helpers shared by the commands (see common.h). */
+#include "cli/common.h"
+#include "attrib/defaults.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+
+int methods_parse(const char *list, const char *deflt, int add_random, const AttribMethod ***out, int *n) {
+    int cap = attrib_n_methods() + 1, k = 0;
+    const AttribMethod **v = calloc(cap, sizeof *v);
+    if (!v) return cli_error("out of memory");
+    char buf[2048];
+    snprintf(buf, sizeof buf, "%s", list ? list : deflt);
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (!strcmp(tok, "all")) {
+            for (int i = 0; i < attrib_n_methods(); i++) {
+                const AttribMethod *am = attrib_method(i);
+                int dup = 0;
+                for (int j = 0; j < k; j++) dup |= v[j] == am;
+                if (am->run && !dup) v[k++] = am;
+            }
+            continue;
+        }
+        const AttribMethod *am = attrib_find(tok);
+        if (!am) {
+            free(v);
+            fprintf(stderr, "salient: unknown method '%s'; known:", tok);
+            for (int i = 0; i < attrib_n_methods(); i++) fprintf(stderr, " %s", attrib_method(i)->name);
+            fprintf(stderr, "\n");
+            return 1;
+        }
+        if (!am->run) { free(v); return cli_error("method '%s' is not built into this binary", tok); }
+        int dup = 0;
+        for (int j = 0; j < k; j++) dup |= v[j] == am;
+        if (!dup) v[k++] = am;
+    }
+    if (add_random) {
+        const AttribMethod *r = attrib_find("random");
+        int have = 0;
+        for (int j = 0; j < k; j++) have |= v[j] == r;
+        if (!have && r && r->run) v[k++] = r;
+    }
+    if (!k) { free(v); return cli_error("no methods given"); }
+    *out = v;
+    *n = k;
+    return 0;
+}
+
+int mkdir_p(const char *path) {
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp) { errno = ENAMETOOLONG; return -1; }
+    for (char *p = tmp + 1; *p; p++)
+        if (*p == '/') { *p = 0; if (mkdir(tmp, 0755) && errno != EEXIST) return -1; *p = '/'; }
+    return (mkdir(tmp, 0755) && errno != EEXIST) ? -1 : 0;
+}
+
+/* Calls fn(id, default, ctx) for each parameter the method reads, in the
+   registry's order (attrib/registry.c). */
+typedef void (*ParamFn)(AttribParamId id, const AttribParamDefault *d, void *ctx);
+static void method_each_param(const char *method, ParamFn fn, void *ctx) {
+    const AttribMethod *m = attrib_find(method);
+    for (int i = 0; m && i < ATTRIB_MAX_PARAMS && m->params[i].id != AP_END; i++) fn(m->params[i].id, &m->params[i], ctx);
+}
+
+/* The value a method runs with for a numeric parameter under these options. */
+static double param_value(AttribParamId id, const AttribParamDefault *d, const Opts *o) {
+    AttribParams P;
+    attrib_params_default(&P);
+    opts_to_attrib_params(o, &P);
+    return attrib_param_or(&P, id, d->def);
+}
+
+/* The baseline a method runs with: the option, except that XRAI ignores
+   named baselines (only a file replaces its min/max pair). */
+static const char *baseline_used(const AttribParamDefault *d, const Opts *o) {
+    BaselineKind named;
+    if (!o->baseline) return d->text_def;
+    if (!strcmp(d->text_def, XRAI_BASELINES) && !attrib_baseline_parse(o->baseline, &named)) return d->text_def;
+    return o->baseline;
+}
+
+typedef struct { JsonWriter *w; const Opts *o; const char *layer; } ParamsJson;
+
+static void param_json(AttribParamId id, const AttribParamDefault *d, void *ctx) {
+    const ParamsJson *c = ctx;
+    const char *key = attrib_param_info(id)->key;
+    if (id == AP_BASELINE) jw_kv_string(c->w, key, baseline_used(d, c->o));
+    else if (id == AP_LAYER) jw_kv_string(c->w, key, c->layer);
+    else jw_kv_number(c->w, key, param_value(id, d, c->o));
+}
+
+void method_params_json(JsonWriter *w, const char *method, const Opts *o, const char *layer) {
+    ParamsJson c = {w, o, layer};
+    method_each_param(method, param_json, &c);
+}
+
+typedef struct {
+    const Opts *o;
+    const char *default_layer;
+    char seen[512], line[1024];   /* " key key " already listed; the line so far */
+    size_t L;
+} SettingsLine;
+
+static void param_setting(AttribParamId id, const AttribParamDefault *d, void *ctx) {
+    SettingsLine *c = ctx;
+    const Opts *o = c->o;
+    const char *key = attrib_param_info(id)->key;
+    char val[128], pat[80];
+    if (id == AP_BASELINE) {
+        const char *b = baseline_used(d, o);
+        if (!strcmp(b, d->text_def)) return;
+        snprintf(val, sizeof val, "%.100s", b);
+    } else if (id == AP_LAYER) {
+        if (!o->layer || (c->default_layer && !strcmp(o->layer, c->default_layer))) return;
+        snprintf(val, sizeof val, "%.100s", o->layer);
+    } else {
+        double v = param_value(id, d, o);
+        if (v == d->def) return;
+        snprintf(val, sizeof val, "%g", v);
+    }
+    snprintf(pat, sizeof pat, " %s ", key);
+    if (strstr(c->seen, pat)) return;
+    if (strlen(c->seen) + strlen(key) + 2 < sizeof c->seen) { strcat(c->seen, key); strcat(c->seen, " "); }
+    if (c->L < sizeof c->line)
+        c->L += (size_t)snprintf(c->line + c->L, sizeof c->line - c->L, "%s%s %s", c->L ? ", " : "", key, val);
+}
+
+int figure_grid_methods_png(const char *path, const FigureInfo *f, const float *input01, int C, int S,
+                            float *const *maps, const AttribMethod *const *ms, int n, int max_cols) {
+    size_t nm = n > 0 ? (size_t)n : 1;
+    const char **names = calloc(nm, sizeof *names);
+    int *clip = calloc(nm, sizeof *clip), rc = -1;
+    if (names && clip) {
+        for (int k = 0; k < n; k++) {
+            names[k] = ms[k]->name;
+            clip[k] = ms[k]->family == FAMILY_GRADIENT;
+        }
+        rc = figure_grid_png(path, f, input01, C, S, (const float *const *)maps, names, clip, n, max_cols);
+    }
+    free(names); free(clip);
+    return rc;
+}
+
+void method_settings_line(char *buf, size_t n, const AttribMethod *const *ms, int n_methods, const Opts *o,
+                          const char *default_layer) {
+    SettingsLine c = {o, default_layer, " ", "", 0};
+    for (int m = 0; m < n_methods; m++) method_each_param(ms[m]->name, param_setting, &c);
+    snprintf(buf, n, "%s%s", c.L ? "non-default settings: " : "", c.line);
+}
+
+static void fmt_duration(char *b, size_t n, double s) {
+    if (!isfinite(s) || s < 0) { snprintf(b, n, "?"); return; }
+    long t = (long)(s + 0.5);
+    if (t >= 3600) snprintf(b, n, "%ldh%02ldm", t / 3600, t % 3600 / 60);
+    else if (t >= 60) snprintf(b, n, "%ldm%02lds", t / 60, t % 60);
+    else snprintf(b, n, "%lds", t);
+}
+
+void pbar_start(ProgressBar *pb, const char *what, long total) {
+    memset(pb, 0, sizeof *pb);
+    pb->tty = isatty(2);
+    pb->total = total;
+    pb->what = what;
+    pb->t0 = attrib_now();
+}
+
+static void pbar_draw(ProgressBar *pb, const char *label);
+
+void pbar_show(ProgressBar *pb, const char *label) {
+    if (pb && pb->tty) pbar_draw(pb, label);
+}
+
+void pbar_step(ProgressBar *pb, int computed, const char *label) {
+    pb->done++;
+    pb->computed += computed != 0;
+    pbar_draw(pb, label);
+}
+
+static void pbar_draw(ProgressBar *pb, const char *label) {
+    double el = attrib_now() - pb->t0, rate = el > 0 ? pb->computed / el : 0;
+    double left = rate > 0 ? (pb->total - pb->done) / rate : NAN;
+    char eta[32], spent[32];
+    fmt_duration(eta, sizeof eta, left);
+    fmt_duration(spent, sizeof spent, el);
+    int pct = pb->total > 0 ? (int)(100 * pb->done / pb->total) : 100;
+    if (pb->tty) {
+        int width = 28, fill = pb->total > 0 ? (int)(width * pb->done / pb->total) : width;
+        fprintf(stderr, "\r[");
+        for (int i = 0; i < width; i++) fputc(i < fill ? '#' : '.', stderr);
+        fprintf(stderr, "] %3d%% %ld/%ld %s  %.3g/s  %s left  %-36.36s", pct, pb->done, pb->total, pb->what, rate, eta,
+                label ? label : "");
+        fflush(stderr);
+        return;
+    }
+    long every = pb->total / 20 > 0 ? pb->total / 20 : 1;
+    if (pb->done - pb->last_line >= every || pb->done == pb->total) {
+        pb->last_line = pb->done;
+        fprintf(stderr, "salient: %ld/%ld %s (%d%%), %.2f/s, %s spent, %s left\n", pb->done, pb->total, pb->what, pct,
+                rate, spent, eta);
+    }
+}
+
+void pbar_end(ProgressBar *pb) {
+    if (pb->tty) fprintf(stderr, "\r%*s\r", 110, "");
+}
+

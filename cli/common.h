@@ -1,0 +1,46 @@
+/* common.h - the helpers every command shares: the one method-list parser,
+   folders, each method's parameters as they ran (from the registry), a
+   figure's settings line, the method grid, and the one progress bar. */
+#ifndef CLI_COMMON_H
+#define CLI_COMMON_H
+#include <stdio.h>
+#include "attrib/attrib.h"
+#include "cli/cli.h"
+#include "eval/render.h"
+#include "io/json.h"
+
+/* "a,b,c" (or deflt when list is NULL) into methods; add_random appends
+   "random" when absent. Unknown names: an error listing them. 0 or 1. */
+int methods_parse(const char *list, const char *deflt, int add_random, const AttribMethod ***out, int *n);
+int mkdir_p(const char *path);     /* 0 or -1 (errno) */
+/* Parameters a method reads, as used (the option if given, else the
+   default) into an open JSON object: {"steps": 25, "baseline": "black"}. */
+void method_params_json(JsonWriter *w, const char *method, const Opts *o, const char *layer);
+/* The parameters of these methods that differ from a method's default, for
+   a figure's settings line: "non-default settings: steps 10, samples 3,
+   stride 16, masks 500" (each parameter once, in the order the methods
+   read them; --baseline and --layer when they are not the default). ""
+   when every parameter is the default. */
+/* figure_grid_png over a run's methods: each tile named by its method, the
+   gradient family's maps clipped at the 99th percentile. 0 or -1. */
+int figure_grid_methods_png(const char *path, const FigureInfo *f, const float *input01, int C, int S,
+                            float *const *maps, const AttribMethod *const *ms, int n, int max_cols);
+void method_settings_line(char *buf, size_t n, const AttribMethod *const *ms, int n_methods, const Opts *o,
+                          const char *default_layer);
+
+typedef struct {
+    int tty;
+    long total, done, computed;
+    double t0;
+    long last_line;         /* last `done` reported when not a terminal */
+    const char *what;
+} ProgressBar;
+void pbar_start(ProgressBar *pb, const char *what, long total);
+/* One more item (computed = 0 for an item taken from a previous run). On a
+   terminal: a redrawn bar with the rate and the time left; otherwise a
+   line at every 5%. */
+void pbar_step(ProgressBar *pb, int computed, const char *label);
+/* Redraws the bar with a new label (the item and step in progress), on a terminal only. */
+void pbar_show(ProgressBar *pb, const char *label);
+void pbar_end(ProgressBar *pb);
+#endif

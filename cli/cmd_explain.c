@@ -54,20 +54,6 @@ static void stem_of(const char *path, char *out, size_t n) {
 }
 
 
-/* ---- progress bar on a terminal ---- */
-typedef struct { const char *image, *method; int tty; } Progress;
-
-static void progress_cb(void *ctx, long done, long total) {
-    Progress *pg = ctx;
-    if (!pg->tty || total <= 0) return;
-    int width = 30, fill = (int)(width * done / total);
-    fprintf(stderr, "\r  %-14s [", pg->method);
-    for (int i = 0; i < width; i++) fputc(i < fill ? '#' : '.', stderr);
-    fprintf(stderr, "] %3d%% %ld/%ld", (int)(100 * done / total), done, total);
-    if (done >= total) fprintf(stderr, "\r%*s\r", 70, "");
-    fflush(stderr);
-}
-
 /* ---- pass timing, for the cost model images x time-per-image ---- */
 typedef struct { int batch; double fwd_s, fb_s; } PassTime;
 
@@ -217,9 +203,10 @@ static int explain_one(Run *run, const Item *it, const float *x) {
     opts_to_attrib_params(o, &P);
     if (parse_baseline(o, &P, &run->baseline_file, md)) { free(logits); free(prob); return 1; }
     P.narrate = o->verbose ? stderr : NULL;
-    Progress pg = {it->name, "", isatty(2)};
-    P.progress = progress_cb;
-    P.progress_ctx = &pg;
+    ProgressBar pb;
+    pbar_start(&pb, "", 0);
+    P.progress = pbar_attrib_progress;
+    P.progress_ctx = &pb;
     /* the input as a person sees it: undo the normalisation */
     float *input01 = malloc(sizeof(float) * C * plane);
     for (int c = 0; c < C; c++)
@@ -243,7 +230,7 @@ static int explain_one(Run *run, const Item *it, const float *x) {
                 truth >= 0 ? fig.truth_name : "", correct == 0 ? " (WRONG)" : "", fig.target_name, logits[target]);
     for (int k = 0; k < run->n_methods; k++) {
         const AttribMethod *am = run->methods[k];
-        pg.method = am->name;
+        pb.what = am->name;
         char phase[400];
         snprintf(phase, sizeof phase, "explain %s %s", it->name, am->name);
         trace_phase(phase);
@@ -368,27 +355,6 @@ static int explain_one(Run *run, const Item *it, const float *x) {
     return failed ? 1 : 0;
 }
 
-static int parse_methods(const char *list, const AttribMethod ***out, int *n) {
-    const AttribMethod **v = calloc(attrib_n_methods() * 2 + 64, sizeof *v);
-    int k = 0;
-    char buf[2048];
-    snprintf(buf, sizeof buf, "%s", list ? list : "all");
-    for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
-        if (!strcmp(tok, "all")) {
-            for (int i = 0; i < attrib_n_methods(); i++)
-                if (attrib_method(i)->run) v[k++] = attrib_method(i);
-            continue;
-        }
-        const AttribMethod *am = attrib_find(tok);
-        if (!am) { free(v); return cli_error("unknown method '%s' (see salient explain --help)", tok); }
-        if (!am->run) { free(v); return cli_error("method '%s' is not built into this binary", tok); }
-        if (k < attrib_n_methods() * 2 + 60) v[k++] = am;
-    }
-    *out = v;
-    *n = k;
-    return 0;
-}
-
 /* Output folders are named after the image files: two inputs with the same
    name would overwrite each other's maps, so they are refused up front. */
 static int check_distinct_names(const Opts *o) {
@@ -412,7 +378,7 @@ int cmd_explain(const Opts *o_in) {
     if (check_distinct_names(o) || opts_size_from_npy(&sized)) return 1;
     Run run = {0};
     run.o = o;
-    if (parse_methods(o->methods, &run.methods, &run.n_methods)) return 1;
+    if (methods_parse(o->methods, "all", 0, &run.methods, &run.n_methods)) return 1;
     Model md;
     if (model_open(&md, o)) { free(run.methods); return 1; }
     run.md = &md;

@@ -30,7 +30,7 @@ int methods_parse(const char *list, const char *deflt, int add_random, const Att
         const AttribMethod *am = attrib_find(tok);
         if (!am) {
             free(v);
-            fprintf(stderr, "salient: unknown method '%s'; known:", tok);
+            fprintf(stderr, "salient: unknown method '%s' (salient methods lists each with its parameters); known:", tok);
             for (int i = 0; i < attrib_n_methods(); i++) fprintf(stderr, " %s", attrib_method(i)->name);
             fprintf(stderr, "\n");
             return 1;
@@ -204,6 +204,15 @@ static void pbar_draw(ProgressBar *pb, const char *label) {
         fprintf(stderr, "salient: %ld/%ld %s (%d%%), %.2f/s, %s spent, %s left\n", pb->done, pb->total, pb->what, pct,
                 rate, spent, eta);
     }
+}
+
+void pbar_attrib_progress(void *ctx, long done, long total) {
+    ProgressBar *pb = ctx;
+    if (!pb->tty || total <= 0) return;
+    if (done <= 1 || total != pb->total) { pb->t0 = attrib_now(); pb->total = total; }
+    pb->done = pb->computed = done;
+    pbar_draw(pb, NULL);
+    if (done >= total) pbar_end(pb);
 }
 
 void pbar_end(ProgressBar *pb) {

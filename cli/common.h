@@ -43,4 +43,7 @@ void pbar_step(ProgressBar *pb, int computed, const char *label);
 /* Redraws the bar with a new label (the item and step in progress), on a terminal only. */
 void pbar_show(ProgressBar *pb, const char *label);
 void pbar_end(ProgressBar *pb);
+/* The same bar as an attribution method's progress callback (P->progress,
+   ctx a started ProgressBar whose `what` names the method): terminal only. */
+void pbar_attrib_progress(void *ctx, long done, long total);
 #endif

@@ -122,6 +122,25 @@ static const char *metric_title(int m) {
     return t[m];
 }
 
+/* Under a metric's table: the methods that do not beat the random baseline. */
+static void baseline_note(FILE *f, const EvalSummary *s, EvalMetric m) {
+    int r = eval_method_index(s, "random"), first[2] = {1, 1};
+    if (r < 0) return;
+    for (int kind = 0; kind < 2; kind++) {   /* 0: mean not better; 1: better, not significantly */
+        for (int j = 0; j < s->n_methods; j++) {
+            int v = j == r ? -2 : eval_vs_baseline(s, m, j, r);
+            if (!((kind == 0 && v == -1) || (kind == 1 && v == 0))) continue;
+            if (first[kind]) fputs(kind ? "<p class=\"warn\">Better than random on average but not significantly "
+                                          "(Holm-adjusted Wilcoxon p &ge; 0.05): "
+                                        : "<p class=\"warn\">Not better than random on this metric: ", f);
+            else fputs(", ", f);
+            html_esc(f, s->m[j].name);
+            first[kind] = 0;
+        }
+        if (!first[kind]) fputs(".</p>\n", f);
+    }
+}
+
 static void metric_table(FILE *f, const EvalSummary *s, int m) {
     int best = -1;
     for (int j = 0; j < s->n_methods; j++) {
@@ -138,8 +157,9 @@ static void metric_table(FILE *f, const EvalSummary *s, int m) {
         html_esc(f, s->m[j].name);
         fputs("</td><td>", f); num(f, st->mean, 4);
         fputs("</td><td>", f); num(f, st->median, 4);
-        fputs("</td><td>[", f); num(f, st->ci[0], 4); fputs(", ", f); num(f, st->ci[1], 4);
-        fprintf(f, "]</td><td>%d</td>", st->n);
+        if (st->n >= 2) { fputs("</td><td>[", f); num(f, st->ci[0], 4); fputs(", ", f); num(f, st->ci[1], 4); fputs("]", f); }
+        else fputs("</td><td>one image or none: no interval", f);
+        fprintf(f, "</td><td>%d</td>", st->n);
         if (m <= EM_AIC) {
             fputs("<td>", f); num(f, s->m[j].curve_auc[m][EVAL_MEAN], 4);
             fputs("</td><td>", f); num(f, s->m[j].curve_auc[m][EVAL_MEDIAN], 4);
@@ -148,6 +168,7 @@ static void metric_table(FILE *f, const EvalSummary *s, int m) {
         fputs("</tr>\n", f);
     }
     fputs("</table>\n", f);
+    baseline_note(f, s, (EvalMetric)m);
 }
 
 /* The mass outside the head/body (every image), then the mask metrics when
@@ -166,6 +187,14 @@ static void localisation_tables(FILE *f, const EvalSummary *s) {
 
 static void pairwise_table(FILE *f, const EvalSummary *s, int m) {
     int K = s->n_methods;
+    double floor_p = eval_min_holm_p(s, (EvalMetric)m);
+    if (isnan(floor_p)) return;   /* no values: no table */
+    if (floor_p >= 0.05) {
+        fprintf(f, "<h3>%s</h3>\n<p class=\"warn\">Too few images for a test: the smallest Holm-adjusted p-value this "
+                   "table could show is %.3g, so no difference can reach p &lt; 0.05 whatever the maps. The table is "
+                   "left out; score more images.</p>\n", eval_metric_names[m], floor_p);
+        return;
+    }
     fprintf(f, "<h3>%s</h3>\n<table class=\"mat\"><tr><th></th>", eval_metric_names[m]);
     for (int b = 0; b < K; b++) { fputs("<th>", f); html_esc(f, s->m[b].name); fputs("</th>", f); }
     fputs("</tr>\n", f);
@@ -387,7 +416,8 @@ static const char *css =
     "tr.best td{font-weight:bold;background:#eef7ee}td.win{background:#cfeccf}td.loss{background:#f6d2d2}td.ns{color:#666}"
     "td.diag{background:#eee}figure{display:inline-block;margin:.4em;vertical-align:top}figure img{max-width:100%}"
     "figcaption{font-size:12px;color:#555}svg{margin:.3em;border:1px solid #eee}code{font-size:12px}"
-    ".note{color:#555;font-size:13px}";
+    ".note{color:#555;font-size:13px}.warn{color:#9a3412;background:#fff7ed;font-size:13px;padding:3px 6px}"
+    ".findings{font-size:15px;max-width:60em}";
 
 int report_write_html(const char *path, const EvalSummary *s, const JsonValue *run, const char *outdir) {
     FILE *f = fopen(path, "w");
@@ -405,6 +435,11 @@ int report_write_html(const char *path, const EvalSummary *s, const JsonValue *r
     strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", gmtime(&t));
     fprintf(f, " on %s. %d images, %d methods. This page makes no network request: plots are inline SVG, "
                "images are embedded.</p>\n", when, s->n_images, s->n_methods);
+    char findings[2048];
+    eval_summary_findings(s, findings, sizeof findings);
+    fputs("<h2>Findings</h2>\n<p class=\"findings\">", f);
+    html_esc(f, findings);
+    fputs("</p>\n<p class=\"note\">Written by the program from the tables below.</p>\n", f);
     model_card(f, s, run);
     fputs("<h2>PIC curves</h2>\n<p class=\"note\">Per image, the prediction on a blurred image with the most salient "
           "pixels revealed against the information of that image (both normalised to [0,1]); curves aggregated point-wise "

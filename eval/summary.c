@@ -8,6 +8,8 @@
 #include "eval/stats.h"
 
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -544,4 +546,103 @@ int eval_summary_write_curves(const EvalSummary *s, const char *path) {
             }
     if (fclose(f)) return eng_fail("cannot write %s", path);
     return 0;
+}
+
+/* ---------------- what the numbers allow a reader to conclude ---------------- */
+
+const EvalPair *eval_pair(const EvalSummary *s, EvalMetric m, int a, int b) {
+    for (int p = 0; p < s->n_pairs; p++) {
+        const EvalPair *pr = &s->pairs[p];
+        if (pr->metric == m && ((pr->a == a && pr->b == b) || (pr->a == b && pr->b == a))) return pr;
+    }
+    return NULL;
+}
+
+double eval_min_holm_p(const EvalSummary *s, EvalMetric m) {
+    int tested = 0, n = 0;
+    for (int p = 0; p < s->n_pairs; p++) {
+        const EvalPair *pr = &s->pairs[p];
+        if (pr->metric != m || !isfinite(pr->p)) continue;
+        tested++;
+        if (pr->n > n) n = pr->n;
+    }
+    if (!tested || n < 1) return NAN;
+    double p = tested * ldexp(2.0, -n);
+    return p < 1 ? p : 1.0;
+}
+
+static int mean_better(EvalMetric m, double a, double b) {
+    return eval_metric_higher_is_better(m) ? a > b : a < b;
+}
+
+int eval_vs_baseline(const EvalSummary *s, EvalMetric m, int j, int r) {
+    double a = s->m[j].stat[m].mean, b = s->m[r].stat[m].mean;
+    if (!isfinite(a) || !isfinite(b)) return -2;
+    if (!mean_better(m, a, b)) return -1;
+    const EvalPair *pr = eval_pair(s, m, j, r);
+    return pr && isfinite(pr->p_holm) && pr->p_holm < 0.05 ? 1 : 0;
+}
+
+/* Appends to buf[n] at *L. */
+static void add(char *buf, size_t n, size_t *L, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void add(char *buf, size_t n, size_t *L, const char *fmt, ...) {
+    if (*L >= n) return;
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(buf + *L, n - *L, fmt, ap);
+    va_end(ap);
+    if (k > 0) *L += (size_t)k < n - *L ? (size_t)k : n - *L - 1;
+}
+
+/* The rank (1 = best) of method j's mean on m among the methods with a mean. */
+static int mean_rank(const EvalSummary *s, EvalMetric m, int j, int *of) {
+    int rank = 1, count = 0;
+    for (int k = 0; k < s->n_methods; k++) {
+        double v = s->m[k].stat[m].mean;
+        if (!isfinite(v)) continue;
+        count++;
+        if (k != j && mean_better(m, v, s->m[j].stat[m].mean)) rank++;
+    }
+    *of = count;
+    return rank;
+}
+
+static void findings_metric(const EvalSummary *s, EvalMetric m, int r, char *buf, size_t n, size_t *L) {
+    int best = -1;
+    for (int j = 0; j < s->n_methods; j++)
+        if (isfinite(s->m[j].stat[m].mean) && (best < 0 || mean_better(m, s->m[j].stat[m].mean, s->m[best].stat[m].mean)))
+            best = j;
+    if (best < 0) return;
+    const EvalStat *b = &s->m[best].stat[m];
+    add(buf, n, L, " %s: the best mean is %s's, %.3f", eval_metric_names[m], s->m[best].name, b->mean);
+    if (b->n >= 2) add(buf, n, L, " (95%% CI %.3f to %.3f, %d images)", b->ci[0], b->ci[1], b->n);
+    else add(buf, n, L, " (one image: no interval)");
+    if (r >= 0 && isfinite(s->m[r].stat[m].mean)) {
+        int of, rank = mean_rank(s, m, r, &of), sig = 0;
+        add(buf, n, L, "; random ranks %d of %d", rank, of);
+        for (int j = 0; j < s->n_methods; j++) sig += j != r && eval_vs_baseline(s, m, j, r) == 1;
+        double floor_p = eval_min_holm_p(s, m);
+        if (isnan(floor_p) || floor_p >= 0.05) add(buf, n, L, ", and with so few images no test can separate the methods");
+        else if (!sig) add(buf, n, L, ", and no method beats it significantly");
+        else {
+            add(buf, n, L, ", and %d method%s beat%s it significantly (", sig, sig == 1 ? "" : "s", sig == 1 ? "s" : "");
+            int k = 0;
+            for (int j = 0; j < s->n_methods; j++)
+                if (j != r && eval_vs_baseline(s, m, j, r) == 1) add(buf, n, L, "%s%s", k++ ? ", " : "", s->m[j].name);
+            add(buf, n, L, ")");
+        }
+    }
+    add(buf, n, L, ".");
+}
+
+void eval_summary_findings(const EvalSummary *s, char *buf, size_t n) {
+    size_t L = 0;
+    if (!n) return;
+    buf[0] = 0;
+    int r = eval_method_index(s, "random");
+    add(buf, n, &L, "%d image%s, %d method%s.", s->n_images, s->n_images == 1 ? "" : "s", s->n_methods,
+        s->n_methods == 1 ? "" : "s");
+    if (isfinite(s->accuracy)) add(buf, n, &L, " The model's accuracy on them: %.3f.", s->accuracy);
+    const EvalMetric ms[] = {EM_SIC, EM_AIC, EM_INSERTION, EM_DELETION, EM_POINTING};
+    for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++) findings_metric(s, ms[i], r, buf, n, &L);
 }

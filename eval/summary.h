@@ -133,6 +133,26 @@ int eval_summary_write_json(const EvalSummary *s, const JsonValue *run, const ch
    (method, kind in sic|aic, stat in mean|median) with the curve's 1001
    values. */
 int eval_summary_write_curves(const EvalSummary *s, const char *path);
+/* ---- what the numbers allow a reader to conclude ---- */
+/* The pair test of methods a and b on metric m, or NULL. */
+const EvalPair *eval_pair(const EvalSummary *s, EvalMetric m, int a, int b);
+/* The smallest Holm-adjusted p-value metric m's pairwise table can show:
+   the number of tested pairs times the smallest two-sided p of a signed-rank
+   test on the largest n of any pair, 2 / 2^n (all differences of one sign).
+   NaN when no pair was tested. When it is >= 0.05 no difference can be
+   called significant, whatever the data. */
+double eval_min_holm_p(const EvalSummary *s, EvalMetric m);
+/* How method j compares with method r (the random baseline) on metric m:
+   1 its mean is better and the Holm-adjusted test says so (p < 0.05);
+   0 its mean is better but not significantly; -1 its mean is not better
+   (equal or worse); -2 unknown (a mean is missing). */
+int eval_vs_baseline(const EvalSummary *s, EvalMetric m, int j, int r);
+/* One paragraph of findings written from the numbers into buf (n bytes):
+   the images, the best mean on SIC and AIC with its interval, where the
+   random baseline ranks, which methods beat it significantly, and when the
+   sample is too small for any test to be significant. */
+void eval_summary_findings(const EvalSummary *s, char *buf, size_t n);
+
 /* Writes any parsed JSON value through a writer (for copying settings). */
 void eval_json_copy(JsonWriter *w, const JsonValue *v);
 #endif

@@ -286,6 +286,62 @@ static void check_outside_without_masks(const EvalRows *rows, const EvalSummaryO
     results_free(&b);
 }
 
+/* What a reader may conclude: the smallest reachable Holm p, each method
+   against random, and the findings paragraph; on all 14 images, on the
+   first 3 (too few for any test) and on 1 (no interval). */
+static EvalRows first_images(const EvalRows *rows, int k) {
+    EvalRows b;
+    results_init(&b);
+    const char *seen[16];
+    int n = 0;
+    for (int i = 0; i < rows->n; i++) {
+        int j = 0;
+        while (j < n && strcmp(seen[j], rows->v[i].image)) j++;
+        if (j == n && n < 16) seen[n++] = rows->v[i].image;
+        if (j < k) results_add(&b, &rows->v[i]);
+    }
+    return b;
+}
+
+static void check_guards(const EvalSummary *s, const EvalRows *rows, const EvalSummaryOpts *so) {
+    int tested = 0, nmax = 0, consistent = 1, r = eval_method_index(s, "random");
+    for (int p = 0; p < s->n_pairs; p++)
+        if (s->pairs[p].metric == EM_SIC && isfinite(s->pairs[p].p)) { tested++; if (s->pairs[p].n > nmax) nmax = s->pairs[p].n; }
+    double want = fmin(1.0, tested * 2.0 / pow(2.0, nmax)), got = eval_min_holm_p(s, EM_SIC);
+    for (int j = 0; j < s->n_methods; j++) {
+        if (j == r) continue;
+        int v = eval_vs_baseline(s, EM_SIC, j, r);
+        const EvalPair *pr = eval_pair(s, EM_SIC, j, r);
+        double a = s->m[j].stat[EM_SIC].mean, b = s->m[r].stat[EM_SIC].mean;
+        int expect = !(a > b) ? -1 : (pr && pr->p_holm < 0.05 ? 1 : 0);
+        consistent &= v == expect;
+    }
+    CHECK(tested == 6 && got == want && got < 0.05 && consistent,
+          "guards: the smallest reachable Holm p is pairs x 2/2^n; each method against random follows its mean and Holm p",
+          "tested %d n %d got %g want %g consistent %d", tested, nmax, got, want, consistent);
+    char text[2048];
+    eval_summary_findings(s, text, sizeof text);
+    CHECK(strstr(text, "14 images, 4 methods") && strstr(text, "sic: the best mean is") && strstr(text, "random ranks") &&
+              strstr(text, "95% CI"),
+          "guards: the findings paragraph names the images, the best SIC mean with its interval, and random's rank", "%s",
+          text);
+    EvalRows three = first_images(rows, 3), one = first_images(rows, 1);
+    EvalSummary s3, s1;
+    const char *order[] = {"alpha", "beta", "gamma", "random"};
+    int ok3 = !eval_summarize(&s3, &three, order, 4, so), ok1 = !eval_summarize(&s1, &one, order, 4, so);
+    char t3[2048] = "", t1[2048] = "";
+    if (ok3) eval_summary_findings(&s3, t3, sizeof t3);
+    if (ok1) eval_summary_findings(&s1, t1, sizeof t1);
+    CHECK(ok3 && eval_min_holm_p(&s3, EM_SIC) >= 0.05 && strstr(t3, "no test can separate"),
+          "guards: with 3 images no Holm p can reach 0.05, and the findings say so", "%s", t3);
+    CHECK(ok1 && strstr(t1, "one image: no interval") && !strstr(t1, "95% CI"),
+          "guards: one image gives no interval", "%s", t1);
+    if (ok3) eval_summary_free(&s3);
+    if (ok1) eval_summary_free(&s1);
+    results_free(&three);
+    results_free(&one);
+}
+
 static void check_localize(const JsonValue *g) {
     const JsonValue *L = json_get(g, "localize"), *src = json_get(L, "src");
     uint8_t s[5 * 7];
@@ -342,6 +398,7 @@ int main(void) {
     check_pairs(&s, g);
     check_friedman(&s, g);
     check_model(&s, g);
+    check_guards(&s, &rows, &so);
     /* the JSON and curves writers run and produce parseable output */
     char jp[] = "/tmp/salient_test_summary_XXXXXX";
     int fd = mkstemp(jp);

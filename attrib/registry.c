@@ -87,7 +87,7 @@ static const AttribParamInfo param_info[AP_COUNT] = {
     [AP_MAX_SIGMA] = {"max_sigma", "--max-sigma", PARAM_REAL, 0, 1e6,
                       "Blur IG: sigma of the most blurred image (also the blur baseline's)"},
     [AP_GRAD_STEP] = {"grad_step", "--grad-step", PARAM_REAL, 0, 1e6, "Blur IG: sigma step of the blur derivative"},
-    [AP_WINDOW] = {"window", "--window", PARAM_INT, 1, 4096, "occlusion: window side, pixels"},
+    [AP_WINDOW] = {"window", "--occ-window", PARAM_INT, 1, 4096, "occlusion: window side, pixels"},
     [AP_STRIDE] = {"stride", "--stride", PARAM_INT, 1, 4096, "occlusion: stride, pixels"},
     [AP_MASKS] = {"masks", "--masks", PARAM_INT, 1, 1000000, "RISE: random masks"},
     [AP_GRID] = {"grid", "--grid", PARAM_INT, 2, 4096, "RISE: mask grid side, cells"},

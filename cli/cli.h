@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include "attrib/attrib.h"
 #include "engine/engine.h"
+#include "io/image.h"
 #include "weights/load.h"
 
 typedef struct {
@@ -19,6 +20,9 @@ typedef struct {
     const char *logits_npy, *out, *layer, *act_npy, *layer_grad_npy;
     int topk, cls, repeat, profile;
     const char *gemm;     /* bench: engine (default) or openblas */
+    /* reading inputs: volumes, multi-frame files, intensity window */
+    const char *window, *slice;
+    int volume, frame;
     /* explain / evaluate / pic (attribution and metric parameters) */
     const char *methods, *baseline, *target, *label, *info, *map, *random_mask, *save_random_mask,
         *data, *shard, *substrate, *trace_level, *seed_str;
@@ -54,6 +58,10 @@ int model_open(Model *md, const Opts *o);         /* 0, or -1 after printing the
 void model_close(Model *md);
 const char *model_label(const Model *md, int k, char *buf, size_t n);
 
+/* image_preprocess for the model with the input options (--window --slice
+   --volume --frame); info (may be NULL) gets what was used. 0 or -1 (err). */
+int model_preprocess(const Model *md, const Opts *o, const char *path, float *x, ImageLoadInfo *info, char *err,
+                     size_t n);
 /* With --input-npy and no --size, the input size is the array's (H = W):
    sets o->size. 0, or -1 after an error message. */
 int opts_size_from_npy(Opts *o);

@@ -23,7 +23,7 @@ static float *check_input(const Opts *o, const Model *md) {
     if (!x) return NULL;
     if (o->n_pos) {
         char err[512];
-        if (image_preprocess(o->pos[0], C, S, md->mean, md->std, x, err, sizeof err)) {
+        if (model_preprocess(md, o, o->pos[0], x, NULL, err, sizeof err)) {
             cli_error("%s", err);
             free(x);
             return NULL;

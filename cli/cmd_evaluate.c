@@ -358,7 +358,7 @@ static int evaluate_image(Eval *E, Sink *k, AttribParams *P, const DataItem *it,
     base.label = it->label;
     char err[600], reason[700];
     manifest_add_input(it->path);
-    if (image_preprocess(it->path, E->sc.C, E->sc.S, E->sc.mean, E->sc.std, x, err, sizeof err)) {
+    if (model_preprocess(E->md, E->o, it->path, x, NULL, err, sizeof err)) {
         snprintf(reason, sizeof reason, "unreadable: %s", err);
         fprintf(stderr, "\nsalient: skipping %s\n", err);
         emit_all(E, k, &base, reason, 0);

@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -43,12 +44,31 @@ typedef struct {
     char name[256];      /* output folder name */
     const char *path;    /* image file, or the .npy */
     int index;           /* item of the .npy */
+    const ImageLoadInfo *load;   /* how the file was decoded (NULL for .npy items) */
 } Item;
+
+/* How a volume or DICOM file became the 2-D input: format, slice, frame, window. */
+static void load_info_json(JsonWriter *w, const ImageLoadInfo *li) {
+    jw_key(w, "decoded"); jw_object_begin(w);
+    jw_kv_string(w, "format", li->format);
+    if (li->window_kind[0]) {
+        jw_kv_string(w, "window", li->window_kind);
+        jw_kv_number(w, "window_center", li->center); jw_kv_number(w, "window_width", li->width);
+        jw_kv_number(w, "value_at_0", li->lo); jw_kv_number(w, "value_at_1", li->hi);
+    }
+    if (li->slice[0]) { jw_kv_string(w, "slice", li->slice); jw_kv_int(w, "slices", li->slice_count); }
+    if (li->nvolumes > 1) { jw_kv_int(w, "volume", li->volume); jw_kv_int(w, "volumes", li->nvolumes); }
+    if (li->nframes > 1) { jw_kv_int(w, "frame", li->frame); jw_kv_int(w, "frames", li->nframes); }
+    if (li->orientation[0]) { jw_kv_string(w, "orientation", li->orientation); jw_kv_string(w, "orientation_from", li->orient_source); }
+    jw_object_end(w);
+}
 
 static void stem_of(const char *path, char *out, size_t n) {
     const char *b = strrchr(path, '/');
     b = b ? b + 1 : path;
     snprintf(out, n, "%s", b);
+    size_t L = strlen(out);
+    if (L > 7 && !strcasecmp(out + L - 7, ".nii.gz")) { out[L - 7] = 0; return; }
     char *dot = strrchr(out, '.');
     if (dot && dot != out) *dot = 0;
 }
@@ -293,6 +313,7 @@ static int explain_one(Run *run, const Item *it, const float *x) {
         jw_kv_string(&w, "path", it->path);
         if (it->index >= 0) jw_kv_int(&w, "npy_index", it->index);
         if (!sha256_file(it->path, hex)) jw_kv_string(&w, "sha256", hex);
+        if (it->load) load_info_json(&w, it->load);
         jw_object_end(&w);
         jw_key(&w, "input"); jw_object_begin(&w);
         jw_kv_int(&w, "size", S); jw_kv_int(&w, "channels", C);
@@ -404,7 +425,7 @@ int cmd_explain(const Opts *o_in) {
                                                       "inputs must be square)", o->input_npy, h, w, S, S);
         else
             for (int i = 0; i < n; i++) {
-                Item it = {"", o->input_npy, i};
+                Item it = {"", o->input_npy, i, NULL};
                 char stem[200];
                 stem_of(o->input_npy, stem, sizeof stem);
                 if (n == 1) snprintf(it.name, sizeof it.name, "%s", stem);
@@ -415,12 +436,14 @@ int cmd_explain(const Opts *o_in) {
         free(xs);
     }
     for (int i = 0; i < o->n_pos; i++) {
-        Item it = {"", o->pos[i], -1};
+        ImageLoadInfo li;
+        memset(&li, 0, sizeof li);
+        Item it = {"", o->pos[i], -1, &li};
         stem_of(o->pos[i], it.name, sizeof it.name);
         manifest_add_input(o->pos[i]);
         char err[512];
         tried++;
-        if (image_preprocess(o->pos[i], C, S, md.mean, md.std, x, err, sizeof err)) {
+        if (model_preprocess(&md, o, o->pos[i], x, &li, err, sizeof err)) {
             cli_error("skipping %s", err);
             failed++;
             continue;

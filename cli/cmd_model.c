@@ -89,7 +89,7 @@ int cmd_layers(const Opts *o) {
 
 /* Preprocesses each image into x (n_ok, C, S, S); failed images are reported
    and skipped; ok[i] says which ones made it. */
-static float *load_images(const Model *md, char **paths, int n, int *ok, int *n_ok) {
+static float *load_images(const Model *md, const Opts *o, char **paths, int n, int *ok, int *n_ok) {
     int C = eng_model_in_channels(md->m), S = md->size;
     size_t per = (size_t)C * S * S;
     float *x = malloc(sizeof(float) * per * (n ? n : 1));
@@ -97,7 +97,7 @@ static float *load_images(const Model *md, char **paths, int n, int *ok, int *n_
     *n_ok = 0;
     for (int i = 0; i < n; i++) {
         char err[512];
-        ok[i] = image_preprocess(paths[i], C, S, md->mean, md->std, x + per * *n_ok, err, sizeof err) == 0;
+        ok[i] = model_preprocess(md, o, paths[i], x + per * *n_ok, NULL, err, sizeof err) == 0;
         if (ok[i]) (*n_ok)++;
         else fprintf(stderr, "salient: skipping %s\n", err);
     }
@@ -208,7 +208,7 @@ static int predict_run(const Opts *o) {
     if (!o->n_pos) { model_close(&md); return cli_error("predict: give images or --input-npy X.npy"); }
     int n = o->n_pos, K = eng_model_n_classes(md.m), n_ok = 0;
     int *ok = calloc(n, sizeof(int));
-    float *x = load_images(&md, o->pos, n, ok, &n_ok);
+    float *x = load_images(&md, o, o->pos, n, ok, &n_ok);
     float *logits = malloc(sizeof(float) * (n_ok ? n_ok : 1) * K), *prob = malloc(sizeof(float) * K);
     int rc = n_ok ? forward_logits(md.m, x, n_ok, md.size, md.size, o->batch, logits) : 0;
     int k = o->topk ? (o->topk < K ? o->topk : K) : (K < 5 ? K : 5);

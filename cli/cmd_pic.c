@@ -174,7 +174,7 @@ int cmd_pic(const Opts *o_in) {
         }
     } else {
         x = malloc(sizeof(float) * C * S * S);
-        if (!x || image_preprocess(image, C, S, md.mean, md.std, x, err, sizeof err)) { cli_error("%s", err); goto out; }
+        if (!x || model_preprocess(&md, o, image, x, NULL, err, sizeof err)) { cli_error("%s", err); goto out; }
     }
     if (!(map = load_map(o->map, S))) goto out;
     if (o->random_mask) {

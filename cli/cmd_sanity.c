@@ -154,7 +154,7 @@ int cmd_sanity(const Opts *o) {
     ProgressBar pb;
     if (!x || !logits || !prob) { rc = cli_error("out of memory"); goto done; }
     if (mkdir_p(outdir)) { rc = cli_error("cannot create %s: %s", outdir, strerror(errno)); goto done; }
-    if (image_preprocess(o->pos[0], C, S, md.mean, md.std, x, err, sizeof err)) { rc = cli_error("%s", err); goto done; }
+    if (model_preprocess(&md, o, o->pos[0], x, NULL, err, sizeof err)) { rc = cli_error("%s", err); goto done; }
     manifest_add_input(md.path);
     manifest_add_input(o->pos[0]);
     P.model = md.m; P.x = x; P.C = C; P.H = P.W = S; P.mean = md.mean; P.std = md.std;

@@ -97,6 +97,12 @@ const char *model_label(const Model *md, int k, char *buf, size_t n) {
     return buf;
 }
 
+int model_preprocess(const Model *md, const Opts *o, const char *path, float *x, ImageLoadInfo *info, char *err,
+                     size_t n) {
+    ImageLoadOpts lo = {o->frame, o->slice, o->volume, o->window};
+    return image_preprocess_opts(path, &lo, eng_model_in_channels(md->m), md->size, md->mean, md->std, x, info, err, n);
+}
+
 int opts_size_from_npy(Opts *o) {
     if (!o->input_npy || o->size) return 0;
     NpyArray a;

@@ -32,7 +32,8 @@ static const OptSpec specs[] = {
     S("--act-npy", NULL, act_npy), S("--layer-grad-npy", NULL, layer_grad_npy),
     I("--topk", NULL, topk, 1, 100000), I("--class", NULL, cls, 0, 1000000), I("--repeat", NULL, repeat, 1, 10000),
     S("--methods", "-M", methods), S("--baseline", NULL, baseline), S("--target", NULL, target),
-    S("--gemm", NULL, gemm),
+    S("--gemm", NULL, gemm), S("--window", NULL, window), S("--slice", NULL, slice),
+    I("--volume", NULL, volume, 0, 1000000), I("--frame", NULL, frame, 0, 1000000),
     S("--label", NULL, label), S("--info", NULL, info), S("--map", NULL, map),
     S("--random-mask", NULL, random_mask), S("--save-random-mask", NULL, save_random_mask),
     S("--data", "-d", data), S("--shard", NULL, shard), S("--substrate", NULL, substrate),
@@ -150,6 +151,12 @@ int opts_parse(Opts *o, int argc, char **argv) {
         }
         if (mp ? set_method_param(o, mp, v) : set_opt(o, s, v)) return -1;
     }
+    if (o->window && strcmp(o->window, "auto") && strcmp(o->window, "minmax") && strcmp(o->window, "file") &&
+        !strchr(o->window, ',')) {
+        fprintf(stderr, "salient: --window %s: expected C,W (centre and width), auto, minmax or file; the occlusion "
+                        "window is --occ-window\n", o->window);
+        return -1;
+    }
     return 0;
 }
 
@@ -162,7 +169,11 @@ void opts_usage_common(void) {
             "  --mean M[,M,M] --std S[,S,S]  normalisation (default: metadata, else ImageNet's)\n"
             "  --labels FILE        class names, one per line\n"
             "  --threads T          engine threads (default: all cores; results do not depend on it)\n"
-            "  --reference          conv and linear by plain double-accumulating loops (slow, exact)\n");
+            "  --reference          conv and linear by plain double-accumulating loops (slow, exact)\n"
+            "inputs (NIfTI volumes, DICOM files):\n"
+            "  --window C,W|auto|minmax|file  intensity window to [0,1] (default auto: the file's, else min-max)\n"
+            "  --slice AXIS[:INDEX] a volume's slice: axial|coronal|sagittal (default: the middle axial slice)\n"
+            "  --volume T --frame K 4-D volume / multi-frame file: which one (default 0, the first)\n");
 }
 
 /* "steps 25, baseline black" - what a method reads and its defaults. */

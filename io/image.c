@@ -546,12 +546,18 @@ void image_normalize(Image *im, const float *mean, const float *std) {
 
 int image_preprocess(const char *path, int channels, int size, const float *mean, const float *std,
                      float *out_chw, char *err, size_t errlen) {
+    return image_preprocess_opts(path, NULL, channels, size, mean, std, out_chw, NULL, err, errlen);
+}
+
+int image_preprocess_opts(const char *path, const ImageLoadOpts *opts, int channels, int size, const float *mean,
+                          const float *std, float *out_chw, ImageLoadInfo *info, char *err, size_t errlen) {
     if (!err) errlen = 0;
     if ((channels != 1 && channels != 3) || size < 1 || size > IMAGE_MAX_DIM || !out_chw)
         return err_fail(err, errlen, "image_preprocess: channels must be 1 or 3 and size 1..%d (got %d, %d)",
                         IMAGE_MAX_DIM, channels, size);
     Image im, rs, ch;
-    if (image_load(path, &im, err, errlen) < 0) return -1;
+    ImageLoadInfo scratch;
+    if (image_load_opts(path, opts, &im, info ? info : &scratch, err, errlen) < 0) return -1;
     if (image_resize(&im, size, size, &rs) < 0) {
         image_free(&im);
         return err_fail(err, errlen, "image '%s': cannot resize %d x %d to %d x %d (out of memory?)",

@@ -111,6 +111,10 @@ void image_normalize(Image *im, const float *mean, const float *std);   /* (x - 
    or std is NULL) into out_chw, a caller buffer of channels*size*size floats. */
 int image_preprocess(const char *path, int channels, int size, const float *mean, const float *std,
                      float *out_chw, char *err, size_t errlen);
+/* image_preprocess with load options (slice, volume, frame, window; NULL:
+   the defaults); info (may be NULL) gets what was used. */
+int image_preprocess_opts(const char *path, const ImageLoadOpts *opts, int channels, int size, const float *mean,
+                          const float *std, float *out_chw, ImageLoadInfo *info, char *err, size_t errlen);
 /* pixels: (h, w, c) interleaved 8-bit, c in 1..4. */
 int image_write_png(const char *path, const uint8_t *pixels, int w, int h, int c);
 void image_free(Image *im);

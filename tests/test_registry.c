@@ -122,7 +122,7 @@ static void check_readme(const char *S) {
 static const struct { AttribParamId id; const char *opt; double v; } overrides[] = {
     {AP_STEPS, "--steps 3", 3}, {AP_SAMPLES, "--samples 2", 2}, {AP_NOISE, "--noise 0.2", 0.2},
     {AP_FRACTION, "--fraction 0.5", 0.5}, {AP_MAX_DIST, "--max-dist 0.1", 0.1}, {AP_MAX_SIGMA, "--max-sigma 20", 20},
-    {AP_GRAD_STEP, "--grad-step 0.02", 0.02}, {AP_WINDOW, "--window 9", 9}, {AP_STRIDE, "--stride 16", 16},
+    {AP_GRAD_STEP, "--grad-step 0.02", 0.02}, {AP_WINDOW, "--occ-window 9", 9}, {AP_STRIDE, "--stride 16", 16},
     {AP_MASKS, "--masks 16", 16}, {AP_GRID, "--grid 4", 4}, {AP_PROB, "--prob 0.4", 0.4},
 };
 #define N_OVERRIDES (int)(sizeof overrides / sizeof overrides[0])

@@ -21,3 +21,13 @@ expect_error "explain names a missing image" "nonexistent.png" \
 n=$(grep -c . "$T/err")
 [ "$n" -eq 1 ] && ! grep -q manifest "$T/err" && pass "a failed image gives one message and no manifest error" \
   || fail "one message" "$n lines: $(cat "$T/err")"
+# a NIfTI volume: the slice and window chosen on the command line are used and recorded
+if $S explain -m "$T/m.st" -M gradcam --no-png tests/data/nifti/anatomical.nii --slice coronal --window 500,1000 \
+     -o "$T/nii" >/dev/null 2>"$T/err" &&
+   grep -q '"slice": "coronal:' "$T/nii/anatomical/explain.json" &&
+   grep -q '"window_center": 500' "$T/nii/anatomical/explain.json" &&
+   grep -q '"window_width": 1000' "$T/nii/anatomical/explain.json"; then
+  pass "explain on a NIfTI volume records the slice and window it used (--slice coronal --window 500,1000)"
+else fail "NIfTI explain" "$(tail -2 "$T/err")"; fi
+expect_error "--window with one number is refused and points to --occ-window" "occ-window" \
+  $S explain -m "$T/m.st" -M occlusion --window 15 "$T/a/s.png" -o "$T/w15"

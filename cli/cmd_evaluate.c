@@ -311,6 +311,7 @@ static void score_and_emit(Eval *E, Sink *k, AttribParams *P, const AttribMethod
     pbar_show(k->pb, label);
     EvalRow r = *base;
     ScoreOut out;
+    method_prepare(P, E->o, am);
     if (score_method(im, &E->sc, P, am, &r, skipped, sizeof skipped, &out) == 0)
         trace_method(base->image, am->name, out.forward, out.backward, out.method_seconds, out.map,
                      (size_t)E->sc.S * E->sc.S);

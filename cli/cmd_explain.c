@@ -255,6 +255,7 @@ static int explain_one(Run *run, const Item *it, const float *x) {
         snprintf(phase, sizeof phase, "explain %s %s", it->name, am->name);
         trace_phase(phase);
         double t0 = attrib_now();
+        method_prepare(&P, o, am);
         int rc = am->run(&P, &res[k]);
         res[k].seconds = attrib_now() - t0;
         if (rc) { cli_error("%s: %s failed: %s", it->name, am->name, eng_last_error()); failed++; continue; }

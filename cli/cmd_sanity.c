@@ -139,6 +139,12 @@ int cmd_sanity(const Opts *o) {
     const AttribMethod **ms;
     int nm;
     if (methods_parse(o->methods, SANITY_DEFAULT_METHODS, 0, &ms, &nm)) return 1;
+    for (int j = 0; j < nm; j++)
+        if (strcmp(method_spec(ms[j]), ms[j]->name)) {
+            free(ms);
+            return cli_error("sanity: -M %s: per-method parameters are not supported here; use the global options "
+                             "(salient methods)", method_spec(ms[j]));
+        }
     Model md;
     if (model_open(&md, o)) { free(ms); return 1; }
     eng_set_threads(o->threads);

@@ -10,6 +10,61 @@
 #include <unistd.h>
 
 
+/* Parameters given for one method alone in -M ("guidedig:steps=25"), by the
+   method's registry index; 0 (an empty layer) where not given. */
+typedef struct {
+    double param[AP_COUNT];
+    char layer[ENG_NAME_MAX];
+    char spec[256];
+} MethodOverride;
+static MethodOverride *g_over;   /* attrib_n_methods() entries, or NULL when none was given */
+
+static int method_index(const AttribMethod *m) {
+    for (int i = 0; i < attrib_n_methods(); i++) if (attrib_method(i) == m) return i;
+    return -1;
+}
+
+/* "key=value:key=value" for method m into its override. 0 or 1 (message printed). */
+static int parse_overrides(const AttribMethod *m, char *kv, const char *spec) {
+    if (!g_over && !(g_over = calloc(attrib_n_methods(), sizeof *g_over))) return cli_error("out of memory");
+    MethodOverride *mo = &g_over[method_index(m)];
+    snprintf(mo->spec, sizeof mo->spec, "%s", spec);
+    char *save = NULL;
+    for (char *t = strtok_r(kv, ":", &save); t; t = strtok_r(NULL, ":", &save)) {
+        char *eq = strchr(t, '=');
+        if (!eq) return cli_error("-M %s: expected key=value after the method's name, found '%s'", spec, t);
+        *eq = 0;
+        AttribParamId id = attrib_param_by_key(t);
+        const AttribParamDefault *d;
+        if (!id || !attrib_method_reads(m, id, &d))
+            return cli_error("-M %s: %s does not read '%s' (salient methods lists what it reads)", spec, m->name, t);
+        const AttribParamInfo *pi = attrib_param_info(id);
+        if (id == AP_LAYER) { snprintf(mo->layer, sizeof mo->layer, "%s", eq + 1); continue; }
+        if (pi->type == PARAM_TEXT) return cli_error("-M %s: give '%s' with %s for every method", spec, t, pi->option);
+        char *end;
+        double v = strtod(eq + 1, &end);
+        int ok = end != eq + 1 && !*end && (pi->type == PARAM_INT ? v >= pi->lo && v == (long)v : v > pi->lo) && v <= pi->hi;
+        if (!ok) return cli_error("-M %s: %s=%s is outside its range [%g, %g]", spec, t, eq + 1, pi->lo, pi->hi);
+        mo->param[id] = v;
+    }
+    return 0;
+}
+
+void method_prepare(AttribParams *P, const Opts *o, const AttribMethod *m) {
+    for (int id = AP_END + 1; id < AP_COUNT; id++) attrib_param_set_field(P, (AttribParamId)id, o->param[id]);
+    P->layer = o->layer;
+    int i = g_over ? method_index(m) : -1;
+    if (i < 0) return;
+    for (int id = AP_END + 1; id < AP_COUNT; id++)
+        if (g_over[i].param[id] > 0) attrib_param_set_field(P, (AttribParamId)id, g_over[i].param[id]);
+    if (g_over[i].layer[0]) P->layer = g_over[i].layer;
+}
+
+const char *method_spec(const AttribMethod *m) {
+    int i = g_over ? method_index(m) : -1;
+    return i >= 0 && g_over[i].spec[0] ? g_over[i].spec : m->name;
+}
+
 int methods_parse(const char *list, const char *deflt, int add_random, const AttribMethod ***out, int *n) {
     int cap = attrib_n_methods() + 1, k = 0;
     const AttribMethod **v = calloc(cap, sizeof *v);
@@ -27,6 +82,10 @@ int methods_parse(const char *list, const char *deflt, int add_random, const Att
             }
             continue;
         }
+        char spec[256];
+        snprintf(spec, sizeof spec, "%s", tok);
+        char *colon = strchr(tok, ':');
+        if (colon) *colon = 0;
         const AttribMethod *am = attrib_find(tok);
         if (!am) {
             free(v);
@@ -36,6 +95,7 @@ int methods_parse(const char *list, const char *deflt, int add_random, const Att
             return 1;
         }
         if (!am->run) { free(v); return cli_error("method '%s' is not built into this binary", tok); }
+        if (colon && parse_overrides(am, colon + 1, spec)) { free(v); return 1; }
         int dup = 0;
         for (int j = 0; j < k; j++) dup |= v[j] == am;
         if (!dup) v[k++] = am;
@@ -62,18 +122,25 @@ int mkdir_p(const char *path) {
 
 /* Calls fn(id, default, ctx) for each parameter the method reads, in the
    registry's order (attrib/registry.c). */
-typedef void (*ParamFn)(AttribParamId id, const AttribParamDefault *d, void *ctx);
-static void method_each_param(const char *method, ParamFn fn, void *ctx) {
-    const AttribMethod *m = attrib_find(method);
-    for (int i = 0; m && i < ATTRIB_MAX_PARAMS && m->params[i].id != AP_END; i++) fn(m->params[i].id, &m->params[i], ctx);
+typedef void (*ParamFn)(const AttribMethod *m, AttribParamId id, const AttribParamDefault *d, void *ctx);
+static void method_each_param(const AttribMethod *m, ParamFn fn, void *ctx) {
+    for (int i = 0; m && i < ATTRIB_MAX_PARAMS && m->params[i].id != AP_END; i++) fn(m, m->params[i].id, &m->params[i], ctx);
 }
 
 /* The value a method runs with for a numeric parameter under these options. */
-static double param_value(AttribParamId id, const AttribParamDefault *d, const Opts *o) {
+static double param_value(const AttribMethod *m, AttribParamId id, const AttribParamDefault *d, const Opts *o) {
     AttribParams P;
     attrib_params_default(&P);
-    opts_to_attrib_params(o, &P);
+    method_prepare(&P, o, m);
     return attrib_param_or(&P, id, d->def);
+}
+
+/* The layer a CAM method runs on: its own -M layer=, else --layer, else the model's. */
+static const char *layer_used(const AttribMethod *m, const Opts *o, const char *model_layer) {
+    AttribParams P;
+    attrib_params_default(&P);
+    method_prepare(&P, o, m);
+    return P.layer && P.layer[0] ? P.layer : model_layer;
 }
 
 /* The baseline a method runs with: the option, except that XRAI ignores
@@ -87,17 +154,17 @@ static const char *baseline_used(const AttribParamDefault *d, const Opts *o) {
 
 typedef struct { JsonWriter *w; const Opts *o; const char *layer; } ParamsJson;
 
-static void param_json(AttribParamId id, const AttribParamDefault *d, void *ctx) {
+static void param_json(const AttribMethod *m, AttribParamId id, const AttribParamDefault *d, void *ctx) {
     const ParamsJson *c = ctx;
     const char *key = attrib_param_info(id)->key;
     if (id == AP_BASELINE) jw_kv_string(c->w, key, baseline_used(d, c->o));
-    else if (id == AP_LAYER) jw_kv_string(c->w, key, c->layer);
-    else jw_kv_number(c->w, key, param_value(id, d, c->o));
+    else if (id == AP_LAYER) jw_kv_string(c->w, key, layer_used(m, c->o, c->layer));
+    else jw_kv_number(c->w, key, param_value(m, id, d, c->o));
 }
 
 void method_params_json(JsonWriter *w, const char *method, const Opts *o, const char *layer) {
     ParamsJson c = {w, o, layer};
-    method_each_param(method, param_json, &c);
+    method_each_param(attrib_find(method), param_json, &c);
 }
 
 typedef struct {
@@ -107,7 +174,7 @@ typedef struct {
     size_t L;
 } SettingsLine;
 
-static void param_setting(AttribParamId id, const AttribParamDefault *d, void *ctx) {
+static void param_setting(const AttribMethod *m, AttribParamId id, const AttribParamDefault *d, void *ctx) {
     SettingsLine *c = ctx;
     const Opts *o = c->o;
     const char *key = attrib_param_info(id)->key;
@@ -117,10 +184,11 @@ static void param_setting(AttribParamId id, const AttribParamDefault *d, void *c
         if (!strcmp(b, d->text_def)) return;
         snprintf(val, sizeof val, "%.100s", b);
     } else if (id == AP_LAYER) {
-        if (!o->layer || (c->default_layer && !strcmp(o->layer, c->default_layer))) return;
-        snprintf(val, sizeof val, "%.100s", o->layer);
+        const char *l = layer_used(m, o, c->default_layer);
+        if (!l || (c->default_layer && !strcmp(l, c->default_layer))) return;
+        snprintf(val, sizeof val, "%.100s", l);
     } else {
-        double v = param_value(id, d, o);
+        double v = param_value(m, id, d, o);
         if (v == d->def) return;
         snprintf(val, sizeof val, "%g", v);
     }
@@ -150,7 +218,7 @@ int figure_grid_methods_png(const char *path, const FigureInfo *f, const float *
 void method_settings_line(char *buf, size_t n, const AttribMethod *const *ms, int n_methods, const Opts *o,
                           const char *default_layer) {
     SettingsLine c = {o, default_layer, " ", "", 0};
-    for (int m = 0; m < n_methods; m++) method_each_param(ms[m]->name, param_setting, &c);
+    for (int m = 0; m < n_methods; m++) method_each_param(ms[m], param_setting, &c);
     snprintf(buf, n, "%s%s", c.L ? "non-default settings: " : "", c.line);
 }
 

@@ -12,6 +12,14 @@
 /* "a,b,c" (or deflt when list is NULL) into methods; add_random appends
    "random" when absent. Unknown names: an error listing them. 0 or 1. */
 int methods_parse(const char *list, const char *deflt, int add_random, const AttribMethod ***out, int *n);
+/* An -M entry may carry parameters for that method alone, in registry keys:
+   "guidedig:steps=25:fraction=0.5:max_dist=1.0", "gradcam:layer=layer3".
+   They override the global options (--steps ...) for that method only.
+   method_prepare sets P's numeric parameters and layer for method m (the
+   global options, then m's own); call it before each method runs. */
+void method_prepare(AttribParams *P, const Opts *o, const AttribMethod *m);
+/* The -M entry as given ("guidedig:steps=25"), or the method's name. */
+const char *method_spec(const AttribMethod *m);
 int mkdir_p(const char *path);     /* 0 or -1 (errno) */
 /* Parameters a method reads, as used (the option if given, else the
    default) into an open JSON object: {"steps": 25, "baseline": "black"}. */

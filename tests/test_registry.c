@@ -206,6 +206,23 @@ static void check_explain(const char *S, const char *B) {
           "registry: without options explain records and runs the registry's defaults (ig, sg-gradient, gradcam)",
           "mismatch");
     json_free(def);
+    /* parameters for one method alone override the global option for it only */
+    JsonValue *one = made ? explain_json(S, T, "ig:steps=3,blurig,gradcam:layer=layer3", "--steps 5", "one") : NULL;
+    ms = json_get(one, "methods");
+    const JsonValue *ig1 = entry_named(ms, "ig"), *bl = entry_named(ms, "blurig"), *gc = entry_named(ms, "gradcam");
+    CHECK(json_number(json_get(json_get(ig1, "params"), "steps")) == 3 && json_number(json_get(ig1, "forward_images")) == 3 &&
+              json_number(json_get(json_get(bl, "params"), "steps")) == 5 &&
+              json_string(json_get(json_get(gc, "params"), "layer")) &&
+              !strcmp(json_string(json_get(json_get(gc, "params"), "layer")), "layer3"),
+          "registry: -M ig:steps=3 runs and records 3 steps for ig alone (blurig keeps --steps 5; gradcam:layer=layer3)",
+          "ig %g/%g blurig %g", json_number(json_get(json_get(ig1, "params"), "steps")),
+          json_number(json_get(ig1, "forward_images")), json_number(json_get(json_get(bl, "params"), "steps")));
+    json_free(one);
+    snprintf(cmd, sizeof cmd, "%s explain -m %s/m.st --input-npy %s/x.npy -M occlusion:masks=3 -o %s/bad 2>&1", S, T, T, T);
+    char *msg = run_capture(cmd, NULL);
+    CHECK(msg && strstr(msg, "occlusion does not read 'masks'"), "registry: a parameter the method does not read is refused",
+          "%s", msg ? msg : "(no output)");
+    free(msg);
     snprintf(cmd, sizeof cmd, "rm -rf %s", T);
     if (system(cmd)) {}
 }

@@ -10,7 +10,7 @@
 
 CC      ?= cc
 BUILD   ?= build
-DEPS_PKGS = libopenblas-dev libstb-dev libwebp-dev pkg-config
+DEPS_PKGS = libopenblas-dev libstb-dev libwebp-dev pkg-config zlib1g-dev
 
 ifeq ($(NATIVE),1)
   ARCHFLAGS = -march=native
@@ -26,7 +26,7 @@ GIT_VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown
 CFLAGS  += -std=c11 $(OPT) -g $(ARCHFLAGS) -fno-fast-math $(WARN) -D_GNU_SOURCE \
            -I. $(BLAS_CFLAGS) -DSALIENT_VERSION='"$(GIT_VERSION)"' \
            -DSALIENT_CFLAGS='"$(OPT) $(ARCHFLAGS) $(SAN)"' $(SAN)
-LDLIBS  += $(BLAS_LIBS) -lwebp -lm -lpthread
+LDLIBS  += $(BLAS_LIBS) -lwebp -lz -lm -lpthread
 
 LIB_DIRS = engine weights io attrib eval
 LIB_SRC  = $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
@@ -48,6 +48,7 @@ deps:
 	for h in /usr/include/stb/stb_image.h /usr/include/stb/stb_image_write.h; do [ -f $$h ] || missing="$$missing libstb-dev"; done; \
 	pkg-config --exists openblas 2>/dev/null || [ -f /usr/include/x86_64-linux-gnu/openblas-pthread/cblas.h ] || missing="$$missing libopenblas-dev"; \
 	[ -f /usr/include/webp/encode.h ] || missing="$$missing libwebp-dev"; \
+	[ -f /usr/include/zlib.h ] || missing="$$missing zlib1g-dev"; \
 	command -v pkg-config >/dev/null || missing="$$missing pkg-config"; \
 	if [ -n "$$missing" ]; then \
 	  missing=$$(echo $$missing | tr ' ' '\n' | sort -u | tr '\n' ' '); \

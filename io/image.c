@@ -2,6 +2,7 @@
    resize, channel conversion, normalisation, PNG output. Contract in image.h. */
 #include "io/image.h"
 
+#include <ctype.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -298,28 +299,108 @@ int image_peek_size(const uint8_t *buf, size_t len, int *w, int *h) {
         *w = (int)pw; *h = (int)ph;   /* at most 9 digits each */
         return 0;
     }
+    if (dicom_sniff(buf, len) == 2) {   /* parses the header (and inflates a deflated dataset) */
+        DicomFile d;
+        if (dicom_parse(buf, len, NULL, &d, NULL, 0) < 0) return -1;
+        *w = d.cols; *h = d.rows;
+        dicom_free(&d);
+        return 0;
+    }
     int comp;
     if (image__jpeg_check(buf, len)) return -1;
     return stbi_info_from_memory(buf, (int)len, w, h, &comp) ? 0 : -1;   /* info stops before IDAT */
 }
 
 int image_load(const char *path, Image *out, char *err, size_t errlen) {
+    return image_load_opts(path, NULL, out, NULL, err, errlen);
+}
+
+int image_load_opts(const char *path, const ImageOptions *opts, Image *out, ImageInfo *info, char *err, size_t errlen) {
     if (!err) errlen = 0;
     memset(out, 0, sizeof *out);
     uint8_t *buf; size_t len;
     char why[512];
     if (io_read_file(path, IMAGE_MAX_FILE, &buf, &len, why, sizeof why) < 0)
         return image__fail(err, errlen, "image: %s", why);
-    int rc = image_decode(buf, len, path, out, err, errlen);
+    int rc = image_decode_opts(buf, len, path, opts, out, info, err, errlen);
     free(buf);
     return rc;
 }
 
 int image_decode(const uint8_t *buf, size_t len, const char *path, Image *out, char *err, size_t errlen) {
+    return image_decode_opts(buf, len, path, NULL, out, NULL, err, errlen);
+}
+
+/* "*.dcm", any case. */
+static int image__dcm_name(const char *name) {
+    size_t n = name ? strlen(name) : 0;
+    return n >= 4 && name[n - 4] == '.' && tolower((unsigned char)name[n - 3]) == 'd' &&
+           tolower((unsigned char)name[n - 2]) == 'c' && tolower((unsigned char)name[n - 1]) == 'm';
+}
+
+int image_is_dicom(const uint8_t *buf, size_t len, const char *name) {
+    int s = dicom_sniff(buf, len);
+    return s == 2 || (s == 1 && image__dcm_name(name));
+}
+
+static int image__load_dicom(const uint8_t *buf, size_t len, const char *path, const ImageOptions *opts, Image *out,
+                             ImageInfo *info, char *err, size_t errlen) {
+    DicomFile d;
+    if (dicom_parse(buf, len, path, &d, err, errlen) < 0) return -1;
+    int frame = opts ? opts->frame : 0;
+    DicomWindow used;
+    if (image_new(out, d.samples, d.rows, d.cols) < 0) {
+        dicom_free(&d);
+        return image__fail(err, errlen, "image '%s': out of memory for %d x %d x %d floats", path, d.samples, d.rows, d.cols);
+    }
+    if (dicom_render(&d, frame, opts ? &opts->window : NULL, out->data, &used, err, errlen) < 0) {
+        image_free(out);
+        dicom_free(&d);
+        return -1;
+    }
+    if (info) {
+        info->dicom = 1; info->frames = d.frames; info->frame = frame; info->window = used;
+        info->slope = d.samples == 1 ? d.slope : 1; info->intercept = d.samples == 1 ? d.intercept : 0;
+        snprintf(info->transfer_syntax, sizeof info->transfer_syntax, "%s", d.transfer_syntax);
+        snprintf(info->photometric, sizeof info->photometric, "%s", d.photometric);
+    }
+    dicom_free(&d);
+    return 0;
+}
+
+static int image__decode_plain(const uint8_t *buf, size_t len, const char *path, Image *out, char *err, size_t errlen);
+
+int image_decode_opts(const uint8_t *buf, size_t len, const char *path, const ImageOptions *opts, Image *out,
+                      ImageInfo *info, char *err, size_t errlen) {
     if (!err) errlen = 0;
     memset(out, 0, sizeof *out);
+    if (info) { memset(info, 0, sizeof *info); info->frames = 1; info->slope = 1; info->window.mode = DICOM_WINDOW_FULL; }
     if (!path) path = "(memory)";
     if (!buf || len == 0) return image__fail(err, errlen, "image '%s': empty file (0 bytes)", path);
+    if (image_is_dicom(buf, len, path)) return image__load_dicom(buf, len, path, opts, out, info, err, errlen);
+    if (opts && (opts->frame != 0 || opts->window.mode != DICOM_WINDOW_AUTO))
+        return image__fail(err, errlen, "image '%s': frame and window options apply to DICOM files only", path);
+    return image__decode_plain(buf, len, path, out, err, errlen);
+}
+
+uint8_t *image_jpeg_decode_u8(const uint8_t *buf, size_t len, int *w, int *h, int *comp, char *err, size_t errlen) {
+    if (!err) errlen = 0;
+    if (!buf || len < 4 || buf[0] != 0xFF || buf[1] != 0xD8 || len > INT_MAX) {
+        image__fail(err, errlen, "not a JPEG stream (no SOI marker)");
+        return NULL;
+    }
+    const char *bad = image__jpeg_check(buf, len);
+    if (bad) { image__fail(err, errlen, "corrupt JPEG (%s)", bad); return NULL; }
+    if (!stbi_info_from_memory(buf, (int)len, w, h, comp) || (size_t)*w * (size_t)*h > IMAGE_MAX_PIXELS) {
+        image__fail(err, errlen, "unreadable JPEG header or too many pixels (stb_image: %s)", stbi_failure_reason());
+        return NULL;
+    }
+    uint8_t *pix = stbi_load_from_memory(buf, (int)len, w, h, comp, 0);
+    if (!pix) image__fail(err, errlen, "cannot decode JPEG (stb_image: %s)", stbi_failure_reason());
+    return pix;
+}
+
+static int image__decode_plain(const uint8_t *buf, size_t len, const char *path, Image *out, char *err, size_t errlen) {
     if (len > INT_MAX) return image__fail(err, errlen, "image '%s': %zu bytes is too large to decode", path, len);
     if (buf[0] == 'P' && len > 1 && buf[1] >= '1' && buf[1] <= '7')
         return image__load_pnm(path, buf, len, out, err, errlen);

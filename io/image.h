@@ -45,12 +45,30 @@
    the ITU-R 601-2 weights of PIL's convert('L'), in float, no rounding.
    1 -> 3 replicates the gray plane.
 
+   DICOM (io/dicom.h): a file with "DICM" after the 128-byte preamble, or
+   named *.dcm (any case) and starting like a bare DICOM dataset, is read
+   by io/dicom.c: frame 0, rescaled and windowed to [0,1] with the default
+   window (the file's first WindowCenter/Width, else the min-max of the
+   frame; colour: stored / (2^BitsStored - 1)). MONOCHROME gives c = 1,
+   RGB and YBR (JPEG) give c = 3. image_load_opts / image_decode_opts
+   choose the frame and the window and report what was applied:
+     ImageOptions o = {.frame = 2, .window = {DICOM_WINDOW_EXPLICIT, 40, 400}};
+     ImageInfo info;
+     if (image_load_opts("ct.dcm", &o, &im, &info, err, sizeof err) == 0)
+         printf("%s window c=%g w=%g\n", dicom_window_mode_name(info.window.mode),
+                info.window.center, info.window.width);
+   For other formats the options must be the defaults (frame 0, window
+   auto); info then reports mode "full" with center = width = 0: the
+   format's own full scale (/255, /65535, 1/maxval for PGM/PPM).
+
    Functions returning int give 0 on success and -1 on error. */
 #ifndef IO_IMAGE_H
 #define IO_IMAGE_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "io/dicom.h"
 
 #define IMAGE_MAX_DIM 16384
 #define IMAGE_MAX_PIXELS ((size_t)1 << 26)      /* 67M pixels, e.g. 8192 x 8192: <= 1.1 GB decoded */
@@ -61,11 +79,40 @@ typedef struct {
     float *data;   /* (c, h, w), malloc'd */
 } Image;
 
+/* Options for image_load_opts / image_decode_opts; zero-initialised =
+   the defaults (frame 0, window auto). */
+typedef struct {
+    int frame;             /* DICOM multi-frame: which frame (0-based) */
+    DicomWindow window;    /* DICOM: mode, and center/width for EXPLICIT */
+} ImageOptions;
+
+/* What was read and how, for manifests. */
+typedef struct {
+    int dicom;                 /* 1 if decoded as DICOM */
+    int frames;                /* frames in the file (1 for non-DICOM) */
+    int frame;                 /* the frame decoded */
+    DicomWindow window;        /* the window applied (mode, center, width, function) */
+    double slope, intercept;   /* DICOM rescale applied (1, 0 otherwise) */
+    char transfer_syntax[65];  /* DICOM transfer syntax UID ("" otherwise) */
+    char photometric[17];      /* DICOM PhotometricInterpretation ("" otherwise) */
+} ImageInfo;
+
 int image_new(Image *out, int c, int h, int w);   /* zero-filled */
 int image_load(const char *path, Image *out, char *err, size_t errlen);
 /* The same from encoded bytes in memory; name is used in messages. */
 int image_decode(const uint8_t *buf, size_t len, const char *name, Image *out, char *err, size_t errlen);
-/* Width and height from the header only, without decoding (0 or -1). */
+/* The same with options (NULL = defaults) and a report (info may be NULL). */
+int image_load_opts(const char *path, const ImageOptions *opts, Image *out, ImageInfo *info, char *err, size_t errlen);
+int image_decode_opts(const uint8_t *buf, size_t len, const char *name, const ImageOptions *opts, Image *out,
+                      ImageInfo *info, char *err, size_t errlen);
+/* 1 if image_decode would read these bytes as DICOM (name may be NULL). */
+int image_is_dicom(const uint8_t *buf, size_t len, const char *name);
+/* An 8-bit JPEG (baseline/progressive) through the same guarded stb_image
+   as image_decode: (h, w, comp) interleaved bytes to free() or NULL with
+   the reason in err. For io/dicom.c's encapsulated JPEG frames. */
+uint8_t *image_jpeg_decode_u8(const uint8_t *buf, size_t len, int *w, int *h, int *comp, char *err, size_t errlen);
+/* Width and height from the header only, without decoding (0 or -1);
+   DICOM only with the "DICM" preamble. */
 int image_peek_size(const uint8_t *buf, size_t len, int *w, int *h);
 int image_resize(const Image *in, int oh, int ow, Image *out);
 int image_to_channels(const Image *in, int c, Image *out);

@@ -421,8 +421,8 @@ int dicom_sniff(const uint8_t *b, size_t len) {
     if (!b) return 0;
     if (len >= 132 && memcmp(b + 128, "DICM", 4) == 0) return 2;
     if (len < 8) return 0;
-    uint16_t g = dcm__u16(b, 0);
-    if (g != 0x0002 && g != 0x0008) return 0;
+    uint16_t g = dcm__u16(b, 0), gb = dcm__u16(b, 1);
+    if (g != 0x0002 && g != 0x0008 && gb != 0x0008) return 0;
     if (isupper(b[4]) && isupper(b[5])) return 1;      /* explicit VR */
     return dcm__u32(b + 4, 0) < 1024 ? 1 : 0;          /* implicit VR: a short first value */
 }
@@ -450,6 +450,8 @@ static int dcm__inflate(const uint8_t *in, size_t n, uint8_t **out, size_t *outl
         else buf = nb;
     }
     size_t total = z.total_out;
+    char zmsg[128];
+    snprintf(zmsg, sizeof zmsg, "%s", z.msg ? z.msg : zError(rc));
     inflateEnd(&z);
     if (!buf) return dcm__fail(c, "out of memory inflating the deflated dataset");
     if (rc == Z_OK && total == DICOM_MAX_INFLATED) {
@@ -458,7 +460,7 @@ static int dcm__inflate(const uint8_t *in, size_t n, uint8_t **out, size_t *outl
     }
     if (rc != Z_STREAM_END) {
         free(buf);
-        return dcm__fail(c, "deflated dataset is corrupt or truncated (zlib: %s)", z.msg ? z.msg : zError(rc));
+        return dcm__fail(c, "deflated dataset is corrupt or truncated (zlib: %s)", zmsg);
     }
     *out = buf;
     *outlen = total;

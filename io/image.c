@@ -380,6 +380,9 @@ int image_decode_opts(const uint8_t *buf, size_t len, const char *path, const Im
     if (image_is_dicom(buf, len, path)) return image__load_dicom(buf, len, path, opts, out, info, err, errlen);
     if (opts && (opts->frame != 0 || opts->window.mode != DICOM_WINDOW_AUTO))
         return image__fail(err, errlen, "image '%s': frame and window options apply to DICOM files only", path);
+    if (image__dcm_name(path))
+        return image__fail(err, errlen, "image '%s': named .dcm but starts neither with the DICOM preamble "
+                           "(\"DICM\" at byte 128) nor like a DICOM dataset", path);
     return image__decode_plain(buf, len, path, out, err, errlen);
 }
 

@@ -134,8 +134,8 @@ static uint32_t dcm__u32(const uint8_t *p, int big) {
 static int dcm__vr_known(const char *vr) {
     static const char known[] = "AE AS AT CS DA DS DT FL FD IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM "
                                 "UC UI UL UN UR US UT UV";
-    for (const char *k = known; *k; k += 3)
-        if (k[0] == vr[0] && k[1] == vr[1]) return 1;
+    for (size_t i = 0; i + 2 < sizeof known; i += 3)   /* "XY " triplets; the last has the NUL */
+        if (known[i] == vr[0] && known[i + 1] == vr[1]) return 1;
     return 0;
 }
 

@@ -4,7 +4,7 @@
 #   make test-slow  the same plus the golden runs that take minutes (every
 #                   golden comparison on the double-accumulating reference path too)
 #   make asan       build + test under AddressSanitizer and UBSan
-#   make fuzz       build the libFuzzer target for the safetensors/JSON parsers
+#   make fuzz       build the libFuzzer targets for the safetensors/JSON/image and DICOM parsers
 #   make NATIVE=1   tune for this CPU (default: portable x86-64 with AVX2)
 #   make demo       the main job on the bundled models and images
 
@@ -95,11 +95,14 @@ salient-asan: deps $(BUILD)/libsalient.a $(CLI_OBJ) $(TEST_BIN)
 	@ASAN_OPTIONS=detect_leaks=0 SALIENT=$(BUILD)/salient BUILD=$(BUILD) SALIENT_ASAN=1 sh tests/run.sh
 
 # libFuzzer target (clang): make fuzz && ./build-fuzz/fuzz_safetensors -max_total_time=60 tests/fuzz/corpus
+# and ./build-fuzz/fuzz_dicom -max_total_time=60 -dict=tests/fuzz/dicom.dict NEW_DIR tests/data/dicom
 # Only the file parsers (io/*.c, weights/safetensors.c): no BLAS, no engine.
 fuzz:
 	@mkdir -p build-fuzz
 	clang -std=c11 -g -O1 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	  -o build-fuzz/fuzz_safetensors tests/fuzz/fuzz_safetensors.c $(wildcard io/*.c) weights/safetensors.c -lm
+	  -o build-fuzz/fuzz_safetensors tests/fuzz/fuzz_safetensors.c $(wildcard io/*.c) weights/safetensors.c -lz -lm
+	clang -std=c11 -g -O1 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	  -o build-fuzz/fuzz_dicom tests/fuzz/fuzz_dicom.c $(wildcard io/*.c) -lz -lm
 
 demo: all
 	@sh tools/demo.sh

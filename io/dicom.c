@@ -750,7 +750,7 @@ double dicom_window_apply(double x, double c, double w, DicomVoiFunction f) {
     case DICOM_VOI_LINEAR_EXACT:
         if (x <= c - w / 2) return 0;
         if (x > c + w / 2) return 1;
-        return (x - c) / w + 0.5;
+        return fmin(fmax((x - c) / w + 0.5, 0.0), 1.0);   /* exact in [0,1]; the clamp only absorbs rounding */
     case DICOM_VOI_SIGMOID:
         return 1.0 / (1.0 + exp(-4.0 * (x - c) / w));
     case DICOM_VOI_LINEAR:
@@ -758,7 +758,7 @@ double dicom_window_apply(double x, double c, double w, DicomVoiFunction f) {
     }
     if (x <= c - 0.5 - (w - 1) / 2) return 0;
     if (x > c - 0.5 + (w - 1) / 2) return 1;
-    return (x - (c - 0.5)) / (w - 1) + 0.5;
+    return fmin(fmax((x - (c - 0.5)) / (w - 1) + 0.5, 0.0), 1.0);
 }
 
 static DicomWindowMode dcm__resolve_mode(const DicomFile *d, DicomWindowMode m) {

@@ -237,6 +237,9 @@ static int ll__sos(LlDecoder *d, const uint8_t *b, size_t len, size_t *pos, size
     sc.pt = p[3 + 2 * sc.ns] & 15;
     if (sc.predictor < 1 || sc.predictor > 7) return ll__fail(d, "predictor %d outside 1..7", sc.predictor);
     if (sc.pt >= d->im->precision) return ll__fail(d, "point transform %d >= precision %d", sc.pt, d->im->precision);
+    if (d->restart_interval % d->im->w)   /* where the first-line rule applies after a mid-line restart is unclear */
+        return ll__fail(d, "restart interval %d is not a multiple of the line width %d (IJG/dcmtk require that too)",
+                        d->restart_interval, d->im->w);
     d->im->predictor = sc.predictor;
     LlBits s = {b, len, *pos + seglen, 0, 0, 0, 0};
     if (ll__scan_data(d, &sc, &s) < 0) return -1;

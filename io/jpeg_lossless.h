@@ -24,7 +24,8 @@
    difference 32768 with no extra bits. Entropy-coded bytes 0xFF 0x00 stand
    for 0xFF; RSTn markers follow every DRI-given number of MCUs.
 
-   Limits: interleaved scans need sampling factors 1x1 (as DICOM encoders
+   Limits: a restart interval must be a whole number of lines (IJG and
+   dcmtk refuse others too); interleaved scans need sampling factors 1x1 (as DICOM encoders
    write them); X and Y at most JPEGLL_MAX_DIM, X*Y at most JPEGLL_MAX_PIXELS;
    the height must be in the SOF (no DNL). A sample the data does not
    cover (data ending early) is an error, not zero fill.

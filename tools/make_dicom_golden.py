@@ -17,7 +17,7 @@ Run from the repository root:  /usr/bin/python3 tools/make_dicom_golden.py
    the file is first made uncompressed with dcmdjpeg and then read by
    pydicom; "made_by" records which. JPEG baseline frames are lossy across
    decoders (IDCT and colour conversion rounding), so their reference is
-   also written as <file>.ref.npy (uint8, (samples, rows, cols)) and the
+   also written as <file>.ref.npy (uint8, (frames, samples, rows, cols)) and the
    test allows +-1. Windowed references (pydicom apply_modality_lut +
    apply_voi_lut, mapped to [0,1] by pydicom's own output range) are
    written as float32 .npy for MR_small (file window) and CT_small
@@ -75,12 +75,94 @@ def derive():
     ds.PixelData = data + (b"\0" if len(data) % 2 else b"")
     ds.save_as(os.path.join(OUT, "SC_rgb_small_odd_planar1.dcm"))
     made["SC_rgb_small_odd_planar1.dcm"] = "pydicom: SC_rgb_small_odd.dcm with PlanarConfiguration 1 and planes"
+    with tempfile.TemporaryDirectory() as tmp:
+        u = os.path.join(tmp, "u.dcm")
+        run("dcmdrle", os.path.join(OUT, "SC_rgb_rle_2frame.dcm"), u)
+        run("dcmcjpeg", "+eb", "+fs", "1", u, os.path.join(OUT, "SC_rgb_2frame_jpeg_frag.dcm"))
+        made["SC_rgb_2frame_jpeg_frag.dcm"] = "dcmdrle SC_rgb_rle_2frame.dcm; dcmcjpeg +eb +fs 1 (1 KB fragments, offset table)"
+        ds = pydicom.dcmread(os.path.join(OUT, "image_dfl.dcm"))
+        crop = np.ascontiguousarray(ds.pixel_array[200:264, 200:264])
+        ds.Rows, ds.Columns, ds.PixelData = 64, 64, crop.tobytes()
+        ds.file_meta.TransferSyntaxUID = pydicom.uid.ExplicitVRLittleEndian
+        ds.save_as(u)
+        run("dcmcjpeg", "+eb", u, os.path.join(OUT, "dfl_crop_jpeg_mono.dcm"))
+        made["dfl_crop_jpeg_mono.dcm"] = "image_dfl.dcm cropped to 64x64 at (200,200), dcmcjpeg +eb (8-bit monochrome)"
+    run("dcmcjpeg", "+e1", "+fs", "1", mr, os.path.join(OUT, "MR_small_jpll_frag.dcm"))
+    made["MR_small_jpll_frag.dcm"] = "dcmcjpeg +e1 +fs 1 MR_small.dcm (one frame in 1 KB fragments)"
+    for name, interval, sv in (("MR_small_jpll_rst128.dcm", 128, 1), ("MR_small_jpll_rst192_sv5.dcm", 192, 5)):
+        write_lossless_dicom(mr, os.path.join(OUT, name), sv, interval)
+        made[name] = "our lossless JPEG writer (make_dicom_golden.py): predictor %d, restart every %d samples" % (sv, interval)
+    write_lossless_dicom(mr, os.path.join(OUT, "MR_small_jpll_rst100.dcm"), 1, 100)
+    made["MR_small_jpll_rst100.dcm"] = "our lossless JPEG writer: restart every 100 samples (mid-line; refused)"
     raw = open(os.path.join(OUT, "MR_small_implicit.dcm"), "rb").read()
     meta = pydicom.dcmread(os.path.join(OUT, "MR_small_implicit.dcm")).file_meta
     start = 132 + 12 + meta.FileMetaInformationGroupLength
     open(os.path.join(OUT, "MR_small_nometa.dcm"), "wb").write(raw[start:])
     made["MR_small_nometa.dcm"] = "MR_small_implicit.dcm without the preamble and file meta group"
     return made
+
+
+def lossless_jpeg(img, precision, predictor, restart):
+    """A minimal lossless JPEG (T.81 process 14) of one component, made
+    here only to cover restart intervals, which dcmcjpeg does not write.
+    Huffman table: the 17 categories with 5-bit codes. The result is
+    checked against dcmtk's decoder before it is used (decoded())."""
+    h, w = img.shape
+    out = bytearray(b"\xff\xd8")
+    seg = lambda m, body: out.extend(bytes([0xFF, m]) + (len(body) + 2).to_bytes(2, "big") + body)
+    seg(0xC3, bytes([precision]) + h.to_bytes(2, "big") + w.to_bytes(2, "big") + bytes([1, 1, 0x11, 0]))
+    seg(0xC4, bytes([0x00]) + bytes([0, 0, 0, 0, 17] + [0] * 11) + bytes(range(17)))
+    if restart:
+        seg(0xDD, restart.to_bytes(2, "big"))
+    seg(0xDA, bytes([1, 1, 0x00, predictor, 0, 0]))
+    bits = []
+    def flush():
+        while len(bits) % 8:
+            bits.append(1)
+        for i in range(0, len(bits), 8):
+            byte = int("".join(map(str, bits[i:i + 8])), 2)
+            out.append(byte)
+            if byte == 0xFF:
+                out.append(0)
+        bits.clear()
+    x = img.astype(np.int64) & 0xFFFF
+    rx = ry = 0
+    for i in range(h * w):
+        yy, xx = divmod(i, w)
+        if restart and i and i % restart == 0:
+            flush()
+            out.extend(bytes([0xFF, 0xD0 + (i // restart - 1) % 8]))
+            rx, ry = xx, yy
+        if (xx, yy) == (rx, ry):
+            px = 1 << (precision - 1)
+        elif yy == ry:
+            px = x[yy, xx - 1]
+        elif xx == 0:
+            px = x[yy - 1, 0]
+        else:
+            ra, rb, rc = int(x[yy, xx - 1]), int(x[yy - 1, xx]), int(x[yy - 1, xx - 1])
+            px = [0, ra, rb, rc, ra + rb - rc, ra + ((rb - rc) >> 1), rb + ((ra - rc) >> 1), (ra + rb) >> 1][predictor]
+        d = (int(x[yy, xx]) - int(px)) & 0xFFFF
+        d = d - 65536 if d > 32768 else d
+        ssss = 16 if d == 32768 else abs(d).bit_length()
+        bits.extend(int(b) for b in format(ssss, "05b"))
+        if 0 < ssss < 16:
+            v = d if d > 0 else (d - 1) & ((1 << ssss) - 1)
+            bits.extend(int(b) for b in format(v, "0%db" % ssss))
+    flush()
+    out.extend(b"\xff\xd9")
+    return bytes(out)
+
+
+def write_lossless_dicom(src, dst, predictor, restart):
+    ds = pydicom.dcmread(src)
+    frag = lossless_jpeg(ds.pixel_array, int(ds.BitsStored), predictor, restart)
+    frag += b"\0" if len(frag) % 2 else b""
+    ds.PixelData = pydicom.encaps.encapsulate([frag])
+    ds["PixelData"].VR = "OB"
+    ds.file_meta.TransferSyntaxUID = "1.2.840.10008.1.2.4.70" if predictor == 1 else "1.2.840.10008.1.2.4.57"
+    ds.is_implicit_VR, ds.is_little_endian = False, True
+    ds.save_as(dst)
 
 
 def frames_of(arr, ds):
@@ -141,7 +223,7 @@ def golden_entry(name, how):
     }
     if ts == "1.2.840.10008.1.2.4.50":
         ref = name[:-4] + ".ref.npy"
-        np.save(os.path.join(OUT, ref), f[0].astype(np.uint8))
+        np.save(os.path.join(OUT, ref), f.astype(np.uint8))
         e["lossy_reference"] = ref
         # +-1 from IDCT and colour-conversion rounding; subsampled chroma
         # (YBR_FULL_422) adds the upsampling filter (stb's and libjpeg's
@@ -177,12 +259,14 @@ def main():
     for n in readable:
         entries.append(golden_entry(n, "pydicom test file"))
     for n, how in made.items():
-        if n == "MR_small_nometa.dcm":
+        if n in ("MR_small_nometa.dcm", "MR_small_jpll_rst100.dcm"):
             continue   # pydicom needs the meta group; same pixels as MR_small_implicit
         entries.append(golden_entry(n, how))
     ref = {e["file"]: e for e in entries}
-    for sv in range(1, 8):   # lossless means lossless: the same values as the source
-        assert ref["MR_small_jpll_sv%d.dcm" % sv]["frame_sha256"] == ref["MR_small.dcm"]["frame_sha256"]
+    # lossless means lossless: the same values as the source, by dcmtk's decoder
+    for n in ["MR_small_jpll_sv%d.dcm" % sv for sv in range(1, 8)] + ["MR_small_jpll_frag.dcm",
+              "MR_small_jpll_rst128.dcm", "MR_small_jpll_rst192_sv5.dcm"]:
+        assert ref[n]["frame_sha256"] == ref["MR_small.dcm"]["frame_sha256"], n
     windows = [window_reference("MR_small.dcm", None, None, "MR_small_window_file.npy"),
                window_reference("CT_small.dcm", 40.0, 400.0, "CT_small_window_40_400.npy")]
     doc = {"tool": "tools/make_dicom_golden.py", "pydicom": pydicom.__version__, "dcmtk": dcmtk_version(),

@@ -637,8 +637,9 @@ static int dcm__frame_data(const DicomFile *d, int k, const uint8_t **p, size_t 
             return dcm__fail(c, "cannot tell which of %zu fragments hold frame %d (%d frames, %zu offsets)",
                              d->nfrag, k, d->frames, d->nbot);
         uint64_t start = d->bot[k], end = k + 1 < d->frames ? d->bot[k + 1] : UINT64_MAX;
-        for (lo = 0; lo < d->nfrag && (uint64_t)(d->frag[lo] - 8 - (d->frag[0] - 8)) < start; lo++) {}
-        for (hi = lo; hi < d->nfrag && (uint64_t)(d->frag[hi] - 8 - (d->frag[0] - 8)) < end; hi++) {}
+        /* offsets count from the first fragment's item tag; fragments are contiguous */
+        for (lo = 0; lo < d->nfrag && (uint64_t)(d->frag[lo] - d->frag[0]) < start; lo++) {}
+        for (hi = lo; hi < d->nfrag && (uint64_t)(d->frag[hi] - d->frag[0]) < end; hi++) {}
         if (lo == hi || (uint64_t)(d->frag[lo] - d->frag[0]) != start)
             return dcm__fail(c, "basic offset table entry %d (%u) is not the start of a fragment", k, d->bot[k]);
     }
@@ -767,14 +768,26 @@ static DicomWindowMode dcm__resolve_mode(const DicomFile *d, DicomWindowMode m) 
     return d->has_window ? DICOM_WINDOW_FILE : DICOM_WINDOW_MINMAX;
 }
 
-static void dcm__minmax(const double *x, size_t n, double *lo, double *hi) {
-    *lo = *hi = x[0];
-    for (size_t i = 1; i < n; i++) { if (x[i] < *lo) *lo = x[i]; if (x[i] > *hi) *hi = x[i]; }
+/* The value the window applies to: rescaled (monochrome, except for the
+   FULL window, which is defined on stored values) or stored. */
+typedef struct { const int64_t *stored; int rescale; double slope, intercept; } DcmValues;
+
+static double dcm__x(const DcmValues *v, size_t i) {
+    return v->rescale ? (double)v->stored[i] * v->slope + v->intercept : (double)v->stored[i];
+}
+
+static void dcm__minmax(const DcmValues *v, size_t n, double *lo, double *hi) {
+    *lo = *hi = dcm__x(v, 0);
+    for (size_t i = 1; i < n; i++) {
+        double x = dcm__x(v, i);
+        if (x < *lo) *lo = x;
+        if (x > *hi) *hi = x;
+    }
 }
 
 /* The window to apply to the values x (rescaled for monochrome, stored
    for colour) and how; the numbers go to *used. */
-static int dcm__choose_window(const DicomFile *d, const DicomWindow *want, const double *x, size_t n,
+static int dcm__choose_window(const DicomFile *d, const DicomWindow *want, const DcmValues *x, size_t n,
                               DicomWindow *used, const DcmCtx *c) {
     memset(used, 0, sizeof *used);
     used->mode = dcm__resolve_mode(d, want ? want->mode : DICOM_WINDOW_AUTO);
@@ -820,26 +833,21 @@ int dicom_render(const DicomFile *d, int frame, const DicomWindow *want, float *
     DcmCtx c = {d->name, err, err ? errlen : 0};
     size_t n = dicom_frame_values(d);
     int64_t *stored = malloc(n * sizeof *stored);
-    double *x = malloc(n * sizeof *x);
+    if (!stored) return dcm__fail(&c, "out of memory for %zu samples", n);
     DicomWindow w;
-    int rc = -1;
-    if (!stored || !x) { dcm__fail(&c, "out of memory for %zu samples", n); goto done; }
-    if (dicom_frame_stored(d, frame, stored, err, errlen) < 0) goto done;
-    int rescale = d->samples == 1;
     DicomWindowMode mode = dcm__resolve_mode(d, want ? want->mode : DICOM_WINDOW_AUTO);
-    for (size_t i = 0; i < n; i++)
-        x[i] = rescale && mode != DICOM_WINDOW_FULL ? (double)stored[i] * d->slope + d->intercept : (double)stored[i];
-    if (dcm__choose_window(d, want, x, n, &w, &c) < 0) goto done;
+    DcmValues x = {stored, d->samples == 1 && mode != DICOM_WINDOW_FULL, d->slope, d->intercept};
+    if (dicom_frame_stored(d, frame, stored, err, errlen) < 0 || dcm__choose_window(d, want, &x, n, &w, &c) < 0) {
+        free(stored);
+        return -1;
+    }
     for (size_t i = 0; i < n; i++) {
-        double y = dcm__map(&w, x[i]);
+        double y = dcm__map(&w, dcm__x(&x, i));
         out[i] = (float)(d->monochrome1 ? 1.0 - y : y);
     }
     if (used) *used = w;
-    rc = 0;
-done:
     free(stored);
-    free(x);
-    return rc;
+    return 0;
 }
 
 /* ------------------------------------------------------------------ */

@@ -85,9 +85,11 @@
      explicit  the caller's c and w with LINEAR
      minmax    (x - lo) / (hi - lo) over the frame's values (0 if hi == lo);
                reported as c = (lo + hi) / 2, w = hi - lo
-     full      LINEAR with c = 2^(BitsStored-1), w = 2^BitsStored on the
-               stored values, i.e. exactly stored / (2^BitsStored - 1): for
-               8-bit data the /255 of ordinary images
+     full      (stored - min) / (2^BitsStored - 1) on the stored values,
+               min = 0 (unsigned) or -2^(BitsStored-1) (signed): for 8-bit
+               data the /255 of ordinary images. It equals LINEAR with
+               w = 2^BitsStored, c = min + 2^(BitsStored-1), the numbers
+               reported
      auto      file if the file has a usable window (monochrome), else
                minmax for monochrome and full for colour
    MONOCHROME1 (0 = white) is inverted after windowing: y -> 1 - y.

@@ -257,6 +257,23 @@ static void test_monochrome1(void) {
     free(m1); free(m2);
 }
 
+/* The parsed struct holds nothing of the patient: CT_small's name, ID
+   and institution appear nowhere in its bytes. */
+static void test_privacy(void) {
+    size_t len;
+    char err[512] = "";
+    uint8_t *buf = read_data("CT_small.dcm", &len);
+    DicomFile d;
+    int ok = buf && dicom_parse(buf, len, "CT_small.dcm", &d, err, sizeof err) == 0;
+    static const char *secrets[] = {"CompressedSamples", "1CT1", "JFK IMAGING", "ABCD1234"};
+    const char *found = NULL;
+    for (size_t i = 0; ok && i < sizeof secrets / sizeof secrets[0]; i++)
+        if (memmem(&d, sizeof d, secrets[i], strlen(secrets[i]))) found = secrets[i];
+    CHECK(ok && !found, "dicom.privacy_struct_has_no_patient_data", "%s", found ? found : err);
+    if (ok) dicom_free(&d);
+    free(buf);
+}
+
 /* ------------------------------------------------------------------ */
 /* image_load integration                                               */
 
@@ -606,6 +623,7 @@ int main(void) {
     test_window_formula();
     test_window_modes();
     test_monochrome1();
+    test_privacy();
     test_image_load();
     test_refusals();
     test_hostile_lengths();

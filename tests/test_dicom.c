@@ -364,6 +364,9 @@ static void elem(Buf *b, unsigned g, unsigned e, const char *vr, const void *val
 }
 static void elem_us(Buf *b, unsigned g, unsigned e, unsigned v) { uint8_t x[2] = {(uint8_t)v, (uint8_t)(v >> 8)}; elem(b, g, e, "US", x, 2); }
 
+#define LE "1.2.840.10008.1.2.1"
+#define LE_UID "1.2.840.10008.1.2.1\0"
+
 /* Preamble, meta group with the transfer syntax, then a pixel module. */
 static void header(Buf *b, const char *ts, int rows, int cols, int bits, const char *frames) {
     static const uint8_t pre[128];
@@ -384,6 +387,39 @@ static void header(Buf *b, const char *ts, int rows, int cols, int bits, const c
     elem_us(b, 0x0028, 0x0103, 0);
 }
 
+/* BitsStored 12 of 16, at HighBit 11 or 15, signed: the bits outside the
+   stored ones (overlay garbage) are masked off, the rest sign-extended. */
+static void test_bits_stored_masking(void) {
+    static const uint16_t raw[4] = {0xF801, 0x07FF, 0x1000, 0xFFFF};
+    static const int64_t want_hb11[4] = {-2047, 2047, 0, -1};
+    static const int64_t want_hb15[4] = {-128, 127, 256, -1};   /* raw >> 4 as 12-bit signed */
+    for (int hb = 11; hb <= 15; hb += 4) {
+        Buf b = {0};
+        static const uint8_t pre[128];
+        put(&b, pre, 128); put(&b, "DICM", 4);
+        elem(&b, 0x0002, 0x0010, "UI", LE_UID, 20);
+        elem_us(&b, 0x0028, 0x0002, 1);
+        elem(&b, 0x0028, 0x0004, "CS", "MONOCHROME2 ", 12);
+        elem_us(&b, 0x0028, 0x0010, 2); elem_us(&b, 0x0028, 0x0011, 2);
+        elem_us(&b, 0x0028, 0x0100, 16); elem_us(&b, 0x0028, 0x0101, 12);
+        elem_us(&b, 0x0028, 0x0102, (unsigned)hb); elem_us(&b, 0x0028, 0x0103, 1);
+        uint8_t pix[8];
+        for (int i = 0; i < 4; i++) { pix[2 * i] = (uint8_t)raw[i]; pix[2 * i + 1] = (uint8_t)(raw[i] >> 8); }
+        elem(&b, 0x7FE0, 0x0010, "OW", pix, 8);
+        DicomFile d;
+        int64_t v[4] = {0};
+        char err[512] = "", name[64];
+        int parsed = dicom_parse(b.b, b.n, "bits.dcm", &d, err, sizeof err) == 0;
+        int ok = parsed && dicom_frame_stored(&d, 0, v, err, sizeof err) == 0;
+        const int64_t *want = hb == 11 ? want_hb11 : want_hb15;
+        for (int i = 0; ok && i < 4; i++) ok = v[i] == want[i];
+        snprintf(name, sizeof name, "dicom.bits_stored_12_high_bit_%d_signed", hb);
+        CHECK(ok, name, "got %lld %lld %lld %lld %s", (long long)v[0], (long long)v[1], (long long)v[2], (long long)v[3], err);
+        if (parsed) dicom_free(&d);
+        free(b.b);
+    }
+}
+
 static void expect_fail(Buf *b, const char *name, const char *frag) {
     char err[512] = "";
     Image im;
@@ -395,7 +431,6 @@ static void expect_fail(Buf *b, const char *name, const char *frag) {
     memset(b, 0, sizeof *b);
 }
 
-#define LE "1.2.840.10008.1.2.1"
 
 static void test_hostile_lengths(void) {
     Buf b = {0};
@@ -626,6 +661,7 @@ int main(void) {
     test_privacy();
     test_image_load();
     test_refusals();
+    test_bits_stored_masking();
     test_hostile_lengths();
     test_hostile_nesting();
     test_hostile_sizes();

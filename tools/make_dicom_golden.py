@@ -78,14 +78,14 @@ def derive():
     with tempfile.TemporaryDirectory() as tmp:
         u = os.path.join(tmp, "u.dcm")
         run("dcmdrle", os.path.join(OUT, "SC_rgb_rle_2frame.dcm"), u)
-        run("dcmcjpeg", "+eb", "+fs", "1", u, os.path.join(OUT, "SC_rgb_2frame_jpeg_frag.dcm"))
+        run("dcmcjpeg", "+eb", "+un", "+fs", "1", u, os.path.join(OUT, "SC_rgb_2frame_jpeg_frag.dcm"))
         made["SC_rgb_2frame_jpeg_frag.dcm"] = "dcmdrle SC_rgb_rle_2frame.dcm; dcmcjpeg +eb +fs 1 (1 KB fragments, offset table)"
         ds = pydicom.dcmread(os.path.join(OUT, "image_dfl.dcm"))
         crop = np.ascontiguousarray(ds.pixel_array[200:264, 200:264])
         ds.Rows, ds.Columns, ds.PixelData = 64, 64, crop.tobytes()
         ds.file_meta.TransferSyntaxUID = pydicom.uid.ExplicitVRLittleEndian
         ds.save_as(u)
-        run("dcmcjpeg", "+eb", u, os.path.join(OUT, "dfl_crop_jpeg_mono.dcm"))
+        run("dcmcjpeg", "+eb", "+un", u, os.path.join(OUT, "dfl_crop_jpeg_mono.dcm"))
         made["dfl_crop_jpeg_mono.dcm"] = "image_dfl.dcm cropped to 64x64 at (200,200), dcmcjpeg +eb (8-bit monochrome)"
     run("dcmcjpeg", "+e1", "+fs", "1", mr, os.path.join(OUT, "MR_small_jpll_frag.dcm"))
     made["MR_small_jpll_frag.dcm"] = "dcmcjpeg +e1 +fs 1 MR_small.dcm (one frame in 1 KB fragments)"

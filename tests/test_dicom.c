@@ -319,6 +319,35 @@ static void test_image_load(void) {
     free(buf);
 }
 
+/* The same pixels with the preamble removed (meta group first), and
+   with preamble and meta removed from a big-endian file (guessed). */
+static void test_layouts(void) {
+    size_t len, blen;
+    char err[512] = "";
+    uint8_t *mr = read_data("MR_small.dcm", &len), *be = read_data("MR_small_bigendian.dcm", &blen);
+    Image ref, a, b;
+    int ok = mr && be && image_decode(mr, len, "MR_small.dcm", &ref, err, sizeof err) == 0;
+    if (ok) {
+        int ra = image_decode(mr + 128, len - 128, "no_preamble.dcm", &a, err, sizeof err);   /* "DICM" first */
+        CHECK(ra < 0 && strstr(err, "named .dcm but starts neither"), "dicom.layout_dicm_without_preamble_refused", "%s",
+              ra ? err : "accepted");
+        if (ra == 0) image_free(&a);
+        int rb;
+        ra = image_decode(mr + 132, len - 132, "meta_first.dcm", &a, err, sizeof err);
+        CHECK(ra == 0 && memcmp(a.data, ref.data, 64 * 64 * sizeof(float)) == 0, "dicom.layout_meta_without_preamble",
+              "%s", err);
+        if (ra == 0) image_free(&a);
+        size_t meta_end = 132 + 12 + (size_t)(be[140] | be[141] << 8 | be[142] << 16 | (size_t)be[143] << 24);
+        rb = meta_end < blen ? image_decode(be + meta_end, blen - meta_end, "bare_big_endian.dcm", &b, err, sizeof err) : -1;
+        CHECK(rb == 0 && memcmp(b.data, ref.data, 64 * 64 * sizeof(float)) == 0, "dicom.layout_bare_big_endian_guessed",
+              "%s", err);
+        if (rb == 0) image_free(&b);
+        image_free(&ref);
+    }
+    free(mr);
+    free(be);
+}
+
 /* ------------------------------------------------------------------ */
 /* refusals                                                             */
 
@@ -660,6 +689,7 @@ int main(void) {
     test_monochrome1();
     test_privacy();
     test_image_load();
+    test_layouts();
     test_refusals();
     test_bits_stored_masking();
     test_hostile_lengths();

@@ -372,8 +372,19 @@ static int dcm__pixel_data(DicomFile *d, DcmReader *r, const DcmElem *el) {
 /* ------------------------------------------------------------------ */
 /* file layout: preamble, meta group, encoding                          */
 
+/* A dataset declared explicit VR little endian whose first element has
+   no VR name is read as implicit VR (pydicom does the same; such files
+   exist in the wild). */
+static void dcm__implicit_fallback(DcmReader *r) {
+    const uint8_t *p = r->b + r->pos;
+    if (!r->explicit_vr || r->big || r->len - r->pos < 8) return;
+    char vr[3] = {(char)p[4], (char)p[5], 0};
+    if (!dcm__vr_known(vr) && dcm__u16(p, 0) != 0xFFFE) r->explicit_vr = 0;
+}
+
 /* Top-level elements from r->pos to the Pixel Data (or the end). */
 static int dcm__dataset(DicomFile *d, DcmRaw *raw, DcmReader *r) {
+    dcm__implicit_fallback(r);
     while (r->pos < r->len) {
         DcmElem el;
         if (dcm__header(r, &el) < 0) return -1;
@@ -697,10 +708,43 @@ static int dcm__frame_rle(const DicomFile *d, const uint8_t *p, size_t n, int64_
     return 0;
 }
 
+/* PhotometricInterpretation RGB says the JPEG components are R, G, B, not
+   YCbCr (PS3.5 8.2.1; dcmtk's dcmdjpeg and pydicom decode it so).
+   stb_image decides by the stream instead: it skips its YCbCr -> RGB
+   conversion only when the frame's component ids are 'R', 'G', 'B' (or an
+   Adobe marker says so). So a copy is made with the three ids renamed to
+   'R', 'G', 'B' in the frame header (SOF0-2) and in every scan header
+   (SOS; 0xFF 0xDA cannot occur inside entropy-coded data). Returns the
+   malloc'd copy, or NULL when the stream is not a 3-component JPEG. */
+static uint8_t *dcm__jpeg_ids_rgb(const uint8_t *p, size_t n) {
+    uint8_t *q = malloc(n ? n : 1), ids[3] = {0};
+    int have_sof = 0;
+    if (!q) return NULL;
+    memcpy(q, p, n);
+    for (size_t i = 2; i + 4 <= n; i++) {
+        if (q[i] != 0xFF) continue;
+        int m = q[i + 1];
+        size_t L = (size_t)q[i + 2] << 8 | q[i + 3];
+        if ((m == 0xC0 || m == 0xC1 || m == 0xC2) && !have_sof && L >= 17 && i + 2 + L <= n && q[i + 9] == 3) {
+            for (int k = 0; k < 3; k++) { ids[k] = q[i + 10 + 3 * k]; q[i + 10 + 3 * k] = (uint8_t)"RGB"[k]; }
+            have_sof = 1;
+        } else if (m == 0xDA && have_sof && L >= 6 && i + 2 + L <= n) {
+            int ns = q[i + 4];
+            for (int s = 0; s < ns && 5 + 2 * (size_t)s < L + 2; s++)
+                for (int k = 0; k < 3; k++)
+                    if (q[i + 5 + 2 * s] == ids[k]) { q[i + 5 + 2 * s] = (uint8_t)"RGB"[k]; break; }
+        }
+    }
+    if (!have_sof) { free(q); return NULL; }
+    return q;
+}
+
 static int dcm__frame_jpeg(const DicomFile *d, const uint8_t *p, size_t n, int64_t *out, const DcmCtx *c) {
     int w, h, comp;
     char why[256];
-    uint8_t *pix = image_jpeg_decode_u8(p, n, &w, &h, &comp, why, sizeof why);
+    uint8_t *rgb = strcmp(d->photometric, "RGB") == 0 ? dcm__jpeg_ids_rgb(p, n) : NULL;
+    uint8_t *pix = image_jpeg_decode_u8(rgb ? rgb : p, n, &w, &h, &comp, why, sizeof why);
+    free(rgb);
     if (!pix) return dcm__fail(c, "JPEG baseline frame: %s", why);
     if (w != d->cols || h != d->rows || comp != d->samples) {
         free(pix);

@@ -22,6 +22,8 @@
    meta group at all the encoding is guessed from the first element, as
    pydicom does (implicit VR little endian unless bytes 4-5 are a VR name;
    big endian if the first group number only makes sense byte-swapped).
+   A dataset declared explicit VR little endian whose first element has
+   no VR name is read as implicit VR, as pydicom does.
 
    Data elements (PS3.5 7.1): tag (group, element), then in explicit VR a
    2-letter VR and a 2-byte length (4-byte after 2 reserved bytes for

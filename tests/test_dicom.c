@@ -114,7 +114,7 @@ static void check_golden_file(const JsonValue *e) {
             long wf = max_diff_to_npy(v, n, f, ref);
             worst = wf < 0 || worst < 0 ? -1 : wf > worst ? wf : worst;
             ok = worst >= 0 && worst <= (long)json_number(json_get(e, "tolerance"));
-            if (!ok) snprintf(why, sizeof why, "max |stb - dcmtk| = %ld", worst);
+            if (!ok) snprintf(why, sizeof why, "max |stb - reference| = %ld", worst);
         } else {
             char hex[65];
             sha_of_int64(v, n, hex);
@@ -126,7 +126,7 @@ static void check_golden_file(const JsonValue *e) {
                               json_number(json_at(json_get(e, "first_values"), 2)));
         }
     }
-    if (ok && ref) printf("# %s: max |stb - dcmtk| = %ld\n", file, worst);
+    if (ok && ref) printf("# %s: max |stb - reference| = %ld (%s)\n", file, worst, json_string(json_get(e, "made_by")));
     CHECK(ok, name, "%s (%s)", why, json_string(json_get(e, "made_by")));
     free(v);
     dicom_free(&d);

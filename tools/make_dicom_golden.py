@@ -44,9 +44,14 @@ COPIED = [
     "SC_rgb_rle_2frame.dcm", "SC_rgb_rle_16bit_2frame.dcm", "SC_rgb_rle_32bit.dcm", "rtdose.dcm",
     "rtdose_rle.dcm", "rtdose_expb.dcm", "SC_rgb_jpeg_dcmtk.dcm", "SC_rgb_dcmtk_+eb+cy+np.dcm",
     "SC_rgb_small_odd_jpeg.dcm", "SC_rgb_jpeg_gdcm.dcm",
+    "SC_rgb_jpeg.dcm",   # declared explicit VR, encoded implicit VR (read by the fallback)
+    "SC_rgb_dcmtk_+eb+cr.dcm", "SC_rgb_jpeg_lossy_gdcm.dcm",   # JPEG baseline, photometric RGB: no YCbCr transform
     # refused or broken on purpose
     "MR_small_jp2klossless.dcm", "MR_small_jpeg_ls_lossless.dcm", "JPGExtended.dcm", "MR_truncated.dcm",
 ]
+
+
+PILLOW_ONLY = {"SC_rgb_jpeg.dcm"}
 
 
 def run(*cmd):
@@ -180,6 +185,9 @@ def frames_of(arr, ds):
 
 def decoded(path, ts):
     """(pixel array, dataset, made_by) with pydicom, via dcmdjpeg for JPEG."""
+    if ts.startswith("1.2.840.10008.1.2.4.") and os.path.basename(path) in PILLOW_ONLY:
+        ds = pydicom.dcmread(path)   # dcmtk cannot parse it; pydicom decodes with Pillow (libjpeg-turbo)
+        return ds.pixel_array, ds, "pydicom %s pixel_array (Pillow); dcmtk refuses the file" % pydicom.__version__
     if ts.startswith("1.2.840.10008.1.2.4."):
         with tempfile.TemporaryDirectory() as tmp:
             out = os.path.join(tmp, "u.dcm")

@@ -50,7 +50,10 @@
                                 15 offsets) and one PackBits segment per
                                 byte plane, most significant byte first
      1.2.840.10008.1.2.4.50     JPEG baseline (8-bit), decoded by stb_image;
-                                YBR_FULL / YBR_FULL_422 come out as RGB
+                                YBR_FULL / YBR_FULL_422 come out as RGB;
+                                with PhotometricInterpretation RGB the
+                                components are taken as R, G, B without
+                                YCbCr conversion, as dcmtk and pydicom do
      1.2.840.10008.1.2.4.57     JPEG lossless, process 14, any predictor
      1.2.840.10008.1.2.4.70     JPEG lossless, process 14, selection value 1
    Every other syntax (JPEG extended 12-bit, JPEG-LS, JPEG 2000, HTJ2K,

@@ -4,7 +4,7 @@
 #   make test-slow  the same plus the golden runs that take minutes (every
 #                   golden comparison on the double-accumulating reference path too)
 #   make asan       build + test under AddressSanitizer and UBSan
-#   make fuzz       build the libFuzzer targets (safetensors/JSON/npy/image parsers, NIfTI)
+#   make fuzz       build the libFuzzer targets (safetensors/JSON/npy/image parsers, DICOM, NIfTI)
 #   make NATIVE=1   tune for this CPU (default: portable x86-64 with AVX2)
 #   make demo       the main job on the bundled models and images
 #   make bench      the benchmarks (never part of make test)
@@ -144,13 +144,16 @@ salient-asan: deps $(BUILD)/libsalient.a $(CLI_OBJ) $(TEST_BIN)
 	@ASAN_OPTIONS=detect_leaks=0 SALIENT=$(BUILD)/salient BUILD=$(BUILD) SALIENT_ASAN=1 sh tests/run.sh
 
 # libFuzzer target (clang): make fuzz && ./build-fuzz/fuzz_safetensors -max_total_time=60 tests/fuzz/corpus
-# Only the file parsers (io/*.c, weights/safetensors.c): no BLAS, no engine.
+# and ./build-fuzz/fuzz_dicom -max_total_time=60 -dict=tests/fuzz/dicom.dict NEW_DIR tests/data/dicom
+# Only the file parsers (io/*.c, weights/safetensors.c) and the error helpers: no BLAS, no engine.
 fuzz:
 	@mkdir -p build-fuzz
 	clang -std=c11 -g -O1 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	  -o build-fuzz/fuzz_safetensors tests/fuzz/fuzz_safetensors.c $(wildcard io/*.c) weights/safetensors.c -lz -lm
+	  -o build-fuzz/fuzz_safetensors tests/fuzz/fuzz_safetensors.c $(wildcard io/*.c) weights/safetensors.c engine/error.c -lz -lm
 	clang -std=c11 -g -O1 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	  -o build-fuzz/fuzz_nifti tests/fuzz/fuzz_nifti.c $(wildcard io/*.c) -lz -lm
+	  -o build-fuzz/fuzz_nifti tests/fuzz/fuzz_nifti.c $(wildcard io/*.c) engine/error.c -lz -lm
+	clang -std=c11 -g -O1 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	  -o build-fuzz/fuzz_dicom tests/fuzz/fuzz_dicom.c $(wildcard io/*.c) engine/error.c -lz -lm
 
 demo: all
 	@sh tools/demo.sh

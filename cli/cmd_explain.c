@@ -60,6 +60,12 @@ static void load_info_json(JsonWriter *w, const ImageLoadInfo *li) {
     if (li->nvolumes > 1) { jw_kv_int(w, "volume", li->volume); jw_kv_int(w, "volumes", li->nvolumes); }
     if (li->nframes > 1) { jw_kv_int(w, "frame", li->frame); jw_kv_int(w, "frames", li->nframes); }
     if (li->orientation[0]) { jw_kv_string(w, "orientation", li->orientation); jw_kv_string(w, "orientation_from", li->orient_source); }
+    if (li->transfer_syntax[0]) {
+        jw_kv_string(w, "transfer_syntax", li->transfer_syntax);
+        jw_kv_string(w, "photometric", li->photometric);
+        jw_kv_string(w, "voi_function", li->voi_function);
+        jw_kv_number(w, "rescale_slope", li->slope); jw_kv_number(w, "rescale_intercept", li->intercept);
+    }
     jw_object_end(w);
 }
 

@@ -152,8 +152,8 @@ int opts_parse(Opts *o, int argc, char **argv) {
         if (mp ? set_method_param(o, mp, v) : set_opt(o, s, v)) return -1;
     }
     if (o->window && strcmp(o->window, "auto") && strcmp(o->window, "minmax") && strcmp(o->window, "file") &&
-        !strchr(o->window, ',')) {
-        fprintf(stderr, "salient: --window %s: expected C,W (centre and width), auto, minmax or file; the occlusion "
+        strcmp(o->window, "full") && !strchr(o->window, ',')) {
+        fprintf(stderr, "salient: --window %s: expected C,W (centre and width), auto, minmax, file or full; the occlusion "
                         "window is --occ-window\n", o->window);
         return -1;
     }
@@ -171,7 +171,7 @@ void opts_usage_common(void) {
             "  --threads T          engine threads (default: all cores; results do not depend on it)\n"
             "  --reference          conv and linear by plain double-accumulating loops (slow, exact)\n"
             "inputs (NIfTI volumes, DICOM files):\n"
-            "  --window C,W|auto|minmax|file  intensity window to [0,1] (default auto: the file's, else min-max)\n"
+            "  --window C,W|auto|minmax|file|full  intensity window to [0,1] (default auto: the file's, else min-max)\n"
             "  --slice AXIS[:INDEX] a volume's slice: axial|coronal|sagittal (default: the middle axial slice)\n"
             "  --volume T --frame K 4-D volume / multi-frame file: which one (default 0, the first)\n");
 }

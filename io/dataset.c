@@ -25,7 +25,7 @@ static int ends_with_ci(const char *s, const char *suf) {
 }
 
 static int is_image_name(const char *n) {
-    static const char *const ext[] = {".png", ".jpg", ".jpeg", ".bmp", ".tga", ".pgm", ".ppm", ".nii", ".nii.gz"};
+    static const char *const ext[] = {".png", ".jpg", ".jpeg", ".bmp", ".tga", ".pgm", ".ppm", ".nii", ".nii.gz", ".dcm"};
     if (ends_with_ci(n, ".mask.png")) return 0;
     for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++) if (ends_with_ci(n, ext[i])) return 1;
     return 0;

@@ -12,7 +12,7 @@
    starting with '.', are ignored); images are found recursively, every
    folder's entries sorted by byte order (ImageFolder's sorted os.walk),
    classes in the same order, so the listing is the same on every machine.
-   Images: .png .jpg .jpeg .bmp .tga .pgm .ppm .nii .nii.gz (case-insensitive), except
+   Images: .png .jpg .jpeg .bmp .tga .pgm .ppm .nii .nii.gz .dcm (case-insensitive), except
    lesion masks (*.mask.png); other files are counted in `ignored`. An
    item's name is its path below DATA ("benign/scan01.png").
 

@@ -2,6 +2,7 @@
    resize, channel conversion, normalisation, PNG output. Contract in image.h. */
 #include "io/image.h"
 
+#include <ctype.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -11,6 +12,7 @@
 #include <strings.h>
 
 #include "io/file.h"
+#include "io/dicom.h"
 #include "io/nifti.h"
 
 /* stb_image: the one implementation in salient, restricted to the formats
@@ -291,6 +293,13 @@ int image_peek_size(const uint8_t *buf, size_t len, int *w, int *h) {
         *w = (int)pw; *h = (int)ph;   /* at most 9 digits each */
         return 0;
     }
+    if (dicom_sniff(buf, len) == 2) {   /* parses the header (and inflates a deflated dataset) */
+        DicomFile d;
+        if (dicom_parse(buf, len, NULL, &d, NULL, 0) < 0) return -1;
+        *w = d.cols; *h = d.rows;
+        dicom_free(&d);
+        return 0;
+    }
     int comp;
     if (image__jpeg_check(buf, len)) return -1;
     return stbi_info_from_memory(buf, (int)len, w, h, &comp) ? 0 : -1;   /* info stops before IDAT */
@@ -366,6 +375,65 @@ int image_decode(const uint8_t *buf, size_t len, const char *path, Image *out, c
     return image_decode_opts(buf, len, path, NULL, out, NULL, err, errlen);
 }
 
+/* ---- DICOM (io/dicom.h): one windowed frame ---- */
+
+/* "*.dcm", any case. */
+static int image__dcm_name(const char *name) {
+    size_t n = name ? strlen(name) : 0;
+    return n >= 4 && name[n - 4] == '.' && tolower((unsigned char)name[n - 3]) == 'd' &&
+           tolower((unsigned char)name[n - 2]) == 'c' && tolower((unsigned char)name[n - 1]) == 'm';
+}
+
+int image_is_dicom(const uint8_t *buf, size_t len, const char *name) {
+    int s = dicom_sniff(buf, len);
+    return s == 2 || (s == 1 && image__dcm_name(name));
+}
+
+static void image__dicom_info(ImageLoadInfo *info, const DicomFile *d, int frame, const DicomWindow *used) {
+    snprintf(info->format, sizeof info->format, "dicom");
+    snprintf(info->window_kind, sizeof info->window_kind, "%s", dicom_window_mode_name(used->mode));
+    snprintf(info->voi_function, sizeof info->voi_function, "%s", dicom_voi_function_name(used->function));
+    info->center = used->center;
+    info->width = used->width;
+    info->lo = used->center - 0.5 - (used->width - 1) / 2;   /* PS3.3 C.11.2.1.2 LINEAR */
+    info->hi = used->center - 0.5 + (used->width - 1) / 2;
+    info->frame = frame;
+    info->nframes = d->frames;
+    info->volume = 0;
+    info->nvolumes = 1;
+    info->slope = d->samples == 1 ? d->slope : 1;
+    info->intercept = d->samples == 1 ? d->intercept : 0;
+    snprintf(info->transfer_syntax, sizeof info->transfer_syntax, "%s", d->transfer_syntax);
+    snprintf(info->photometric, sizeof info->photometric, "%s", d->photometric);
+}
+
+static int image__load_dicom(const uint8_t *buf, size_t len, const char *path, const ImageLoadOpts *o, Image *out,
+                             ImageLoadInfo *info, char *err, size_t errlen) {
+    DicomWindow want = {DICOM_WINDOW_AUTO, 0, 0, DICOM_VOI_LINEAR}, used;
+    if (o->window && dicom_window_from_string(o->window, &want) < 0)
+        return err_fail(err, errlen, "image '%s': window '%s': expected auto, file, minmax, full or C,W (W >= 1)", path,
+                        o->window);
+    if (o->slice || o->volume)
+        return err_fail(err, errlen, "image '%s': slice and volume apply to NIfTI volumes; a DICOM file takes a frame",
+                        path);
+    DicomFile d;
+    if (dicom_parse(buf, len, path, &d, err, errlen) < 0) return -1;
+    if (image_new(out, d.samples, d.rows, d.cols) < 0) {
+        dicom_free(&d);
+        return err_fail(err, errlen, "image '%s': out of memory for %d x %d x %d floats", path, d.samples, d.rows, d.cols);
+    }
+    if (dicom_render(&d, o->frame, &want, out->data, &used, err, errlen) < 0) {
+        image_free(out);
+        dicom_free(&d);
+        return -1;
+    }
+    image__dicom_info(info, &d, o->frame, &used);
+    dicom_free(&d);
+    return 0;
+}
+
+static int image__decode_plain(const uint8_t *buf, size_t len, const char *path, Image *out, char *err, size_t errlen);
+
 int image_decode_opts(const uint8_t *buf, size_t len, const char *path, const ImageLoadOpts *opts,
                       Image *out, ImageLoadInfo *info, char *err, size_t errlen) {
     static const ImageLoadOpts defaults;
@@ -375,12 +443,40 @@ int image_decode_opts(const uint8_t *buf, size_t len, const char *path, const Im
     if (!info) info = &scratch;
     memset(info, 0, sizeof *info);
     memset(out, 0, sizeof *out);
+    info->slope = 1;
     if (!path) path = "(memory)";
-    if (buf && len && image__is_nifti(buf, len, path)) return image__load_nifti(buf, len, path, opts, out, info, err, errlen);
-    snprintf(info->format, sizeof info->format, "image");
-    info->volume = info->frame = 0;
-    info->nvolumes = info->nframes = 1;
     if (!buf || len == 0) return err_fail(err, errlen, "image '%s': empty file (0 bytes)", path);
+    if (image_is_dicom(buf, len, path)) return image__load_dicom(buf, len, path, opts, out, info, err, errlen);
+    if (image__is_nifti(buf, len, path)) return image__load_nifti(buf, len, path, opts, out, info, err, errlen);
+    snprintf(info->format, sizeof info->format, "image");
+    info->nvolumes = info->nframes = 1;
+    if (opts->frame || opts->volume || opts->slice || opts->window)
+        return err_fail(err, errlen, "image '%s': frame, slice, volume and window options apply to DICOM and NIfTI "
+                        "files only", path);
+    if (image__dcm_name(path))
+        return err_fail(err, errlen, "image '%s': named .dcm but starts neither with the DICOM preamble "
+                        "(\"DICM\" at byte 128) nor like a DICOM dataset", path);
+    return image__decode_plain(buf, len, path, out, err, errlen);
+}
+
+uint8_t *image_jpeg_decode_u8(const uint8_t *buf, size_t len, int *w, int *h, int *comp, char *err, size_t errlen) {
+    if (!err) errlen = 0;
+    if (!buf || len < 4 || buf[0] != 0xFF || buf[1] != 0xD8 || len > INT_MAX) {
+        err_fail(err, errlen, "not a JPEG stream (no SOI marker)");
+        return NULL;
+    }
+    const char *bad = image__jpeg_check(buf, len);
+    if (bad) { err_fail(err, errlen, "corrupt JPEG (%s)", bad); return NULL; }
+    if (!stbi_info_from_memory(buf, (int)len, w, h, comp) || (size_t)*w * (size_t)*h > IMAGE_MAX_PIXELS) {
+        err_fail(err, errlen, "unreadable JPEG header or too many pixels (stb_image: %s)", stbi_failure_reason());
+        return NULL;
+    }
+    uint8_t *pix = stbi_load_from_memory(buf, (int)len, w, h, comp, 0);
+    if (!pix) err_fail(err, errlen, "cannot decode JPEG (stb_image: %s)", stbi_failure_reason());
+    return pix;
+}
+
+static int image__decode_plain(const uint8_t *buf, size_t len, const char *path, Image *out, char *err, size_t errlen) {
     if (len > INT_MAX) return err_fail(err, errlen, "image '%s': %zu bytes is too large to decode", path, len);
     if (buf[0] == 'P' && len > 1 && buf[1] >= '1' && buf[1] <= '7')
         return image__load_pnm(path, buf, len, out, err, errlen);

@@ -50,9 +50,24 @@
    to [0,1] - by default the middle axial slice of volume 0 in
    radiological display orientation with the "auto" window (cal_min /
    cal_max if set, else the slice's min-max); io/nifti.h has the details.
-   image_load_opts chooses the slice, volume and window and reports what
-   it used; for other formats the options are ignored and info->format
-   names the decoder. Defaults: ImageLoadOpts all zero / NULL.
+
+   DICOM (io/dicom.h): a file with "DICM" after the 128-byte preamble, or
+   named *.dcm (any case) and starting like a bare DICOM dataset, is read
+   by io/dicom.c: frame 0, rescaled and windowed to [0,1] with the default
+   window (the file's first WindowCenter/Width, else the min-max of the
+   frame; colour: stored / (2^BitsStored - 1)). MONOCHROME gives c = 1,
+   RGB and YBR (JPEG) give c = 3. Window names: "auto" (the file's, else
+   min-max), "file", "minmax", "full" (stored / (2^BitsStored - 1)) or
+   "C,W".
+
+   image_load_opts / image_decode_opts choose the DICOM frame, the NIfTI
+   slice and volume, and the window, and report what was applied:
+     ImageLoadOpts o = {.frame = 2, .window = "40,400"};
+     ImageLoadInfo info;
+     if (image_load_opts("ct.dcm", &o, &im, &info, err, sizeof err) == 0)
+         printf("%s %s c=%g w=%g\n", info.format, info.window_kind, info.center, info.width);
+   Defaults: ImageLoadOpts all zero / NULL. For other formats the options
+   must be the defaults (an error otherwise); info->format is then "image".
 
    Functions returning int give 0 on success and -1 on error. */
 #ifndef IO_IMAGE_H
@@ -60,6 +75,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
 
 #define IMAGE_MAX_DIM 16384
 #define IMAGE_MAX_PIXELS ((size_t)1 << 26)      /* 67M pixels, e.g. 8192 x 8192: <= 1.1 GB decoded */
@@ -76,13 +92,16 @@ typedef struct {
     int frame;            /* multi-frame DICOM: frame number, 0 = first */
     const char *slice;    /* NIfTI: "axial|coronal|sagittal[:INDEX]", NULL = middle axial */
     int volume;           /* NIfTI 4-D+: volume number, 0 = first */
-    const char *window;   /* NIfTI: "C,W" (DICOM VOI formula), "minmax", "auto" or NULL = auto */
+    const char *window;   /* "C,W" (DICOM's linear VOI formula), "minmax", "auto" or NULL = auto;
+                             DICOM also "file" and "full" */
 } ImageLoadOpts;
 
 /* What image_load_opts used, for manifests. */
 typedef struct {
-    char format[16];        /* "image" (stb/PNM), "nifti1", "nifti2" */
-    char window_kind[16];   /* "" if none applied; "center-width", "minmax", "cal" */
+    char format[16];        /* "image" (stb/PNM), "dicom", "nifti1", "nifti2" */
+    char window_kind[16];   /* "" if none applied; NIfTI "center-width", "minmax", "cal";
+                               DICOM "file", "minmax", "full", "explicit" */
+    char voi_function[16];  /* DICOM: "LINEAR", "LINEAR_EXACT", "SIGMOID"; "" otherwise */
     double lo, hi;          /* the values mapped to 0 and 1 */
     double center, width;   /* the equivalent DICOM window: C = (lo+hi)/2 + 0.5, W = hi - lo + 1 */
     char slice[24];         /* e.g. "axial:12" (NIfTI), "" otherwise */
@@ -91,6 +110,9 @@ typedef struct {
     int frame, nframes;     /* DICOM: frame used, frames in the file */
     char orientation[4];    /* NIfTI: where the stored axes i, j, k point, e.g. "LAS" */
     char orient_source[8];  /* NIfTI: "sform", "qform" or "voxel" */
+    double slope, intercept;   /* DICOM rescale applied (1, 0 otherwise) */
+    char transfer_syntax[65];  /* DICOM transfer syntax UID ("" otherwise) */
+    char photometric[17];      /* DICOM PhotometricInterpretation ("" otherwise) */
 } ImageLoadInfo;
 
 int image_new(Image *out, int c, int h, int w);   /* zero-filled */
@@ -102,7 +124,14 @@ int image_load_opts(const char *path, const ImageLoadOpts *opts, Image *out, Ima
                     char *err, size_t errlen);
 int image_decode_opts(const uint8_t *buf, size_t len, const char *name, const ImageLoadOpts *opts,
                       Image *out, ImageLoadInfo *info, char *err, size_t errlen);
-/* Width and height from the header only, without decoding (0 or -1). */
+/* 1 if image_decode would read these bytes as DICOM (name may be NULL). */
+int image_is_dicom(const uint8_t *buf, size_t len, const char *name);
+/* An 8-bit JPEG (baseline/progressive) through the same guarded stb_image
+   as image_decode: (h, w, comp) interleaved bytes to free() or NULL with
+   the reason in err. For io/dicom.c's encapsulated JPEG frames. */
+uint8_t *image_jpeg_decode_u8(const uint8_t *buf, size_t len, int *w, int *h, int *comp, char *err, size_t errlen);
+/* Width and height from the header only, without decoding (0 or -1);
+   DICOM only with the "DICM" preamble. */
 int image_peek_size(const uint8_t *buf, size_t len, int *w, int *h);
 int image_resize(const Image *in, int oh, int ow, Image *out);
 int image_to_channels(const Image *in, int c, Image *out);

@@ -33,6 +33,7 @@ typedef struct {
     int target;                /* class to explain */
     const float *mean, *std;   /* (C) the preprocessing, for black/white baselines */
     /* parameters: 0 / negative means "the method's default" */
+    int sigmoid;               /* the model's head: 0 softmax, 1 independent sigmoids (probabilities of RISE, PIC, predict) */
     int steps, samples, masks, window, stride, batch, grid;
     double noise, fraction, max_dist, max_sigma, grad_step, prob;
     BaselineKind baseline;

@@ -110,7 +110,7 @@ int attrib_grads(AttribParams *P, AttribResult *R, const float *xs, int n, float
 
 int attrib_predict(AttribParams *P, const float *x, float *logits, float *prob) {
     if (attrib_logits(P, NULL, x, 1, logits)) return -1;
-    return softmax_argmax(prob, logits, eng_model_n_classes(P->model));
+    return probs_argmax(prob, logits, eng_model_n_classes(P->model), P->sigmoid);
 }
 
 int attrib_logits(AttribParams *P, AttribResult *R, const float *xs, int n, float *logits) {

@@ -21,6 +21,7 @@
 #include "attrib/attrib.h"
 #include "attrib/defaults.h"
 #include "attrib/rise.h"
+#include "engine/ops.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -95,13 +96,6 @@ void rise_draw_mask(const RiseMaskGen *g, EngRng *r, float *mask, uint8_t *grid)
     rise_mask_from_grid(mask, g, grid, dy, dx);
 }
 
-/* Softmax probability of class k from logits (K), in double. */
-static double softmax_at(const float *lg, int K, int k) {
-    double m = lg[0], s = 0;
-    for (int j = 1; j < K; j++) if (lg[j] > m) m = lg[j];
-    for (int j = 0; j < K; j++) s += exp((double)lg[j] - m);
-    return exp((double)lg[k] - m) / s;
-}
 
 typedef struct { double p_sum, p_min, p_max, mask_mean; } RiseStats;
 
@@ -115,7 +109,7 @@ static int run_chunk(AttribParams *P, AttribResult *R, const float *masks, int c
             for (size_t i = 0; i < hw; i++) xs[((size_t)k * P->C + c) * hw + i] = P->x[c * hw + i] * masks[k * hw + i];
     if (attrib_logits(P, R, xs, cnt, lg)) return -1;
     for (int k = 0; k < cnt; k++) {
-        double p = softmax_at(lg + (size_t)k * K, K, P->target);
+        double p = class_prob(lg + (size_t)k * K, K, P->target, P->sigmoid);
         const float *m = masks + k * hw;
         for (size_t i = 0; i < hw; i++) { sal[i] += p * m[i]; st->mask_mean += m[i]; }
         st->p_sum += p;
@@ -153,8 +147,8 @@ int attrib_rise(AttribParams *P, AttribResult *R) {
     for (size_t i = 0; i < hw && !rc; i++) R->map[i] = (float)(sal[i] / N / p);
     if (!rc) {
         snprintf(R->notes, sizeof R->notes,
-                 "F = softmax probability of class %d; %d masks%s, grid %d, p %g, cell %dx%d; mean mask %.4f",
-                 P->target, N, P->masks_in ? " (given)" : "", s, p, g.cell_h, g.cell_w, st.mask_mean / ((double)N * hw));
+                 "F = %s probability of class %d; %d masks%s, grid %d, p %g, cell %dx%d; mean mask %.4f",
+                 P->sigmoid ? "sigmoid" : "softmax", P->target, N, P->masks_in ? " (given)" : "", s, p, g.cell_h, g.cell_w, st.mask_mean / ((double)N * hw));
         float lo = R->map[0], hi = R->map[0];
         for (size_t i = 1; i < hw; i++) { if (R->map[i] < lo) lo = R->map[i]; if (R->map[i] > hi) hi = R->map[i]; }
         if (P->narrate)

@@ -21,7 +21,7 @@ typedef struct {
     int topk, cls, repeat, profile;
     const char *gemm;     /* bench: engine (default) or openblas */
     /* reading inputs: volumes, multi-frame files, intensity window */
-    const char *window, *slice;
+    const char *window, *slice, *head;
     int volume, frame;
     /* explain / evaluate / pic (attribution and metric parameters) */
     const char *methods, *baseline, *target, *label, *info, *map, *random_mask, *save_random_mask,
@@ -48,6 +48,7 @@ typedef struct {
     EngModel *m;
     WeightsInfo info;
     int size;          /* input size (square) */
+    int sigmoid;       /* output head: 0 softmax, 1 independent sigmoids (metadata head=, or --head) */
     float mean[4], std[4];
     char **labels;     /* class names (from --labels, else metadata); may be NULL */
     int n_labels;

@@ -123,6 +123,7 @@ static int write_run_json(const Eval *E, const Dataset *d, int n_listed, const c
     jw_key(&w, "model"); jw_object_begin(&w);
     jw_kv_string(&w, "path", md->path); jw_kv_string(&w, "arch", eng_model_arch(md->m));
     jw_kv_string(&w, "sha256", md->info.sha256);
+    if (md->sigmoid) jw_kv_string(&w, "head", "sigmoid");   /* written only when not softmax */
     jw_kv_int(&w, "classes", E->sc.K); jw_kv_int(&w, "channels", E->sc.C); jw_kv_int(&w, "input_size", E->sc.S);
     jw_key(&w, "mean"); jw_array_begin(&w); for (int c = 0; c < E->sc.C; c++) jw_number(&w, md->mean[c]); jw_array_end(&w);
     jw_key(&w, "std"); jw_array_begin(&w); for (int c = 0; c < E->sc.C; c++) jw_number(&w, md->std[c]); jw_array_end(&w);
@@ -514,7 +515,7 @@ int cmd_evaluate(const Opts *o) {
         if (d.ignored) fprintf(stderr, "salient: note: %d non-image file(s) in the class folders ignored\n", d.ignored);
         AttribParams P;
         attrib_params_default(&P);
-        P.model = md.m; P.C = E.sc.C; P.H = P.W = E.sc.S; P.mean = md.mean; P.std = md.std;
+        P.model = md.m; P.C = E.sc.C; P.H = P.W = E.sc.S; P.mean = md.mean; P.std = md.std; P.sigmoid = md.sigmoid;
         opts_to_attrib_params(o, &P);
         if (o->baseline) attrib_baseline_parse(o->baseline, &P.baseline);
         float *x = malloc(sizeof(float) * E.sc.C * (size_t)E.sc.S * E.sc.S);

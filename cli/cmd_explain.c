@@ -208,7 +208,7 @@ static int explain_one(Run *run, const Item *it, const float *x) {
     /* prediction */
     AttribParams P;
     attrib_params_default(&P);
-    P.model = m; P.x = x; P.C = C; P.H = P.W = S; P.mean = md->mean; P.std = md->std;
+    P.model = m; P.x = x; P.C = C; P.H = P.W = S; P.mean = md->mean; P.std = md->std; P.sigmoid = md->sigmoid;
     float *logits = malloc(sizeof(float) * K), *prob = malloc(sizeof(float) * K);
     int pred = logits && prob ? attrib_predict(&P, x, logits, prob) : -1;
     if (pred < 0) { free(logits); free(prob); return cli_error("%s", eng_last_error()); }
@@ -314,7 +314,8 @@ static int explain_one(Run *run, const Item *it, const float *x) {
         jw_kv_string(&w, "salient_version", SALIENT_VERSION);
         jw_key(&w, "model"); jw_object_begin(&w);
         jw_kv_string(&w, "path", md->path); jw_kv_string(&w, "arch", eng_model_arch(m));
-        jw_kv_string(&w, "sha256", md->info.sha256); jw_object_end(&w);
+        jw_kv_string(&w, "sha256", md->info.sha256);
+        jw_kv_string(&w, "head", md->sigmoid ? "sigmoid" : "softmax"); jw_object_end(&w);
         char hex[65] = "";
         jw_key(&w, "image"); jw_object_begin(&w);
         jw_kv_string(&w, "path", it->path);

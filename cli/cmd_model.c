@@ -153,7 +153,7 @@ static int predict_npy(const Opts *o, Model *md) {
     if (!rc && !o->logits_npy) {
         float *prob = malloc(sizeof(float) * K);
         for (int i = 0; i < n; i++) {
-            int best = softmax_argmax(prob, logits + (size_t)i * K, K);
+            int best = probs_argmax(prob, logits + (size_t)i * K, K, md->sigmoid);
             char b[32];
             printf("%s[%d]\t%s\t%.6f\n", o->input_npy, i, model_label(md, best, b, sizeof b), prob[best]);
         }
@@ -217,7 +217,7 @@ static int predict_run(const Opts *o) {
     if (o->json) { jw_init(&jw, stdout, 1); jw_array_begin(&jw); }
     for (int i = 0, j = 0; i < n && !rc; i++) {
         if (!ok[i]) continue;
-        softmax_forward(prob, logits + (size_t)j * K, 1, K);
+        probs_argmax(prob, logits + (size_t)j * K, K, md.sigmoid);
         topk_indices(prob, K, k, idx);
         char b[32];
         if (o->json) {

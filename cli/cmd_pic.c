@@ -196,7 +196,9 @@ int cmd_pic(const Opts *o_in) {
     if (!img) { cli_error("pic: out of memory"); goto out; }
     pic_input_to_u8(img, x, C, S, S, md.mean, md.std);
     if (pic_image_init(&pi, img, S, S, C, mask, kind)) { cli_error("%s", eng_last_error()); goto out; }
+    pi.sigmoid = md.sigmoid;
     P.model = md.m; P.C = C; P.H = P.W = S; P.mean = md.mean; P.std = md.std; P.batch = o->batch;
+    P.sigmoid = md.sigmoid;
     PicEngine pe = {&P, md.mean, md.std, 0};
     if (pic_evaluate(&pi, map, pic_engine_logits, &pe, K, target, min_pred, 0, &r)) { cli_error("%s", eng_last_error()); goto out; }
     if (o->json) {

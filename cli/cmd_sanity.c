@@ -163,7 +163,7 @@ int cmd_sanity(const Opts *o) {
     if (model_preprocess(&md, o, o->pos[0], x, NULL, err, sizeof err)) { rc = cli_error("%s", err); goto done; }
     manifest_add_input(md.path);
     manifest_add_input(o->pos[0]);
-    P.model = md.m; P.x = x; P.C = C; P.H = P.W = S; P.mean = md.mean; P.std = md.std;
+    P.model = md.m; P.x = x; P.C = C; P.H = P.W = S; P.mean = md.mean; P.std = md.std; P.sigmoid = md.sigmoid;
     opts_to_attrib_params(o, &P);
     int target = attrib_predict(&P, x, logits, prob);
     if (target < 0) { rc = cli_error("%s", eng_last_error()); goto done; }

@@ -58,6 +58,12 @@ int model_open(Model *md, const Opts *o) {
     md->m = weights_load(o->model, o->arch, &md->info, err, sizeof err);
     if (!md->m) return cli_error("%s", err), -1;
     md->size = o->size ? o->size : md->info.input_size ? md->info.input_size : 224;
+    md->sigmoid = md->info.sigmoid;
+    if (o->head) {
+        if (strcmp(o->head, "softmax") && strcmp(o->head, "sigmoid"))
+            return cli_error("--head %s: expected softmax or sigmoid", o->head), model_close(md), -1;
+        md->sigmoid = !strcmp(o->head, "sigmoid");
+    }
     int C = md->info.in_channels;
     const float *mean = imagenet_mean, *std = imagenet_std;
     int nm = 3, ns = 3;

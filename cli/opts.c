@@ -32,7 +32,7 @@ static const OptSpec specs[] = {
     S("--act-npy", NULL, act_npy), S("--layer-grad-npy", NULL, layer_grad_npy),
     I("--topk", NULL, topk, 1, 100000), I("--class", NULL, cls, 0, 1000000), I("--repeat", NULL, repeat, 1, 10000),
     S("--methods", "-M", methods), S("--baseline", NULL, baseline), S("--target", NULL, target),
-    S("--gemm", NULL, gemm), S("--window", NULL, window), S("--slice", NULL, slice),
+    S("--gemm", NULL, gemm), S("--window", NULL, window), S("--head", NULL, head), S("--slice", NULL, slice),
     I("--volume", NULL, volume, 0, 1000000), I("--frame", NULL, frame, 0, 1000000),
     S("--label", NULL, label), S("--info", NULL, info), S("--map", NULL, map),
     S("--random-mask", NULL, random_mask), S("--save-random-mask", NULL, save_random_mask),
@@ -168,6 +168,7 @@ void opts_usage_common(void) {
             "  --size S             input size (default: the model's metadata, else 224)\n"
             "  --mean M[,M,M] --std S[,S,S]  normalisation (default: metadata, else ImageNet's)\n"
             "  --labels FILE        class names, one per line\n"
+            "  --head softmax|sigmoid  how outputs become probabilities (default: metadata, else softmax)\n"
             "  --threads T          engine threads (default: all cores; results do not depend on it)\n"
             "  --reference          conv and linear by plain double-accumulating loops (slow, exact)\n"
             "inputs (NIfTI volumes, DICOM files):\n"

@@ -833,6 +833,24 @@ void softmax_forward(float *out, const float *inp, int N, int K) {
     }
 }
 
+double class_prob(const float *logits, int K, int k, int sigmoid) {
+    if (sigmoid) return 1.0 / (1.0 + exp(-(double)logits[k]));
+    double mx = logits[0], s = 0;
+    for (int j = 1; j < K; j++) if (logits[j] > mx) mx = logits[j];
+    for (int j = 0; j < K; j++) s += exp((double)logits[j] - mx);
+    return exp((double)logits[k] - mx) / s;
+}
+
+int probs_argmax(float *prob, const float *logits, int K, int sigmoid) {
+    if (!sigmoid) return softmax_argmax(prob, logits, K);
+    int best = 0;
+    for (int k = 0; k < K; k++) {
+        prob[k] = (float)class_prob(logits, K, k, 1);
+        if (logits[k] > logits[best]) best = k;
+    }
+    return best;
+}
+
 int softmax_argmax(float *prob, const float *logits, int K) {
     softmax_forward(prob, logits, 1, K);
     int best = 0;

@@ -149,6 +149,11 @@ void linear_backward_ref(float *dinp, float *dweight, float *dbias, const float 
 void softmax_forward(float *out, const float *inp, int N, int K);
 /* One row: prob = softmax(logits) (K); returns the argmax (the first of ties). */
 int softmax_argmax(float *prob, const float *logits, int K);
+/* The same for either output head: softmax over the K logits, or (sigmoid
+   != 0, multi-label and single-logit models) sigma(F_k) for each. */
+int probs_argmax(float *prob, const float *logits, int K, int sigmoid);
+/* One class's probability, in double: softmax_k(logits) or sigma(F_k). */
+double class_prob(const float *logits, int K, int k, int sigmoid);
 void softmax_backward(float *dinp, const float *dout, const float *out, int N, int K);
 void log_softmax_forward(float *out, const float *inp, int N, int K);
 void log_softmax_backward(float *dinp, const float *dout, const float *out, int N, int K);

@@ -2,6 +2,7 @@
    evaluation.py CausalMetric), batched through the engine. Conventions in
    insdel.h. */
 #include "eval/insdel.h"
+#include "engine/ops.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -106,12 +107,6 @@ void insdel_result_free(InsdelResult *r) {
     r->scores = NULL;
 }
 
-static double softmax_prob(const float *logits, int K, int cls) {
-    double mx = logits[0], s = 0;
-    for (int k = 1; k < K; k++) if (logits[k] > mx) mx = logits[k];
-    for (int k = 0; k < K; k++) s += exp((double)logits[k] - mx);
-    return exp((double)logits[cls] - mx) / s;
-}
 
 int insdel_run(AttribParams *P, const float *map, InsdelMode mode, InsdelSubstrate sub, int step,
                const float *mean, const float *std, InsdelResult *r) {
@@ -148,7 +143,7 @@ int insdel_run(AttribParams *P, const float *map, InsdelMode mode, InsdelSubstra
                 for (int c = 0; c < C; c++) cur[c * plane + order[q]] = finish[c * plane + order[q]];
         }
         if (attrib_logits(P, NULL, batch, nb, logits)) goto done;
-        for (int b = 0; b < nb; b++) r->scores[i0 + b] = softmax_prob(logits + (size_t)K * b, K, P->target);
+        for (int b = 0; b < nb; b++) r->scores[i0 + b] = class_prob(logits + (size_t)K * b, K, P->target, P->sigmoid);
         r->forward += nb;
     }
     r->n_steps = n_steps;

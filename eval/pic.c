@@ -3,6 +3,7 @@
    normalisation, running maximum, numpy.interp curve, trapezoid AUC).
    The numpy/scipy semantics each step mirrors are stated in pic.h. */
 #include "eval/pic.h"
+#include "engine/ops.h"
 #include "eval/delaunay.h"
 
 #include <math.h>
@@ -313,12 +314,6 @@ static int argmax_f(const float *v, int K) {
     return b;
 }
 
-static double softmax_prob(const float *logits, int K, int cls) {
-    double mx = logits[0], s = 0;
-    for (int k = 1; k < K; k++) if (logits[k] > mx) mx = logits[k];
-    for (int k = 0; k < K; k++) s += exp((double)logits[k] - mx);
-    return exp((double)logits[cls] - mx) / s;
-}
 
 /* ---- the 13 blurred images and their information, on worker threads ---- */
 typedef struct {
@@ -425,13 +420,13 @@ int pic_evaluate(PicImage *pi, const float *map, PicLogitsFn fn, void *ctx, int 
     PicCurve *s = &r->sic, *a = &r->aic;
     s->info_orig = a->info_orig = pi->info_orig;
     s->info_blur = a->info_blur = pi->info_blur;
-    s->pred_orig = softmax_prob(lo, K, cls);
-    s->pred_blur = softmax_prob(lb, K, cls);
+    s->pred_orig = class_prob(lo, K, cls, pi->sigmoid);
+    s->pred_blur = class_prob(lb, K, cls, pi->sigmoid);
     a->pred_orig = argmax_f(lo, K) == cls;
     a->pred_blur = argmax_f(lb, K) == cls;
     for (int t = 0; t < T; t++) {
         s->info[t] = a->info[t] = info[t];
-        s->pred[t] = softmax_prob(lt + (size_t)K * t, K, cls);
+        s->pred[t] = class_prob(lt + (size_t)K * t, K, cls, pi->sigmoid);
         a->pred[t] = argmax_f(lt + (size_t)K * t, K) == cls;
     }
     pic_curve_compute(s, min_pred);

@@ -133,6 +133,7 @@ typedef struct {
     double info_orig, info_blur;
     float *logits_base;                   /* (2,K): original, fully blurred; NULL until known */
     int threads;                          /* blur + information workers; 0 = one per online CPU (max 13) */
+    int sigmoid;                          /* the prediction is sigma(F_k) (multi-label or single-logit models), not softmax */
     double seconds_blur, seconds_info;    /* accumulated over workers (thread seconds) */
     double seconds_images, seconds_net;   /* wall time: blurred images + information; network */
 } PicImage;

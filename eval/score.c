@@ -57,6 +57,7 @@ int score_image_prepare(ScoreImage *im, const ScoreSettings *s, AttribParams *P,
     P->seed = eng_rng_split(im->seed, 1);
     im->foreground = input_foreground(s, x, im->foreground_note, sizeof im->foreground_note);
     im->pic_ready = s->pic && prepare_pic(im, s) == 0;
+    im->pic.sigmoid = P->sigmoid;
     return 0;
 }
 

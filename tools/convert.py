@@ -3,7 +3,7 @@
 
 Usage:
   /usr/bin/python3 tools/convert.py IN.pth OUT.safetensors [--dtype f32|f16|bf16]
-        [--meta key=value ...] [--check] [--allow-pickle]
+        [--meta key=value ...] [--head softmax|sigmoid] [--check] [--allow-pickle]
   e.g. --meta arch=resnet18 input_size=224 mean=0.485,0.456,0.406 \\
               std=0.229,0.224,0.225 labels=glioma,meningioma,notumor,pituitary
 
@@ -250,11 +250,15 @@ def main():
     ap.add_argument("output")
     ap.add_argument("--dtype", choices=sorted(FLOAT_DTYPES), default="f32")
     ap.add_argument("--meta", nargs="*", default=[], metavar="KEY=VALUE")
+    ap.add_argument("--head", choices=["softmax", "sigmoid"], default="softmax",
+                    help="how the outputs become probabilities: softmax (one class) or sigmoid "
+                         "(independent outputs: multi-label, or a single logit); written as metadata 'head'")
     ap.add_argument("--check", action="store_true", help="read the file back and compare")
     ap.add_argument("--allow-pickle", action="store_true",
                     help="allow full unpickling (whole nn.Module files; trusted files only)")
     args = ap.parse_args()
     meta = parse_meta(args.meta)
+    meta.setdefault("head", args.head)
     sd = load_state_dict(args.input, args.allow_pickle)
     n = save_safetensors(sd, args.output, args.dtype, meta)
     print(f"wrote {args.output}: {len(sd)} tensors, {n} bytes, floating tensors as "

@@ -131,6 +131,7 @@ static void read_meta(const StFile *f, WeightsInfo *info) {
     }
     if ((v = st_meta(f, "mean"))) { int n = parse_floats(v, info->mean, 4); info->n_mean = n > 0 ? n : 0; }
     if ((v = st_meta(f, "std"))) { int n = parse_floats(v, info->std, 4); info->n_std = n > 0 ? n : 0; }
+    if ((v = st_meta(f, "head"))) info->sigmoid = !strcmp(v, "sigmoid");
     if ((v = st_meta(f, "labels"))) {
         int n = 1;
         for (const char *c = v; *c; c++) n += *c == ',';

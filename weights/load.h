@@ -16,7 +16,8 @@
    and ignored, and any other tensor the architecture does not have is an error.
 
    Optional `__metadata__` keys written by tools/convert.py: input_size,
-   mean, std (comma-separated floats), labels (comma-separated names). */
+   mean, std (comma-separated floats), labels (comma-separated names),
+   head ("softmax", the default, or "sigmoid"). */
 #ifndef WEIGHTS_LOAD_H
 #define WEIGHTS_LOAD_H
 #include "engine/engine.h"
@@ -29,6 +30,7 @@ typedef struct {
     int input_size;          /* from metadata, 0 if absent */
     int n_mean, n_std;       /* 0 if absent from the metadata */
     float mean[4], std[4];
+    int sigmoid;             /* metadata head=sigmoid: outputs are independent sigmoids (multi-label, single logit) */
     int n_labels;            /* 0 if absent */
     char **labels;
     char sha256[65];         /* of the whole file */

@@ -148,8 +148,11 @@ static int resolve_target(const Opts *o, const Model *md, int truth, int pred, c
     char *end;
     long v = strtol(t, &end, 10);
     snprintf(rule, n, "fixed");
-    return (*t && !*end && v >= 0 && v < K) ? (int)v : -1;
+    if (*t && !*end) return v >= 0 && v < K ? (int)v : -1;
+    for (int k = 0; k < md->n_labels && k < K; k++) if (!strcmp(md->labels[k], t)) return k;   /* a class name */
+    return -1;
 }
+
 
 static int parse_baseline(const Opts *o, AttribParams *P, float **file_data, const Model *md) {
     const char *b = o->baseline;
@@ -400,6 +403,27 @@ static int check_distinct_names(const Opts *o) {
     return 0;
 }
 
+/* One image under every target of --target a,b,c: the outputs of target t
+   go to <image>/<t>/. Each target is a complete explanation of its own. */
+static int explain_targets(Run *run, const Item *it, const float *x) {
+    const Opts *o = run->o;
+    if (!o->target || !strchr(o->target, ',')) return explain_one(run, it, x) != 0;
+    char list[512];
+    snprintf(list, sizeof list, "%s", o->target);
+    Opts one = *o;
+    int failed = 0;
+    char *save = NULL;
+    for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        Item sub = *it;
+        snprintf(sub.name, sizeof sub.name, "%.120s/%.120s", it->name, t);
+        one.target = t;
+        run->o = &one;
+        failed += explain_one(run, &sub, x) != 0;
+        run->o = o;
+    }
+    return failed;
+}
+
 int cmd_explain(const Opts *o_in) {
     Opts sized = *o_in;
     const Opts *o = &sized;
@@ -438,7 +462,7 @@ int cmd_explain(const Opts *o_in) {
                 stem_of(o->input_npy, stem, sizeof stem);
                 if (n == 1) snprintf(it.name, sizeof it.name, "%s", stem);
                 else snprintf(it.name, sizeof it.name, "%s_%d", stem, i);
-                failed += explain_one(&run, &it, xs + per * i) != 0;
+                failed += explain_targets(&run, &it, xs + per * i) != 0;
                 tried++;
             }
         free(xs);
@@ -456,7 +480,7 @@ int cmd_explain(const Opts *o_in) {
             failed++;
             continue;
         }
-        failed += explain_one(&run, &it, x) != 0;
+        failed += explain_targets(&run, &it, x) != 0;
     }
     free(x);
     free(run.baseline_file);

@@ -21,7 +21,7 @@ static const Command commands[] = {
                              "        predict -m MODEL --input-npy X.npy [--logits-npy OUT.npy]"},
     {"grad", cmd_grad, "grad -m MODEL --input-npy X.npy --class K --out G.npy\n"
                        "        [--layer NAME --act-npy A.npy --layer-grad-npy GA.npy]"},
-    {"explain", cmd_explain, "explain -m MODEL -M METHOD[,METHOD...|all] [-o OUTDIR] [--label NAME|K] [--target pred|label|K]\n"
+    {"explain", cmd_explain, "explain -m MODEL -M METHOD[,METHOD...|all] [-o OUTDIR] [--label NAME|K] [--target pred|label|K|NAME[,...]]\n"
                              "        [method options] [--seed S --batch B --verbose --no-png --trace FILE]\n"
                              "        IMAGE... | --input-npy X.npy"},
     {"evaluate", cmd_evaluate, "evaluate -m MODEL -d DATA [-M METHODS] [--labels F] [-o OUTDIR] [--limit N] [--seed S]\n"

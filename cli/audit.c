@@ -181,6 +181,7 @@ static struct {
     const Opts *o;
     char start[32];
     StrList in, out;
+    StrList decoded;   /* "path\tdescription" of inputs read from DICOM/NIfTI files */
 } g_man;
 
 static void iso_now(char *buf, size_t n) {
@@ -197,6 +198,27 @@ void manifest_begin(int argc, char **argv, const Opts *o) {
 void manifest_add_input(const char *path) { list_add(&g_man.in, path); }
 void manifest_add_output(const char *path) { list_add(&g_man.out, path); }
 
+void manifest_input_decoded(const char *path, const ImageLoadInfo *li) {
+    if (!li || !strcmp(li->format, "image") || !li->format[0]) return;
+    char line[1400];
+    int n = snprintf(line, sizeof line, "%s\t%s", path, li->format);
+    if (li->window_kind[0] && n < (int)sizeof line)
+        n += snprintf(line + n, sizeof line - n, ", window %s (centre %g, width %g: %g -> 0, %g -> 1)", li->window_kind,
+                      li->center, li->width, li->lo, li->hi);
+    if (li->slice[0] && n < (int)sizeof line) n += snprintf(line + n, sizeof line - n, ", slice %s", li->slice);
+    if (li->nvolumes > 1 && n < (int)sizeof line) n += snprintf(line + n, sizeof line - n, ", volume %d of %d", li->volume, li->nvolumes);
+    if (li->nframes > 1 && n < (int)sizeof line) snprintf(line + n, sizeof line - n, ", frame %d of %d", li->frame, li->nframes);
+    list_add(&g_man.decoded, line);
+}
+
+/* How an input file was decoded, or NULL. */
+static const char *decoded_of(const char *path) {
+    size_t L = strlen(path);
+    for (int i = 0; i < g_man.decoded.n; i++)
+        if (!strncmp(g_man.decoded.v[i], path, L) && g_man.decoded.v[i][L] == '\t') return g_man.decoded.v[i] + L + 1;
+    return NULL;
+}
+
 static void write_files(JsonWriter *w, const char *key, const StrList *l) {
     jw_key(w, key);
     jw_array_begin(w);
@@ -206,6 +228,8 @@ static void write_files(JsonWriter *w, const char *key, const StrList *l) {
         jw_kv_string(w, "path", l->v[i]);
         if (!sha256_file(l->v[i], hex)) jw_kv_string(w, "sha256", hex);
         else jw_kv_string(w, "sha256", NULL);
+        const char *dec = l == &g_man.in ? decoded_of(l->v[i]) : NULL;
+        if (dec) jw_kv_string(w, "decoded", dec);
         jw_object_end(w);
     }
     jw_array_end(w);

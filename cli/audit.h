@@ -29,6 +29,9 @@ int trace_active(void);
    manifest_write(dir) at the end. */
 void manifest_begin(int argc, char **argv, const Opts *o);
 void manifest_add_input(const char *path);
+/* How an input was decoded (DICOM/NIfTI: format, window and its numbers,
+   slice, frame), written next to its path and SHA-256 in the manifest. */
+void manifest_input_decoded(const char *path, const ImageLoadInfo *li);
 void manifest_add_output(const char *path);
 int manifest_write(const char *path);
 

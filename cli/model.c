@@ -1,6 +1,7 @@
 /* model.c - opening a model for a command: weights, input size,
    normalisation and class names, from the options first, then the
    file's metadata, then the defaults (224, ImageNet's mean and std). */
+#include "cli/audit.h"
 #include "cli/cli.h"
 #include "io/npy.h"
 
@@ -106,7 +107,11 @@ const char *model_label(const Model *md, int k, char *buf, size_t n) {
 int model_preprocess(const Model *md, const Opts *o, const char *path, float *x, ImageLoadInfo *info, char *err,
                      size_t n) {
     ImageLoadOpts lo = {o->frame, o->slice, o->volume, o->window};
-    return image_preprocess_opts(path, &lo, eng_model_in_channels(md->m), md->size, md->mean, md->std, x, info, err, n);
+    ImageLoadInfo local;
+    if (!info) info = &local;
+    int rc = image_preprocess_opts(path, &lo, eng_model_in_channels(md->m), md->size, md->mean, md->std, x, info, err, n);
+    if (!rc) manifest_input_decoded(path, info);
+    return rc;
 }
 
 int opts_size_from_npy(Opts *o) {

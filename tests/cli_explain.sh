@@ -26,8 +26,9 @@ if $S explain -m "$T/m.st" -M gradcam --no-png tests/data/nifti/anatomical.nii -
      -o "$T/nii" >/dev/null 2>"$T/err" &&
    grep -q '"slice": "coronal:' "$T/nii/anatomical/explain.json" &&
    grep -q '"window_center": 500' "$T/nii/anatomical/explain.json" &&
-   grep -q '"window_width": 1000' "$T/nii/anatomical/explain.json"; then
-  pass "explain on a NIfTI volume records the slice and window it used (--slice coronal --window 500,1000)"
+   grep -q '"window_width": 1000' "$T/nii/anatomical/explain.json" &&
+   grep -q '"decoded": "nifti1, window center-width (centre 500, width 1000' "$T/nii/manifest.json"; then
+  pass "explain on a NIfTI volume records the slice and window it used in explain.json and the manifest (--slice coronal --window 500,1000)"
 else fail "NIfTI explain" "$(tail -2 "$T/err")"; fi
 expect_error "--window with one number is refused and points to --occ-window" "occ-window" \
   $S explain -m "$T/m.st" -M occlusion --window 15 "$T/a/s.png" -o "$T/w15"

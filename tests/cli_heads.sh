@@ -54,3 +54,10 @@ if $S explain -m "$T/multi.st" -M gradcam,rise --masks 16 --no-png --target a,c,
    ! cmp -s "$T/mt/Te-gl_0017/a/rise.npy" "$T/mt/Te-gl_0017/c/rise.npy"; then
   pass "explain --target a,c,1 on a multi-label model: one folder per target, each its own class and map"
 else fail "multi-target explain" "$(tail -2 "$T/err")"; fi
+# evaluate on the multi-label model: the data set's classes are its outputs
+mkdir -p "$T/mdata/a" "$T/mdata/c"
+cp $img "$T/mdata/a/x.png"; cp $img "$T/mdata/c/y.png"
+if $S evaluate -m "$T/multi.st" -M gradient,random --min-pred 0 --insdel-steps 4 -d "$T/mdata" -o "$T/mev" >/dev/null 2>"$T/err" &&
+   grep -q '"head": "sigmoid"' "$T/mev/run.json" && [ "$(grep -c . "$T/mev/results.csv")" -eq 5 ]; then
+  pass "evaluate on a multi-label sigmoid model: 2 images x 2 methods scored, head recorded"
+else fail "evaluate multi-label" "$(tail -3 "$T/err")"; fi

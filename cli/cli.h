@@ -42,6 +42,8 @@ void opts_usage_methods_to(FILE *f);
 void method_defaults_text(const AttribMethod *m, char *buf, size_t n);   /* "steps 25, baseline black" */
 /* The method parameters given on the command line, into P (numbers, layer, seed, batch). */
 void opts_to_attrib_params(const Opts *o, AttribParams *P);
+/* Only the methods' numeric parameters and the CAM layer (not seed or batch). */
+void opts_method_params(const Opts *o, AttribParams *P);
 
 /* A loaded model and its preprocessing, resolved from options and metadata. */
 typedef struct {

@@ -51,8 +51,7 @@ static int parse_overrides(const AttribMethod *m, char *kv, const char *spec) {
 }
 
 void method_prepare(AttribParams *P, const Opts *o, const AttribMethod *m) {
-    for (int id = AP_END + 1; id < AP_COUNT; id++) attrib_param_set_field(P, (AttribParamId)id, o->param[id]);
-    P->layer = o->layer;
+    opts_method_params(o, P);
     int i = g_over ? method_index(m) : -1;
     if (i < 0) return;
     for (int id = AP_END + 1; id < AP_COUNT; id++)

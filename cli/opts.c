@@ -118,9 +118,13 @@ static int set_method_param(Opts *o, AttribParamId id, const char *v) {
     return -1;
 }
 
-void opts_to_attrib_params(const Opts *o, AttribParams *P) {
+void opts_method_params(const Opts *o, AttribParams *P) {
     for (int id = AP_END + 1; id < AP_COUNT; id++) attrib_param_set_field(P, (AttribParamId)id, o->param[id]);
     P->layer = o->layer;
+}
+
+void opts_to_attrib_params(const Opts *o, AttribParams *P) {
+    opts_method_params(o, P);
     P->batch = o->batch;
     P->seed = o->seed;
 }

@@ -152,7 +152,7 @@ static int write_run_json(const Eval *E, const Dataset *d, int n_listed, const c
         jw_object_end(&w);
     }
     jw_object_end(&w);
-    jw_kv_string(&w, "target", "the predicted class of each image");
+    jw_kv_string(&w, "target", eval_target_rule_text(E->sc.target_rule));
     if (!E->sc.pic) jw_kv_bool(&w, "pic", 0);   /* written only when off: older runs had PIC on */
     jw_kv_string(&w, "info", info_name(E->sc.info));
     jw_kv_string(&w, "info_description", info_describe(E->sc.info));
@@ -411,9 +411,12 @@ static int parse_settings(Eval *E, const Opts *o) {
     E->shard_i = 0; E->shard_n = 1;
     if (o->shard && parse_shard(o->shard, &E->shard_i, &E->shard_n))
         return cli_error("--shard %s: expected I/N with 0 <= I < N (e.g. 0/4)", o->shard);
-    if (o->target && strcmp(o->target, "pred"))
-        return cli_error("--target %s: evaluate explains and measures each image's predicted class (PIC measures the "
-                         "original prediction)", o->target);
+    if (o->target && eval_target_rule_parse(o->target, &E->sc.target_rule))
+        return cli_error("--target %s: evaluate takes pred, label or paper (the class each map explains; the "
+                         "metrics always measure the prediction)", o->target);
+    E->sc.map_cache = o->map_cache;
+    if (o->map_cache && mkdir_p(o->map_cache))
+        return cli_error("--map-cache %s: cannot create the folder: %s", o->map_cache, strerror(errno));
     BaselineKind bk;
     if (o->baseline && attrib_baseline_parse(o->baseline, &bk))
         return cli_error("--baseline %s: evaluate takes " ATTRIB_BASELINE_NAMES, o->baseline);

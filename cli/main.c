@@ -26,7 +26,8 @@ static const Command commands[] = {
                              "        IMAGE... | --input-npy X.npy"},
     {"evaluate", cmd_evaluate, "evaluate -m MODEL -d DATA [-M METHODS] [--labels F] [-o OUTDIR] [--limit N] [--seed S]\n"
                                "        [--info webp|png|entropy] [--min-pred P] [--resume] [--shard I/N] [--substrate blur|black]\n"
-                               "        [--insdel-steps N | --no-insdel] [--no-pic]   score methods on a data set (tools/README-evaluate.md)"},
+                               "        [--insdel-steps N | --no-insdel] [--no-pic] [--target pred|label|paper] [--map-cache DIR]\n"
+                               "        score methods on a data set (tools/README-evaluate.md)"},
     {"merge", cmd_merge, "merge OUTDIR... -o MERGED                join shard outputs into one set of results and one report"},
     {"sanity", cmd_sanity, "sanity -m MODEL IMAGE [-M METHODS] [-o OUTDIR] [--seed S]   MPRT: randomise layers from the top"},
     {"selfcheck", cmd_selfcheck, "selfcheck -m MODEL [IMAGE] [--verbose]   fast path vs double-accumulating reference, layer by layer"},

@@ -2,11 +2,41 @@
 #include "eval/score.h"
 #include "engine/rng.h"
 #include "eval/localize.h"
+#include "eval/mapcache.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* ---------------- the target rule ---------------- */
+
+static const char *const rule_names[] = {"pred", "label", "paper"};
+
+int eval_target_rule_parse(const char *s, EvalTargetRule *out) {
+    for (int i = 0; i < 3; i++)
+        if (s && !strcmp(s, rule_names[i])) { *out = (EvalTargetRule)i; return 0; }
+    return -1;
+}
+
+const char *eval_target_rule_name(EvalTargetRule r) { return r >= 0 && r <= 2 ? rule_names[r] : "?"; }
+
+const char *eval_target_rule_text(EvalTargetRule r) {
+    if (r == TARGET_RULE_LABEL)
+        return "every map explains the true label (the prediction when there is none); the metrics measure the "
+               "predicted class";
+    if (r == TARGET_RULE_PAPER)
+        return "CAM methods explain the true label, the other methods the predicted class (the seed paper's rule); "
+               "the metrics measure the predicted class";
+    return "the predicted class of each image";
+}
+
+int eval_map_target(EvalTargetRule rule, AttribFamily fam, int label, int pred) {
+    if (label < 0) return pred;
+    if (rule == TARGET_RULE_LABEL) return label;
+    if (rule == TARGET_RULE_PAPER && fam == FAMILY_CAM) return label;
+    return pred;
+}
 
 /* ---------------- the image ---------------- */
 
@@ -125,6 +155,38 @@ static void score_insdel(const ScoreSettings *s, AttribParams *P, const float *m
     insdel_result_free(&ir);
 }
 
+/* The method's map for P->target: from the map cache when it holds this
+   exact computation, else computed (and stored when there is a cache). */
+static int run_or_load(const ScoreSettings *s, const ScoreImage *im, AttribParams *P, const AttribMethod *am,
+                       const char *image, AttribResult *R, ScoreOut *out) {
+    char key[MAPCACHE_KEY_MAX];
+    int cacheable = s->map_cache && image && mapcache_key(am, P, im->logits, s->K, key, sizeof key) == 0;
+    if (cacheable) {
+        memset(R, 0, sizeof *R);
+        R->map = malloc(sizeof(float) * P->H * P->W);
+        MapCacheMeta meta;
+        if (R->map && mapcache_load(s->map_cache, image, key, P->H, P->W, R->map, &meta) == 0) {
+            out->cached = 1;
+            out->forward = meta.forward;
+            out->backward = meta.backward;
+            out->method_seconds = meta.seconds;
+            return 0;
+        }
+        free(R->map);
+        R->map = NULL;
+    }
+    if (am->run(P, R)) return -1;
+    out->forward = R->forward;
+    out->backward = R->backward;
+    out->method_seconds = R->seconds;
+    if (cacheable) {
+        MapCacheMeta meta = {R->forward, R->backward, R->seconds};
+        if (mapcache_store(s->map_cache, image, key, P->H, P->W, R->map, &meta))
+            fprintf(stderr, "salient: note: map cache: %s\n", eng_last_error());
+    }
+    return 0;
+}
+
 int score_method(ScoreImage *im, const ScoreSettings *s, AttribParams *P, const AttribMethod *am, EvalRow *r,
                  char *skipped, size_t n, ScoreOut *out) {
     double t0 = attrib_now();
@@ -136,15 +198,16 @@ int score_method(ScoreImage *im, const ScoreSettings *s, AttribParams *P, const 
     skipped[0] = 0;
     memset(out, 0, sizeof *out);
     AttribResult R;
-    if (am->run(P, &R)) {
+    P->target = out->target = eval_map_target(s->target_rule, am->family, r->label, im->pred);
+    int rc = run_or_load(s, im, P, am, r->image, &R, out);
+    P->target = im->pred;
+    if (rc) {
         snprintf(skipped, n, "failed: %s: %s", am->name, eng_last_error());
         r->seconds = attrib_now() - t0;
         attrib_result_free(&R);
         return -1;
     }
-    out->forward = R.forward;
-    out->backward = R.backward;
-    out->method_seconds = R.seconds;
+    if (out->cached) t0 -= out->method_seconds;
     score_pic(im, s, P, R.map, r, skipped, n);
     score_insdel(s, P, R.map, r, skipped, n);
     if (im->foreground) r->outside = localize_outside_mass(R.map, im->foreground, plane);

@@ -25,7 +25,11 @@
         [0,1] (eval/localize.h), for the mass outside it;
      4. builds the PIC image: the input as uint8 (pic_input_to_u8), its
         random mask and its fully blurred version (eval/pic.h).
-   score_method runs the method and then, on its map: SIC and AIC (unless
+   score_method runs the method for the class the target rule names
+   (settings.target_rule: the prediction, the true label, or the paper's
+   rule: the CAM family the true label, every other method the
+   prediction; an image without a label falls back to the prediction), then
+   measures the map against the predicted class, whatever the map's class: SIC and AIC (unless
    settings.pic is 0), insertion and deletion AUCs (unless settings.insdel
    is 0; also for images PIC skips, as they are other metrics), the mass
    outside the foreground, and the pointing game and mask energy when a
@@ -43,6 +47,17 @@
 
 #include <stdint.h>
 
+/* Which class a method's map explains. The metrics always measure the
+   prediction (PIC's curves follow the model's own decision). */
+typedef enum { TARGET_RULE_PRED, TARGET_RULE_LABEL, TARGET_RULE_PAPER } EvalTargetRule;
+/* "pred", "label", "paper": 0, or -1 for another word. */
+int eval_target_rule_parse(const char *s, EvalTargetRule *out);
+const char *eval_target_rule_name(EvalTargetRule r);
+/* One sentence for run.json and the report. */
+const char *eval_target_rule_text(EvalTargetRule r);
+/* The class explained under rule for a method of family fam (label < 0: unknown). */
+int eval_map_target(EvalTargetRule rule, AttribFamily fam, int label, int pred);
+
 typedef struct {
     int C, S, K;                   /* input channels, side, classes */
     const float *mean, *std;       /* the preprocessing (C each) */
@@ -51,6 +66,8 @@ typedef struct {
     int pic;                       /* 0: no SIC/AIC */
     int insdel, insdel_steps;      /* 0: no insertion/deletion; steps 0: the image width per step */
     InsdelSubstrate sub_ins, sub_del;
+    EvalTargetRule target_rule;    /* the class each map explains (default: the prediction) */
+    const char *map_cache;         /* folder of computed maps (eval/mapcache.h), or NULL */
 } ScoreSettings;
 
 typedef struct {
@@ -76,11 +93,14 @@ void score_image_free(ScoreImage *im);
 typedef struct {
     float *map;                    /* the method's map (S,S), malloc'd; NULL if it failed */
     long forward, backward;        /* the method's images through the network */
-    double method_seconds;         /* the method alone (the row's seconds include the metrics) */
+    double method_seconds;         /* the method alone (the row's seconds include the metrics);
+                                      for a map from the cache, those of the run that made it */
+    int target;                    /* the class the map explains */
+    int cached;                    /* 1: the map came from settings.map_cache */
 } ScoreOut;
 
-/* One method on a prepared image. r gets the row (image and label are left
-   for the caller; method, predicted, confidence, metrics, seconds, and
+/* One method on a prepared image. r gets the row (image and label are set
+   by the caller, label before the call: the target rule reads it; method, predicted, confidence, metrics, seconds, and
    skipped pointing at skipped[n]); out gets the map and the method's cost.
    Returns 0, or -1 when the method itself failed. */
 int score_method(ScoreImage *im, const ScoreSettings *s, AttribParams *P, const AttribMethod *am, EvalRow *r,

@@ -126,6 +126,91 @@ static void test_score(void) {
     eng_model_free(m);
 }
 
+static void test_target_rule(void) {
+    EvalTargetRule r = TARGET_RULE_PRED;
+    int parsed = !eval_target_rule_parse("paper", &r) && r == TARGET_RULE_PAPER &&
+                 !eval_target_rule_parse("label", &r) && r == TARGET_RULE_LABEL && eval_target_rule_parse("truth", &r);
+    CHECK(parsed, "eval_target_rule_parse: pred, label, paper; another word refused", "rule %d", (int)r);
+    int ok = eval_map_target(TARGET_RULE_PRED, FAMILY_CAM, 1, 2) == 2 &&
+             eval_map_target(TARGET_RULE_LABEL, FAMILY_GRADIENT, 1, 2) == 1 &&
+             eval_map_target(TARGET_RULE_PAPER, FAMILY_CAM, 1, 2) == 1 &&
+             eval_map_target(TARGET_RULE_PAPER, FAMILY_GRADIENT, 1, 2) == 2 &&
+             eval_map_target(TARGET_RULE_PAPER, FAMILY_REGION, 1, 2) == 2 &&
+             eval_map_target(TARGET_RULE_LABEL, FAMILY_CAM, -1, 2) == 2;
+    CHECK(ok, "eval_map_target: the paper's rule sends CAM maps to the label, the rest to the prediction; no label: "
+              "the prediction", "mismatch");
+}
+
+/* One method on image index 3 of x with settings s; the row and the map. */
+static int score_once(ScoreSettings *s, AttribParams *P, const float *x, const char *method, int label, EvalRow *r,
+                      ScoreOut *out) {
+    ScoreImage im;
+    char sk[600];
+    *r = eval_row_empty();
+    r->image = "a/b.png";
+    r->label = label;
+    int rc = score_image_prepare(&im, s, P, x, 11, 3, NULL) || score_method(&im, s, P, attrib_find(method), r, sk,
+                                                                            sizeof sk, out);
+    score_image_free(&im);
+    return rc;
+}
+
+static int same_row(const EvalRow *a, const EvalRow *b) {
+    return (a->sic == b->sic || (isnan(a->sic) && isnan(b->sic))) &&
+           (a->aic == b->aic || (isnan(a->aic) && isnan(b->aic))) && a->insertion == b->insertion &&
+           a->deletion == b->deletion && a->outside == b->outside;
+}
+
+static void test_map_cache(void) {
+    EngModel *m = small_model(5);
+    float x[S * S];
+    const float mean[1] = {0.5f}, std[1] = {0.25f};
+    fill_image(x);
+    AttribParams P;
+    attrib_params_default(&P);
+    P.model = m; P.C = 1; P.H = P.W = S; P.mean = mean; P.std = std;
+    char dir[] = "/tmp/salient-test-mapcache-XXXXXX";
+    if (!mkdtemp(dir)) { CHECK(0, "map cache: a temporary folder", "mkdtemp failed"); return; }
+    ScoreSettings s = settings(mean, std), plain = s;
+    s.map_cache = dir;
+    EvalRow r0, r1, r2, r3;
+    ScoreOut o0, o1, o2, o3;
+    score_once(&plain, &P, x, "sg-gradient", 0, &r0, &o0);
+    score_once(&s, &P, x, "sg-gradient", 0, &r1, &o1);
+    score_once(&s, &P, x, "sg-gradient", 0, &r2, &o2);
+    CHECK(!o1.cached && o2.cached && o2.forward == o1.forward && o2.method_seconds == o1.method_seconds,
+          "map cache: the first run computes and stores, the second reads (with the first's cost)",
+          "cached %d %d", o1.cached, o2.cached);
+    CHECK(!memcmp(o0.map, o1.map, sizeof x) && !memcmp(o1.map, o2.map, sizeof x) && same_row(&r0, &r2),
+          "map cache: a map read back equals the computed one bit for bit, and so do the row's metrics", "differs");
+    /* another class explained, another parameter: misses */
+    int pred = r0.predicted, other = (pred + 1) % K;
+    ScoreSettings lab = s;
+    lab.target_rule = TARGET_RULE_LABEL;
+    score_once(&lab, &P, x, "sg-gradient", other, &r3, &o3);
+    CHECK(!o3.cached && o3.target == other && memcmp(o3.map, o1.map, sizeof x) != 0 && r3.predicted == pred,
+          "map cache: another target is another entry; the label rule explains the label, the row keeps the "
+          "prediction", "cached %d target %d pred %d", o3.cached, o3.target, r3.predicted);
+    free(o3.map);
+    P.samples = 3;
+    score_once(&s, &P, x, "sg-gradient", 0, &r3, &o3);
+    CHECK(!o3.cached, "map cache: another parameter value is another entry", "hit");
+    free(o3.map);
+    P.samples = 0;
+    /* a damaged file is a miss: the map is computed again, the same */
+    char cmd[200];
+    snprintf(cmd, sizeof cmd, "for f in %s/*.map; do head -c 100 \"$f\" > \"$f.cut\" && mv \"$f.cut\" \"$f\"; done", dir);
+    int rc = system(cmd);
+    score_once(&s, &P, x, "sg-gradient", 0, &r3, &o3);
+    CHECK(rc == 0 && !o3.cached && !memcmp(o3.map, o1.map, sizeof x),
+          "map cache: a cut file is not used; the map is computed again", "rc %d cached %d", rc, o3.cached);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd)) fprintf(stderr, "could not remove %s\n", dir);
+    free(o0.map); free(o1.map); free(o2.map); free(o3.map);
+    attrib_params_release(&P);
+    eng_model_free(m);
+}
+
 static void test_mprt(void) {
     EngModel *m = small_model(7);
     MprtModule *mods = NULL;
@@ -174,6 +259,8 @@ int main(void) {
     eng_set_threads(1);
     test_spearman();
     test_score();
+    test_target_rule();
+    test_map_cache();
     test_mprt();
     return check_failures_;
 }

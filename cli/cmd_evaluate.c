@@ -489,7 +489,7 @@ int cmd_evaluate(const Opts *o) {
     eng_set_reference(o->reference);
     Dataset d;
     char err[1024];
-    if (dataset_open(&d, o->data, md.labels, md.n_labels, E.sc.K, err, sizeof err)) {
+    if (dataset_open_root(&d, o->data, o->root, md.labels, md.n_labels, E.sc.K, err, sizeof err)) {
         model_close(&md); free(E.methods);
         return cli_error("%s", err);
     }

@@ -178,14 +178,19 @@ static int parse_index(const char *s, long *out) {
     return 0;
 }
 
-static int open_csv(Dataset *d, const char *csv, char *const *labels, int n_labels, int K, char *err, size_t errlen) {
+static int open_csv(Dataset *d, const char *csv, const char *root, char *const *labels, int n_labels, int K, char *err,
+                    size_t errlen) {
     uint8_t *buf;
     size_t len;
     if (io_read_file(csv, DATASET_MAX_CSV, &buf, &len, err, errlen)) return -1;
     char dir[4096];
-    snprintf(dir, sizeof dir, "%s", csv);
-    char *slash = strrchr(dir, '/');
-    if (slash) slash[1] = 0; else dir[0] = 0;
+    if (root && root[0]) {
+        snprintf(dir, sizeof dir, "%s%s", root, root[strlen(root) - 1] == '/' ? "" : "/");
+    } else {
+        snprintf(dir, sizeof dir, "%s", csv);
+        char *slash = strrchr(dir, '/');
+        if (slash) slash[1] = 0; else dir[0] = 0;
+    }
     /* pass 1: records */
     CsvReader rd = {.buf = (const char *)buf, .len = len, .line = 1, .name = csv};
     char **f;
@@ -277,6 +282,11 @@ static int open_csv(Dataset *d, const char *csv, char *const *labels, int n_labe
 }
 
 int dataset_open(Dataset *d, const char *data, char *const *labels, int n_labels, int K, char *err, size_t errlen) {
+    return dataset_open_root(d, data, NULL, labels, n_labels, K, err, errlen);
+}
+
+int dataset_open_root(Dataset *d, const char *data, const char *root, char *const *labels, int n_labels, int K,
+                      char *err, size_t errlen) {
     memset(d, 0, sizeof *d);
     int rc;
     if (!data) { err_fail(err, errlen, "no data: give -d FOLDER (class subfolders) or -d LIST.csv (path,label)"); return -1; }
@@ -288,7 +298,7 @@ int dataset_open(Dataset *d, const char *data, char *const *labels, int n_labels
         rc = open_folder(d, root, labels, n_labels, K, err, errlen);
     } else if (is_file(data)) {
         d->from_csv = 1;
-        rc = open_csv(d, data, labels, n_labels, K, err, errlen);
+        rc = open_csv(d, data, root, labels, n_labels, K, err, errlen);
     } else {
         err_fail(err, errlen, "%s: no such folder or file (expected class subfolders or a CSV of path,label)", data);
         rc = -1;

@@ -52,6 +52,10 @@ typedef struct {
 /* 0, or -1 with a message in err. */
 int dataset_open(Dataset *d, const char *data, char *const *labels, int n_labels, int n_model_classes, char *err,
                  size_t errlen);
+/* The same, with the relative paths of a CSV list taken relative to root
+   (when root is not NULL) instead of the CSV file's folder. */
+int dataset_open_root(Dataset *d, const char *data, const char *root, char *const *labels, int n_labels, int K,
+                      char *err, size_t errlen);
 void dataset_free(Dataset *d);
 /* The lesion mask next to an image: "<path without extension>.mask.png",
    else "<path>.mask.png". 1 and the path in out if one exists, else 0. */

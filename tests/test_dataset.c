@@ -66,6 +66,12 @@ static void test_csv_list(const char *T) {
               !strcmp(d.v[0].name, "data/benign/b2.png"),
           "dataset: a CSV list with a header, quotes, CRLF and a blank line; paths relative to the list", "%s", err);
     if (!rc) dataset_free(&d);
+    rc = dataset_open_root(&d, p, "/elsewhere/root", NULL, 0, 2, err, sizeof err);
+    CHECK(rc == 0 && !strcmp(d.v[1].path, "/elsewhere/root/data/malignant/z.png") &&
+              !strcmp(d.v[1].name, "data/malignant/z.png"),
+          "dataset: with a root, a list's relative paths are taken below the root; names stay as written", "%s",
+          rc ? err : d.v[1].path);
+    if (!rc) dataset_free(&d);
     write_text(p, "a.png,benign\nb.png\n");
     rc = dataset_open(&d, p, NULL, 0, 2, err, sizeof err);
     CHECK(rc < 0 && strstr(err, "line 2"), "dataset: a record without two fields is an error naming the line", "%s",

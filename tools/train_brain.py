@@ -58,6 +58,7 @@ import sys
 import time
 
 import torch
+import torch.nn.functional as F
 import torchvision
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -117,6 +118,24 @@ def test_near_dups():
     return flagged, best
 
 
+def load_masks(map_csv, rows, size, log):
+    """Tumour masks (N,1,S,S) in [0,1] and a has-mask flag for the training rows,
+    from tools/match_train_masks.py's map (confident matches only)."""
+    base = os.path.dirname(os.path.abspath(map_csv))
+    by_path = {r["path"]: r for r in tc.read_csv(map_csv)}
+    M = torch.zeros(len(rows), 1, size, size)
+    has = torch.zeros(len(rows), dtype=torch.bool)
+    for i, r in enumerate(rows):
+        m = by_path.get(r["path"])
+        if m is None or m["confident"] != "1" or not m["mask"]:
+            continue
+        g = tc.load_gray01(os.path.join(base, m["mask"]))
+        M[i] = (F.interpolate(g[None], size=(size, size), mode="nearest")[0] > 0.5).float()
+        has[i] = True
+    log("tumour masks: %d of %d training images" % (int(has.sum()), len(rows)))
+    return M, has
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="160:12,224:6",
@@ -124,6 +143,16 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=tc.OUT_DIR)
     ap.add_argument("--limit", type=int, default=0, help="smoke test: train on N images")
+    ap.add_argument("--init", default="", help="start from these weights (.pth state_dict)")
+    ap.add_argument("--lr", type=float, default=2e-3, help="peak learning rate")
+    ap.add_argument("--masks", default="",
+                    help="train_mask_map.csv of tools/match_train_masks.py: enables the "
+                         "tumour-mask augmentation")
+    ap.add_argument("--p-erase", type=float, default=0.25,
+                    help="with --masks: share of masked images whose tumour is erased "
+                         "(target: uniform)")
+    ap.add_argument("--p-crop", type=float, default=0.25,
+                    help="with --masks: share of masked images zoomed around the tumour")
     args = ap.parse_args()
 
     tc.seed_everything(args.seed)
@@ -134,6 +163,22 @@ def main():
     kept = [r for r in rows if r["near_dup_of_test"] == "0"]
     log("training split: %d files, %d flagged near_dup_of_test excluded -> %d" % (
         len(rows), len(rows) - len(kept), len(kept)))
+    n_mirror_leak = 0
+    if args.masks:
+        # tools/match_train_masks.py also finds mirrored copies of held-out slices
+        # (test_overlap.csv compares unmirrored thumbnails only), and groups the
+        # training copies of one figshare slice so they stay on one side of the split
+        mdir = os.path.dirname(os.path.abspath(args.masks))
+        leak = {r["path"] for r in tc.read_csv(os.path.join(mdir, "train_test_shared_figshare.csv"))}
+        fig = {r["path"]: r["figshare_index"] for r in tc.read_csv(args.masks) if r["confident"] == "1"}
+        before = len(kept)
+        kept = [r for r in kept if r["path"] not in leak]
+        n_mirror_leak = before - len(kept)
+        for r in kept:
+            if r["path"] in fig:
+                r["sha256"] = "figshare:" + fig[r["path"]]
+        log("excluded %d more: the same figshare slice as a held-out image (mirrored copies) -> %d" % (
+            n_mirror_leak, len(kept)))
     tr_rows, va_rows = split_train_val(kept, 0.10, args.seed)
     test_rows = tc.read_csv(os.path.join(TEST_DIR, "labels.csv"))
     flagged, _ = test_near_dups()
@@ -157,18 +202,28 @@ def main():
         Xtr, ytr = {k: v[sel] for k, v in Xtr.items()}, ytr[sel]
     log("split sizes: train %d, val %d, held-out %d" % (len(ytr), len(yva), len(yte)))
 
-    cfg = {"epochs": sum(n for _, n in stages), "sizes": stages, "batch": 32, "lr": 2e-3,
+    cfg = {"epochs": sum(n for _, n in stages), "sizes": stages, "batch": 32, "lr": args.lr,
            "wd": 0.01, "smoothing": 0.1, "seed": args.seed, "class_weights": None,
            "val_every": 3, "classes": CLASSES,
            "aug": {"max_rot_deg": 15.0, "max_shift": 0.10, "scale_range": (0.85, 1.15),
                    "hflip": True, "contrast_range": (0.6, 1.7), "gamma_range": (0.7, 1.4),
                    "border_erase": 0.08}}
+    masks = None
+    if args.masks:
+        masks = {sz: load_masks(args.masks, tr_rows, sz, log) for sz, _ in stages}
+        cfg["tumour_aug"] = {"p_erase": args.p_erase, "p_crop": args.p_crop}
+        if args.limit:
+            masks = {k: (v[0][sel], v[1][sel]) for k, v in masks.items()}
     torch.manual_seed(args.seed)
     model = make_model()
+    if args.init:
+        model.load_state_dict(torch.load(args.init))
+        cfg["init"] = {"file": os.path.basename(args.init), "sha256": tc.sha256_file(args.init)}
+        log("initialised from", args.init, cfg["init"]["sha256"])
     t0 = time.time()
     os.makedirs(args.out, exist_ok=True)
     hist = tc.train(model, Xtr, ytr, cfg, log, val=(Xva, yva),
-                    ckpt=os.path.join(args.out, "brain_resnet18.ckpt"))
+                    ckpt=os.path.join(args.out, "brain_resnet18.ckpt"), masks=masks)
     train_s = sum(h["seconds"] for h in hist)
 
     os.makedirs(args.out, exist_ok=True)
@@ -184,7 +239,8 @@ def main():
         "train_seconds": round(train_s, 1), "recipe": {k: v for k, v in cfg.items()
                                                        if k != "classes"},
         "split_sizes": {"train": len(ytr), "val": len(yva), "held_out": len(yte),
-                        "excluded_near_dup_of_test": len(rows) - len(kept)},
+                        "excluded_near_dup_of_test": len(rows) - len(kept) - n_mirror_leak,
+                        "excluded_mirrored_same_slice_as_held_out": n_mirror_leak},
         "history": hist,
         "held_out": tc.metrics(probs, yte, CLASSES),
         "held_out_no_near_dup": tc.metrics(probs[nodup], yte[nodup], CLASSES),

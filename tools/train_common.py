@@ -153,6 +153,72 @@ def erase_borders(x, e, frac):
     return x * (rows[:, None, :, None] * cols[:, None, None, :])
 
 
+# ---- tumour-mask augmentation (brain model) ----
+
+def gauss_blur(x, sigma):
+    """Separable Gaussian blur of (B,1,S,S), reflect padding, kernel 6 sigma + 1."""
+    r = max(1, int(3 * sigma))
+    t = torch.arange(-r, r + 1, dtype=torch.float32)
+    g = torch.exp(-0.5 * (t / sigma) ** 2)
+    g = g / g.sum()
+    x = F.conv2d(F.pad(x, (r, r, 0, 0), mode="reflect"), g.view(1, 1, 1, -1))
+    return F.conv2d(F.pad(x, (0, 0, r, r), mode="reflect"), g.view(1, 1, -1, 1))
+
+
+def erase_tumour(x, m, dilate_px=6, sigma=8.0):
+    """Replace the tumour (mask m dilated by dilate_px) with the blurred tissue
+    around it (normalised convolution of the image outside the mask), with a
+    soft edge, so no sharp blob marks where the tumour was."""
+    md = F.max_pool2d(m, 2 * dilate_px + 1, stride=1, padding=dilate_px)
+    keep = 1.0 - md
+    fill = gauss_blur(x * keep, sigma) / gauss_blur(keep, sigma).clamp_min(1e-3)
+    soft = gauss_blur(md, 2.0).clamp(0, 1)
+    return x * (1 - soft) + fill.clamp(0, 1) * soft
+
+
+def crop_around_tumour(x, m, u):
+    """Zoom into a square that holds the whole tumour: side = the tumour box's
+    larger side x (1.6..3.0), at least 30% of the image, placed at random with
+    the box inside; resampled to the full size (bilinear)."""
+    B, _, S, _ = x.shape
+    theta = torch.zeros(B, 2, 3)
+    for i in range(B):
+        ys, xs = torch.nonzero(m[i, 0] > 0.5, as_tuple=True)
+        y0, y1, x0, x1 = ys.min().item(), ys.max().item() + 1, xs.min().item(), xs.max().item() + 1
+        side = max(y1 - y0, x1 - x0) * (1.6 + 1.4 * u[i, 0].item())
+        side = min(float(S), max(0.3 * S, side))
+        lo_x, hi_x = max(0.0, x1 - side), min(x0, S - side)
+        lo_y, hi_y = max(0.0, y1 - side), min(y0, S - side)
+        cx = (lo_x + (hi_x - lo_x) * u[i, 1].item() if hi_x > lo_x else (x0 + x1 - side) / 2) + side / 2
+        cy = (lo_y + (hi_y - lo_y) * u[i, 2].item() if hi_y > lo_y else (y0 + y1 - side) / 2) + side / 2
+        theta[i, 0, 0] = theta[i, 1, 1] = side / S
+        theta[i, 0, 2] = cx / S * 2 - 1
+        theta[i, 1, 2] = cy / S * 2 - 1
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
+def tumour_augment(x, m, has, y, gen, k, smoothing, p_erase, p_crop):
+    """Per image with a tumour mask (has[i]): with probability p_erase the
+    tumour is erased and the target becomes uniform over the k classes (no
+    evidence left, so no confident answer); else with probability p_crop the
+    image is zoomed around the tumour (label kept). Returns the images and
+    the target distributions (label smoothing as F.cross_entropy applies it)."""
+    B = x.shape[0]
+    u = torch.rand(B, 4, generator=gen)
+    t = torch.full((B, k), smoothing / k)
+    t[torch.arange(B), y] += 1.0 - smoothing
+    erase = has & (u[:, 0] < p_erase)
+    crop = has & ~erase & (u[:, 0] < p_erase + p_crop)
+    x = x.clone()
+    if erase.any():
+        x[erase] = erase_tumour(x[erase], m[erase])
+        t[erase] = 1.0 / k
+    if crop.any():
+        x[crop] = crop_around_tumour(x[crop], m[crop], u[crop][:, 1:])
+    return x, t
+
+
 @torch.no_grad()
 def predict(model, X, bs=64):
     """Softmax probabilities (N, K) for cached unnormalised inputs X (N,1,S,S)."""
@@ -199,7 +265,7 @@ def save_checkpoint(path, state):
     os.replace(tmp, path)
 
 
-def train(model, Xtr, ytr, cfg, log, val=None, ckpt=None):
+def train(model, Xtr, ytr, cfg, log, val=None, ckpt=None, masks=None):
     """AdamW + one-cycle schedule, label smoothing, class weights, seeded order/augment.
 
     Xtr (and val[0]) map each input size to the cached (N,1,S,S) images.
@@ -208,7 +274,11 @@ def train(model, Xtr, ytr, cfg, log, val=None, ckpt=None):
 
     With ckpt, the model, optimiser, schedule, generator and history are saved
     after every epoch; a later call with the same cfg resumes after the last
-    saved epoch and gives the same weights as an uninterrupted run."""
+    saved epoch and gives the same weights as an uninterrupted run.
+
+    With masks = {size: (M, has)} (M: (N,1,S,S) tumour masks, has: (N,) bool)
+    and cfg["tumour_aug"] = {"p_erase", "p_crop"}, tumour_augment runs
+    before augment."""
     sizes = size_schedule(cfg)
     gen = torch.Generator().manual_seed(cfg["seed"] + 1)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=cfg["wd"])
@@ -241,10 +311,17 @@ def train(model, Xtr, ytr, cfg, log, val=None, ckpt=None):
             idx = perm[bi * cfg["batch"]:(bi + 1) * cfg["batch"]]
             if idx.numel() < 2:  # BatchNorm needs > 1 sample
                 continue
-            xb = normalize(augment(Xtr[S][idx], gen, **cfg["aug"]))
-            yb = ytr[idx]
+            xb, yb = Xtr[S][idx], ytr[idx]
+            ta = cfg.get("tumour_aug")
+            if ta and masks is not None:
+                xb, tb = tumour_augment(xb, masks[S][0][idx], masks[S][1][idx], yb, gen,
+                                        len(cfg["classes"]), cfg["smoothing"], **ta)
+            xb = normalize(augment(xb, gen, **cfg["aug"]))
             logits = model(xb.contiguous(memory_format=torch.channels_last))
-            loss = F.cross_entropy(logits, yb, weight=w, label_smoothing=cfg["smoothing"])
+            if ta and masks is not None:
+                loss = -(tb * F.log_softmax(logits, 1)).sum(1).mean()
+            else:
+                loss = F.cross_entropy(logits, yb, weight=w, label_smoothing=cfg["smoothing"])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -280,6 +357,14 @@ def f16_round_(model):
             if t.is_floating_point():
                 t.copy_(t.half().float())
     return model
+
+
+def sha256_file(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def read_csv(path):

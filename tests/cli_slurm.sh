@@ -79,7 +79,7 @@ CPUS=$(nproc); MEM=$(awk '/^MemTotal:/ {print int($2 / 1024)}' /proc/meminfo)
 PORT=$((20000 + $$ % 20000))   # ports of our own, away from a real slurmctld (6817) and slurmd (6818)
 cat >"$C/slurm.conf" <<EOF
 ClusterName=salienttest
-SlurmctldHost=$H
+SlurmctldHost=$H(127.0.0.1)
 SlurmctldPort=$PORT
 SlurmdPort=$((PORT + 1))
 SlurmUser=$U

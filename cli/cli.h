@@ -26,7 +26,7 @@ typedef struct {
     /* explain / evaluate / pic (attribution and metric parameters) */
     const char *methods, *baseline, *target, *label, *info, *map, *random_mask, *save_random_mask,
         *data, *shard, *substrate, *trace_level, *seed_str, *map_cache, *root;
-    int limit, resume, pixels, no_png, insdel_steps, no_insdel, no_pic;
+    int limit, resume, merge, pixels, no_png, insdel_steps, no_insdel, no_pic;
     double min_pred;      /* < 0: not given */
     double param[AP_COUNT];   /* the methods' numeric parameters by AttribParamId (attrib/registry.c); 0: default */
     uint64_t seed;
@@ -85,6 +85,7 @@ int cmd_selfcheck(const Opts *o);
 int cmd_gradcheck(const Opts *o);
 int cmd_evaluate(const Opts *o);
 int cmd_merge(const Opts *o);
+int cmd_study(const Opts *o);
 int cmd_sanity(const Opts *o);
 int cmd_methods(const Opts *o);
 #endif

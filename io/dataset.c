@@ -291,11 +291,11 @@ int dataset_open_root(Dataset *d, const char *data, const char *root, char *cons
     int rc;
     if (!data) { err_fail(err, errlen, "no data: give -d FOLDER (class subfolders) or -d LIST.csv (path,label)"); return -1; }
     if (is_dir(data)) {
-        char root[4096];
-        snprintf(root, sizeof root, "%s", data);
-        size_t L = strlen(root);
-        while (L > 1 && root[L - 1] == '/') root[--L] = 0;
-        rc = open_folder(d, root, labels, n_labels, K, err, errlen);
+        char top[4096];
+        snprintf(top, sizeof top, "%s", data);
+        size_t L = strlen(top);
+        while (L > 1 && top[L - 1] == '/') top[--L] = 0;
+        rc = open_folder(d, top, labels, n_labels, K, err, errlen);
     } else if (is_file(data)) {
         d->from_csv = 1;
         rc = open_csv(d, data, root, labels, n_labels, K, err, errlen);

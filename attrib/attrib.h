@@ -15,7 +15,14 @@
      attrib_params_release(&P);                    // frees cached passes
 
    Costs are counted in images through the network: R.forward counts images
-   run forward (taped or not), R.backward images run backward. */
+   run forward (taped or not), R.backward images run backward.
+
+   Several targets of one image: a method whose map needs only one forward
+   of the image and, per target, one backward (the gradient CAMs) or no
+   backward at all (Eigen-CAM) has run_targets, which fills R[t] for
+   targets[t] from ONE forward and one backward per target; each map is
+   bit-identical to run() with P->target = targets[t]. The shared forward is
+   counted once, in R[0]; every R[t] has shared_forward set when n > 1. */
 #ifndef ATTRIB_ATTRIB_H
 #define ATTRIB_ATTRIB_H
 #include <stdint.h>
@@ -58,10 +65,13 @@ typedef struct {
     long forward, backward;    /* images through the network */
     long batches;              /* engine calls */
     double seconds;
+    int shared_forward;        /* 1: the forward was shared with other targets (run_targets, n > 1) */
     char notes[512];           /* method-specific facts for outputs (e.g. "segments 231,140,...") */
 } AttribResult;
 
 typedef int (*AttribFn)(AttribParams *P, AttribResult *R);
+/* R[t] for targets[t], t < n, from shared passes (P->target is left as it was). */
+typedef int (*AttribTargetsFn)(AttribParams *P, AttribResult *R, const int *targets, int n);
 
 typedef enum { FAMILY_GRADIENT, FAMILY_REGION, FAMILY_CAM, FAMILY_PERTURBATION, FAMILY_BASELINE } AttribFamily;
 
@@ -97,6 +107,7 @@ typedef struct {
     AttribFamily family;
     const char *summary;       /* one line: formula and reference */
     AttribParamDefault params[ATTRIB_MAX_PARAMS];   /* what the method reads, in display order */
+    AttribTargetsFn run_targets; /* several targets from one forward; NULL: run once per target */
 } AttribMethod;
 
 const AttribMethod *attrib_find(const char *name);
@@ -153,6 +164,12 @@ int attrib_target_scores(AttribParams *P, AttribResult *R, const float *xs, int 
    grad == NULL: forward only (one forward, no backward; gradient-free CAMs). */
 int attrib_layer_act_grad(AttribParams *P, AttribResult *R, const char *layer, float **act, float **grad,
                           int *K, int *h, int *w);
+/* The same for n targets from ONE taped forward: A once, then one backward
+   per target t into grads[t] (n arrays, malloc'd by the callee). grads ==
+   NULL: forward only. R counts 1 forward, n backwards and n engine calls.
+   attrib_layer_act_grad is this with the one target P->target. */
+int attrib_layer_act_grads(AttribParams *P, AttribResult *R, const char *layer, const int *targets, int n,
+                           float **act, float **grads, int *K, int *h, int *w);
 /* Forward with the layer's activation replaced (n copies, (n,K,h,w)); target logits out. */
 int attrib_layer_replaced_scores(AttribParams *P, AttribResult *R, const char *layer, const float *acts, int n,
                                  float *scores);

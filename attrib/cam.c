@@ -42,26 +42,40 @@ static int read_by_inplace_relu(const EngModel *m, int node) {
     return 0;
 }
 
-static void cam_layer_close(CamLayer *L) {
-    free(L->act);
-    free(L->grad);
-    L->act = L->grad = NULL;
+/* The layer's activations and, per target, gradients from one forward. */
+typedef struct {
+    CamLayer L;          /* grad NULL here: each target's CamLayer points at grads[t] */
+    float **grads;       /* n arrays, or NULL for gradient-free methods */
+    int n;
+} CamShared;
+
+static void cam_shared_close(CamShared *S) {
+    free(S->L.act);
+    for (int t = 0; S->grads && t < S->n; t++) free(S->grads[t]);
+    free(S->grads);
+    memset(S, 0, sizeof *S);
 }
 
-/* One forward (+ one backward if with_grad) of P->x; A and G of the layer. */
-static int cam_layer_open(AttribParams *P, AttribResult *R, CamLayer *L, int with_grad) {
-    memset(L, 0, sizeof *L);
+/* One forward of P->x (+ one backward per target if with_grad): A of the
+   layer (ReLU applied for an in-place-ReLU batchnorm) and G per target. */
+static int cam_shared_open(AttribParams *P, AttribResult *R, CamShared *S, const int *targets, int n, int with_grad) {
+    memset(S, 0, sizeof *S);
+    CamLayer *L = &S->L;
     L->layer = P->layer && P->layer[0] ? P->layer : attrib_default_layer(P->model);
     L->node = eng_model_node_find(P->model, L->layer);
     if (L->node < 0) {
         return eng_fail("no layer named '%s' in %s (see `salient layers`)", L->layer, eng_model_arch(P->model));
     }
-    if (attrib_layer_act_grad(P, R, L->layer, &L->act, with_grad ? &L->grad : NULL, &L->K, &L->h, &L->w))
+    S->n = n;
+    if (with_grad && !(S->grads = calloc(n, sizeof(float *)))) return eng_fail("out of memory");
+    if (attrib_layer_act_grads(P, R, L->layer, targets, n, &L->act, S->grads, &L->K, &L->h, &L->w)) {
+        free(S->grads); S->grads = NULL;
         return -1;
+    }
     L->relu_inplace = read_by_inplace_relu(P->model, L->node);
     if (L->relu_inplace) {
-        size_t n = (size_t)L->K * L->h * L->w;
-        for (size_t i = 0; i < n; i++) if (L->act[i] < 0) L->act[i] = 0;
+        size_t numel = (size_t)L->K * L->h * L->w;
+        for (size_t i = 0; i < numel; i++) if (L->act[i] < 0) L->act[i] = 0;
     }
     return 0;
 }
@@ -255,25 +269,70 @@ static int method_cam(AttribParams *P, AttribResult *R, const CamMethod *M, cons
     return rc;
 }
 
-int cam_run(AttribParams *P, AttribResult *R, const CamMethod *M) {
-    double t0 = attrib_now();
-    if (check_params(P, M->name)) return -1;
-    if (attrib_result_init(R, P, 0)) return eng_fail("%s: out of memory", M->name);
-    CamLayer L;
-    if (cam_layer_open(P, R, &L, M->needs_grad)) return -1;
-    layer_notes(R, &L);
+/* R's map for P->target from the layer L (its act, and its grad for P->target). */
+static int cam_map(AttribParams *P, AttribResult *R, const CamMethod *M, const CamLayer *L) {
+    layer_notes(R, L);
     if (P->narrate)
-        fprintf(P->narrate, "%s: layer %s, A (%d,%d,%d)%s, target class %d\n", M->name, L.layer, L.K, L.h, L.w,
-                L.relu_inplace ? " = ReLU of the layer (torchvision's in-place ReLU)" : "", P->target);
-    float *cam = malloc(sizeof(float) * L.h * L.w);
-    int rc = cam ? method_cam(P, R, M, &L, cam) : -1;
+        fprintf(P->narrate, "%s: layer %s, A (%d,%d,%d)%s, target class %d\n", M->name, L->layer, L->K, L->h, L->w,
+                L->relu_inplace ? " = ReLU of the layer (torchvision's in-place ReLU)" : "", P->target);
+    float *cam = malloc(sizeof(float) * L->h * L->w);
+    int rc = cam ? method_cam(P, R, M, L, cam) : -1;
     if (!cam) eng_set_error("%s: out of memory", M->name);
     if (!rc) {
-        if (P->narrate) narrate_cam(P->narrate, cam, L.h, L.w, P->H, P->W);
-        cam_finish(R->map, P->H, P->W, cam, L.h, L.w);
+        if (P->narrate) narrate_cam(P->narrate, cam, L->h, L->w, P->H, P->W);
+        cam_finish(R->map, P->H, P->W, cam, L->h, L->w);
     }
     free(cam);
-    cam_layer_close(&L);
-    R->seconds = attrib_now() - t0;
     return rc;
+}
+
+static int init_results(AttribParams *P, AttribResult *R, const CamMethod *M, const int *targets, int n) {
+    for (int t = 0; t < n; t++) {
+        P->target = targets[t];
+        if (check_params(P, M->name)) return -1;
+    }
+    for (int t = 0; t < n; t++)
+        if (attrib_result_init(&R[t], P, 0)) {
+            for (int u = 0; u < t; u++) attrib_result_free(&R[u]);
+            return eng_fail("%s: out of memory", M->name);
+        }
+    return 0;
+}
+
+/* Counts of a shared run: the forward (and the first backward) in R[0],
+   one backward per target. */
+static void count_passes(AttribResult *R, int n, int needs_grad) {
+    R[0].forward++;
+    R[0].batches++;
+    for (int t = 0; t < n; t++) {
+        R[t].backward += needs_grad;
+        R[t].batches += t > 0 && needs_grad;
+        R[t].shared_forward = n > 1;
+    }
+}
+
+int cam_run_targets(AttribParams *P, AttribResult *R, const CamMethod *M, const int *targets, int n) {
+    double t0 = attrib_now();
+    int target0 = P->target;
+    CamShared S;
+    memset(&S, 0, sizeof S);
+    int rc = init_results(P, R, M, targets, n);
+    if (!rc) rc = cam_shared_open(P, NULL, &S, targets, n, M->needs_grad);
+    if (!rc) count_passes(R, n, M->needs_grad);
+    double t_shared = attrib_now();
+    for (int t = 0; !rc && t < n; t++) {
+        double t1 = attrib_now();
+        CamLayer L = S.L;
+        L.grad = S.grads ? S.grads[t] : NULL;
+        P->target = targets[t];
+        rc = cam_map(P, &R[t], M, &L);
+        R[t].seconds = attrib_now() - t1 + (t == 0 ? t_shared - t0 : 0);
+    }
+    cam_shared_close(&S);
+    P->target = target0;
+    return rc;
+}
+
+int cam_run(AttribParams *P, AttribResult *R, const CamMethod *M) {
+    return cam_run_targets(P, R, M, &P->target, 1);
 }

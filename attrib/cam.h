@@ -14,7 +14,14 @@
    the method needs gradients) to read the layer P->layer (default:
    attrib_default_layer), the method's weights w (cam = sum_k w_k A_k) or
    its own (h,w) cam, then cam_finish into R->map (H,W), the notes, the
-   narration and R->seconds. Returns 0, or -1 with eng_last_error() set. */
+   narration and R->seconds. Returns 0, or -1 with eng_last_error() set.
+
+   cam_run_targets does the same for n targets of one image: ONE forward,
+   then one backward per target (none for gradient-free methods), each
+   target's map from the same A and its own G; R[t] for targets[t], each
+   bit-identical to cam_run with P->target = targets[t]. Only for methods
+   whose weights/image functions do not run the network themselves (not
+   Score-CAM or Ablation-CAM: theirs are per target anyway). */
 #ifndef ATTRIB_CAM_H
 #define ATTRIB_CAM_H
 #include "attrib/attrib.h"
@@ -42,6 +49,7 @@ typedef struct {
 } CamMethod;
 
 int cam_run(AttribParams *P, AttribResult *R, const CamMethod *M);
+int cam_run_targets(AttribParams *P, AttribResult *R, const CamMethod *M, const int *targets, int n);
 
 /* The methods (one file each; registry.c names them). */
 int attrib_gradcam(AttribParams *P, AttribResult *R);
@@ -53,6 +61,14 @@ int attrib_scorecam(AttribParams *P, AttribResult *R);
 int attrib_ablationcam(AttribParams *P, AttribResult *R);
 int attrib_eigencam(AttribParams *P, AttribResult *R);
 int attrib_eigengradcam(AttribParams *P, AttribResult *R);
+/* Their AttribMethod.run_targets (cam_run_targets). */
+int attrib_gradcam_targets(AttribParams *P, AttribResult *R, const int *targets, int n);
+int attrib_gradcampp_targets(AttribParams *P, AttribResult *R, const int *targets, int n);
+int attrib_hirescam_targets(AttribParams *P, AttribResult *R, const int *targets, int n);
+int attrib_xgradcam_targets(AttribParams *P, AttribResult *R, const int *targets, int n);
+int attrib_layercam_targets(AttribParams *P, AttribResult *R, const int *targets, int n);
+int attrib_eigencam_targets(AttribParams *P, AttribResult *R, const int *targets, int n);
+int attrib_eigengradcam_targets(AttribParams *P, AttribResult *R, const int *targets, int n);
 
 /* cam (h,w) = sum_k wk[k] A_k, accumulated in double. */
 void cam_weighted_sum(float *cam, const float *wk, const float *act, int K, int h, int w);

@@ -144,46 +144,57 @@ const char *attrib_default_layer(const EngModel *m) {
     return eng_model_arch(m)[0] == 'd' ? "features.norm5" : "layer4";
 }
 
-/* The activation of `node` after a taped forward of P->x (no backward). */
-static int layer_act_only(AttribParams *P, AttribResult *R, int node, float **act, int *K, int *h, int *w) {
-    const EngNode *nd = eng_model_node(P->model, node);
-    size_t n = (size_t)nd->c * nd->h * nd->w;
-    *K = nd->c; *h = nd->h; *w = nd->w;
-    *act = malloc(sizeof(float) * n);
-    if (!*act) return -1;
-    memcpy(*act, eng_pass_act(P->pass, node), sizeof(float) * n);
-    if (R) { R->forward++; R->batches++; }
-    return 0;
+/* A copy of the (n,c,h,w) buffer of one node (n = 1); NULL if none is readable. */
+static float *copy_node(const float *src, size_t n) {
+    float *v = calloc(n, sizeof(float));
+    if (v && src) memcpy(v, src, sizeof(float) * n);
+    return v;
 }
 
-int attrib_layer_act_grad(AttribParams *P, AttribResult *R, const char *layer, float **act, float **grad,
-                          int *K, int *h, int *w) {
+/* One backward of the taped pass from the logit of `target`; the gradient
+   of `node` into a new array. */
+static float *layer_grad(EngPass *p, const EngModel *m, int node, int target, size_t n) {
+    float *seed = calloc(eng_model_n_classes(m), sizeof(float));
+    if (!seed) return NULL;
+    seed[target] = 1.0f;
+    int keep[2] = {0, node};
+    EngBackwardOpts o = {.keep_grads = keep, .n_keep_grads = 2};
+    int rc = eng_pass_backward(p, seed, &o);
+    free(seed);
+    return rc ? NULL : copy_node(eng_pass_grad(p, node), n);
+}
+
+int attrib_layer_act_grads(AttribParams *P, AttribResult *R, const char *layer, const int *targets, int n,
+                           float **act, float **grads, int *K, int *h, int *w) {
     int node = eng_model_node_find(P->model, layer);
     if (node < 0) return eng_fail("no layer named '%s' in %s", layer, eng_model_arch(P->model));
     EngPass *p = get_pass(P, 1);
     if (!p) return -1;
     eng_pass_keep(p, node);
     if (eng_pass_forward(p, P->x, ENG_TAPE_GRAD)) return -1;
-    if (!grad) return layer_act_only(P, R, node, act, K, h, w); /* gradient-free CAMs */
-    int nc = eng_model_n_classes(P->model);
-    float *seed = calloc(nc, sizeof(float));
-    if (!seed) return -1;
-    seed[P->target] = 1.0f;
-    int keep[2] = {0, node};
-    EngBackwardOpts o = {.keep_grads = keep, .n_keep_grads = 2};
-    int rc = eng_pass_backward(p, seed, &o);
-    free(seed);
-    if (rc) return -1;
     const EngNode *nd = eng_model_node(P->model, node);
-    size_t n = (size_t)nd->c * nd->h * nd->w;
+    size_t numel = (size_t)nd->c * nd->h * nd->w;
     *K = nd->c; *h = nd->h; *w = nd->w;
-    *act = malloc(sizeof(float) * n);
-    *grad = calloc(n, sizeof(float));
-    if (!*act || !*grad) { free(*act); free(*grad); return -1; }
-    memcpy(*act, eng_pass_act(p, node), sizeof(float) * n);
-    if (eng_pass_grad(p, node)) memcpy(*grad, eng_pass_grad(p, node), sizeof(float) * n);
-    if (R) { R->forward++; R->backward++; R->batches++; }
+    *act = copy_node(eng_pass_act(p, node), numel);
+    if (!*act) return -1;
+    if (R) { R->forward++; R->batches++; }
+    if (!grads) return 0; /* gradient-free CAMs */
+    for (int t = 0; t < n; t++) grads[t] = NULL;
+    for (int t = 0; t < n; t++) {
+        grads[t] = layer_grad(p, P->model, node, targets[t], numel);
+        if (!grads[t]) {
+            for (int u = 0; u <= t; u++) { free(grads[u]); grads[u] = NULL; }
+            free(*act); *act = NULL;
+            return -1;
+        }
+        if (R) { R->backward++; R->batches += t > 0; }
+    }
     return 0;
+}
+
+int attrib_layer_act_grad(AttribParams *P, AttribResult *R, const char *layer, float **act, float **grad,
+                          int *K, int *h, int *w) {
+    return attrib_layer_act_grads(P, R, layer, &P->target, 1, act, grad, K, h, w);
 }
 
 int attrib_layer_replaced_scores(AttribParams *P, AttribResult *R, const char *layer, const float *acts, int n,

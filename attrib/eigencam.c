@@ -31,3 +31,6 @@ static int image(AttribParams *P, AttribResult *R, const CamLayer *L, float *cam
 static const CamMethod method = {"eigencam", 0, NULL, image};
 
 int attrib_eigencam(AttribParams *P, AttribResult *R) { return cam_run(P, R, &method); }
+int attrib_eigencam_targets(AttribParams *P, AttribResult *R, const int *targets, int n) {
+    return cam_run_targets(P, R, &method, targets, n);
+}

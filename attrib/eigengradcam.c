@@ -30,3 +30,6 @@ static int image(AttribParams *P, AttribResult *R, const CamLayer *L, float *cam
 static const CamMethod method = {"eigengradcam", 1, NULL, image};
 
 int attrib_eigengradcam(AttribParams *P, AttribResult *R) { return cam_run(P, R, &method); }
+int attrib_eigengradcam_targets(AttribParams *P, AttribResult *R, const int *targets, int n) {
+    return cam_run_targets(P, R, &method, targets, n);
+}

@@ -30,3 +30,6 @@ static int weights(AttribParams *P, AttribResult *R, const CamLayer *L, float *w
 static const CamMethod method = {"gradcampp", 1, weights, NULL};
 
 int attrib_gradcampp(AttribParams *P, AttribResult *R) { return cam_run(P, R, &method); }
+int attrib_gradcampp_targets(AttribParams *P, AttribResult *R, const int *targets, int n) {
+    return cam_run_targets(P, R, &method, targets, n);
+}

@@ -1,6 +1,7 @@
 /* registry.c - the table of methods, in the order `all` runs them and the
    grid shows them. Each method lives in its own file attrib/<name>.c. */
 #include "attrib/attrib.h"
+#include "attrib/cam.h"
 #include "attrib/defaults.h"
 
 #include <stddef.h>
@@ -27,32 +28,32 @@ METHOD(attrib_occlusion) METHOD(attrib_rise) METHOD(attrib_random)
     {AP_GRAD_STEP, BLURIG_GRAD_STEP, NULL}
 
 static const AttribMethod methods[] = {
-    {"gradient", attrib_gradient, FAMILY_GRADIENT, "dF_k/dx (Simonyan et al. 2014)", NONE},
-    {"gradxinput", attrib_gradxinput, FAMILY_GRADIENT, "x * dF_k/dx (Shrikumar et al. 2016)", NONE},
-    {"ig", attrib_ig, FAMILY_GRADIENT, "Integrated Gradients (Sundararajan et al. 2017)", {IG}},
-    {"guidedig", attrib_guidedig, FAMILY_GRADIENT, "Guided IG, adaptive path (Kapishnikov et al. 2021)", {GIG}},
-    {"blurig", attrib_blurig, FAMILY_GRADIENT, "Blur IG, path from a Gaussian blur (Xu et al. 2020)", {BIG}},
-    {"guidedbackprop", attrib_guidedbackprop, FAMILY_GRADIENT, "Guided backprop (Springenberg et al. 2015)", NONE},
-    {"sg-gradient", attrib_sg_gradient, FAMILY_GRADIENT, "SmoothGrad over the gradient (Smilkov et al. 2017)", {SG}},
-    {"sg-ig", attrib_sg_ig, FAMILY_GRADIENT, "SmoothGrad over Integrated Gradients", {SG, IG}},
-    {"sg-guidedig", attrib_sg_guidedig, FAMILY_GRADIENT, "SmoothGrad over Guided IG", {SG, GIG}},
-    {"sg-blurig", attrib_sg_blurig, FAMILY_GRADIENT, "SmoothGrad over Blur IG", {SG, BIG}},
+    {"gradient", attrib_gradient, FAMILY_GRADIENT, "dF_k/dx (Simonyan et al. 2014)", NONE, NULL},
+    {"gradxinput", attrib_gradxinput, FAMILY_GRADIENT, "x * dF_k/dx (Shrikumar et al. 2016)", NONE, NULL},
+    {"ig", attrib_ig, FAMILY_GRADIENT, "Integrated Gradients (Sundararajan et al. 2017)", {IG}, NULL},
+    {"guidedig", attrib_guidedig, FAMILY_GRADIENT, "Guided IG, adaptive path (Kapishnikov et al. 2021)", {GIG}, NULL},
+    {"blurig", attrib_blurig, FAMILY_GRADIENT, "Blur IG, path from a Gaussian blur (Xu et al. 2020)", {BIG}, NULL},
+    {"guidedbackprop", attrib_guidedbackprop, FAMILY_GRADIENT, "Guided backprop (Springenberg et al. 2015)", NONE, NULL},
+    {"sg-gradient", attrib_sg_gradient, FAMILY_GRADIENT, "SmoothGrad over the gradient (Smilkov et al. 2017)", {SG}, NULL},
+    {"sg-ig", attrib_sg_ig, FAMILY_GRADIENT, "SmoothGrad over Integrated Gradients", {SG, IG}, NULL},
+    {"sg-guidedig", attrib_sg_guidedig, FAMILY_GRADIENT, "SmoothGrad over Guided IG", {SG, GIG}, NULL},
+    {"sg-blurig", attrib_sg_blurig, FAMILY_GRADIENT, "SmoothGrad over Blur IG", {SG, BIG}, NULL},
     {"xrai", attrib_xrai, FAMILY_REGION, "XRAI region attribution (Kapishnikov et al. 2019)",
-     {{AP_STEPS, XRAI_STEPS, NULL}, {AP_BASELINE, 0, XRAI_BASELINES}}},
-    {"gradcam", attrib_gradcam, FAMILY_CAM, "Grad-CAM (Selvaraju et al. 2017)", LAYER},
-    {"gradcampp", attrib_gradcampp, FAMILY_CAM, "Grad-CAM++ (Chattopadhay et al. 2018)", LAYER},
-    {"hirescam", attrib_hirescam, FAMILY_CAM, "HiResCAM (Draelos & Carin 2020)", LAYER},
-    {"xgradcam", attrib_xgradcam, FAMILY_CAM, "XGrad-CAM (Fu et al. 2020)", LAYER},
-    {"layercam", attrib_layercam, FAMILY_CAM, "LayerCAM (Jiang et al. 2021)", LAYER},
-    {"scorecam", attrib_scorecam, FAMILY_CAM, "Score-CAM (Wang et al. 2020)", LAYER},
-    {"ablationcam", attrib_ablationcam, FAMILY_CAM, "Ablation-CAM (Desai & Ramaswamy 2020)", LAYER},
-    {"eigencam", attrib_eigencam, FAMILY_CAM, "Eigen-CAM (Muhammad & Yeasin 2020)", LAYER},
-    {"eigengradcam", attrib_eigengradcam, FAMILY_CAM, "Eigen-CAM on gradient x activation", LAYER},
+     {{AP_STEPS, XRAI_STEPS, NULL}, {AP_BASELINE, 0, XRAI_BASELINES}}, NULL},
+    {"gradcam", attrib_gradcam, FAMILY_CAM, "Grad-CAM (Selvaraju et al. 2017)", LAYER, attrib_gradcam_targets},
+    {"gradcampp", attrib_gradcampp, FAMILY_CAM, "Grad-CAM++ (Chattopadhay et al. 2018)", LAYER, attrib_gradcampp_targets},
+    {"hirescam", attrib_hirescam, FAMILY_CAM, "HiResCAM (Draelos & Carin 2020)", LAYER, attrib_hirescam_targets},
+    {"xgradcam", attrib_xgradcam, FAMILY_CAM, "XGrad-CAM (Fu et al. 2020)", LAYER, attrib_xgradcam_targets},
+    {"layercam", attrib_layercam, FAMILY_CAM, "LayerCAM (Jiang et al. 2021)", LAYER, attrib_layercam_targets},
+    {"scorecam", attrib_scorecam, FAMILY_CAM, "Score-CAM (Wang et al. 2020)", LAYER, NULL},
+    {"ablationcam", attrib_ablationcam, FAMILY_CAM, "Ablation-CAM (Desai & Ramaswamy 2020)", LAYER, NULL},
+    {"eigencam", attrib_eigencam, FAMILY_CAM, "Eigen-CAM (Muhammad & Yeasin 2020)", LAYER, attrib_eigencam_targets},
+    {"eigengradcam", attrib_eigengradcam, FAMILY_CAM, "Eigen-CAM on gradient x activation", LAYER, attrib_eigengradcam_targets},
     {"occlusion", attrib_occlusion, FAMILY_PERTURBATION, "Occlusion (Zeiler & Fergus 2014)",
-     {{AP_WINDOW, OCC_WINDOW, NULL}, {AP_STRIDE, OCC_STRIDE, NULL}}},
+     {{AP_WINDOW, OCC_WINDOW, NULL}, {AP_STRIDE, OCC_STRIDE, NULL}}, NULL},
     {"rise", attrib_rise, FAMILY_PERTURBATION, "RISE random masks (Petsiuk et al. 2018)",
-     {{AP_MASKS, RISE_MASKS, NULL}, {AP_GRID, RISE_GRID, NULL}, {AP_PROB, RISE_PROB, NULL}}},
-    {"random", attrib_random, FAMILY_BASELINE, "uniform random map from the seeded generator", NONE},
+     {{AP_MASKS, RISE_MASKS, NULL}, {AP_GRID, RISE_GRID, NULL}, {AP_PROB, RISE_PROB, NULL}}, NULL},
+    {"random", attrib_random, FAMILY_BASELINE, "uniform random map from the seeded generator", NONE, NULL},
 };
 
 int attrib_n_methods(void) { return (int)(sizeof methods / sizeof methods[0]); }

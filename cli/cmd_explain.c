@@ -14,7 +14,14 @@
    that differ from the defaults; a wrong prediction gets the word WRONG in
    red and a red frame. explain.json records true_label, true_class,
    true_label_from ("--label", "folder" or null) and correct (null when the
-   true label is unknown). */
+   true label is unknown).
+
+   --target a,b,c explains each target into <image>/<target>/. The targets
+   share the passes that can be shared: the prediction runs once, and every
+   method with run_targets (the gradient CAMs, Eigen-CAM) runs one forward
+   for all targets and one backward per target; their maps are the same,
+   bit for bit, as with one target per run. explain.json says so with
+   "shared_forward" in "prediction" and in each method. */
 #include "attrib/attrib.h"
 #include "cli/audit.h"
 #include "cli/cli.h"
@@ -111,9 +118,13 @@ static void measure_pass_time(EngModel *m, int C, int S, int B, PassTime *pt) {
     free(x); free(seed);
 }
 
+/* Forward-only images, forward+backward pairs, and backwards whose forward
+   another target's result counted (shared passes): each at its cost. */
 static double expected_seconds(const AttribResult *R, const PassTime *pt) {
-    double fo = (double)(R->forward - R->backward) / pt->batch, fb = (double)R->backward / pt->batch;
-    return fo * pt->fwd_s + fb * pt->fb_s;
+    long pairs = R->forward < R->backward ? R->forward : R->backward;
+    double fo = (double)(R->forward - pairs) / pt->batch, fb = (double)pairs / pt->batch,
+           bo = (double)(R->backward - pairs) / pt->batch;
+    return fo * pt->fwd_s + fb * pt->fb_s + bo * (pt->fb_s - pt->fwd_s);
 }
 
 /* ---- true class and target class ---- */
@@ -182,6 +193,22 @@ typedef struct {
     float *baseline_file;
 } Run;
 
+/* What the targets of one image share (--target a,b,c): the prediction, and
+   the results of the methods with run_targets, computed once for all. */
+typedef struct {
+    int n;                /* targets */
+    int pred;
+    float *logits, *prob; /* (classes) */
+    AttribResult *res;    /* [method * n + target]; map NULL: the method runs per target */
+} Shared;
+
+/* The parameters every method of an explanation starts from. */
+static void image_params(AttribParams *P, Model *md, const float *x) {
+    attrib_params_default(P);
+    P->model = md->m; P->x = x; P->C = eng_model_in_channels(md->m); P->H = P->W = md->size;
+    P->mean = md->mean; P->std = md->std; P->sigmoid = md->sigmoid;
+}
+
 /* The lesion mask <image>.mask.png next to an image file, resized to S x S,
    for the figures' outline; NULL when there is none (or it cannot be read:
    then a note on stderr, and the figures go without it). */
@@ -199,7 +226,9 @@ static uint8_t *load_lesion(const Item *it, int S, char *path, size_t n) {
     return mask;
 }
 
-static int explain_one(Run *run, const Item *it, const float *x) {
+/* One target of the image: sh (NULL for a run of one target) holds what
+   the targets share, t is this one's index in it. */
+static int explain_one(Run *run, const Item *it, const float *x, Shared *sh, int t) {
     const Opts *o = run->o;
     Model *md = run->md;
     EngModel *m = md->m;
@@ -210,10 +239,10 @@ static int explain_one(Run *run, const Item *it, const float *x) {
     if (mkdir_p(dir)) return cli_error("cannot create %s: %s", dir, strerror(errno));
     /* prediction */
     AttribParams P;
-    attrib_params_default(&P);
-    P.model = m; P.x = x; P.C = C; P.H = P.W = S; P.mean = md->mean; P.std = md->std; P.sigmoid = md->sigmoid;
+    image_params(&P, md, x);
     float *logits = malloc(sizeof(float) * K), *prob = malloc(sizeof(float) * K);
-    int pred = logits && prob ? attrib_predict(&P, x, logits, prob) : -1;
+    int pred = !logits || !prob ? -1 : !sh ? attrib_predict(&P, x, logits, prob) : sh->pred;
+    if (sh && logits && prob) { memcpy(logits, sh->logits, sizeof(float) * K); memcpy(prob, sh->prob, sizeof(float) * K); }
     if (pred < 0) { free(logits); free(prob); return cli_error("%s", eng_last_error()); }
     const char *truth_from;
     int truth = resolve_truth(o, md, it->index < 0 ? it->path : NULL, &truth_from);
@@ -263,10 +292,17 @@ static int explain_one(Run *run, const Item *it, const float *x) {
         char phase[400];
         snprintf(phase, sizeof phase, "explain %s %s", it->name, am->name);
         trace_phase(phase);
-        double t0 = attrib_now();
-        method_prepare(&P, o, am);
-        int rc = am->run(&P, &res[k]);
-        res[k].seconds = attrib_now() - t0;
+        AttribResult *done = sh ? &sh->res[k * sh->n + t] : NULL;
+        int rc = 0;
+        if (done && done->map) { /* from the passes shared with the other targets */
+            res[k] = *done;
+            memset(done, 0, sizeof *done);
+        } else {
+            double t0 = attrib_now();
+            method_prepare(&P, o, am);
+            rc = am->run(&P, &res[k]);
+            res[k].seconds = attrib_now() - t0;
+        }
         if (rc) { cli_error("%s: %s failed: %s", it->name, am->name, eng_last_error()); failed++; continue; }
         ok[k] = 1;
         maps[k] = res[k].map;
@@ -335,6 +371,7 @@ static int explain_one(Run *run, const Item *it, const float *x) {
         jw_key(&w, "prediction"); jw_object_begin(&w);
         jw_kv_int(&w, "class", pred); jw_kv_string(&w, "label", model_label(md, pred, b, sizeof b));
         jw_kv_number(&w, "prob", prob[pred]);
+        jw_kv_bool(&w, "shared_forward", sh != NULL);
         jw_key(&w, "probs"); jw_array_begin(&w); for (int c = 0; c < K; c++) jw_number(&w, prob[c]); jw_array_end(&w);
         jw_key(&w, "logits"); jw_array_begin(&w); for (int c = 0; c < K; c++) jw_number(&w, logits[c]); jw_array_end(&w);
         jw_object_end(&w);
@@ -369,6 +406,7 @@ static int explain_one(Run *run, const Item *it, const float *x) {
             jw_kv_int(&w, "forward_images", res[k].forward);
             jw_kv_int(&w, "backward_images", res[k].backward);
             jw_kv_int(&w, "batches", res[k].batches);
+            jw_kv_bool(&w, "shared_forward", res[k].shared_forward);
             jw_kv_number(&w, "seconds", res[k].seconds);
             jw_kv_number(&w, "expected_seconds", expected_seconds(&res[k], &run->pt));
             jw_kv_string(&w, "notes", res[k].notes);
@@ -403,24 +441,95 @@ static int check_distinct_names(const Opts *o) {
     return 0;
 }
 
+#define MAX_TARGETS 64
+
+static void shared_free(Shared *sh, int n_methods) {
+    for (int i = 0; sh->res && i < n_methods * sh->n; i++) attrib_result_free(&sh->res[i]);
+    free(sh->res); free(sh->logits); free(sh->prob);
+    memset(sh, 0, sizeof *sh);
+}
+
+/* The class of each target name (-1 if it does not resolve: its own run
+   reports it) under the shared prediction. */
+static void shared_classes(const Run *run, const Item *it, const Shared *sh, char **names, int *cls) {
+    const char *from;
+    int truth = resolve_truth(run->o, run->md, it->index < 0 ? it->path : NULL, &from);
+    for (int t = 0; t < sh->n; t++) {
+        Opts one = *run->o;
+        one.target = names[t];
+        char rule[16];
+        cls[t] = truth == -2 ? -1 : resolve_target(&one, run->md, truth, sh->pred, rule, sizeof rule);
+    }
+}
+
+/* The prediction once, then every method with run_targets once for all the
+   targets that resolve. Returns 0, or -1 when the prediction failed (the
+   targets then run one by one, and report it). A method that fails here
+   is run again per target, which reports the error. */
+static int shared_passes(Run *run, const Item *it, const float *x, char **names, int n, Shared *sh) {
+    const Opts *o = run->o;
+    Model *md = run->md;
+    int K = eng_model_n_classes(md->m);
+    memset(sh, 0, sizeof *sh);
+    sh->n = n;
+    sh->logits = malloc(sizeof(float) * K);
+    sh->prob = malloc(sizeof(float) * K);
+    sh->res = calloc((size_t)run->n_methods * n, sizeof(AttribResult));
+    AttribParams P;
+    image_params(&P, md, x);
+    sh->pred = sh->logits && sh->prob && sh->res ? attrib_predict(&P, x, sh->logits, sh->prob) : -1;
+    if (sh->pred < 0) { attrib_params_release(&P); return -1; }
+    int cls[MAX_TARGETS], slot[MAX_TARGETS], targets[MAX_TARGETS], nv = 0;
+    shared_classes(run, it, sh, names, cls);
+    for (int t = 0; t < n; t++) if (cls[t] >= 0) { slot[nv] = t; targets[nv++] = cls[t]; }
+    opts_to_attrib_params(o, &P);
+    P.narrate = o->verbose ? stderr : NULL;
+    AttribResult got[MAX_TARGETS];
+    for (int k = 0; k < run->n_methods && nv > 0; k++) {
+        const AttribMethod *am = run->methods[k];
+        if (!am->run_targets) continue;
+        char phase[400];
+        snprintf(phase, sizeof phase, "explain %s %s, %d targets, shared forward", it->name, am->name, nv);
+        trace_phase(phase);
+        method_prepare(&P, o, am);
+        P.target = targets[0];
+        memset(got, 0, sizeof got);
+        if (am->run_targets(&P, got, targets, nv)) {
+            for (int v = 0; v < nv; v++) attrib_result_free(&got[v]);
+            continue;
+        }
+        for (int v = 0; v < nv; v++) sh->res[k * n + slot[v]] = got[v];
+    }
+    attrib_params_release(&P);
+    return 0;
+}
+
 /* One image under every target of --target a,b,c: the outputs of target t
-   go to <image>/<t>/. Each target is a complete explanation of its own. */
+   go to <image>/<t>/, each a complete explanation; the prediction and the
+   passes of the methods with run_targets are shared (shared_passes). */
 static int explain_targets(Run *run, const Item *it, const float *x) {
     const Opts *o = run->o;
-    if (!o->target || !strchr(o->target, ',')) return explain_one(run, it, x) != 0;
-    char list[512];
+    if (!o->target || !strchr(o->target, ',')) return explain_one(run, it, x, NULL, 0) != 0;
+    char list[512], *names[MAX_TARGETS];
     snprintf(list, sizeof list, "%s", o->target);
-    Opts one = *o;
-    int failed = 0;
+    int n = 0;
     char *save = NULL;
     for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (n == MAX_TARGETS) return cli_error("--target: at most %d targets", MAX_TARGETS);
+        names[n++] = t;
+    }
+    Shared sh;
+    int have_shared = shared_passes(run, it, x, names, n, &sh) == 0, failed = 0;
+    Opts one = *o;
+    for (int t = 0; t < n; t++) {
         Item sub = *it;
-        snprintf(sub.name, sizeof sub.name, "%.120s/%.120s", it->name, t);
-        one.target = t;
+        snprintf(sub.name, sizeof sub.name, "%.120s/%.120s", it->name, names[t]);
+        one.target = names[t];
         run->o = &one;
-        failed += explain_one(run, &sub, x) != 0;
+        failed += explain_one(run, &sub, x, have_shared ? &sh : NULL, t) != 0;
         run->o = o;
     }
+    shared_free(&sh, run->n_methods);
     return failed;
 }
 

@@ -50,6 +50,10 @@
                                 15 offsets) and one PackBits segment per
                                 byte plane, most significant byte first
      1.2.840.10008.1.2.4.50     JPEG baseline (8-bit), decoded by stb_image;
+                                lossy across decoders (the IDCT arithmetic
+                                and chroma upsampling are not fixed by the
+                                standard): within 1 of libjpeg (pydicom via
+                                Pillow, dcmtk), 2 with 4:2:2 chroma;
                                 YBR_FULL / YBR_FULL_422 come out as RGB;
                                 with PhotometricInterpretation RGB the
                                 components are taken as R, G, B without

@@ -48,12 +48,33 @@ if $S evaluate -m "$T/one.st" -M gradcam,random --min-pred 0 --insdel-steps 4 -d
   pass "evaluate on a single-logit sigmoid model runs and records the head"
 else fail "evaluate sigmoid" "$(tail -3 "$T/err")"; fi
 # several targets in one run (multi-label): one folder per target, each explaining its class
-if $S explain -m "$T/multi.st" -M gradcam,rise --masks 16 --no-png --target a,c,1 -o "$T/mt" $img >/dev/null 2>"$T/err" &&
+if $S explain -m "$T/multi.st" -M gradcam,eigencam,layercam,rise --masks 16 --no-png --target a,c,1 -o "$T/mt" $img >/dev/null 2>"$T/err" &&
    grep -q '"label": "a"' "$T/mt/Te-gl_0017/a/explain.json" && grep -q '"label": "c"' "$T/mt/Te-gl_0017/c/explain.json" &&
    grep -q '"label": "b"' "$T/mt/Te-gl_0017/1/explain.json" &&
    ! cmp -s "$T/mt/Te-gl_0017/a/rise.npy" "$T/mt/Te-gl_0017/c/rise.npy"; then
   pass "explain --target a,c,1 on a multi-label model: one folder per target, each its own class and map"
 else fail "multi-target explain" "$(tail -2 "$T/err")"; fi
+# the shared passes change nothing: every map equals the one of a run with that target alone
+same=0 differ=""
+for t in a c 1; do
+  $S explain -m "$T/multi.st" -M gradcam,eigencam,layercam,rise --masks 16 --no-png --target $t -o "$T/st$t" $img >/dev/null 2>>"$T/err"
+  for m in gradcam eigencam layercam rise; do
+    if cmp -s "$T/mt/Te-gl_0017/$t/$m.npy" "$T/st$t/Te-gl_0017/$m.npy"; then same=$((same + 1)); else differ="$differ $t/$m"; fi
+  done
+done
+[ "$same" -eq 12 ] && pass "explain --target a,c,1: all 12 maps (3 targets x 4 methods) identical to single-target runs, bit for bit" \
+  || fail "multi-target maps vs single-target runs" "differ:$differ $(tail -2 "$T/err")"
+# explain.json says which passes were shared: the prediction and the CAM forward (counted once, in the first target)
+j=$(tr -d ' \n' <"$T/mt/Te-gl_0017/c/explain.json")
+j1=$(tr -d ' \n' <"$T/mt/Te-gl_0017/a/explain.json")
+js=$(tr -d ' \n' <"$T/sta/Te-gl_0017/explain.json")
+if echo "$j" | grep -q '"prob":[0-9.e-]*,"shared_forward":true' &&
+   echo "$j" | grep -q '"name":"gradcam",.*"forward_images":0,"backward_images":1,"batches":1,"shared_forward":true' &&
+   echo "$j1" | grep -q '"name":"gradcam",.*"forward_images":1,"backward_images":1,"batches":1,"shared_forward":true' &&
+   echo "$j" | grep -q '"name":"rise",.*"forward_images":16,"backward_images":0,"batches":[0-9]*,"shared_forward":false' &&
+   echo "$js" | grep -q '"name":"gradcam",.*"forward_images":1,"backward_images":1,"batches":1,"shared_forward":false'; then
+  pass "explain.json records the shared passes (prediction, gradcam's forward counted once; rise per target; none alone)"
+else fail "shared_forward in explain.json" "$(echo "$j" | grep -o '"name":"gradcam"[^}]*}' | head -1)"; fi
 # evaluate on the multi-label model: the data set's classes are its outputs
 mkdir -p "$T/mdata/a" "$T/mdata/c"
 cp $img "$T/mdata/a/x.png"; cp $img "$T/mdata/c/y.png"

@@ -28,7 +28,11 @@
        give the same map bit for bit;
      - a blank (constant) image: every method runs and returns a map in [0,1]
        (Score-CAM on resnet18 only: its densenet run costs ~800 forwards);
-     - the narration (P->narrate) names the layer and the top channel weights.
+     - the narration (P->narrate) names the layer and the top channel weights;
+     - several targets at once (run_targets: the gradient CAMs, Eigen-CAM):
+       every class, and one class twice, from one call give maps
+       bit-identical to one call per target, with ONE forward pass counted
+       by the engine's trace (and by R.forward) instead of one per target.
    Timings at this size (1 thread) are printed beside the reference's
    (meta.json, torch 1 thread, measured by the script on the same machine):
    process CPU seconds, the fair measure on a shared machine, and wall. */
@@ -299,6 +303,82 @@ static void narration(Ctx *t, const char *method) {
     attrib_params_release(&P);
 }
 
+/* Engine passes seen by the trace: forwards and backwards through the
+   network's last node (the classifier). */
+typedef struct { int last, forward, backward; } PassCount;
+
+static void count_pass(const EngTraceEvent *ev, void *ctx) {
+    PassCount *pc = ctx;
+    if (ev->node != pc->last) return;
+    if (ev->backward) pc->backward++; else pc->forward++;
+}
+
+/* Each target's map with a pass of its own (fresh parameters each time). */
+static int single_maps(Ctx *t, const AttribMethod *am, const int *targets, int n, float **maps) {
+    for (int i = 0; i < n; i++) {
+        AttribParams P;
+        attrib_params_default(&P);
+        P.model = t->m; P.x = t->x; P.C = t->c->in_ch; P.H = IMG_H; P.W = IMG_W; P.target = targets[i];
+        AttribResult R;
+        int rc = am->run(&P, &R);
+        maps[i] = rc ? NULL : R.map;
+        if (rc) attrib_result_free(&R);
+        free(R.attr);
+        attrib_params_release(&P);
+        if (rc) { printf("FAIL %s target %d: %s\n", am->name, targets[i], eng_last_error()); check_failures_++; return -1; }
+    }
+    return 0;
+}
+
+/* run_targets against run per target: maps bit for bit, passes counted. */
+static void shared_targets(Ctx *t, const AttribMethod *am) {
+    int n = t->c->classes + 1, targets[8];
+    for (int i = 0; i < t->c->classes; i++) targets[i] = t->c->classes - 1 - i;
+    targets[n - 1] = targets[0]; /* a class asked twice */
+    float *single[8] = {0};
+    PassCount one = {eng_model_n_nodes(t->m) - 1, 0, 0}, shared = one;
+    eng_set_trace(count_pass, &one);
+    int rc = single_maps(t, am, targets, n, single);
+    eng_set_trace(NULL, NULL);
+    AttribParams P;
+    attrib_params_default(&P);
+    P.model = t->m; P.x = t->x; P.C = t->c->in_ch; P.H = IMG_H; P.W = IMG_W; P.target = 1;
+    AttribResult R[8];
+    memset(R, 0, sizeof R);
+    eng_set_trace(count_pass, &shared);
+    if (!rc) rc = am->run_targets(&P, R, targets, n);
+    eng_set_trace(NULL, NULL);
+    int same = !rc, flags = !rc && P.target == 1;
+    long fwd = 0, bwd = 0;
+    for (int i = 0; !rc && i < n; i++) {
+        same &= memcmp(single[i], R[i].map, sizeof(float) * IMG_H * IMG_W) == 0;
+        flags &= R[i].shared_forward == 1 && R[i].attr == NULL;
+        fwd += R[i].forward; bwd += R[i].backward;
+    }
+    char label[200];
+    snprintf(label, sizeof label, "%s %s: %d targets in one call == one call per target, bit for bit", t->c->name,
+             am->name, n);
+    CHECK(same && flags, label, "rc %d, same %d, flags %d", rc, same, flags);
+    int want_bwd = strcmp(am->name, "eigencam") ? n : 0;
+    snprintf(label, sizeof label, "%s %s: forward passes %d shared vs %d one by one (R.forward %ld), backward %d vs %d",
+             t->c->name, am->name, shared.forward, one.forward, fwd, shared.backward, one.backward);
+    CHECK(shared.forward == 1 && one.forward == n && fwd == 1 && shared.backward == want_bwd &&
+          one.backward == want_bwd && bwd == want_bwd, label, "unexpected counts");
+    for (int i = 0; i < n; i++) { free(single[i]); attrib_result_free(&R[i]); }
+    attrib_params_release(&P);
+}
+
+static void shared_targets_all(Ctx *t) {
+    int found = 0;
+    for (int i = 0; i < attrib_n_methods(); i++) {
+        const AttribMethod *am = attrib_method(i);
+        if (!am->run_targets) continue;
+        found++;
+        shared_targets(t, am);
+    }
+    CHECK(found == 7, "run_targets: the 5 gradient CAMs, eigencam and eigengradcam", "%d methods have it", found);
+}
+
 static void run_case(const Case *c) {
     Ctx t = {.c = c};
     char err[256];
@@ -322,6 +402,7 @@ static void run_case(const Case *c) {
             batch_invariance(&t, "ablationcam");
         }
         blank_image(&t);
+        shared_targets_all(&t);
     }
     json_free(t.meta);
     eng_model_free(t.m);

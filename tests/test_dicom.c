@@ -1,6 +1,8 @@
 /* test_dicom.c - tests of io/dicom.c and io/jpeg_lossless.c and of DICOM
    through image_load: stored values bit for bit against pydicom (via dcmtk
    for JPEG) for every syntax read, JPEG baseline within +-1 of dcmtk, the
+   same against dcmtk's dcm2pnm (stored values exactly, JPEG baseline within
+   the bound ISO/IEC 10918-2 allows, windows within dcmtk's truncation), the
    rescale and the window against pydicom's apply_voi_lut, MONOCHROME1,
    refusals, and hostile buffers (bounds, nesting, overflow, deflate bomb,
    odd lengths, every truncation and seeded byte flips of real files).
@@ -163,6 +165,146 @@ static float *render_file(const char *file, const DicomWindow *want, DicomWindow
     }
     free(buf);
     return out;
+}
+
+/* tests/data/dicom/dcm2pnm.json (tools/make_dicom_golden.py --dcm2pnm)
+   holds, per golden file, dcm2pnm's rendering with the modality LUT, no
+   VOI window, presentation LUT IDENTITY and n = BitsStored output bits:
+   v = x - x_min, recorded as the SHA-256 of v + x_min (the stored values)
+   per frame. dcmj2pnm (dcm2pnm with dcmtk's JPEG decoders) renders the
+   JPEG syntaxes.
+
+   Exact codings (native, deflate, RLE, JPEG lossless): both decoders are
+   exact, so salient's stored values must hash the same, bit for bit. One
+   documented exception: for 32-bit big endian data (rtdose_expb.dcm)
+   dcmtk reads the OW value as 16-bit words and joins them low word first,
+   so its value is the true one with the two 16-bit halves swapped
+   (pydicom and salient agree with the little endian rtdose.dcm); the
+   test checks exactly that.
+
+   JPEG baseline is lossy across decoders: T.81 fixes the bitstream, not
+   the IDCT arithmetic or the chroma upsampling. ISO/IEC 10918-2 (the
+   compliance tests) accepts a decoder whose reconstructed samples are
+   within 1 of the reference decoder's, so two compliant decoders may
+   differ by 2 per sample (MONOCHROME2, and RGB stored without colour
+   transform). Through YCbCr -> RGB a chroma error is multiplied by up to
+   1.772 (B = Y + 1.772 (Cb - 128)) and each decoder rounds once more:
+   2 + 2 * 1.772 + 1 < 6 for YBR_FULL (4:4:4). For YBR_FULL_422 the
+   upsampling filter is the decoder's choice (stb and libjpeg use
+   different "fancy" triangle filters), so the standard bounds nothing:
+   the recorded measurement is the bound there. The committed <file>.ref.npy
+   must be dcm2pnm's output (its hash is checked), and max |salient - it|
+   is printed and held to the bound. */
+static void check_dcm2pnm_file(const JsonValue *e) {
+    const char *file = json_string(json_get(e, "file")), *refused = json_string(json_get(e, "refused"));
+    char name[200], why[600] = "", err[512];
+    snprintf(name, sizeof name, "dicom.dcm2pnm.%s", file);
+    if (refused) {
+        printf("# %s: dcmtk refuses the file (%s); max |salient - pydicom| = %g\n", file, refused,
+               json_number(json_get(e, "max_diff_pydicom")));
+        return;
+    }
+    size_t len;
+    uint8_t *buf = read_data(file, &len);
+    DicomFile d;
+    if (!buf || dicom_parse(buf, len, file, &d, err, sizeof err) < 0) {
+        CHECK(0, name, "%s", buf ? err : "unreadable");
+        free(buf);
+        return;
+    }
+    const JsonValue *shas = json_get(e, "frame_sha256");
+    const char *ref = json_string(json_get(e, "reference"));
+    int lossy = ref != NULL, swapped = json_get(e, "dcmtk_halves_swapped") != NULL;
+    size_t n = dicom_frame_values(&d);
+    int64_t *v = malloc(n * sizeof *v), *r = malloc(n * sizeof *r);
+    NpyArray a = {0};
+    int ok = v && r && json_len(shas) == (size_t)d.frames;
+    if (lossy && ok) {
+        char path[256];
+        snprintf(path, sizeof path, DATA "%s", ref);
+        ok = npy_read(path, &a, err, sizeof err) == 0 && a.dtype == NPY_U8 && a.numel == n * d.frames;
+        if (!ok) snprintf(why, sizeof why, "%s: not (frames, samples, rows, cols) uint8", ref);
+    }
+    long worst = 0;
+    for (int f = 0; ok && f < d.frames; f++) {
+        char hex[65];
+        if (dicom_frame_stored(&d, f, v, err, sizeof err) < 0) { ok = 0; snprintf(why, sizeof why, "%s", err); break; }
+        if (lossy) {
+            const uint8_t *rf = (const uint8_t *)a.data + (size_t)f * n;
+            for (size_t i = 0; i < n; i++) r[i] = rf[i];
+            sha_of_int64(r, n, hex);
+            ok = !strcmp(hex, json_string(json_at(shas, (size_t)f)));
+            if (!ok) { snprintf(why, sizeof why, "frame %d: %s is not dcm2pnm's output", f, ref); break; }
+            for (size_t i = 0; i < n; i++) if (labs((long)(v[i] - r[i])) > worst) worst = labs((long)(v[i] - r[i]));
+        } else {
+            if (swapped)
+                for (size_t i = 0; i < n; i++) v[i] = (int64_t)((((uint64_t)v[i] & 0xFFFF) << 16) | (((uint64_t)v[i] >> 16) & 0xFFFF));
+            sha_of_int64(v, n, hex);
+            ok = !strcmp(hex, json_string(json_at(shas, (size_t)f)));
+            if (!ok) snprintf(why, sizeof why, "frame %d: stored values differ from dcm2pnm's", f);
+        }
+    }
+    if (ok && lossy) {
+        const JsonValue *b = json_get(e, "bound");
+        long bound = (long)json_number(json_type(b) == JSON_NUMBER ? b : json_get(e, "max_diff_dcm2pnm"));
+        printf("# %s (%s): max |salient - dcm2pnm| = %ld, bound %ld (%s)\n", file, json_string(json_get(e, "photometric")),
+               worst, bound, json_type(b) == JSON_NUMBER ? "ISO/IEC 10918-2" : "measured: upsampling not standardised");
+        ok = worst <= bound;
+        if (!ok) snprintf(why, sizeof why, "max |salient - dcm2pnm| = %ld > %ld", worst, bound);
+    }
+    CHECK(ok, name, "%s", why);
+    npy_free(&a);
+    free(v); free(r);
+    dicom_free(&d);
+    free(buf);
+}
+
+/* dcm2pnm with a window (+Wi 1: the file's first; +Ww C W), 8-bit output,
+   against salient's [0,1] output y: dcmtk truncates, so its value must be
+   floor(255 y) for every pixel. (At 16 bits, +opn 16, dcmtk's LUT
+   arithmetic puts a few values, under 1%, one step lower still, so the
+   8-bit output is the one compared.) */
+static void check_dcm2pnm_window(const JsonValue *w) {
+    const char *file = json_string(json_get(w, "file")), *ref = json_string(json_get(w, "reference"));
+    char name[200], err[512] = "", path[256];
+    snprintf(name, sizeof name, "dicom.dcm2pnm_window.%s", ref);
+    DicomWindow want = {.mode = DICOM_WINDOW_FILE}, used;
+    if (json_type(json_get(w, "center")) == JSON_NUMBER) {
+        want.mode = DICOM_WINDOW_EXPLICIT;
+        want.center = json_number(json_get(w, "center"));
+        want.width = json_number(json_get(w, "width"));
+    }
+    float *y = render_file(file, &want, &used, 0, err, sizeof err);
+    NpyArray a;
+    snprintf(path, sizeof path, DATA "%s", ref);
+    int ok = y && npy_read(path, &a, err, sizeof err) == 0;
+    if (!ok) { CHECK(0, name, "%s", err); free(y); return; }
+    double lo = 1e9, hi = -1e9;
+    long differ = 0;
+    for (size_t i = 0; i < a.numel && a.dtype == NPY_U8; i++) {
+        double dlt = 255.0 * y[i] - ((const uint8_t *)a.data)[i];
+        if (dlt < lo) lo = dlt;
+        if (dlt > hi) hi = dlt;
+        differ += floor(255.0 * y[i]) != ((const uint8_t *)a.data)[i];
+    }
+    printf("# %s, %s (window %g/%g): 255 y - dcm2pnm in [%.4f, %.4f]\n", file, json_string(json_get(w, "options")),
+           used.center, used.width, lo, hi);
+    CHECK(a.dtype == NPY_U8 && a.numel > 0 && differ == 0, name, "%ld of %zu values are not floor(255 y)", differ, a.numel);
+    npy_free(&a);
+    free(y);
+}
+
+static void test_dcm2pnm(void) {
+    size_t len;
+    char err[256];
+    uint8_t *text = read_data("dcm2pnm.json", &len);
+    JsonValue *doc = text ? json_parse((const char *)text, len, err, sizeof err) : NULL;
+    free(text);
+    const JsonValue *files = json_get(doc, "files"), *w = json_get(doc, "windows");
+    CHECK(doc && json_len(files) >= 38, "dicom.dcm2pnm_json", "cannot read " DATA "dcm2pnm.json, or too few files");
+    for (size_t i = 0; i < json_len(files); i++) check_dcm2pnm_file(json_at(files, i));
+    for (size_t i = 0; i < json_len(w); i++) check_dcm2pnm_window(json_at(w, i));
+    json_free(doc);
 }
 
 static void check_window_reference(const JsonValue *w) {
@@ -688,7 +830,35 @@ static void test_mutations(void) {
     CHECK(silent == 0, "dicom.mutations_no_crash", "%ld refusals without a message", silent);
 }
 
-int main(void) {
+/* test_dicom --dump FILE: the stored values of every frame as text, a line
+   "frames samples rows cols" then one value per line, for
+   tools/make_dicom_golden.py to measure against other decoders. */
+static int dump_stored(const char *path) {
+    char err[512];
+    uint8_t *buf;
+    size_t len;
+    DicomFile d;
+    if (io_read_file(path, (size_t)1 << 26, &buf, &len, err, sizeof err) < 0 ||
+        dicom_parse(buf, len, path, &d, err, sizeof err) < 0) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
+    }
+    size_t n = dicom_frame_values(&d);
+    int64_t *v = malloc(n * sizeof *v);
+    int rc = v ? 0 : 1;
+    printf("%d %d %d %d\n", d.frames, d.samples, d.rows, d.cols);
+    for (int f = 0; !rc && f < d.frames; f++) {
+        if (dicom_frame_stored(&d, f, v, err, sizeof err) < 0) { fprintf(stderr, "%s\n", err); rc = 1; break; }
+        for (size_t i = 0; i < n; i++) printf("%lld\n", (long long)v[i]);
+    }
+    free(v);
+    dicom_free(&d);
+    free(buf);
+    return rc;
+}
+
+int main(int argc, char **argv) {
+    if (argc == 3 && !strcmp(argv[1], "--dump")) return dump_stored(argv[2]);
     JsonValue *doc = golden_doc();
     CHECK(doc != NULL, "dicom.golden_json", "cannot read " DATA "golden.json");
     if (doc) {
@@ -696,6 +866,7 @@ int main(void) {
         const JsonValue *w = json_get(doc, "windows");
         for (size_t i = 0; i < json_len(w); i++) check_window_reference(json_at(w, i));
     }
+    test_dcm2pnm();
     test_window_formula();
     test_window_modes();
     test_monochrome1();

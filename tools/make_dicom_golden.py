@@ -22,6 +22,29 @@ Run from the repository root:  /usr/bin/python3 tools/make_dicom_golden.py
    apply_voi_lut, mapped to [0,1] by pydicom's own output range) are
    written as float32 .npy for MR_small (file window) and CT_small
    (explicit window 40/400).
+
+With --dcm2pnm (after `make`; the files above stay as they are) it writes
+tests/data/dicom/dcm2pnm.json, dcmtk's rendering of the same files, for
+tests/test_dicom.c:
+  - stored values: dcm2pnm (dcmj2pnm, the same program with dcmtk's JPEG
+    decoders, for JPEG syntaxes) with the modality LUT and NO VOI window
+    (-W), presentation LUT IDENTITY (+Pid, so MONOCHROME1 is not
+    inverted), all frames (+Fa), n-bit ASCII PNM with n = BitsStored
+    (+opn n). Its output is then v = x - x_min, x_min the smallest value
+    BitsStored allows (dcmtk maps the full range of possible values onto
+    0..2^n-1, and with n = BitsStored that is a shift; the modality
+    rescale cancels out). Recorded: per frame the SHA-256 of v + x_min as
+    little-endian int64, the format of golden.json, so the test compares
+    it with salient's stored values exactly. Checked here: equal to
+    golden.json's hashes for every exactly coded file.
+  - JPEG baseline (lossy): the same hash of dcmj2pnm's 8-bit output, which
+    must equal the committed <file>.ref.npy (checked here), plus the
+    measured max |salient - dcmj2pnm| and max |salient - pydicom| (pydicom
+    decodes JPEG baseline with Pillow); salient's values come from
+    `build/tests/test_dicom --dump FILE`.
+  - windowed: dcm2pnm +Wi 1 (the file's first window) or +Ww C W, 8-bit
+    (+opn 8), saved as uint8 .npy (small files), for the test to compare
+    with salient's [0,1] output scaled by 255.
 """
 import hashlib
 import json
@@ -256,7 +279,142 @@ def window_reference(name, center, width, out):
             "made_by": "pydicom %s apply_modality_lut + apply_voi_lut (LINEAR), (y - y_min) / (y_max - y_min)" % pydicom.__version__}
 
 
+def dcmtk_program_version(prog):
+    out = subprocess.run([prog, "--version"], capture_output=True, text=True).stdout
+    return out.splitlines()[0].strip("$ ").replace("dcmtk: ", "") if out else "?"
+
+
+def read_pnm(path):
+    """ASCII PGM/PPM (P2/P3) -> (samples, rows, cols) int64."""
+    t = open(path, "rb").read().split()
+    kind, w, h = t[0], int(t[1]), int(t[2])
+    v = np.array([int(x) for x in t[4:]], dtype=np.int64)
+    return v.reshape(h, w, 3).transpose(2, 0, 1) if kind == b"P3" else v.reshape(1, h, w)
+
+
+def dcmtk_render(name, options):
+    """Every frame dcm2pnm (dcmj2pnm for JPEG) writes with options, or the error message."""
+    hdr = pydicom.dcmread(os.path.join(OUT, name), stop_before_pixels=True)
+    prog = "dcmj2pnm" if str(hdr.file_meta.TransferSyntaxUID).startswith("1.2.840.10008.1.2.4.") else "dcm2pnm"
+    with tempfile.TemporaryDirectory() as tmp:
+        r = subprocess.run([prog, *options, "+Fa", os.path.join(OUT, name), os.path.join(tmp, "f")],
+                           capture_output=True, text=True)
+        files = sorted(os.listdir(tmp), key=lambda f: int(f.split(".")[1]))
+        if r.returncode or not files:
+            return prog, None, (r.stderr.strip().splitlines() or ["no output"])[-1]
+        return prog, [read_pnm(os.path.join(tmp, f)) for f in files], None
+
+
+def salient_stored(name):
+    """salient's stored values (frames, samples, rows, cols) via test_dicom --dump."""
+    out = subprocess.run(["build/tests/test_dicom", "--dump", os.path.join(OUT, name)], capture_output=True,
+                         text=True, check=True).stdout.split()
+    shape = [int(x) for x in out[:4]]
+    return np.array([int(x) for x in out[4:]], dtype=np.int64).reshape(shape)
+
+
+def sha_int64(a):
+    return hashlib.sha256(np.ascontiguousarray(a).astype("<i8").tobytes()).hexdigest()
+
+
+# Bounds for JPEG baseline across two decoders (see tests/test_dicom.c):
+# ISO/IEC 10918-2 lets each decoded sample be within 1 of the reference
+# decoder's, so two compliant decoders are within 2 of each other; the
+# YCbCr -> RGB transform multiplies a chroma error by up to 1.772 and each
+# decoder rounds once more: 2 + 2 * 1.772 + 1 -> 6. Chroma upsampling (4:2:2)
+# is not specified by the standard: no bound, the measured value is kept.
+def jpeg_bound(photometric):
+    return {"MONOCHROME2": 2, "MONOCHROME1": 2, "RGB": 2, "YBR_FULL": 6}.get(photometric)
+
+
+def dcm2pnm_golden():
+    golden = json.load(open(os.path.join(OUT, "golden.json")))
+    entries = []
+    for e in golden["files"]:
+        name, bs = e["file"], e["bits_stored"]
+        lossy = e["transfer_syntax"] == "1.2.840.10008.1.2.4.50"
+        options = ["-W", "+Pid", "+opn", str(bs)]
+        prog, frames, error = dcmtk_render(name, options)
+        d = {"file": name, "program": prog, "options": " ".join(options + ["+Fa"])}
+        if error:
+            d["refused"] = error
+            if lossy:   # measured against pydicom alone
+                d["max_diff_pydicom"] = int(np.abs(salient_stored(name) - pydicom_rgb(name)).max())
+            entries.append(d)
+            continue
+        x_min = 0 if e["pixel_representation"] == 0 or e["samples"] == 3 else -2 ** (bs - 1)
+        d["frame_sha256"] = [sha_int64(f + x_min) for f in frames]
+        if not lossy and d["frame_sha256"] != e["frame_sha256"] and e["bits_allocated"] == 32 and "2.2" == e["transfer_syntax"][-3:]:
+            # dcmtk reads 32-bit big endian OW as 16-bit words and joins them low word first:
+            # its value is pydicom's with the two 16-bit halves swapped (checked here)
+            ours = salient_stored(name)
+            swapped = ((ours & 0xFFFF) << 16) | (ours >> 16)
+            assert [sha_int64(f) for f in swapped] == d["frame_sha256"], name
+            assert [sha_int64(f) for f in ours] == e["frame_sha256"], name
+            d["coding"] = "exact"
+            d["dcmtk_halves_swapped"] = True
+        elif not lossy:
+            assert d["frame_sha256"] == e["frame_sha256"], name   # dcmtk and pydicom agree exactly
+            d["coding"] = "exact"
+        else:
+            ref = np.load(os.path.join(OUT, e["lossy_reference"]))
+            assert [sha_int64(r) for r in ref] == d["frame_sha256"], name   # the .ref.npy is dcmtk's output
+            ours = salient_stored(name)
+            d.update({"coding": "lossy", "reference": e["lossy_reference"], "photometric": e["photometric"],
+                      "bound": jpeg_bound(e["photometric"]),
+                      "max_diff_dcm2pnm": int(np.abs(ours - np.stack(frames)).max())})
+            try:
+                py = pydicom_rgb(name)
+                d["max_diff_pydicom"] = int(np.abs(ours - py).max())
+                d["pydicom_vs_dcm2pnm"] = int(np.abs(py - np.stack(frames)).max())
+            except Exception as ex:   # Pillow cannot decode every file pydicom hands it
+                d["pydicom_error"] = "%s: %s" % (type(ex).__name__, ex)
+        entries.append(d)
+    windows = []
+    for name, options, out in (("MR_small.dcm", ["+Wi", "1"], "MR_small_dcm2pnm_Wi1.npy"),
+                               ("MR_small_mono1.dcm", ["+Wi", "1"], "MR_small_mono1_dcm2pnm_Wi1.npy"),
+                               ("CT_small.dcm", ["+Ww", "40", "400"], "CT_small_dcm2pnm_Ww_40_400.npy")):
+        prog, frames, error = dcmtk_render(name, options + ["+opn", "8"])
+        assert not error, error
+        np.save(os.path.join(OUT, out), frames[0][0].astype(np.uint8))
+        w = {"file": name, "program": prog, "options": " ".join(options + ["+opn", "8"]), "reference": out}
+        if options[0] == "+Ww":
+            w["center"], w["width"] = float(options[1]), float(options[2])
+        windows.append(w)
+    import PIL
+    doc = {"tool": "tools/make_dicom_golden.py --dcm2pnm", "dcm2pnm": dcmtk_program_version("dcm2pnm"),
+           "dcmj2pnm": dcmtk_program_version("dcmj2pnm"), "pydicom": pydicom.__version__, "pillow": PIL.__version__,
+           "stored_values": "SHA-256 of little-endian int64 v + x_min, (samples, rows, cols) per frame",
+           "files": entries, "windows": windows}
+    with open(os.path.join(OUT, "dcm2pnm.json"), "w") as f:
+        json.dump(doc, f, indent=1)
+        f.write("\n")
+    for d in entries:
+        print("%-32s %-8s %s" % (d["file"], d.get("coding", "refused"),
+                                 d.get("refused") or ("max |salient - dcm2pnm| %d, |salient - pydicom| %s, |pydicom - dcm2pnm| %s"
+                                                      % (d["max_diff_dcm2pnm"], d.get("max_diff_pydicom", "-"),
+                                                         d.get("pydicom_vs_dcm2pnm", d.get("pydicom_error")))
+                                                      if d["coding"] == "lossy" else "")))
+
+
+def pydicom_rgb(name):
+    """pydicom's pixel_array (Pillow's JPEG decoder), YBR converted to RGB with
+    pydicom's convert_color_space as a pydicom user gets RGB; (frames, samples, rows, cols)."""
+    from pydicom.pixel_data_handlers.util import convert_color_space
+    ds = pydicom.dcmread(os.path.join(OUT, name))
+    arr = ds.pixel_array
+    if str(ds.PhotometricInterpretation).startswith("YBR"):
+        arr = convert_color_space(arr, str(ds.PhotometricInterpretation), "RGB")
+    return frames_of(arr, hdr_of(name)).astype(np.int64)
+
+
+def hdr_of(name):
+    return pydicom.dcmread(os.path.join(OUT, name), stop_before_pixels=True)
+
+
 def main():
+    if sys.argv[1:] == ["--dcm2pnm"]:
+        return dcm2pnm_golden()
     os.makedirs(OUT, exist_ok=True)
     for n in COPIED:
         shutil.copy(os.path.join(SRC, n), os.path.join(OUT, n))

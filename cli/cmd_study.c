@@ -76,7 +76,11 @@ static int run_all(const Opts *o, const StudyProtocol *p) {
             fprintf(stderr, "salient study: %s, variant %s -> %s\n", p->data[i].name, p->variant[j].name, outdir);
             int r = cmd_evaluate(&e);
             if (r > rc) rc = r;
-            if (r > 1) return r;   /* a setting or output error: the next runs would fail the same way */
+            char runjson[2400];
+            snprintf(runjson, sizeof runjson, "%s/run.json", outdir);
+            FILE *f = r ? fopen(runjson, "r") : NULL;
+            if (f) fclose(f);
+            else if (r) return r;   /* nothing written: a setting error, which every run would repeat */
         }
     return rc;
 }

@@ -63,7 +63,14 @@ static int study_key(Parser *ps, const char *key, const char *v) {
     StudyProtocol *p = ps->p;
     char *end;
     if (!strcmp(key, "name")) return copy(ps, p->name, sizeof p->name, v, key);
-    if (!strcmp(key, "methods")) return copy(ps, p->methods, sizeof p->methods, v, key);
+    if (!strcmp(key, "methods")) {   /* as -M, with any spaces dropped ("ig, xrai" = "ig,xrai") */
+        char packed[sizeof p->methods + 1];
+        size_t L = 0;
+        for (const char *c = v; *c && L < sizeof packed - 1; c++)
+            if (!isspace((unsigned char)*c)) packed[L++] = *c;
+        packed[L] = 0;
+        return copy(ps, p->methods, sizeof p->methods, packed, key);
+    }
     if (!strcmp(key, "insdel")) return parse_onoff(ps, key, v, &p->insdel);
     if (!strcmp(key, "seed")) {
         unsigned long long s = strtoull(v, &end, 10);

@@ -7,7 +7,7 @@
 
      name = brain-and-cxr          the study's name
      seed = 0                      the one seeded generator's seed
-     methods = ig:steps=25,...     as -M: methods with their parameters
+     methods = ig:steps=25, xrai   as -M: methods with their parameters (spaces dropped)
      insdel = off                  insertion/deletion too (on|off, default off)
 
      [variant paper]               how maps are scored; every variant scores

@@ -1,0 +1,66 @@
+#!/bin/sh
+# salient study: a protocol with two variants on four bundled brain slices
+# and a small deterministic model. Both variants' outputs exist and record
+# their settings; the protocol is copied as run; the second variant reuses
+# the first's maps (only the CAM maps whose class differs under the paper's
+# rule are computed again); a second run resumes without computing; two
+# shards merged equal the unsharded run; a bad protocol names its line.
+. tests/lib_cli.sh
+$B/tests/tool_mkmodel resnet18 1 4 3 F32 "$T/m.st" '"input_size":"32","labels":"glioma,meningioma,notumor,pituitary"' >/dev/null
+mkdir -p "$T/p"
+printf 'path,label\nglioma/Te-gl_0017.png,glioma\nglioma/Te-gl_0057.png,glioma\nmeningioma/Te-me_0134.png,meningioma\npituitary/%s,pituitary\n' \
+  "$(ls tests/data/samples/brain/pituitary | grep -v mask | head -1)" >"$T/p/list.csv"
+cat >"$T/p/t.study" <<EOT
+name = test
+seed = 3
+methods = gradcam, ig:steps=4, random
+[variant paper]
+target = paper
+info = entropy
+min_pred = 0
+aggregate = median
+[variant ours]
+[data brain]
+model = $T/m.st
+list = list.csv
+root = \$DATA/brain
+EOT
+run() { $S study "$T/p/t.study" -d tests/data/samples --threads 1 "$@"; }
+if run -o "$T/o" >"$T/log" 2>&1 && cmp -s "$T/p/t.study" "$T/o/protocol.study"; then
+  pass "study: both variants run; the protocol is copied into the outputs byte for byte"
+else fail "study run" "$(tail -3 "$T/log")"; fi
+rows() { tail -n +2 "$1" | wc -l; }
+p=$T/o/brain/paper; r=$T/o/brain/ours
+[ "$(rows $p/results.csv)" -eq 12 ] && [ "$(rows $r/results.csv)" -eq 12 ] &&
+  grep -q '"info": "entropy"' $p/run.json && grep -q '"info": "webp"' $r/run.json &&
+  grep -q 'the seed paper' $p/run.json && grep -q '"target": "the predicted class of each image"' $r/run.json &&
+  grep -q '"min_pred": 0,' $p/run.json && grep -q '"min_pred": 0.8' $r/run.json \
+  && pass "study: each variant's run.json records its target rule, information and min_pred (12 rows each)" \
+  || fail "study variants" "$(rows $p/results.csv) / $(rows $r/results.csv) rows"
+# maps: 12 for the first variant, plus one Grad-CAM map per image whose label is not its prediction
+wrong=$(tail -n +2 $p/results.csv | awk -F, '$5=="gradcam" && $2!=$3' | wc -l)
+maps=$(ls "$T/o/.maps/brain" | wc -l)
+[ "$maps" -eq $((12 + wrong)) ] && pass "study: the second variant reuses the maps ($maps maps for 24 rows, $wrong Grad-CAM maps for a label that is not the prediction)" \
+  || fail "study map cache" "$maps maps, $wrong misclassified"
+# the same maps: the map-only metric (mass outside the head) is equal across variants for ig and random
+a=$(tail -n +2 $p/results.csv | awk -F, '$5!="gradcam" {print $1,$5,$12}' | sort)
+b=$(tail -n +2 $r/results.csv | awk -F, '$5!="gradcam" {print $1,$5,$12}' | sort)
+[ -n "$a" ] && [ "$a" = "$b" ] && pass "study: ig and random score the same maps in both variants (outside_mass equal)" \
+  || fail "study same maps" "differ"
+cp $p/results.csv "$T/before.csv"
+run -o "$T/o" >"$T/log2" 2>&1 && cmp -s $p/results.csv "$T/before.csv" && [ "$(ls "$T/o/.maps/brain" | wc -l)" -eq "$maps" ] \
+  && pass "study: run again, it resumes: nothing recomputed, results unchanged" || fail "study resume" "$(tail -2 "$T/log2")"
+# two shards, merged, equal the unsharded run (every column but seconds)
+run --shard 0/2 -o "$T/s0" >"$T/log3" 2>&1; run --shard 1/2 -o "$T/s1" >>"$T/log3" 2>&1
+$S study "$T/p/t.study" -d tests/data/samples --merge "$T/s0" "$T/s1" -o "$T/m" >>"$T/log3" 2>&1
+same=1
+for v in paper ours; do
+  x=$(tail -n +2 "$T/o/brain/$v/results.csv" | cut -d, -f1-13 | sort)
+  y=$(tail -n +2 "$T/m/brain/$v/results.csv" 2>/dev/null | cut -d, -f1-13 | sort)
+  [ -n "$x" ] && [ "$x" = "$y" ] || same=0
+done
+[ $same -eq 1 ] && pass "study: two shards merged equal the unsharded run, both variants" || fail "study shards" "$(tail -3 "$T/log3")"
+printf 'methods = ig\ncolour = red\n' >"$T/p/bad.study"
+expect_error "study: an unknown protocol key is refused, naming the line" "line 2: unknown study key 'colour'" \
+  $S study "$T/p/bad.study" -o "$T/bad"
+expect_error "study: \$DATA paths need the data folder" "give the data folder" env SALIENT_DATA= $S study "$T/p/t.study" -o "$T/nd"

@@ -3,10 +3,12 @@
 # cluster on this machine (munged, slurmctld and slurmd, all on localhost,
 # configured, keyed and logged inside the scratch folder; /etc/slurm and the
 # system's munge key are never read or touched). The test submits a
-# 4-image, 2-method evaluation (the bundled brain model, Grad-CAM and
-# random, PIC on) as a 2-task array job with tools/slurm/submit.sh, which
+# 4-image, 2-method study (salient study with a one-variant protocol: the
+# bundled brain model, Grad-CAM and random, PIC with the paper's target rule
+# and entropy, insertion/deletion) as a 2-task array job with
+# tools/slurm/submit.sh, which
 # queues the merge behind it with --dependency=afterok; it waits for both,
-# then runs the same evaluation unsharded and checks that the merged
+# then runs the same study unsharded and checks that the merged
 # results.csv, curves and summary.json equal the unsharded ones.
 # Skipped, with the reason, when Slurm or munge is not installed
 # (apt-get install slurm-wlm munge) or the daemons cannot start here (the
@@ -130,13 +132,28 @@ for c in glioma meningioma notumor pituitary; do
   f=$(ls $SRC/$c | grep -v '\.mask\.png$' | head -1)
   mkdir -p "$T/data/$c"; cp "$SRC/$c/$f" "$T/data/$c/"
 done
+# the study: one data set, one variant (the paper's target rule and entropy)
+cat >"$T/s.study" <<EOT
+name = slurm-test
+seed = 7
+methods = gradcam, random
+insdel = on
+[variant paper]
+target = paper
+info = entropy
+min_pred = 0
+[data brain]
+model = $PWD/$MODEL
+list = $T/data
+EOT
 # relative paths: the jobs run in the folder they were submitted from, the repository's root
 SAL=$S
-ARGS="-m $MODEL -d $T/data --labels $SRC/labels.txt -M gradcam,random --insdel-steps 8 --seed 7"
+ARGS="$T/s.study --labels $SRC/labels.txt --insdel-steps 8"
+export SALIENT_CMD=study MERGE_CMD="study $T/s.study --merge"
 
 # ---- submit: the array (2 shards) and the merge after it ---------------------
 OUT=$T/runs/brain
-say "\$ SBATCH_OPTS=--cpus-per-task=1 SALIENT=$SAL tools/slurm/submit.sh 2 $OUT -- $ARGS"
+say "\$ SALIENT_CMD=study MERGE_CMD=\"study $T/s.study --merge\" SBATCH_OPTS=--cpus-per-task=1 SALIENT=$SAL tools/slurm/submit.sh 2 $OUT -- $ARGS"
 SBATCH_OPTS=--cpus-per-task=1 SALIENT=$SAL tools/slurm/submit.sh 2 "$OUT" -- $ARGS >"$T/ids" 2>&1; rc=$?
 cat "$T/ids"
 A=$(sed -n 's/^array \([0-9]*\)$/\1/p' "$T/ids"); M=$(sed -n 's/^merge \([0-9]*\)$/\1/p' "$T/ids")
@@ -161,16 +178,17 @@ echo "$sa" | sed 's/^/array /'; echo "merge $sm"
 for f in "$OUT"/slurm-*.out; do echo "--- $(basename "$f")"; cat "$f"; done
 
 # each task ran one shard: 2 of the 4 images (x 2 methods), its shard noted
-n0=$(tail -n +2 "$OUT/shard-0/results.csv" 2>/dev/null | wc -l); n1=$(tail -n +2 "$OUT/shard-1/results.csv" 2>/dev/null | wc -l)
-[ "$n0" -eq 4 ] && [ "$n1" -eq 4 ] && grep -q '"shard": "0/2"' "$OUT/shard-0/run.json" && grep -q '"shard": "1/2"' "$OUT/shard-1/run.json" \
+R0=$OUT/shard-0/brain/paper; R1=$OUT/shard-1/brain/paper
+n0=$(tail -n +2 "$R0/results.csv" 2>/dev/null | wc -l); n1=$(tail -n +2 "$R1/results.csv" 2>/dev/null | wc -l)
+[ "$n0" -eq 4 ] && [ "$n1" -eq 4 ] && grep -q '"shard": "0/2"' "$R0/run.json" && grep -q '"shard": "1/2"' "$R1/run.json" \
   && pass "the array's tasks wrote shard 0/2 and 1/2, 4 rows each (2 images x 2 methods)" \
-  || fail "shards" "rows $n0 and $n1; $(grep '"shard"' "$OUT"/shard-*/run.json)"
+  || fail "shards" "rows $n0 and $n1; $(grep '"shard"' "$OUT"/shard-*/brain/paper/run.json)"
 
 # ---- the same run unsharded, the same threads, outside Slurm -----------------
-say "\$ $S evaluate $ARGS --threads 1 -o $T/full"
-"$S" evaluate $ARGS --threads 1 -o "$T/full" >"$T/full.out" 2>&1; rc=$?
+say "\$ $S study $ARGS --threads 1 -o $T/full"
+"$S" study $ARGS --threads 1 -o "$T/full" >"$T/full.out" 2>&1; rc=$?
 [ $rc -eq 0 ] || { fail "unsharded run" "rc $rc: $(tail -3 "$T/full.out")"; exit 1; }
-F=$T/full; G=$OUT/merged
+F=$T/full/brain/paper; G=$OUT/merged/brain/paper
 rows() { tail -n +2 "$1" | sed 's/,[^,]*$//' | LC_ALL=C sort; }   # the rows without the seconds column, sorted
 rows "$F/results.csv" >"$T/r1"; rows "$G/results.csv" >"$T/r2"
 head -1 "$F/results.csv" >"$T/h1"; head -1 "$G/results.csv" >"$T/h2"

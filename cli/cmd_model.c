@@ -174,7 +174,7 @@ int cmd_predict(const Opts *o) {
     char path[1100];
     int fd = -1;
     if (o->outdir) {
-        if (mkdir_p(o->outdir)) return cli_error("cannot create %s", o->outdir);
+        if (io_mkdir_p(o->outdir)) return cli_error("cannot create %s", o->outdir);
         snprintf(path, sizeof path, "%s/predictions%s", o->outdir, o->json ? ".json" : ".txt");
         fflush(stdout);
         fd = dup(1);

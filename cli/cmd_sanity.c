@@ -159,7 +159,7 @@ int cmd_sanity(const Opts *o) {
     Mprt t = {0};
     ProgressBar pb;
     if (!x || !logits || !prob) { rc = cli_error("out of memory"); goto done; }
-    if (mkdir_p(outdir)) { rc = cli_error("cannot create %s: %s", outdir, strerror(errno)); goto done; }
+    if (io_mkdir_p(outdir)) { rc = cli_error("cannot create %s: %s", outdir, strerror(errno)); goto done; }
     if (model_preprocess(&md, o, o->pos[0], x, NULL, err, sizeof err)) { rc = cli_error("%s", err); goto done; }
     manifest_add_input(md.path);
     manifest_add_input(o->pos[0]);

@@ -111,14 +111,6 @@ int methods_parse(const char *list, const char *deflt, int add_random, const Att
     return 0;
 }
 
-int mkdir_p(const char *path) {
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp) { errno = ENAMETOOLONG; return -1; }
-    for (char *p = tmp + 1; *p; p++)
-        if (*p == '/') { *p = 0; if (mkdir(tmp, 0755) && errno != EEXIST) return -1; *p = '/'; }
-    return (mkdir(tmp, 0755) && errno != EEXIST) ? -1 : 0;
-}
-
 /* Calls fn(id, default, ctx) for each parameter the method reads, in the
    registry's order (attrib/registry.c). */
 typedef void (*ParamFn)(const AttribMethod *m, AttribParamId id, const AttribParamDefault *d, void *ctx);

@@ -7,6 +7,7 @@
 #include "attrib/attrib.h"
 #include "cli/cli.h"
 #include "eval/render.h"
+#include "io/file.h"
 #include "io/json.h"
 
 /* "a,b,c" (or deflt when list is NULL) into methods; add_random appends
@@ -20,7 +21,7 @@ int methods_parse(const char *list, const char *deflt, int add_random, const Att
 void method_prepare(AttribParams *P, const Opts *o, const AttribMethod *m);
 /* The -M entry as given ("guidedig:steps=25"), or the method's name. */
 const char *method_spec(const AttribMethod *m);
-int mkdir_p(const char *path);     /* 0 or -1 (errno) */
+static inline int mkdir_p(const char *path) { return io_mkdir_p(path); }   /* io/file.h */
 /* Parameters a method reads, as used (the option if given, else the
    default) into an open JSON object: {"steps": 25, "baseline": "black"}. */
 void method_params_json(JsonWriter *w, const char *method, const Opts *o, const char *layer);

@@ -90,3 +90,26 @@ int io_mkdir_p(const char *path) {
         if (*p == '/') { *p = 0; if (mkdir(tmp, 0755) && errno != EEXIST) return -1; *p = '/'; }
     return (mkdir(tmp, 0755) && errno != EEXIST) ? -1 : 0;
 }
+
+char **io_read_lines(const char *path, int *n) {
+    FILE *f = fopen(path, "r");
+    if (!f) return NULL;
+    char line[1024];
+    char **v = NULL;
+    int k = 0, cap = 0;
+    while (fgets(line, sizeof line, f)) {
+        size_t L = strcspn(line, "\r\n");
+        line[L] = 0;
+        if (!L) continue;
+        if (k == cap) {
+            cap = cap ? cap * 2 : 16;
+            char **q = realloc(v, sizeof *v * cap);
+            if (!q) break;
+            v = q;
+        }
+        v[k++] = strdup(line);
+    }
+    fclose(f);
+    *n = k;
+    return v;
+}

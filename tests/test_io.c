@@ -887,6 +887,18 @@ static void test_files(void) {
     CHECK(!v && !strncmp(err, q, strlen(q)) && strstr(err, "line 1"), "json_read_file: a parse error names the file and the place", "'%s'", err);
     v = json_read_file(q, 3, err, sizeof err);
     CHECK(!v && strstr(err, q), "json_read_file: a file beyond the bound is refused", "'%s'", err);
+    snprintf(q, sizeof q, "%s/labels.txt", T);
+    f = fopen(q, "w");
+    if (f) { fputs("normal\r\n\npneumonia\ncovid", f); fclose(f); }
+    int nl = -1;
+    char **lines = io_read_lines(q, &nl);
+    CHECK(lines && nl == 3 && !strcmp(lines[0], "normal") && !strcmp(lines[1], "pneumonia") && !strcmp(lines[2], "covid"),
+          "io_read_lines: CRLF removed, blank lines skipped, a last line without newline kept", "%d lines", nl);
+    for (int i = 0; lines && i < nl; i++) free(lines[i]);
+    free(lines);
+    f = fopen(q, "w");
+    if (f) { fputs("\n\n", f); fclose(f); }
+    CHECK(!io_read_lines(q, &nl) && !io_read_lines("/nonexistent/labels.txt", &nl), "io_read_lines: no line, or no file: NULL", "got lines");
     snprintf(p, sizeof p, "rm -rf '%s'", T);
     if (system(p)) {}
 }

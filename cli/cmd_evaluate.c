@@ -86,73 +86,16 @@ static void path_in(char *out, size_t n, const char *dir, const char *file) { sn
 
 static int file_exists(const char *p) { struct stat st; return !stat(p, &st) && S_ISREG(st.st_mode) && st.st_size > 0; }
 
-/* run.json: everything that fixes the numbers of a run (and what a resume
-   or a merge must find equal). */
+/* run.json: everything that fixes the numbers of a run (eval/merge.h). */
 static int write_run_json(const Eval *E, const Dataset *d, int n_listed, const char *path) {
     const Opts *o = E->o;
-    Model *md = E->md;
-    FILE *f = fopen(path, "w");
-    if (!f) return cli_error("cannot write %s: %s", path, strerror(errno));
-    JsonWriter w;
-    jw_init(&w, f, 1);
-    jw_object_begin(&w);
-    jw_kv_string(&w, "salient_version", SALIENT_VERSION);
-    jw_kv_string(&w, "command", "evaluate");
-    jw_key(&w, "model"); jw_object_begin(&w);
-    jw_kv_string(&w, "path", md->path); jw_kv_string(&w, "arch", eng_model_arch(md->m));
-    jw_kv_string(&w, "sha256", md->info.sha256);
-    if (md->sigmoid) jw_kv_string(&w, "head", "sigmoid");   /* written only when not softmax */
-    jw_kv_int(&w, "classes", E->sc.K); jw_kv_int(&w, "channels", E->sc.C); jw_kv_int(&w, "input_size", E->sc.S);
-    jw_key(&w, "mean"); jw_array_begin(&w); for (int c = 0; c < E->sc.C; c++) jw_number(&w, md->mean[c]); jw_array_end(&w);
-    jw_key(&w, "std"); jw_array_begin(&w); for (int c = 0; c < E->sc.C; c++) jw_number(&w, md->std[c]); jw_array_end(&w);
-    jw_key(&w, "labels"); jw_array_begin(&w);
-    for (int k = 0; k < E->sc.K; k++) {
-        char b[32];
-        const char *nm = k < md->n_labels ? md->labels[k] : k < d->n_classes && d->classes[k] ? d->classes[k] : NULL;
-        if (!nm) { snprintf(b, sizeof b, "class %d", k); nm = b; }
-        jw_string(&w, nm);
-    }
-    jw_array_end(&w);
-    jw_object_end(&w);
-    jw_kv_string(&w, "data", o->data);
-    jw_kv_string(&w, "data_kind", d->from_csv ? "csv path,label" : "class folders");
-    jw_kv_int(&w, "images_listed", n_listed);
-    if (o->limit) jw_kv_int(&w, "limit", o->limit);
-    else jw_kv_string(&w, "limit", NULL);
-    jw_key(&w, "methods"); jw_array_begin(&w);
-    for (int k = 0; k < E->n_methods; k++) jw_string(&w, E->methods[k]->name);
-    jw_array_end(&w);
-    jw_key(&w, "method_params"); jw_object_begin(&w);
-    for (int k = 0; k < E->n_methods; k++) {
-        jw_key(&w, E->methods[k]->name);
-        jw_object_begin(&w);
-        method_params_json(&w, E->methods[k]->name, o, E->layer);
-        jw_object_end(&w);
-    }
-    jw_object_end(&w);
-    jw_kv_string(&w, "target", "the predicted class of each image");
-    if (!E->sc.pic) jw_kv_bool(&w, "pic", 0);   /* written only when off: older runs had PIC on */
-    jw_kv_string(&w, "info", info_name(E->sc.info));
-    jw_kv_string(&w, "info_description", info_describe(E->sc.info));
-    jw_kv_number(&w, "min_pred", E->sc.min_pred);
-    jw_kv_int(&w, "seed", (long long)o->seed);
-    jw_kv_string(&w, "rng", "xoshiro256** seeded by SplitMix64 (engine/rng.h); image i: random mask from "
-                            "split(split(seed,i),0), methods from split(split(seed,i),1)");
-    jw_key(&w, "insdel"); jw_object_begin(&w);
-    jw_kv_bool(&w, "enabled", E->sc.insdel);
-    jw_kv_string(&w, "insertion_substrate", insdel_substrate_name(E->sc.sub_ins));
-    jw_kv_string(&w, "deletion_substrate", insdel_substrate_name(E->sc.sub_del));
-    if (E->sc.insdel_steps) jw_kv_int(&w, "steps", E->sc.insdel_steps);
-    else jw_kv_string(&w, "steps", "RISE: one image row of pixels per step (H+1 points)");
-    jw_object_end(&w);
-    if (E->shard_n > 1 || o->shard) {
-        char b[64];
-        snprintf(b, sizeof b, "%d/%d", E->shard_i, E->shard_n);
-        jw_kv_string(&w, "shard", b);
-    } else jw_kv_string(&w, "shard", NULL);
-    jw_object_end(&w);
-    int bad = jw_error(&w);
-    if (fclose(f) || bad) return cli_error("cannot write %s", path);
+    char shard[64], err[2400];
+    snprintf(shard, sizeof shard, "%d/%d", E->shard_i, E->shard_n);
+    EvalRunInfo r = {SALIENT_VERSION, E->md->path, eng_model_arch(E->md->m), E->md->info.sha256, E->md->sigmoid,
+                     E->md->labels, E->md->n_labels, d->classes, d->n_classes, o->data,
+                     d->from_csv ? "csv path,label" : "class folders", n_listed, o->limit, E->methods, E->n_methods,
+                     method_settings_of(o), E->layer, &E->sc, o->seed, E->shard_n > 1 || o->shard ? shard : NULL};
+    if (eval_run_write(path, &r, err, sizeof err)) return cli_error("%s", err);
     return 0;
 }
 

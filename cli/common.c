@@ -14,23 +14,23 @@
    values for every method are copied from the options at each use. */
 static MethodSettings g_set;
 
-static const MethodSettings *settings_of(const Opts *o) {
+const MethodSettings *method_settings_of(const Opts *o) {
     memcpy(g_set.param, o->param, sizeof g_set.param);
     g_set.layer = o->layer;
     g_set.baseline = o->baseline;
     return &g_set;
 }
 
-void method_prepare(AttribParams *P, const Opts *o, const AttribMethod *m) { method_settings_apply(settings_of(o), P, m); }
+void method_prepare(AttribParams *P, const Opts *o, const AttribMethod *m) { method_settings_apply(method_settings_of(o), P, m); }
 const char *method_spec(const AttribMethod *m) { return method_settings_spec(&g_set, m); }
 
 void method_params_json(JsonWriter *w, const char *method, const Opts *o, const char *layer) {
-    method_settings_json(w, settings_of(o), attrib_find(method), layer);
+    method_settings_json(w, method_settings_of(o), attrib_find(method), layer);
 }
 
 void method_settings_line(char *buf, size_t n, const AttribMethod *const *ms, int n_methods, const Opts *o,
                           const char *default_layer) {
-    method_settings_caption(buf, n, settings_of(o), ms, n_methods, default_layer);
+    method_settings_caption(buf, n, method_settings_of(o), ms, n_methods, default_layer);
 }
 
 int methods_parse(const char *list, const char *deflt, int add_random, const AttribMethod ***out, int *n) {

@@ -7,6 +7,7 @@
 #include "attrib/attrib.h"
 #include "cli/cli.h"
 #include "eval/render.h"
+#include "eval/settings.h"
 #include "io/file.h"
 #include "io/json.h"
 
@@ -19,6 +20,8 @@ int methods_parse(const char *list, const char *deflt, int add_random, const Att
    method_prepare sets P's numeric parameters and layer for method m (the
    global options, then m's own); call it before each method runs. */
 void method_prepare(AttribParams *P, const Opts *o, const AttribMethod *m);
+/* The methods' parameters under these options and the -M entries (eval/settings.h). */
+const MethodSettings *method_settings_of(const Opts *o);
 /* The -M entry as given ("guidedig:steps=25"), or the method's name. */
 const char *method_spec(const AttribMethod *m);
 static inline int mkdir_p(const char *path) { return io_mkdir_p(path); }   /* io/file.h */

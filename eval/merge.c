@@ -1,11 +1,91 @@
 /* merge.c - run compatibility, shards and merged outputs (see merge.h). */
 #include "eval/merge.h"
+#include "eval/info.h"
 #include "eval/summary.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+static void write_floats(JsonWriter *w, const char *key, const float *v, int n) {
+    jw_key(w, key);
+    jw_array_begin(w);
+    for (int c = 0; c < n; c++) jw_number(w, v[c]);
+    jw_array_end(w);
+}
+
+static void write_model(JsonWriter *w, const EvalRunInfo *r) {
+    const ScoreSettings *sc = r->sc;
+    jw_key(w, "model"); jw_object_begin(w);
+    jw_kv_string(w, "path", r->model_path); jw_kv_string(w, "arch", r->arch);
+    jw_kv_string(w, "sha256", r->sha256);
+    if (r->sigmoid) jw_kv_string(w, "head", "sigmoid");   /* written only when not softmax */
+    jw_kv_int(w, "classes", sc->K); jw_kv_int(w, "channels", sc->C); jw_kv_int(w, "input_size", sc->S);
+    write_floats(w, "mean", sc->mean, sc->C);
+    write_floats(w, "std", sc->std, sc->C);
+    jw_key(w, "labels"); jw_array_begin(w);
+    for (int k = 0; k < sc->K; k++) {
+        char b[32];
+        const char *nm = k < r->n_labels ? r->labels[k] : k < r->n_classes && r->classes[k] ? r->classes[k] : NULL;
+        if (!nm) { snprintf(b, sizeof b, "class %d", k); nm = b; }
+        jw_string(w, nm);
+    }
+    jw_array_end(w);
+    jw_object_end(w);
+}
+
+static void write_methods_params(JsonWriter *w, const EvalRunInfo *r) {
+    jw_key(w, "methods"); jw_array_begin(w);
+    for (int k = 0; k < r->n_methods; k++) jw_string(w, r->methods[k]->name);
+    jw_array_end(w);
+    jw_key(w, "method_params"); jw_object_begin(w);
+    for (int k = 0; k < r->n_methods; k++) {
+        jw_key(w, r->methods[k]->name);
+        jw_object_begin(w);
+        method_settings_json(w, r->settings, r->methods[k], r->layer);
+        jw_object_end(w);
+    }
+    jw_object_end(w);
+}
+
+int eval_run_write(const char *path, const EvalRunInfo *r, char *err, size_t errlen) {
+    const ScoreSettings *sc = r->sc;
+    FILE *f = fopen(path, "w");
+    if (!f) return err_fail(err, errlen, "cannot write %s: %s", path, strerror(errno));
+    JsonWriter w;
+    jw_init(&w, f, 1);
+    jw_object_begin(&w);
+    jw_kv_string(&w, "salient_version", r->version);
+    jw_kv_string(&w, "command", "evaluate");
+    write_model(&w, r);
+    jw_kv_string(&w, "data", r->data);
+    jw_kv_string(&w, "data_kind", r->data_kind);
+    jw_kv_int(&w, "images_listed", r->n_listed);
+    if (r->limit) jw_kv_int(&w, "limit", r->limit);
+    else jw_kv_string(&w, "limit", NULL);
+    write_methods_params(&w, r);
+    jw_kv_string(&w, "target", "the predicted class of each image");
+    if (!sc->pic) jw_kv_bool(&w, "pic", 0);   /* written only when off: older runs had PIC on */
+    jw_kv_string(&w, "info", info_name(sc->info));
+    jw_kv_string(&w, "info_description", info_describe(sc->info));
+    jw_kv_number(&w, "min_pred", sc->min_pred);
+    jw_kv_int(&w, "seed", (long long)r->seed);
+    jw_kv_string(&w, "rng", "xoshiro256** seeded by SplitMix64 (engine/rng.h); image i: random mask from "
+                            "split(split(seed,i),0), methods from split(split(seed,i),1)");
+    jw_key(&w, "insdel"); jw_object_begin(&w);
+    jw_kv_bool(&w, "enabled", sc->insdel);
+    jw_kv_string(&w, "insertion_substrate", insdel_substrate_name(sc->sub_ins));
+    jw_kv_string(&w, "deletion_substrate", insdel_substrate_name(sc->sub_del));
+    if (sc->insdel_steps) jw_kv_int(&w, "steps", sc->insdel_steps);
+    else jw_kv_string(&w, "steps", "RISE: one image row of pixels per step (H+1 points)");
+    jw_object_end(&w);
+    jw_kv_string(&w, "shard", r->shard);
+    jw_object_end(&w);
+    int bad = jw_error(&w);
+    if (fclose(f) || bad) return err_fail(err, errlen, "cannot write %s", path);
+    return 0;
+}
 
 int eval_shard_parse(const char *s, int *i, int *n) {
     char *end;

@@ -1,6 +1,6 @@
-/* merge.h - joining the outputs of `salient evaluate` runs: the settings
-   two runs must share to be resumed or merged (their run.json), shard
-   names, the shards' rows back in the order of the unsharded run, and the
+/* merge.h - an evaluate run's run.json and the joining of runs: run.json
+   written from the run's settings, the settings two runs must share to be
+   resumed or merged, shard names, the shards' rows back in the order of the unsharded run, and the
    merged run.json (the first shard's, with the union of the methods and
    the sources in merged_from).
 
@@ -10,8 +10,34 @@
 #ifndef EVAL_MERGE_H
 #define EVAL_MERGE_H
 #include <stddef.h>
+#include <stdint.h>
 #include "eval/results.h"
+#include "eval/score.h"
+#include "eval/settings.h"
 #include "io/json.h"
+
+/* Everything that fixes the numbers of an evaluate run (and what a resume
+   or a merge must find equal). */
+typedef struct {
+    const char *version;                   /* salient's */
+    const char *model_path, *arch, *sha256;
+    int sigmoid;                           /* the head; written only when sigmoid */
+    char *const *labels;                   /* the model's class names (n_labels), then the data set's (n_classes) */
+    int n_labels;
+    char *const *classes;
+    int n_classes;
+    const char *data, *data_kind;
+    int n_listed, limit;                   /* limit 0: none */
+    const AttribMethod *const *methods;
+    int n_methods;
+    const MethodSettings *settings;        /* the methods' parameters as run */
+    const char *layer;                     /* the CAM methods' layer unless their own is given */
+    const ScoreSettings *sc;
+    uint64_t seed;
+    const char *shard;                     /* "I/N", or NULL */
+} EvalRunInfo;
+/* run.json at path. 0, or -1 with "cannot write PATH..." in err. */
+int eval_run_write(const char *path, const EvalRunInfo *r, char *err, size_t errlen);
 
 /* "I/N" with 0 <= I < N <= 1000000 into *i, *n; 0 or -1. */
 int eval_shard_parse(const char *s, int *i, int *n);

@@ -3,7 +3,8 @@
    settings two runs must share, results_write_files read back, loading a
    part (and a missing folder, a bad shard), the checks between parts, the
    merged rows in the unsharded order, the merged run.json (union of the
-   methods, merged_from) and the summary of the merged folder. */
+   methods, merged_from), the summary of the merged folder, and run.json
+   written from a run's settings. */
 #include "eval/merge.h"
 #include "eval/summary.h"
 #include "io/file.h"
@@ -135,6 +136,39 @@ static void test_parts(void) {
     eval_part_free(&parts[0]); eval_part_free(&parts[1]);
 }
 
+static void test_run_write(void) {
+    char p[300], err[512] = "";
+    snprintf(p, sizeof p, "%s/run_written.json", T);
+    float mean[1] = {0.5f}, sd[1] = {0.25f};
+    ScoreSettings sc = {1, 64, 3, mean, sd, INFO_WEBP, 0.8, 1, 1, 0, SUBSTRATE_BLUR, SUBSTRATE_ZERO};
+    char *labels[1] = {"normal"}, *classes[3] = {"x", "pneumonia", NULL};
+    const AttribMethod *ms[2] = {attrib_find("ig"), attrib_find("random")};
+    MethodSettings set;
+    memset(&set, 0, sizeof set);
+    set.param[AP_STEPS] = 10;
+    EvalRunInfo r = {"9.9", "m.st", "resnet18", "abc", 0, labels, 1, classes, 3, "D", "class folders", 40, 0, ms, 2,
+                     &set, "layer4", &sc, 7, "1/2"};
+    JsonValue *v = NULL;
+    if (!eval_run_write(p, &r, err, sizeof err)) v = json_read_file(p, 1 << 20, err, sizeof err);
+    const JsonValue *lab = json_get(json_get(v, "model"), "labels");
+    CHECK(v && json_len(lab) == 3 && !strcmp(json_string(json_at(lab, 0)), "normal") && !strcmp(json_string(json_at(lab, 1)), "pneumonia") &&
+          !strcmp(json_string(json_at(lab, 2)), "class 2"), "run.json labels: the model's, else the data set's, else 'class K'", "%s", err);
+    CHECK(v && json_number(json_get(json_get(json_get(v, "method_params"), "ig"), "steps")) == 10 &&
+          json_type(json_get(v, "limit")) == JSON_NULL && !strcmp(json_string(json_get(v, "shard")), "1/2") &&
+          !json_get(json_get(v, "model"), "head") && !json_get(v, "pic") && json_number(json_get(v, "seed")) == 7 &&
+          !strcmp(json_string(json_get(json_get(v, "insdel"), "deletion_substrate")), insdel_substrate_name(SUBSTRATE_ZERO)),
+          "run.json: ig's steps as run, no limit, the shard, head and pic only when not the default", "%s", err);
+    r.seed = 8; r.sigmoid = 1;
+    snprintf(p, sizeof p, "%s/run_written2.json", T);
+    JsonValue *v2 = NULL;
+    if (!eval_run_write(p, &r, err, sizeof err)) v2 = json_read_file(p, 1 << 20, err, sizeof err);
+    CHECK(v2 && !strcmp(eval_run_difference(v, v, 1), "") && !strcmp(eval_run_difference(v, v2, 1), "seed") &&
+          !strcmp(json_string(json_get(json_get(v2, "model"), "head")), "sigmoid"), "two written runs compared: the seed differs", "%s", err);
+    json_free(v); json_free(v2);
+    CHECK(eval_run_write("/nonexistent/run.json", &r, err, sizeof err) == -1 && strstr(err, "cannot write /nonexistent/run.json"),
+          "an unwritable run.json: an error naming it", "'%s'", err);
+}
+
 static void test_write_files_error(void) {
     EvalRows rows;
     results_init(&rows);
@@ -149,6 +183,7 @@ int main(void) {
     test_shard_and_difference();
     test_parts();
     test_write_files_error();
+    test_run_write();
     char cmd[100];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", T);
     if (system(cmd)) {}

@@ -33,10 +33,6 @@ void method_params_json(JsonWriter *w, const char *method, const Opts *o, const 
    stride 16, masks 500" (each parameter once, in the order the methods
    read them; --baseline and --layer when they are not the default). ""
    when every parameter is the default. */
-/* figure_grid_png over a run's methods: each tile named by its method, the
-   gradient family's maps clipped at the 99th percentile. 0 or -1. */
-int figure_grid_methods_png(const char *path, const FigureInfo *f, const float *input01, int C, int S,
-                            float *const *maps, const AttribMethod *const *ms, int n, int max_cols);
 void method_settings_line(char *buf, size_t n, const AttribMethod *const *ms, int n_methods, const Opts *o,
                           const char *default_layer);
 

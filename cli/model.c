@@ -83,21 +83,8 @@ int opts_size_from_npy(Opts *o) {
 }
 
 float *load_input_npy(const char *path, const Model *md, int *n, int *h, int *w) {
-    NpyArray a;
-    char err[512];
-    if (npy_read(path, &a, err, sizeof err)) { cli_error("%s", err); return NULL; }
-    int C = md->info.in_channels;
-    if (a.ndim != 4 || a.shape[1] != C || a.shape[0] < 1 || a.shape[2] < 8 || a.shape[3] < 8 ||
-        a.shape[0] > 65536 || a.shape[2] > 4096 || a.shape[3] > 4096) {
-        cli_error("%s: expected a float array of shape (N, %d, H, W) with H, W in [8, 4096]; got %d dimensions%s",
-                  path, C, a.ndim, a.ndim == 4 ? " with another shape" : "");
-        npy_free(&a);
-        return NULL;
-    }
-    *n = (int)a.shape[0]; *h = (int)a.shape[2]; *w = (int)a.shape[3];
-    float *x = npy_to_f32(&a);
-    npy_free(&a);
-    if (!x) cli_error("%s: cannot convert to float32", path);
+    char err[1200];
+    float *x = npy_read_nchw_f32(path, md->info.in_channels, n, h, w, err, sizeof err);
+    if (!x) cli_error("%s", err);
     return x;
 }
-

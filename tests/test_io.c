@@ -899,6 +899,23 @@ static void test_files(void) {
     f = fopen(q, "w");
     if (f) { fputs("\n\n", f); fclose(f); }
     CHECK(!io_read_lines(q, &nl) && !io_read_lines("/nonexistent/labels.txt", &nl), "io_read_lines: no line, or no file: NULL", "got lines");
+    float x[2 * 1 * 8 * 9];
+    for (int i = 0; i < 2 * 8 * 9; i++) x[i] = (float)i;
+    int64_t good[4] = {2, 1, 8, 9}, small[4] = {1, 1, 4, 4}, three[3] = {1, 8, 9};
+    int nn = 0, hh = 0, ww = 0;
+    snprintf(q, sizeof q, "%s/x.npy", T);
+    npy_write_f32(q, x, 4, good, err, sizeof err);
+    float *y = npy_read_nchw_f32(q, 1, &nn, &hh, &ww, err, sizeof err);
+    CHECK(y && nn == 2 && hh == 8 && ww == 9 && y[143] == 143, "npy_read_nchw_f32: (2, 1, 8, 9)", "%s", err);
+    free(y);
+    CHECK(!npy_read_nchw_f32(q, 3, &nn, &hh, &ww, err, sizeof err) && strstr(err, "expected a float array of shape (N, 3, H, W)") &&
+          strstr(err, "got 4 dimensions with another shape"), "npy_read_nchw_f32: another channel count refused", "'%s'", err);
+    npy_write_f32(q, x, 4, small, err, sizeof err);
+    CHECK(!npy_read_nchw_f32(q, 1, &nn, &hh, &ww, err, sizeof err) && strstr(err, "H, W in [8, 4096]"), "npy_read_nchw_f32: 4 x 4 refused",
+          "'%s'", err);
+    npy_write_f32(q, x, 3, three, err, sizeof err);
+    CHECK(!npy_read_nchw_f32(q, 1, &nn, &hh, &ww, err, sizeof err) && strstr(err, "got 3 dimensions") && !strstr(err, "another shape"),
+          "npy_read_nchw_f32: three dimensions refused", "'%s'", err);
     snprintf(p, sizeof p, "rm -rf '%s'", T);
     if (system(p)) {}
 }

@@ -1,6 +1,6 @@
 /* common.h - the helpers every command shares: the one method-list parser,
-   folders, each method's parameters as they ran (from the registry), a
-   figure's settings line, the method grid, and the one progress bar. */
+   each method's parameters from the options (eval/settings.h does the
+   work), folders (io/file.h), and the one progress bar. */
 #ifndef CLI_COMMON_H
 #define CLI_COMMON_H
 #include <stdio.h>

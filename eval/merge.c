@@ -147,8 +147,8 @@ void eval_part_free(EvalPart *p) {
 }
 
 int eval_part_check(const EvalPart *parts, int n, char *err, size_t errlen) {
-    const EvalPart *p = &parts[n - 1], *p0 = &parts[0];
     if (n < 2) return 0;
+    const EvalPart *p = &parts[n - 1], *p0 = &parts[0];
     const char *diff = eval_run_difference(p0->run, p->run, 0);
     if (diff[0]) return err_fail(err, errlen, "%s and %s differ in '%s' (see their run.json)", p0->dir, p->dir, diff);
     if (p->shard_n != p0->shard_n) return err_fail(err, errlen, "%s is shard ?/%d, %s is ?/%d", p0->dir, p0->shard_n, p->dir, p->shard_n);

@@ -122,6 +122,9 @@ AttribParamId attrib_param_by_key(const char *key);   /* AP_END if unknown */
 double attrib_param_or(const AttribParams *P, AttribParamId id, double def);
 /* The method's default for id, and whether the method reads id at all. */
 int attrib_method_reads(const AttribMethod *m, AttribParamId id, const AttribParamDefault **d);
+/* What a method reads and its defaults, into buf (n bytes): "steps 25,
+   baseline black"; a CAM layer's default is "(model's)". */
+void attrib_method_defaults_text(const AttribMethod *m, char *buf, size_t n);
 /* What method m runs with under P (numeric parameters). */
 double attrib_method_param(const AttribMethod *m, const AttribParams *P, AttribParamId id);
 /* P's numeric field for id (0 = unset); set writes it. */

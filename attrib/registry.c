@@ -5,6 +5,7 @@
 #include "attrib/defaults.h"
 
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #define METHOD(fn) int fn(AttribParams *P, AttribResult *R);
@@ -169,4 +170,16 @@ int attrib_baseline_parse(const char *name, BaselineKind *out) {
     for (int b = BASELINE_BLACK; b < BASELINE_FILE; b++)
         if (!strcmp(name, baseline_names[b])) { *out = (BaselineKind)b; return 0; }
     return -1;
+}
+
+void attrib_method_defaults_text(const AttribMethod *m, char *buf, size_t n) {
+    size_t L = 0;
+    buf[0] = 0;
+    for (int i = 0; i < ATTRIB_MAX_PARAMS && m->params[i].id != AP_END && L < n; i++) {
+        const AttribParamDefault *d = &m->params[i];
+        const AttribParamInfo *pi = attrib_param_info(d->id);
+        if (pi->type == PARAM_TEXT)
+            L += (size_t)snprintf(buf + L, n - L, "%s%s %s", L ? ", " : "", pi->key, d->text_def ? d->text_def : "(model's)");
+        else L += (size_t)snprintf(buf + L, n - L, "%s%s %g", L ? ", " : "", pi->key, d->def);
+    }
 }

@@ -1,16 +1,6 @@
-/* audit.h - the audit trail: per-op traces (JSON lines), run manifests,
-   and the commands that check them (trace-diff, verify).
-
-   Trace line (one per executed op, forward and backward):
-     {"seq": 12, "pass": "forward" | "backward" | "<phase> forward",
-      "op": "conv2d", "layer": "layer1.0.conv1", "batch": 1,
-      "inputs": [[64,56,56]], "output": [64,56,56], "params": {...},
-      "sha256": "...", "min": .., "max": .., "mean": .., "l2": .., "proj": [4 numbers]}
-   Backward lines describe the gradient accumulated so far at input k of
-   the op ("input": k). The phase is what the command is doing (e.g.
-   "explain img.png ig"). Levels: ops (every op, both directions),
-   layers (forward outputs and the input gradient only), methods (one line
-   per method run, no op lines). */
+/* audit.h - the command line's audit trail: one trace (eval/trace.h) and
+   one manifest (eval/manifest.h) per command, and the commands that check
+   them (trace-diff, verify). */
 #ifndef CLI_AUDIT_H
 #define CLI_AUDIT_H
 #include <stdio.h>

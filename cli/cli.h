@@ -39,7 +39,6 @@ int opts_parse(Opts *o, int argc, char **argv);   /* 0, or -1 after printing the
 void opts_usage_common(void);
 void opts_usage_methods(void);                    /* every method and its parameters, from the registry */
 void opts_usage_methods_to(FILE *f);
-void method_defaults_text(const AttribMethod *m, char *buf, size_t n);   /* "steps 25, baseline black" */
 /* The method parameters given on the command line, into P (numbers, layer, seed, batch). */
 void opts_to_attrib_params(const Opts *o, AttribParams *P);
 /* Only the methods' numeric parameters and the CAM layer (not seed or batch). */

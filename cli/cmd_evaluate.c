@@ -40,6 +40,7 @@
 #include "eval/info.h"
 #include "eval/insdel.h"
 #include "eval/localize.h"
+#include "eval/merge.h"
 #include "eval/pic.h"
 #include "eval/results.h"
 #include "eval/score.h"
@@ -81,149 +82,32 @@ static const char *class_name(const Eval *E, int k, char *buf, size_t n) {
     return E->classes[k];
 }
 
-static int parse_shard(const char *s, int *i, int *n) {
-    char *end;
-    errno = 0;
-    long a = strtol(s, &end, 10);
-    if (errno || end == s || *end != '/') return -1;
-    const char *q = end + 1;
-    long b = strtol(q, &end, 10);
-    if (errno || end == q || *end || b < 1 || b > 1000000 || a < 0 || a >= b) return -1;
-    *i = (int)a; *n = (int)b;
-    return 0;
-}
-
 static void path_in(char *out, size_t n, const char *dir, const char *file) { snprintf(out, n, "%s/%s", dir, file); }
 
 static int file_exists(const char *p) { struct stat st; return !stat(p, &st) && S_ISREG(st.st_mode) && st.st_size > 0; }
 
-static JsonValue *read_json(const char *path, char *err, size_t n) {
-    uint8_t *buf;
-    size_t len;
-    if (io_read_file(path, (size_t)64 << 20, &buf, &len, err, n)) return NULL;
-    char e2[256];
-    JsonValue *v = json_parse((char *)buf, len, e2, sizeof e2);
-    free(buf);
-    if (!v) snprintf(err, n, "%s: %s", path, e2);
-    return v;
-}
-
-/* run.json: everything that fixes the numbers of a run (and what a resume
-   or a merge must find equal). */
+/* run.json: everything that fixes the numbers of a run (eval/merge.h). */
 static int write_run_json(const Eval *E, const Dataset *d, int n_listed, const char *path) {
     const Opts *o = E->o;
-    Model *md = E->md;
-    FILE *f = fopen(path, "w");
-    if (!f) return cli_error("cannot write %s: %s", path, strerror(errno));
-    JsonWriter w;
-    jw_init(&w, f, 1);
-    jw_object_begin(&w);
-    jw_kv_string(&w, "salient_version", SALIENT_VERSION);
-    jw_kv_string(&w, "command", "evaluate");
-    jw_key(&w, "model"); jw_object_begin(&w);
-    jw_kv_string(&w, "path", md->path); jw_kv_string(&w, "arch", eng_model_arch(md->m));
-    jw_kv_string(&w, "sha256", md->info.sha256);
-    if (md->sigmoid) jw_kv_string(&w, "head", "sigmoid");   /* written only when not softmax */
-    jw_kv_int(&w, "classes", E->sc.K); jw_kv_int(&w, "channels", E->sc.C); jw_kv_int(&w, "input_size", E->sc.S);
-    jw_key(&w, "mean"); jw_array_begin(&w); for (int c = 0; c < E->sc.C; c++) jw_number(&w, md->mean[c]); jw_array_end(&w);
-    jw_key(&w, "std"); jw_array_begin(&w); for (int c = 0; c < E->sc.C; c++) jw_number(&w, md->std[c]); jw_array_end(&w);
-    jw_key(&w, "labels"); jw_array_begin(&w);
-    for (int k = 0; k < E->sc.K; k++) {
-        char b[32];
-        const char *nm = k < md->n_labels ? md->labels[k] : k < d->n_classes && d->classes[k] ? d->classes[k] : NULL;
-        if (!nm) { snprintf(b, sizeof b, "class %d", k); nm = b; }
-        jw_string(&w, nm);
-    }
-    jw_array_end(&w);
-    jw_object_end(&w);
-    jw_kv_string(&w, "data", o->data);
-    jw_kv_string(&w, "data_kind", d->from_csv ? "csv path,label" : "class folders");
-    jw_kv_int(&w, "images_listed", n_listed);
-    if (o->limit) jw_kv_int(&w, "limit", o->limit);
-    else jw_kv_string(&w, "limit", NULL);
-    jw_key(&w, "methods"); jw_array_begin(&w);
-    for (int k = 0; k < E->n_methods; k++) jw_string(&w, E->methods[k]->name);
-    jw_array_end(&w);
-    jw_key(&w, "method_params"); jw_object_begin(&w);
-    for (int k = 0; k < E->n_methods; k++) {
-        jw_key(&w, E->methods[k]->name);
-        jw_object_begin(&w);
-        method_params_json(&w, E->methods[k]->name, o, E->layer);
-        jw_object_end(&w);
-    }
-    jw_object_end(&w);
-    jw_kv_string(&w, "target", eval_target_rule_text(E->sc.target_rule));
-    if (!E->sc.pic) jw_kv_bool(&w, "pic", 0);   /* written only when off: older runs had PIC on */
-    jw_kv_string(&w, "info", info_name(E->sc.info));
-    jw_kv_string(&w, "info_description", info_describe(E->sc.info));
-    jw_kv_number(&w, "min_pred", E->sc.min_pred);
-    jw_kv_int(&w, "seed", (long long)o->seed);
-    jw_kv_string(&w, "rng", "xoshiro256** seeded by SplitMix64 (engine/rng.h); image i: random mask from "
-                            "split(split(seed,i),0), methods from split(split(seed,i),1)");
-    jw_key(&w, "insdel"); jw_object_begin(&w);
-    jw_kv_bool(&w, "enabled", E->sc.insdel);
-    jw_kv_string(&w, "insertion_substrate", insdel_substrate_name(E->sc.sub_ins));
-    jw_kv_string(&w, "deletion_substrate", insdel_substrate_name(E->sc.sub_del));
-    if (E->sc.insdel_steps) jw_kv_int(&w, "steps", E->sc.insdel_steps);
-    else jw_kv_string(&w, "steps", "RISE: one image row of pixels per step (H+1 points)");
-    jw_object_end(&w);
-    if (E->shard_n > 1 || o->shard) {
-        char b[64];
-        snprintf(b, sizeof b, "%d/%d", E->shard_i, E->shard_n);
-        jw_kv_string(&w, "shard", b);
-    } else jw_kv_string(&w, "shard", NULL);
-    jw_object_end(&w);
-    int bad = jw_error(&w);
-    if (fclose(f) || bad) return cli_error("cannot write %s", path);
+    char shard[64], err[2400];
+    snprintf(shard, sizeof shard, "%d/%d", E->shard_i, E->shard_n);
+    EvalRunInfo r = {SALIENT_VERSION, E->md->path, eng_model_arch(E->md->m), E->md->info.sha256, E->md->sigmoid,
+                     E->md->labels, E->md->n_labels, d->classes, d->n_classes, o->data,
+                     d->from_csv ? "csv path,label" : "class folders", n_listed, o->limit, E->methods, E->n_methods,
+                     method_settings_of(o), E->layer, &E->sc, o->seed, E->shard_n > 1 || o->shard ? shard : NULL};
+    if (eval_run_write(path, &r, err, sizeof err)) return cli_error("%s", err);
     return 0;
-}
-
-/* The members two runs must share to be resumed or merged. */
-static const char *const same_keys[] = {"info", "min_pred", "seed", "insdel", "pic", "target", "data", "limit"};
-
-/* Empty string if compatible, else the first differing setting. */
-static const char *run_difference(const JsonValue *a, const JsonValue *b, int check_shard) {
-    if (!json_equal(json_get(json_get(a, "model"), "sha256"), json_get(json_get(b, "model"), "sha256"), NULL)) return "model sha256";
-    if (!json_equal(json_get(json_get(a, "model"), "input_size"), json_get(json_get(b, "model"), "input_size"), NULL)) return "model input_size";
-    for (size_t i = 0; i < sizeof same_keys / sizeof same_keys[0]; i++)
-        if (!json_equal(json_get(a, same_keys[i]), json_get(b, same_keys[i]), NULL)) return same_keys[i];
-    if (!json_equal(json_get(a, "method_params"), json_get(b, "method_params"), NULL)) {
-        /* the same parameters for the methods both have */
-        const JsonValue *pa = json_get(a, "method_params"), *pb = json_get(b, "method_params");
-        for (size_t i = 0; i < json_len(pa); i++) {
-            const JsonValue *q = json_get(pb, json_key_at(pa, i));
-            if (q && !json_equal(json_at(pa, i), q, NULL)) return "method_params";
-        }
-    }
-    if (check_shard && !json_equal(json_get(a, "shard"), json_get(b, "shard"), NULL)) return "shard";
-    return "";
 }
 
 /* ---------------- summary (shared by evaluate and merge) ---------------- */
 
 static int summarise_outdir(const char *outdir, const JsonValue *run) {
-    char rp[2300], cp[2300], path[2300], err[600];
-    path_in(rp, sizeof rp, outdir, "results.csv");
-    path_in(cp, sizeof cp, outdir, "curves_images.csv");
-    EvalRows rows;
-    results_init(&rows);
-    if (results_load(&rows, rp, cp, err, sizeof err)) { results_free(&rows); return cli_error("%s", err); }
-    if (rows.dropped_partial) fprintf(stderr, "salient: note: %d incomplete last record(s) dropped\n", rows.dropped_partial);
-    const JsonValue *ml = json_get(run, "methods");
-    int nm = (int)json_len(ml);
-    const char **names = calloc(nm + 1, sizeof *names);
-    for (int i = 0; names && i < nm; i++) names[i] = json_string(json_at(ml, i)) ? json_string(json_at(ml, i)) : "?";
-    EvalSummaryOpts so = {
-        .min_pred = json_number(json_get(run, "min_pred")),
-        .seed = (uint64_t)json_number(json_get(run, "seed")),
-        .resamples = EVAL_BOOTSTRAP,
-        .n_classes = (int)json_number(json_get(json_get(run, "model"), "classes")),
-    };
+    char path[2300], err[600];
     EvalSummary s;
-    int rc = eval_summarize(&s, &rows, names, names ? nm : 0, &so);
-    free(names);
-    results_free(&rows);
-    if (rc) return cli_error("summary: %s", eng_last_error());
+    int dropped;
+    int rc = eval_summarize_outdir(&s, outdir, run, &dropped, err, sizeof err);
+    if (dropped) fprintf(stderr, "salient: note: %d incomplete last record(s) dropped\n", dropped);
+    if (rc) return cli_error("%s", err);
     int failed = 0;
     path_in(path, sizeof path, outdir, "summary.json");
     if (eval_summary_write_json(&s, run, path)) failed += cli_error("%s", eng_last_error());
@@ -260,7 +144,7 @@ static void write_gallery(const Eval *E, const DataItem *it, const float *x, flo
     int C = E->sc.C, S = E->sc.S, n = E->n_methods;
     char dir[2300], path[2600];
     path_in(dir, sizeof dir, E->outdir, "gallery");
-    if (mkdir_p(dir)) return;
+    if (io_mkdir_p(dir)) return;
     size_t plane = (size_t)S * S;
     float *in01 = malloc(sizeof(float) * C * plane);
     if (in01) {
@@ -409,13 +293,13 @@ static int parse_settings(Eval *E, const Opts *o) {
     E->sc.pic = !o->no_pic;
     E->sc.insdel_steps = o->insdel_steps;
     E->shard_i = 0; E->shard_n = 1;
-    if (o->shard && parse_shard(o->shard, &E->shard_i, &E->shard_n))
+    if (o->shard && eval_shard_parse(o->shard, &E->shard_i, &E->shard_n))
         return cli_error("--shard %s: expected I/N with 0 <= I < N (e.g. 0/4)", o->shard);
     if (o->target && eval_target_rule_parse(o->target, &E->sc.target_rule))
         return cli_error("--target %s: evaluate takes pred, label or paper (the class each map explains; the "
                          "metrics always measure the prediction)", o->target);
     E->sc.map_cache = o->map_cache;
-    if (o->map_cache && mkdir_p(o->map_cache))
+    if (o->map_cache && io_mkdir_p(o->map_cache))
         return cli_error("--map-cache %s: cannot create the folder: %s", o->map_cache, strerror(errno));
     BaselineKind bk;
     if (o->baseline && attrib_baseline_parse(o->baseline, &bk))
@@ -440,8 +324,8 @@ static int open_outputs(Eval *E, const Dataset *d, int n_listed, Sink *k) {
     snprintf(tmp, sizeof tmp, "%s.new", jp);
     if (write_run_json(E, d, n_listed, tmp)) return 1;
     if (have) {
-        JsonValue *old = read_json(jp, err, sizeof err), *now = read_json(tmp, err, sizeof err);
-        const char *diff = old && now ? run_difference(old, now, 1) : "";
+        JsonValue *old = json_read_file(jp, (size_t)64 << 20, err, sizeof err), *now = json_read_file(tmp, (size_t)64 << 20, err, sizeof err);
+        const char *diff = old && now ? eval_run_difference(old, now, 1) : "";
         if (!old) fprintf(stderr, "salient: note: no readable run.json in %s (%s); resuming from results.csv alone\n", E->outdir, err);
         json_free(old); json_free(now);
         if (diff[0]) { remove(tmp); return cli_error("--resume: the setting '%s' differs from the run in %s (see its run.json)", diff, E->outdir); }
@@ -454,11 +338,7 @@ static int open_outputs(Eval *E, const Dataset *d, int n_listed, Sink *k) {
             if (k->done->legacy_files)
                 fprintf(stderr, "salient: note: %s has no outside_mass column (an older salient): rewritten with the column, "
                                 "empty for the rows already there\n", rp);
-            FILE *a = fopen(rp, "w"), *b = fopen(cp, "w");
-            if (!a || !b) { if (a) fclose(a); if (b) fclose(b); return cli_error("cannot rewrite %s", rp); }
-            results_write_header(a); curves_images_write_header(b);
-            for (int i = 0; i < k->done->n; i++) { results_write_row(a, &k->done->v[i]); curves_images_write_rows(b, &k->done->v[i]); }
-            if (fclose(a) | fclose(b)) return cli_error("cannot rewrite %s", rp);
+            if (results_write_files(k->done, rp, cp, err, sizeof err)) return cli_error("cannot rewrite %s", rp);
         }
     }
     if (rename(tmp, jp)) return cli_error("cannot write %s: %s", jp, strerror(errno));
@@ -506,7 +386,7 @@ int cmd_evaluate(const Opts *o) {
     results_init(&done);
     k.done = &done;
     k.gallery_left = GALLERY_IMAGES;
-    if (!take || mkdir_p(E.outdir)) rc = cli_error("cannot create %s: %s", E.outdir, strerror(errno));
+    if (!take || io_mkdir_p(E.outdir)) rc = cli_error("cannot create %s: %s", E.outdir, strerror(errno));
     if (!rc && trace_open(o)) rc = 1;
     if (!rc) rc = open_outputs(&E, &d, n_listed, &k);
     if (!rc) {
@@ -546,7 +426,7 @@ int cmd_evaluate(const Opts *o) {
         manifest_add_output(rp);
         char jp[2300];
         path_in(jp, sizeof jp, E.outdir, "run.json");
-        JsonValue *run = read_json(jp, err, sizeof err);
+        JsonValue *run = json_read_file(jp, (size_t)64 << 20, err, sizeof err);
         if (!run) rc = cli_error("%s", err);
         else if (summarise_outdir(E.outdir, run)) rc = 1;
         json_free(run);
@@ -572,33 +452,8 @@ int cmd_evaluate(const Opts *o) {
 
 /* ---------------- merge ---------------- */
 
-typedef struct {
-    const char *dir;
-    JsonValue *run;
-    int shard_i, shard_n;
-    EvalRows rows;
-    int pos;          /* next row */
-} Part;
-
-static int cmp_part(const void *a, const void *b) {
-    const Part *x = a, *y = b;
-    return (x->shard_i > y->shard_i) - (x->shard_i < y->shard_i);
-}
-
-static int copy_file(const char *from, const char *to) {
-    uint8_t *buf;
-    size_t len;
-    char err[512];
-    if (io_read_file(from, (size_t)256 << 20, &buf, &len, err, sizeof err)) return -1;
-    FILE *f = fopen(to, "wb");
-    int rc = f && fwrite(buf, 1, len, f) == len ? 0 : -1;
-    if (f && fclose(f)) rc = -1;
-    free(buf);
-    return rc;
-}
-
-static void merge_gallery(const Part *parts, int n, const char *outdir) {
-    char dst[2300];
+static void merge_gallery(const EvalPart *parts, int n, const char *outdir) {
+    char dst[2300], err[600];
     path_in(dst, sizeof dst, outdir, "gallery");
     int made = 0;
     for (int i = 0; i < n; i++) {
@@ -610,137 +465,52 @@ static void merge_gallery(const Part *parts, int n, const char *outdir) {
         while ((e = readdir(d))) {
             size_t L = strlen(e->d_name);
             if (e->d_name[0] == '.' || L < 5 || strcmp(e->d_name + L - 4, ".png")) continue;
-            if (!made) { if (mkdir_p(dst)) break; made = 1; }
+            if (!made) { if (io_mkdir_p(dst)) break; made = 1; }
             char a[2600], b[2600];
             snprintf(a, sizeof a, "%s/%s", src, e->d_name);
             snprintf(b, sizeof b, "%s/%s", dst, e->d_name);
-            if (!copy_file(a, b)) manifest_add_output(b);
+            if (!io_copy_file(a, b, (size_t)256 << 20, err, sizeof err)) manifest_add_output(b);
         }
         closedir(d);
     }
 }
 
-/* Rows in the order of the unsharded run: shards hold images i, i+N, ...,
-   so taking one image from each shard in turn restores the listing. */
-static void write_merged_rows(Part *parts, int n, FILE *fr, FILE *fc) {
-    int left = 1;
-    while (left) {
-        left = 0;
-        for (int i = 0; i < n; i++) {
-            Part *p = &parts[i];
-            if (p->pos >= p->rows.n) continue;
-            const char *img = p->rows.v[p->pos].image;
-            while (p->pos < p->rows.n && !strcmp(p->rows.v[p->pos].image, img)) {
-                results_write_row(fr, &p->rows.v[p->pos]);
-                curves_images_write_rows(fc, &p->rows.v[p->pos]);
-                p->pos++;
-            }
-            left |= p->pos < p->rows.n;
-        }
-    }
+/* Adds a part's run.json, results.csv and curves_images.csv to the manifest's inputs. */
+static void manifest_part(const char *dir) {
+    const char *files[] = {"run.json", "results.csv", "curves_images.csv"};
+    char path[2300];
+    for (int i = 0; i < 3; i++) { path_in(path, sizeof path, dir, files[i]); manifest_add_input(path); }
 }
 
 int cmd_merge(const Opts *o) {
     if (o->n_pos < 1) return cli_error("merge: give the output folders of the shards: salient merge OUT0 OUT1 ... -o MERGED");
     if (!o->outdir) return cli_error("merge: give the merged folder with -o MERGED");
-    Part *parts = calloc(o->n_pos, sizeof *parts);
+    EvalPart *parts = calloc(o->n_pos, sizeof *parts);
     if (!parts) return cli_error("out of memory");
     int rc = 0, n = 0;
-    char err[1024], path[2300];
+    char err[2400], path[2300];
     for (int i = 0; i < o->n_pos && !rc; i++) {
-        Part *p = &parts[n];
-        p->dir = o->pos[i];
-        if (!strcmp(p->dir, o->outdir)) { rc = cli_error("merge: the merged folder %s is also an input", o->outdir); break; }
-        path_in(path, sizeof path, p->dir, "run.json");
-        if (!(p->run = read_json(path, err, sizeof err))) { rc = cli_error("merge: %s (is %s an evaluate output folder?)", err, p->dir); break; }
-        manifest_add_input(path);
-        const char *sh = json_string(json_get(p->run, "shard"));
-        p->shard_i = 0; p->shard_n = 1;
-        if (sh && parse_shard(sh, &p->shard_i, &p->shard_n)) { rc = cli_error("merge: %s: bad shard '%s' in run.json", p->dir, sh); break; }
-        results_init(&p->rows);
-        char rp[2300], cp[2300];
-        path_in(rp, sizeof rp, p->dir, "results.csv");
-        path_in(cp, sizeof cp, p->dir, "curves_images.csv");
-        if (results_load(&p->rows, rp, cp, err, sizeof err)) { rc = cli_error("merge: %s", err); n++; break; }
-        manifest_add_input(rp);
-        manifest_add_input(cp);
+        if (!strcmp(o->pos[i], o->outdir)) { rc = cli_error("merge: the merged folder %s is also an input", o->outdir); break; }
+        if (eval_part_load(&parts[n], o->pos[i], err, sizeof err)) { rc = cli_error("merge: %s", err); break; }
+        manifest_part(o->pos[i]);
         n++;
-        if (n > 1) {
-            const char *diff = run_difference(parts[0].run, p->run, 0);
-            if (diff[0]) rc = cli_error("merge: %s and %s differ in '%s' (see their run.json)", parts[0].dir, p->dir, diff);
-            else if (p->shard_n != parts[0].shard_n) rc = cli_error("merge: %s is shard ?/%d, %s is ?/%d", parts[0].dir, parts[0].shard_n, p->dir, p->shard_n);
-            for (int q = 0; q < n - 1 && !rc; q++)
-                if (parts[0].shard_n > 1 && parts[q].shard_i == p->shard_i)
-                    rc = cli_error("merge: %s and %s are both shard %d/%d", parts[q].dir, p->dir, p->shard_i, p->shard_n);
-        }
+        if (eval_part_check(parts, n, err, sizeof err)) rc = cli_error("merge: %s", err);
     }
     if (!rc && n == o->n_pos && parts[0].shard_n > 1 && n < parts[0].shard_n)
         fprintf(stderr, "salient: note: merging %d of %d shards\n", n, parts[0].shard_n);
-    if (!rc && parts[0].shard_n > 1) qsort(parts, n, sizeof *parts, cmp_part);
-    if (!rc && mkdir_p(o->outdir)) rc = cli_error("cannot create %s: %s", o->outdir, strerror(errno));
+    if (!rc && parts[0].shard_n > 1) eval_parts_sort(parts, n);
+    if (!rc && io_mkdir_p(o->outdir)) rc = cli_error("cannot create %s: %s", o->outdir, strerror(errno));
     /* merged run.json: the first shard's, with the shard replaced by the sources */
     JsonValue *run = NULL;
-    if (!rc) {
-        path_in(path, sizeof path, o->outdir, "run.json");
-        FILE *f = fopen(path, "w");
-        if (!f) rc = cli_error("cannot write %s", path);
-        else {
-            JsonWriter w;
-            jw_init(&w, f, 1);
-            jw_object_begin(&w);
-            const JsonValue *r0 = parts[0].run;
-            for (size_t i = 0; i < json_len(r0); i++) {
-                const char *key = json_key_at(r0, i);
-                jw_key(&w, key);
-                if (!strcmp(key, "shard")) jw_null(&w);
-                else if (!strcmp(key, "methods")) { /* the union, in order of appearance */
-                    jw_array_begin(&w);
-                    for (int q = 0; q < n; q++) {
-                        const JsonValue *ml = json_get(parts[q].run, "methods");
-                        for (size_t a = 0; a < json_len(ml); a++) {
-                            const char *nm = json_string(json_at(ml, a));
-                            int seen = 0;
-                            for (int q2 = 0; q2 <= q && !seen; q2++) {
-                                const JsonValue *m2 = json_get(parts[q2].run, "methods");
-                                size_t lim = q2 == q ? a : json_len(m2);
-                                for (size_t b = 0; b < lim; b++) seen |= nm && json_string(json_at(m2, b)) && !strcmp(nm, json_string(json_at(m2, b)));
-                            }
-                            if (nm && !seen) jw_string(&w, nm);
-                        }
-                    }
-                    jw_array_end(&w);
-                } else eval_json_copy(&w, json_at(r0, i));
-            }
-            jw_key(&w, "merged_from");
-            jw_array_begin(&w);
-            for (int q = 0; q < n; q++) {
-                jw_object_begin(&w);
-                jw_kv_string(&w, "dir", parts[q].dir);
-                jw_kv_string(&w, "shard", json_string(json_get(parts[q].run, "shard")));
-                jw_kv_int(&w, "rows", parts[q].rows.n);
-                jw_object_end(&w);
-            }
-            jw_array_end(&w);
-            jw_object_end(&w);
-            int bad = jw_error(&w);
-            if (fclose(f) || bad) rc = cli_error("cannot write %s", path);
-            else manifest_add_output(path);
-        }
-        if (!rc && !(run = read_json(path, err, sizeof err))) rc = cli_error("%s", err);
-    }
+    path_in(path, sizeof path, o->outdir, "run.json");
+    if (!rc && eval_merge_write_run(path, parts, n, err, sizeof err)) rc = cli_error("%s", err);
+    else if (!rc) manifest_add_output(path);
+    if (!rc && !(run = json_read_file(path, (size_t)64 << 20, err, sizeof err))) rc = cli_error("%s", err);
     if (!rc) {
         char rp[2300], cp[2300];
         path_in(rp, sizeof rp, o->outdir, "results.csv");
         path_in(cp, sizeof cp, o->outdir, "curves_images.csv");
-        FILE *fr = fopen(rp, "w"), *fc = fopen(cp, "w");
-        if (!fr || !fc) rc = cli_error("cannot write %s", rp);
-        else {
-            results_write_header(fr);
-            curves_images_write_header(fc);
-            write_merged_rows(parts, n, fr, fc);
-        }
-        if (fr && fclose(fr)) rc = cli_error("cannot write %s", rp);
-        if (fc && fclose(fc)) rc = cli_error("cannot write %s", cp);
+        if (eval_merge_write_results(parts, n, rp, cp, err, sizeof err)) rc = cli_error("%s", err);
         manifest_add_output(rp);
         manifest_add_output(cp);
         int total = 0;
@@ -750,7 +520,7 @@ int cmd_merge(const Opts *o) {
         if (!rc && summarise_outdir(o->outdir, run)) rc = 1;
     }
     json_free(run);
-    for (int q = 0; q < n; q++) { json_free(parts[q].run); results_free(&parts[q].rows); }
+    for (int q = 0; q < n; q++) eval_part_free(&parts[q]);
     free(parts);
     if (!rc) {
         path_in(path, sizeof path, o->outdir, "manifest.json");

@@ -50,7 +50,7 @@ static void methods_markdown(void) {
     for (int i = 0; i < attrib_n_methods(); i++) {
         const AttribMethod *m = attrib_method(i);
         char defs[256];
-        method_defaults_text(m, defs, sizeof defs);
+        attrib_method_defaults_text(m, defs, sizeof defs);
         printf("| `%s` | %s | %s | %s |\n", m->name, attrib_family_name(m->family), defs[0] ? defs : "-", m->summary);
     }
     printf("\n| option | parameter |\n|---|---|\n");

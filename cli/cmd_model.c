@@ -6,7 +6,7 @@
 #include "eval/render.h"
 #include "eval/report.h"
 #include "engine/ops.h"
-#include "engine/rng.h"
+#include "eval/bench.h"
 #include "io/image.h"
 #include "io/json.h"
 #include "io/npy.h"
@@ -15,9 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
-#include <errno.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 static void apply_engine_opts(const Opts *o) {
@@ -104,38 +101,14 @@ static float *load_images(const Model *md, const Opts *o, char **paths, int n, i
     return x;
 }
 
-static void topk_indices(const float *p, int K, int k, int *idx) {
-    char *used = calloc(K, 1);
-    for (int j = 0; j < k; j++) {
-        int best = -1;
-        for (int c = 0; c < K; c++)
-            if (!used[c] && (best < 0 || p[c] > p[best])) best = c;
-        idx[j] = best;
-        used[best] = 1;
-    }
-    free(used);
-}
-
-static int forward_logits(EngModel *m, const float *x, int n, int h, int w, int batch, float *logits) {
-    int K = eng_model_n_classes(m), C = eng_model_in_channels(m);
-    size_t per = (size_t)C * h * w;
-    int B = batch > 0 ? batch : 16;
-    if (B > n) B = n;
-    EngPass *p = NULL;
-    int pb = 0;
-    for (int i0 = 0; i0 < n; i0 += B) {
-        int nb = n - i0 < B ? n - i0 : B;
-        if (nb != pb) {
-            eng_pass_free(p);
-            p = eng_pass_new(m, nb, h, w);
-            pb = nb;
-            if (!p) return cli_error("%s", eng_last_error());
-        }
-        if (eng_pass_forward(p, x + per * i0, ENG_FORWARD_ONLY)) { eng_pass_free(p); return cli_error("%s", eng_last_error()); }
-        memcpy(logits + (size_t)i0 * K, eng_pass_output(p), sizeof(float) * nb * K);
-    }
-    eng_pass_free(p);
-    return 0;
+/* The logits of n inputs (h x w) in batches of --batch (default 16). */
+static int forward_logits(const Model *md, const Opts *o, const float *x, int n, int h, int w, float *logits) {
+    AttribParams P;
+    attrib_params_default(&P);
+    P.model = md->m; P.C = eng_model_in_channels(md->m); P.H = h; P.W = w; P.batch = o->batch > 0 ? o->batch : 16;
+    int rc = attrib_logits(&P, NULL, x, n, logits) ? cli_error("%s", eng_last_error()) : 0;
+    attrib_params_release(&P);
+    return rc;
 }
 
 static int predict_npy(const Opts *o, Model *md) {
@@ -144,7 +117,7 @@ static int predict_npy(const Opts *o, Model *md) {
     if (!x) return 1;
     int K = eng_model_n_classes(md->m);
     float *logits = malloc(sizeof(float) * n * K);
-    int rc = forward_logits(md->m, x, n, h, w, o->batch, logits);
+    int rc = forward_logits(md, o, x, n, h, w, logits);
     if (!rc && o->logits_npy) {
         int64_t shape[2] = {n, K};
         char err[512];
@@ -174,7 +147,7 @@ int cmd_predict(const Opts *o) {
     char path[1100];
     int fd = -1;
     if (o->outdir) {
-        if (mkdir_p(o->outdir)) return cli_error("cannot create %s", o->outdir);
+        if (io_mkdir_p(o->outdir)) return cli_error("cannot create %s", o->outdir);
         snprintf(path, sizeof path, "%s/predictions%s", o->outdir, o->json ? ".json" : ".txt");
         fflush(stdout);
         fd = dup(1);
@@ -210,7 +183,7 @@ static int predict_run(const Opts *o) {
     int *ok = calloc(n, sizeof(int));
     float *x = load_images(&md, o, o->pos, n, ok, &n_ok);
     float *logits = malloc(sizeof(float) * (n_ok ? n_ok : 1) * K), *prob = malloc(sizeof(float) * K);
-    int rc = n_ok ? forward_logits(md.m, x, n_ok, md.size, md.size, o->batch, logits) : 0;
+    int rc = n_ok ? forward_logits(&md, o, x, n_ok, md.size, md.size, logits) : 0;
     int k = o->topk ? (o->topk < K ? o->topk : K) : (K < 5 ? K : 5);
     int *idx = malloc(sizeof(int) * k);
     JsonWriter jw;
@@ -218,7 +191,7 @@ static int predict_run(const Opts *o) {
     for (int i = 0, j = 0; i < n && !rc; i++) {
         if (!ok[i]) continue;
         probs_argmax(prob, logits + (size_t)j * K, K, md.sigmoid);
-        topk_indices(prob, K, k, idx);
+        if (probs_topk(prob, K, k, idx)) { rc = cli_error("%s", eng_last_error()); break; }
         char b[32];
         if (o->json) {
             jw_object_begin(&jw);
@@ -313,45 +286,19 @@ done:
     return rc;
 }
 
-static double now_ms(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-    qsort(v, n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-/* --profile: reps more forward-only and gradient passes with the engine's
-   per-op timer on; the mean milliseconds per pass of each op kind, to
-   stderr (stdout keeps its one JSON line). */
-static int bench_profile(EngPass *p, const float *x, const float *seed, const EngBackwardOpts *bo, int reps) {
-    EngProfile fo = {0}, gr = {0};
-    eng_set_profile(&fo);
-    for (int i = 0; i < reps; i++)
-        if (eng_pass_forward(p, x, ENG_FORWARD_ONLY)) { eng_set_profile(NULL); return -1; }
-    eng_set_profile(&gr);
-    for (int i = 0; i < reps; i++)
-        if (eng_pass_forward(p, x, ENG_TAPE_GRAD) || eng_pass_backward(p, seed, bo)) { eng_set_profile(NULL); return -1; }
-    eng_set_profile(NULL);
+/* --profile: the mean milliseconds per pass of each op kind, to stderr
+   (stdout keeps its one JSON line). */
+static void print_profile(const EngProfile *fo, const EngProfile *gr, int reps) {
     double t[3] = {0, 0, 0};
     fprintf(stderr, "%-20s %14s %14s %14s   (ms per pass, mean of %d)\n", "op (fused head)", "forward-only",
             "grad: forward", "grad: backward", reps);
     for (int k = 0; k < ENG_OP_COUNT; k++) {
-        double a = fo.forward_ms[k] / reps, b = gr.forward_ms[k] / reps, c = gr.backward_ms[k] / reps;
+        double a = fo->forward_ms[k] / reps, b = gr->forward_ms[k] / reps, c = gr->backward_ms[k] / reps;
         if (a + b + c < 0.005) continue;
         fprintf(stderr, "%-20s %14.2f %14.2f %14.2f\n", eng_op_name((EngOpKind)k), a, b, c);
         t[0] += a; t[1] += b; t[2] += c;
     }
     fprintf(stderr, "%-20s %14.2f %14.2f %14.2f\n", "total", t[0], t[1], t[2]);
-    return 0;
 }
 
 int cmd_bench(const Opts *o) {
@@ -363,45 +310,20 @@ int cmd_bench(const Opts *o) {
         return cli_error("--gemm %s: expected engine or openblas", o->gemm);
     }
     eng_set_gemm_openblas(o->gemm && !strcmp(o->gemm, "openblas"));
-    int S = md.size, N = o->batch ? o->batch : 1, C = eng_model_in_channels(md.m), K = eng_model_n_classes(md.m);
-    int reps = o->repeat ? o->repeat : 10;
-    size_t nx = (size_t)N * C * S * S;
-    float *x = malloc(sizeof(float) * nx), *seed = calloc((size_t)N * K, sizeof(float));
-    EngRng r;
-    eng_rng_seed(&r, 1);
-    for (size_t i = 0; i < nx; i++) x[i] = (float)eng_rng_normal(&r);
-    for (int i = 0; i < N; i++) seed[(size_t)i * K] = 1;
-    double *tf = malloc(sizeof(double) * reps), *tb = malloc(sizeof(double) * reps);
-    int rc = 0;
-    EngPass *p = eng_pass_new(md.m, N, S, S);
-    if (!p) { rc = cli_error("%s", eng_last_error()); goto done; }
-    int keep0 = 0;
-    EngBackwardOpts bo = {.keep_grads = &keep0, .n_keep_grads = 1};
-    for (int warm = 0; warm < 2; warm++) { /* warm-up: buffers allocated, pages touched */
-        eng_pass_forward(p, x, ENG_FORWARD_ONLY);
-        eng_pass_forward(p, x, ENG_TAPE_GRAD); /* what the methods' gradient passes use */
-        eng_pass_backward(p, seed, &bo);
+    int S = md.size, N = o->batch ? o->batch : 1, reps = o->repeat ? o->repeat : 10;
+    BenchTimes t;
+    EngProfile fo = {0}, gr = {0};
+    int rc = bench_passes(md.m, N, S, reps, &t, o->profile ? &fo : NULL, o->profile ? &gr : NULL);
+    if (rc) rc = cli_error("%s", eng_last_error());
+    else {
+        if (o->profile) print_profile(&fo, &gr, reps);
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        printf("{\"arch\": \"%s\", \"size\": %d, \"batch\": %d, \"threads\": %d, \"repeat\": %d, \"gemm\": \"%s\", "
+               "\"forward_ms\": %.3f, \"forward_backward_ms\": %.3f, \"peak_rss_mb\": %.1f}\n",
+               eng_model_arch(md.m), S, N, eng_get_threads(), reps, o->gemm ? o->gemm : "engine", t.forward_ms,
+               t.forward_backward_ms, ru.ru_maxrss / 1024.0);
     }
-    for (int i = 0; i < reps; i++) {
-        double t0 = now_ms();
-        if (eng_pass_forward(p, x, ENG_FORWARD_ONLY)) { rc = cli_error("%s", eng_last_error()); goto done; }
-        tf[i] = now_ms() - t0;
-    }
-    for (int i = 0; i < reps; i++) {
-        double t0 = now_ms();
-        if (eng_pass_forward(p, x, ENG_TAPE_GRAD) || eng_pass_backward(p, seed, &bo)) { rc = cli_error("%s", eng_last_error()); goto done; }
-        tb[i] = now_ms() - t0;
-    }
-    if (o->profile && bench_profile(p, x, seed, &bo, reps)) { rc = cli_error("%s", eng_last_error()); goto done; }
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    printf("{\"arch\": \"%s\", \"size\": %d, \"batch\": %d, \"threads\": %d, \"repeat\": %d, \"gemm\": \"%s\", "
-           "\"forward_ms\": %.3f, \"forward_backward_ms\": %.3f, \"peak_rss_mb\": %.1f}\n",
-           eng_model_arch(md.m), S, N, eng_get_threads(), reps, o->gemm ? o->gemm : "engine", median(tf, reps),
-           median(tb, reps), ru.ru_maxrss / 1024.0);
-done:
-    eng_pass_free(p);
-    free(x); free(seed); free(tf); free(tb);
     model_close(&md);
     return rc;
 }

@@ -9,6 +9,7 @@
 #include "cli/cli.h"
 #include "eval/info.h"
 #include "eval/pic.h"
+#include "eval/pic_io.h"
 #include "io/image.h"
 #include "io/json.h"
 #include "io/npy.h"
@@ -18,91 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* A (S,S) array, also given as (1,S,S) or (1,1,S,S). */
-static int square_shape(const NpyArray *a, int S) {
-    int big = 0;
-    for (int d = 0; d < a->ndim; d++) {
-        if (a->shape[d] == 1 && d < a->ndim - 2) continue;
-        if (d < a->ndim - 2) return 0;
-        if (a->shape[d] != S) return 0;
-        big++;
-    }
-    return big == 2;
-}
-
-static float *load_map(const char *path, int S) {
-    NpyArray a;
-    char err[512];
-    if (npy_read(path, &a, err, sizeof err)) { cli_error("--map: %s", err); return NULL; }
-    if (!square_shape(&a, S)) {
-        cli_error("--map %s: expected a (%d, %d) saliency map at the model's input size, found %d dimension(s)%s", path, S,
-                  S, a.ndim, a.ndim ? " of another shape" : "");
-        npy_free(&a);
-        return NULL;
-    }
-    float *m = npy_to_f32(&a);
-    npy_free(&a);
-    if (!m) { cli_error("--map %s: cannot convert to float32", path); return NULL; }
-    for (int i = 0; i < S * S; i++)
-        if (!isfinite(m[i])) {
-            cli_error("--map %s: non-finite value at pixel (%d, %d)", path, i / S, i % S);
-            free(m);
-            return NULL;
-        }
-    return m;
-}
-
-static uint8_t *load_mask(const char *path, int S) {
-    NpyArray a;
-    char err[512];
-    if (npy_read(path, &a, err, sizeof err)) { cli_error("--random-mask: %s", err); return NULL; }
-    if (!square_shape(&a, S) || (a.dtype != NPY_U8 && a.dtype != NPY_BOOL)) {
-        cli_error("--random-mask %s: expected a (%d, %d) uint8 or bool array, found %s with %d dimension(s)", path, S, S,
-                  npy_dtype_name(a.dtype), a.ndim);
-        npy_free(&a);
-        return NULL;
-    }
-    uint8_t *m = malloc((size_t)S * S);
-    if (m) for (int i = 0; i < S * S; i++) m[i] = ((const uint8_t *)a.data)[i] != 0;
-    npy_free(&a);
-    return m;
-}
-
-static void write_curve_json(JsonWriter *w, const char *key, const PicCurve *pc) {
-    jw_key(w, key);
-    jw_object_begin(w);
-    jw_kv_number(w, "auc", pc->auc);
-    if (pc->skip == PIC_OK) jw_kv_string(w, "skipped", NULL);
-    else {
-        char r[300];
-        snprintf(r, sizeof r, "%s: %s", pic_skip_name(pc->skip), pc->reason);
-        jw_kv_string(w, "skipped", r);
-    }
-    jw_key(w, "points");
-    jw_array_begin(w);
-    for (int t = 0; t < PIC_N_THRESHOLDS; t++) {
-        jw_object_begin(w);
-        jw_kv_number(w, "threshold", pic_thresholds[t]);
-        jw_kv_number(w, "info", pc->info[t]);
-        jw_kv_number(w, "pred", pc->pred[t]);
-        jw_kv_number(w, "x", pc->x[t]);
-        jw_kv_number(w, "y", pc->y[t]);
-        jw_object_end(w);
-    }
-    jw_array_end(w);
-    jw_key(w, "original");
-    jw_object_begin(w);
-    jw_kv_number(w, "info", pc->info_orig);
-    jw_kv_number(w, "pred", pc->pred_orig);
-    jw_object_end(w);
-    jw_key(w, "blurred");
-    jw_object_begin(w);
-    jw_kv_number(w, "info", pc->info_blur);
-    jw_kv_number(w, "pred", pc->pred_blur);
-    jw_object_end(w);
-    jw_object_end(w);
-}
 
 static void print_text(const PicResult *r, const PicImage *pi, const Model *md, const char *image, const char *map,
                        const char *mask_src, double min_pred) {
@@ -160,7 +76,7 @@ int cmd_pic(const Opts *o_in) {
     memset(&r, 0, sizeof r);
     AttribParams P;
     attrib_params_default(&P);
-    char err[512], mask_src[600];
+    char err[1200], mask_src[600];
     if (target >= K) { cli_error("--target %d: the model has %d classes", target, K); goto out; }
     if (C != 1 && C != 3) { cli_error("pic: the model takes %d channels; PIC images have 1 or 3", C); goto out; }
     const char *image = o->input_npy ? o->input_npy : o->pos[0];
@@ -176,9 +92,9 @@ int cmd_pic(const Opts *o_in) {
         x = malloc(sizeof(float) * C * S * S);
         if (!x || model_preprocess(&md, o, image, x, NULL, err, sizeof err)) { cli_error("%s", err); goto out; }
     }
-    if (!(map = load_map(o->map, S))) goto out;
+    if (!(map = pic_map_read(o->map, S, "--map", err, sizeof err))) { cli_error("%s", err); goto out; }
     if (o->random_mask) {
-        if (!(mask = load_mask(o->random_mask, S))) goto out;
+        if (!(mask = pic_mask_read(o->random_mask, S, "--random-mask", err, sizeof err))) { cli_error("%s", err); goto out; }
         long cnt = 0;
         for (int i = 0; i < S * S; i++) cnt += mask[i];
         snprintf(mask_src, sizeof mask_src, "%ld pixels from %s, plus the 4 corners", cnt, o->random_mask);
@@ -205,8 +121,8 @@ int cmd_pic(const Opts *o_in) {
         JsonWriter w;
         jw_init(&w, stdout, 1);
         jw_object_begin(&w);
-        write_curve_json(&w, "sic", &r.sic);
-        write_curve_json(&w, "aic", &r.aic);
+        pic_curve_json(&w, "sic", &r.sic);
+        pic_curve_json(&w, "aic", &r.aic);
         jw_kv_string(&w, "info", info_name(kind));
         if (o->random_mask) jw_kv_string(&w, "seed", NULL);
         else if (o->seed <= (uint64_t)LLONG_MAX) jw_kv_int(&w, "seed", (long long)o->seed);

@@ -27,94 +27,19 @@
 #define SANITY_DEFAULT_METHODS "guidedig,ig,sg-ig,xrai,gradcam,gradcampp,scorecam,random"
 
 static int write_outputs(const char *outdir, const Opts *o, const Model *md, int target, const AttribMethod **ms,
-                         int nm, const MprtModule *mods, int nmod, const double *corr) {
-    char path[2300];
+                         const Mprt *t) {
+    char path[2300], err[2400];
     int rc = 0;
-    /* sanity.csv */
+    MprtRunInfo info = {SALIENT_VERSION, md->path, eng_model_arch(md->m), md->info.sha256, o->pos[0], md->size, target, o->seed};
     snprintf(path, sizeof path, "%s/sanity.csv", outdir);
-    FILE *f = fopen(path, "w");
-    if (!f) return cli_error("cannot write %s: %s", path, strerror(errno));
-    fprintf(f, "step,module");
-    for (int j = 0; j < nm; j++) fprintf(f, ",%s", ms[j]->name);
-    fputc('\n', f);
-    char b[32];
-    for (int s = 0; s <= nmod; s++) {
-        fprintf(f, "%d,%s", s, s ? mods[nmod - s].name : "none");
-        for (int j = 0; j < nm; j++) {
-            double v = corr[(size_t)s * nm + j];
-            fputc(',', f);
-            if (isfinite(v)) fputs(jw_format_number(v, b), f);
-        }
-        fputc('\n', f);
-    }
-    if (fclose(f)) rc = cli_error("cannot write %s", path);
+    if (mprt_write_csv(t, ms, path, err, sizeof err)) rc = cli_error("%s", err);
     else manifest_add_output(path);
-    /* sanity.json */
     snprintf(path, sizeof path, "%s/sanity.json", outdir);
-    f = fopen(path, "w");
-    if (!f) return cli_error("cannot write %s", path);
-    JsonWriter w;
-    jw_init(&w, f, 1);
-    jw_object_begin(&w);
-    jw_kv_string(&w, "salient_version", SALIENT_VERSION);
-    jw_kv_string(&w, "test", "MPRT, cascading randomisation from the top (Adebayo et al. 2018; Quantus "
-                             "ModelParameterRandomisation, order top_down)");
-    jw_key(&w, "model"); jw_object_begin(&w);
-    jw_kv_string(&w, "path", md->path); jw_kv_string(&w, "arch", eng_model_arch(md->m)); jw_kv_string(&w, "sha256", md->info.sha256);
-    jw_kv_int(&w, "input_size", md->size); jw_object_end(&w);
-    jw_kv_string(&w, "image", o->pos[0]);
-    jw_kv_int(&w, "target", target);
-    jw_kv_string(&w, "target_rule", "the original model's predicted class, kept for every randomised model");
-    jw_kv_int(&w, "seed", (long long)o->seed);
-    jw_kv_string(&w, "randomisation", "per module, torch reset_parameters(): conv/linear U(-1/sqrt(fan_in), 1/sqrt(fan_in)) "
-                                      "for weight and bias; batch norm weight 1, bias 0, running_mean 0, running_var 1; "
-                                      "EngRng seeded by eng_rng_split(seed, step)");
-    jw_kv_string(&w, "similarity", "Spearman rank correlation of the 2-D maps (average ranks); null if a map is constant");
-    jw_kv_number(&w, "flag_threshold", MPRT_FLAG);
-    jw_key(&w, "methods"); jw_array_begin(&w);
-    for (int j = 0; j < nm; j++) jw_string(&w, ms[j]->name);
-    jw_array_end(&w);
-    jw_key(&w, "steps"); jw_array_begin(&w);
-    for (int s = 0; s <= nmod; s++) {
-        jw_object_begin(&w);
-        jw_kv_int(&w, "step", s);
-        jw_kv_string(&w, "randomised", s ? mods[nmod - s].name : NULL);
-        jw_key(&w, "spearman"); jw_object_begin(&w);
-        for (int j = 0; j < nm; j++) jw_kv_number(&w, ms[j]->name, corr[(size_t)s * nm + j]);
-        jw_object_end(&w);
-        jw_object_end(&w);
-    }
-    jw_array_end(&w);
-    jw_key(&w, "final"); jw_object_begin(&w);
-    for (int j = 0; j < nm; j++) jw_kv_number(&w, ms[j]->name, corr[(size_t)nmod * nm + j]);
-    jw_object_end(&w);
-    jw_key(&w, "flagged"); jw_array_begin(&w);
-    for (int j = 0; j < nm; j++) if (corr[(size_t)nmod * nm + j] > MPRT_FLAG) jw_string(&w, ms[j]->name);
-    jw_array_end(&w);
-    jw_kv_string(&w, "flagged_means", "the map's Spearman correlation with the original is still above the threshold "
-                                      "after every layer is randomised: it does not depend on the model");
-    jw_object_end(&w);
-    int bad = jw_error(&w);
-    if (fclose(f) || bad) rc = cli_error("cannot write %s", path);
+    if (mprt_write_json(t, ms, &info, path, err, sizeof err)) rc = cli_error("%s", err);
     else manifest_add_output(path);
-    /* sanity.png */
-    double *xs = malloc(sizeof(double) * (nmod + 1)), *ys = malloc(sizeof(double) * (size_t)(nmod + 1) * nm);
-    PlotSeries *ser = calloc(nm, sizeof *ser);
-    if (xs && ys && ser) {
-        for (int s = 0; s <= nmod; s++) xs[s] = s;
-        for (int j = 0; j < nm; j++) {
-            for (int s = 0; s <= nmod; s++) ys[(size_t)j * (nmod + 1) + s] = corr[(size_t)s * nm + j];
-            ser[j] = (PlotSeries){ms[j]->name, xs, ys + (size_t)j * (nmod + 1), nmod + 1};
-        }
-        snprintf(path, sizeof path, "%s/sanity.png", outdir);
-        char title[160];
-        snprintf(title, sizeof title, "MPRT %s: Spearman(original map, map) as layers are randomised from the top",
-                 eng_model_arch(md->m));
-        if (plot_png(path, title, "modules randomised (classifier first)", "Spearman", ser, nm, 0, nmod > 0 ? nmod : 1, -0.2, 1))
-            rc = cli_error("cannot write %s", path);
-        else manifest_add_output(path);
-    }
-    free(xs); free(ys); free(ser);
+    snprintf(path, sizeof path, "%s/sanity.png", outdir);
+    if (mprt_plot_png(t, ms, eng_model_arch(md->m), path)) rc = cli_error("cannot write %s", path);
+    else manifest_add_output(path);
     return rc;
 }
 
@@ -159,7 +84,7 @@ int cmd_sanity(const Opts *o) {
     Mprt t = {0};
     ProgressBar pb;
     if (!x || !logits || !prob) { rc = cli_error("out of memory"); goto done; }
-    if (mkdir_p(outdir)) { rc = cli_error("cannot create %s: %s", outdir, strerror(errno)); goto done; }
+    if (io_mkdir_p(outdir)) { rc = cli_error("cannot create %s: %s", outdir, strerror(errno)); goto done; }
     if (model_preprocess(&md, o, o->pos[0], x, NULL, err, sizeof err)) { rc = cli_error("%s", err); goto done; }
     manifest_add_input(md.path);
     manifest_add_input(o->pos[0]);
@@ -171,7 +96,7 @@ int cmd_sanity(const Opts *o) {
     fprintf(stderr, "salient: MPRT on %s: %d methods, target class %d\n", o->pos[0], nm, target);
     if (mprt_run(&t, &P, ms, nm, o->seed, on_step, &pb)) { rc = cli_error("%s", eng_last_error()); goto done; }
     pbar_end(&pb);
-    rc = write_outputs(outdir, o, &md, target, ms, nm, t.modules, t.n_modules, t.corr);
+    rc = write_outputs(outdir, o, &md, target, ms, &t);
     if (!rc) {
         print_table(ms, nm, &t);
         char mp[2300];

@@ -118,7 +118,7 @@ int cmd_study(const Opts *o) {
     if (!p) return cli_error("out of memory");
     if (protocol_load(p, path, data_dir(o), err, sizeof err)) { free(p); return cli_error("%s: %s", path, err); }
     int rc;
-    if (mkdir_p(o->outdir)) rc = cli_error("cannot create %s: %s", o->outdir, strerror(errno));
+    if (io_mkdir_p(o->outdir)) rc = cli_error("cannot create %s: %s", o->outdir, strerror(errno));
     else if ((rc = record_protocol(path, o->outdir)) == 0) {
         Opts rest = *o;
         rest.pos = o->pos + 1;

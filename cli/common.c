@@ -1,6 +1,6 @@
 /* common.c - helpers shared by the commands (see common.h). */
 #include "cli/common.h"
-#include "attrib/defaults.h"
+#include "eval/settings.h"
 
 #include <errno.h>
 #include <math.h>
@@ -10,58 +10,27 @@
 #include <unistd.h>
 
 
-/* Parameters given for one method alone in -M ("guidedig:steps=25"), by the
-   method's registry index; 0 (an empty layer) where not given. */
-typedef struct {
-    double param[AP_COUNT];
-    char layer[ENG_NAME_MAX];
-    char spec[256];
-} MethodOverride;
-static MethodOverride *g_over;   /* attrib_n_methods() entries, or NULL when none was given */
+/* Values given for one method alone in -M ("guidedig:steps=25"); the
+   values for every method are copied from the options at each use. */
+static MethodSettings g_set;
 
-static int method_index(const AttribMethod *m) {
-    for (int i = 0; i < attrib_n_methods(); i++) if (attrib_method(i) == m) return i;
-    return -1;
+const MethodSettings *method_settings_of(const Opts *o) {
+    memcpy(g_set.param, o->param, sizeof g_set.param);
+    g_set.layer = o->layer;
+    g_set.baseline = o->baseline;
+    return &g_set;
 }
 
-/* "key=value:key=value" for method m into its override. 0 or 1 (message printed). */
-static int parse_overrides(const AttribMethod *m, char *kv, const char *spec) {
-    if (!g_over && !(g_over = calloc(attrib_n_methods(), sizeof *g_over))) return cli_error("out of memory");
-    MethodOverride *mo = &g_over[method_index(m)];
-    snprintf(mo->spec, sizeof mo->spec, "%s", spec);
-    char *save = NULL;
-    for (char *t = strtok_r(kv, ":", &save); t; t = strtok_r(NULL, ":", &save)) {
-        char *eq = strchr(t, '=');
-        if (!eq) return cli_error("-M %s: expected key=value after the method's name, found '%s'", spec, t);
-        *eq = 0;
-        AttribParamId id = attrib_param_by_key(t);
-        const AttribParamDefault *d;
-        if (!id || !attrib_method_reads(m, id, &d))
-            return cli_error("-M %s: %s does not read '%s' (salient methods lists what it reads)", spec, m->name, t);
-        const AttribParamInfo *pi = attrib_param_info(id);
-        if (id == AP_LAYER) { snprintf(mo->layer, sizeof mo->layer, "%s", eq + 1); continue; }
-        if (pi->type == PARAM_TEXT) return cli_error("-M %s: give '%s' with %s for every method", spec, t, pi->option);
-        char *end;
-        double v = strtod(eq + 1, &end);
-        int ok = end != eq + 1 && !*end && (pi->type == PARAM_INT ? v >= pi->lo && v == (long)v : v > pi->lo) && v <= pi->hi;
-        if (!ok) return cli_error("-M %s: %s=%s is outside its range [%g, %g]", spec, t, eq + 1, pi->lo, pi->hi);
-        mo->param[id] = v;
-    }
-    return 0;
+void method_prepare(AttribParams *P, const Opts *o, const AttribMethod *m) { method_settings_apply(method_settings_of(o), P, m); }
+const char *method_spec(const AttribMethod *m) { return method_settings_spec(&g_set, m); }
+
+void method_params_json(JsonWriter *w, const char *method, const Opts *o, const char *layer) {
+    method_settings_json(w, method_settings_of(o), attrib_find(method), layer);
 }
 
-void method_prepare(AttribParams *P, const Opts *o, const AttribMethod *m) {
-    opts_method_params(o, P);
-    int i = g_over ? method_index(m) : -1;
-    if (i < 0) return;
-    for (int id = AP_END + 1; id < AP_COUNT; id++)
-        if (g_over[i].param[id] > 0) attrib_param_set_field(P, (AttribParamId)id, g_over[i].param[id]);
-    if (g_over[i].layer[0]) P->layer = g_over[i].layer;
-}
-
-const char *method_spec(const AttribMethod *m) {
-    int i = g_over ? method_index(m) : -1;
-    return i >= 0 && g_over[i].spec[0] ? g_over[i].spec : m->name;
+void method_settings_line(char *buf, size_t n, const AttribMethod *const *ms, int n_methods, const Opts *o,
+                          const char *default_layer) {
+    method_settings_caption(buf, n, method_settings_of(o), ms, n_methods, default_layer);
 }
 
 int methods_parse(const char *list, const char *deflt, int add_random, const AttribMethod ***out, int *n) {
@@ -94,7 +63,8 @@ int methods_parse(const char *list, const char *deflt, int add_random, const Att
             return 1;
         }
         if (!am->run) { free(v); return cli_error("method '%s' is not built into this binary", tok); }
-        if (colon && parse_overrides(am, colon + 1, spec)) { free(v); return 1; }
+        char err[600];
+        if (colon && method_settings_override(&g_set, am, colon + 1, spec, err, sizeof err)) { free(v); return cli_error("-M %s", err); }
         int dup = 0;
         for (int j = 0; j < k; j++) dup |= v[j] == am;
         if (!dup) v[k++] = am;
@@ -109,116 +79,6 @@ int methods_parse(const char *list, const char *deflt, int add_random, const Att
     *out = v;
     *n = k;
     return 0;
-}
-
-int mkdir_p(const char *path) {
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp) { errno = ENAMETOOLONG; return -1; }
-    for (char *p = tmp + 1; *p; p++)
-        if (*p == '/') { *p = 0; if (mkdir(tmp, 0755) && errno != EEXIST) return -1; *p = '/'; }
-    return (mkdir(tmp, 0755) && errno != EEXIST) ? -1 : 0;
-}
-
-/* Calls fn(id, default, ctx) for each parameter the method reads, in the
-   registry's order (attrib/registry.c). */
-typedef void (*ParamFn)(const AttribMethod *m, AttribParamId id, const AttribParamDefault *d, void *ctx);
-static void method_each_param(const AttribMethod *m, ParamFn fn, void *ctx) {
-    for (int i = 0; m && i < ATTRIB_MAX_PARAMS && m->params[i].id != AP_END; i++) fn(m, m->params[i].id, &m->params[i], ctx);
-}
-
-/* The value a method runs with for a numeric parameter under these options. */
-static double param_value(const AttribMethod *m, AttribParamId id, const AttribParamDefault *d, const Opts *o) {
-    AttribParams P;
-    attrib_params_default(&P);
-    method_prepare(&P, o, m);
-    return attrib_param_or(&P, id, d->def);
-}
-
-/* The layer a CAM method runs on: its own -M layer=, else --layer, else the model's. */
-static const char *layer_used(const AttribMethod *m, const Opts *o, const char *model_layer) {
-    AttribParams P;
-    attrib_params_default(&P);
-    method_prepare(&P, o, m);
-    return P.layer && P.layer[0] ? P.layer : model_layer;
-}
-
-/* The baseline a method runs with: the option, except that XRAI ignores
-   named baselines (only a file replaces its min/max pair). */
-static const char *baseline_used(const AttribParamDefault *d, const Opts *o) {
-    BaselineKind named;
-    if (!o->baseline) return d->text_def;
-    if (!strcmp(d->text_def, XRAI_BASELINES) && !attrib_baseline_parse(o->baseline, &named)) return d->text_def;
-    return o->baseline;
-}
-
-typedef struct { JsonWriter *w; const Opts *o; const char *layer; } ParamsJson;
-
-static void param_json(const AttribMethod *m, AttribParamId id, const AttribParamDefault *d, void *ctx) {
-    const ParamsJson *c = ctx;
-    const char *key = attrib_param_info(id)->key;
-    if (id == AP_BASELINE) jw_kv_string(c->w, key, baseline_used(d, c->o));
-    else if (id == AP_LAYER) jw_kv_string(c->w, key, layer_used(m, c->o, c->layer));
-    else jw_kv_number(c->w, key, param_value(m, id, d, c->o));
-}
-
-void method_params_json(JsonWriter *w, const char *method, const Opts *o, const char *layer) {
-    ParamsJson c = {w, o, layer};
-    method_each_param(attrib_find(method), param_json, &c);
-}
-
-typedef struct {
-    const Opts *o;
-    const char *default_layer;
-    char seen[512], line[1024];   /* " key key " already listed; the line so far */
-    size_t L;
-} SettingsLine;
-
-static void param_setting(const AttribMethod *m, AttribParamId id, const AttribParamDefault *d, void *ctx) {
-    SettingsLine *c = ctx;
-    const Opts *o = c->o;
-    const char *key = attrib_param_info(id)->key;
-    char val[128], pat[80];
-    if (id == AP_BASELINE) {
-        const char *b = baseline_used(d, o);
-        if (!strcmp(b, d->text_def)) return;
-        snprintf(val, sizeof val, "%.100s", b);
-    } else if (id == AP_LAYER) {
-        const char *l = layer_used(m, o, c->default_layer);
-        if (!l || (c->default_layer && !strcmp(l, c->default_layer))) return;
-        snprintf(val, sizeof val, "%.100s", l);
-    } else {
-        double v = param_value(m, id, d, o);
-        if (v == d->def) return;
-        snprintf(val, sizeof val, "%g", v);
-    }
-    snprintf(pat, sizeof pat, " %s ", key);
-    if (strstr(c->seen, pat)) return;
-    if (strlen(c->seen) + strlen(key) + 2 < sizeof c->seen) { strcat(c->seen, key); strcat(c->seen, " "); }
-    if (c->L < sizeof c->line)
-        c->L += (size_t)snprintf(c->line + c->L, sizeof c->line - c->L, "%s%s %s", c->L ? ", " : "", key, val);
-}
-
-int figure_grid_methods_png(const char *path, const FigureInfo *f, const float *input01, int C, int S,
-                            float *const *maps, const AttribMethod *const *ms, int n, int max_cols) {
-    size_t nm = n > 0 ? (size_t)n : 1;
-    const char **names = calloc(nm, sizeof *names);
-    int *clip = calloc(nm, sizeof *clip), rc = -1;
-    if (names && clip) {
-        for (int k = 0; k < n; k++) {
-            names[k] = ms[k]->name;
-            clip[k] = ms[k]->family == FAMILY_GRADIENT;
-        }
-        rc = figure_grid_png(path, f, input01, C, S, (const float *const *)maps, names, clip, n, max_cols);
-    }
-    free(names); free(clip);
-    return rc;
-}
-
-void method_settings_line(char *buf, size_t n, const AttribMethod *const *ms, int n_methods, const Opts *o,
-                          const char *default_layer) {
-    SettingsLine c = {o, default_layer, " ", "", 0};
-    for (int m = 0; m < n_methods; m++) method_each_param(ms[m], param_setting, &c);
-    snprintf(buf, n, "%s%s", c.L ? "non-default settings: " : "", c.line);
 }
 
 static void fmt_duration(char *b, size_t n, double s) {

@@ -1,12 +1,14 @@
 /* common.h - the helpers every command shares: the one method-list parser,
-   folders, each method's parameters as they ran (from the registry), a
-   figure's settings line, the method grid, and the one progress bar. */
+   each method's parameters from the options (eval/settings.h does the
+   work), folders (io/file.h), and the one progress bar. */
 #ifndef CLI_COMMON_H
 #define CLI_COMMON_H
 #include <stdio.h>
 #include "attrib/attrib.h"
 #include "cli/cli.h"
 #include "eval/render.h"
+#include "eval/settings.h"
+#include "io/file.h"
 #include "io/json.h"
 
 /* "a,b,c" (or deflt when list is NULL) into methods; add_random appends
@@ -18,9 +20,11 @@ int methods_parse(const char *list, const char *deflt, int add_random, const Att
    method_prepare sets P's numeric parameters and layer for method m (the
    global options, then m's own); call it before each method runs. */
 void method_prepare(AttribParams *P, const Opts *o, const AttribMethod *m);
+/* The methods' parameters under these options and the -M entries (eval/settings.h). */
+const MethodSettings *method_settings_of(const Opts *o);
 /* The -M entry as given ("guidedig:steps=25"), or the method's name. */
 const char *method_spec(const AttribMethod *m);
-int mkdir_p(const char *path);     /* 0 or -1 (errno) */
+static inline int mkdir_p(const char *path) { return io_mkdir_p(path); }   /* io/file.h */
 /* Parameters a method reads, as used (the option if given, else the
    default) into an open JSON object: {"steps": 25, "baseline": "black"}. */
 void method_params_json(JsonWriter *w, const char *method, const Opts *o, const char *layer);
@@ -29,10 +33,6 @@ void method_params_json(JsonWriter *w, const char *method, const Opts *o, const 
    stride 16, masks 500" (each parameter once, in the order the methods
    read them; --baseline and --layer when they are not the default). ""
    when every parameter is the default. */
-/* figure_grid_png over a run's methods: each tile named by its method, the
-   gradient family's maps clipped at the 99th percentile. 0 or -1. */
-int figure_grid_methods_png(const char *path, const FigureInfo *f, const float *input01, int C, int S,
-                            float *const *maps, const AttribMethod *const *ms, int n, int max_cols);
 void method_settings_line(char *buf, size_t n, const AttribMethod *const *ms, int n_methods, const Opts *o,
                           const char *default_layer);
 

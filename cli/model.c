@@ -3,17 +3,13 @@
    file's metadata, then the defaults (224, ImageNet's mean and std). */
 #include "cli/audit.h"
 #include "cli/cli.h"
+#include "io/file.h"
 #include "io/npy.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <errno.h>
-#include <sys/stat.h>
-
-static const float imagenet_mean[3] = {0.485f, 0.456f, 0.406f};
-static const float imagenet_std[3] = {0.229f, 0.224f, 0.225f};
 
 int cli_error(const char *fmt, ...) {
     va_list ap;
@@ -24,32 +20,6 @@ int cli_error(const char *fmt, ...) {
     va_end(ap);
     return 1;
 }
-
-static char **read_labels(const char *path, int *n) {
-    FILE *f = fopen(path, "r");
-    if (!f) return NULL;
-    char line[1024];
-    char **v = NULL;
-    int k = 0, cap = 0;
-    while (fgets(line, sizeof line, f)) {
-        size_t L = strcspn(line, "\r\n");
-        line[L] = 0;
-        if (!L) continue;
-        if (k == cap) {
-            cap = cap ? cap * 2 : 16;
-            char **q = realloc(v, sizeof *v * cap);
-            if (!q) break;
-            v = q;
-        }
-        v[k++] = strdup(line);
-    }
-    fclose(f);
-    *n = k;
-    return v;
-}
-
-/* Channel c's value of a 1- or 3-value normalisation. */
-static float pick(const float *v, int n, int c) { return n == 1 ? v[0] : v[c < n ? c : 0]; }
 
 int model_open(Model *md, const Opts *o) {
     memset(md, 0, sizeof *md);
@@ -65,21 +35,9 @@ int model_open(Model *md, const Opts *o) {
             return cli_error("--head %s: expected softmax or sigmoid", o->head), model_close(md), -1;
         md->sigmoid = !strcmp(o->head, "sigmoid");
     }
-    int C = md->info.in_channels;
-    const float *mean = imagenet_mean, *std = imagenet_std;
-    int nm = 3, ns = 3;
-    if (md->info.n_mean) { mean = md->info.mean; nm = md->info.n_mean; }
-    if (md->info.n_std) { std = md->info.std; ns = md->info.n_std; }
-    if (o->n_mean) { mean = o->mean; nm = o->n_mean; }
-    if (o->n_std) { std = o->std; ns = o->n_std; }
-    if (C == 1 && nm == 3 && mean == imagenet_mean) { /* gray model, ImageNet default: use the luminance of the mean */
-        md->mean[0] = 0.299f * mean[0] + 0.587f * mean[1] + 0.114f * mean[2];
-        md->std[0] = 0.299f * std[0] + 0.587f * std[1] + 0.114f * std[2];
-    } else {
-        for (int c = 0; c < C; c++) { md->mean[c] = pick(mean, nm, c); md->std[c] = pick(std, ns, c); }
-    }
+    weights_normalisation(&md->info, md->info.in_channels, o->mean, o->n_mean, o->std, o->n_std, md->mean, md->std);
     if (o->labels) {
-        md->labels = read_labels(o->labels, &md->n_labels);
+        md->labels = io_read_lines(o->labels, &md->n_labels);
         if (!md->labels) { model_close(md); return cli_error("cannot read labels file %s", o->labels), -1; }
     } else if (md->info.n_labels) {
         md->labels = md->info.labels;
@@ -125,21 +83,8 @@ int opts_size_from_npy(Opts *o) {
 }
 
 float *load_input_npy(const char *path, const Model *md, int *n, int *h, int *w) {
-    NpyArray a;
-    char err[512];
-    if (npy_read(path, &a, err, sizeof err)) { cli_error("%s", err); return NULL; }
-    int C = md->info.in_channels;
-    if (a.ndim != 4 || a.shape[1] != C || a.shape[0] < 1 || a.shape[2] < 8 || a.shape[3] < 8 ||
-        a.shape[0] > 65536 || a.shape[2] > 4096 || a.shape[3] > 4096) {
-        cli_error("%s: expected a float array of shape (N, %d, H, W) with H, W in [8, 4096]; got %d dimensions%s",
-                  path, C, a.ndim, a.ndim == 4 ? " with another shape" : "");
-        npy_free(&a);
-        return NULL;
-    }
-    *n = (int)a.shape[0]; *h = (int)a.shape[2]; *w = (int)a.shape[3];
-    float *x = npy_to_f32(&a);
-    npy_free(&a);
-    if (!x) cli_error("%s: cannot convert to float32", path);
+    char err[1200];
+    float *x = npy_read_nchw_f32(path, md->info.in_channels, n, h, w, err, sizeof err);
+    if (!x) cli_error("%s", err);
     return x;
 }
-

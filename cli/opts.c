@@ -181,19 +181,6 @@ void opts_usage_common(void) {
             "  --volume T --frame K 4-D volume / multi-frame file: which one (default 0, the first)\n");
 }
 
-/* "steps 25, baseline black" - what a method reads and its defaults. */
-void method_defaults_text(const AttribMethod *m, char *buf, size_t n) {
-    size_t L = 0;
-    buf[0] = 0;
-    for (int i = 0; i < ATTRIB_MAX_PARAMS && m->params[i].id != AP_END && L < n; i++) {
-        const AttribParamDefault *d = &m->params[i];
-        const AttribParamInfo *pi = attrib_param_info(d->id);
-        if (pi->type == PARAM_TEXT)
-            L += (size_t)snprintf(buf + L, n - L, "%s%s %s", L ? ", " : "", pi->key, d->text_def ? d->text_def : "(model's)");
-        else L += (size_t)snprintf(buf + L, n - L, "%s%s %g", L ? ", " : "", pi->key, d->def);
-    }
-}
-
 void opts_usage_methods(void) { opts_usage_methods_to(stderr); }
 
 void opts_usage_methods_to(FILE *f) {
@@ -201,7 +188,7 @@ void opts_usage_methods_to(FILE *f) {
     for (int i = 0; i < attrib_n_methods(); i++) {
         const AttribMethod *m = attrib_method(i);
         char defs[256];
-        method_defaults_text(m, defs, sizeof defs);
+        attrib_method_defaults_text(m, defs, sizeof defs);
         fprintf(f, "  %-15s %s\n", m->name, m->summary);
         if (defs[0]) fprintf(f, "  %-15s   [%s]\n", "", defs);
     }

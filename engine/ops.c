@@ -8,6 +8,7 @@
    The 3x3 stride-1 convolutions where it pays run as Winograd F(2x2,3x3)
    instead (winograd.c; the pass chooses, engine/pass.c conv_forward_fast). */
 #include "engine/ops.h"
+#include "engine/error.h"
 #include "engine/gemm.h"
 #include "engine/parallel.h"
 
@@ -15,6 +16,7 @@
 #include <float.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Work budget for im2col columns, in floats (64 MiB). */
@@ -849,6 +851,20 @@ int probs_argmax(float *prob, const float *logits, int K, int sigmoid) {
         if (logits[k] > logits[best]) best = k;
     }
     return best;
+}
+
+int probs_topk(const float *prob, int K, int k, int *idx) {
+    char *used = calloc(K, 1);
+    if (!used) return eng_fail("top-k: out of memory");
+    for (int j = 0; j < k; j++) {
+        int best = -1;
+        for (int c = 0; c < K; c++)
+            if (!used[c] && (best < 0 || prob[c] > prob[best])) best = c;
+        idx[j] = best;
+        used[best] = 1;
+    }
+    free(used);
+    return 0;
 }
 
 int softmax_argmax(float *prob, const float *logits, int K) {

@@ -152,6 +152,10 @@ int softmax_argmax(float *prob, const float *logits, int K);
 /* The same for either output head: softmax over the K logits, or (sigmoid
    != 0, multi-label and single-logit models) sigma(F_k) for each. */
 int probs_argmax(float *prob, const float *logits, int K, int sigmoid);
+/* The indices of the k largest of K probabilities, largest first (the
+   lower index first among equal values), into idx (k <= K entries). 0, or
+   -1 without memory. */
+int probs_topk(const float *prob, int K, int k, int *idx);
 /* One class's probability, in double: softmax_k(logits) or sigma(F_k). */
 double class_prob(const float *logits, int K, int k, int sigmoid);
 void softmax_backward(float *dinp, const float *dout, const float *out, int N, int K);

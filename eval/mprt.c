@@ -1,7 +1,11 @@
 /* mprt.c - the model parameter randomisation test (see mprt.h). */
 #include "eval/mprt.h"
 #include "engine/rng.h"
+#include "eval/plot.h"
 #include "eval/stats.h"
+#include "io/json.h"
+
+#include <errno.h>
 
 #include <math.h>
 #include <stdio.h>
@@ -121,4 +125,93 @@ void mprt_free(Mprt *t) {
     free(t->corr);
     t->modules = NULL;
     t->corr = NULL;
+}
+
+/* ---------------- outputs ---------------- */
+int mprt_write_csv(const Mprt *t, const AttribMethod *const *ms, const char *path, char *err, size_t errlen) {
+    int nm = t->n_methods, nmod = t->n_modules;
+    FILE *f = fopen(path, "w");
+    if (!f) return err_fail(err, errlen, "cannot write %s: %s", path, strerror(errno));
+    fprintf(f, "step,module");
+    for (int j = 0; j < nm; j++) fprintf(f, ",%s", ms[j]->name);
+    fputc('\n', f);
+    char b[32];
+    for (int s = 0; s <= nmod; s++) {
+        fprintf(f, "%d,%s", s, s ? t->modules[nmod - s].name : "none");
+        for (int j = 0; j < nm; j++) {
+            double v = t->corr[(size_t)s * nm + j];
+            fputc(',', f);
+            if (isfinite(v)) fputs(jw_format_number(v, b), f);
+        }
+        fputc('\n', f);
+    }
+    return fclose(f) ? err_fail(err, errlen, "cannot write %s", path) : 0;
+}
+
+int mprt_write_json(const Mprt *t, const AttribMethod *const *ms, const MprtRunInfo *info, const char *path,
+                    char *err, size_t errlen) {
+    int nm = t->n_methods, nmod = t->n_modules;
+    FILE *f = fopen(path, "w");
+    if (!f) return err_fail(err, errlen, "cannot write %s", path);
+    JsonWriter w;
+    jw_init(&w, f, 1);
+    jw_object_begin(&w);
+    jw_kv_string(&w, "salient_version", info->version);
+    jw_kv_string(&w, "test", "MPRT, cascading randomisation from the top (Adebayo et al. 2018; Quantus "
+                             "ModelParameterRandomisation, order top_down)");
+    jw_key(&w, "model"); jw_object_begin(&w);
+    jw_kv_string(&w, "path", info->model_path); jw_kv_string(&w, "arch", info->arch); jw_kv_string(&w, "sha256", info->sha256);
+    jw_kv_int(&w, "input_size", info->input_size); jw_object_end(&w);
+    jw_kv_string(&w, "image", info->image);
+    jw_kv_int(&w, "target", info->target);
+    jw_kv_string(&w, "target_rule", "the original model's predicted class, kept for every randomised model");
+    jw_kv_int(&w, "seed", (long long)info->seed);
+    jw_kv_string(&w, "randomisation", "per module, torch reset_parameters(): conv/linear U(-1/sqrt(fan_in), 1/sqrt(fan_in)) "
+                                      "for weight and bias; batch norm weight 1, bias 0, running_mean 0, running_var 1; "
+                                      "EngRng seeded by eng_rng_split(seed, step)");
+    jw_kv_string(&w, "similarity", "Spearman rank correlation of the 2-D maps (average ranks); null if a map is constant");
+    jw_kv_number(&w, "flag_threshold", MPRT_FLAG);
+    jw_key(&w, "methods"); jw_array_begin(&w);
+    for (int j = 0; j < nm; j++) jw_string(&w, ms[j]->name);
+    jw_array_end(&w);
+    jw_key(&w, "steps"); jw_array_begin(&w);
+    for (int s = 0; s <= nmod; s++) {
+        jw_object_begin(&w);
+        jw_kv_int(&w, "step", s);
+        jw_kv_string(&w, "randomised", s ? t->modules[nmod - s].name : NULL);
+        jw_key(&w, "spearman"); jw_object_begin(&w);
+        for (int j = 0; j < nm; j++) jw_kv_number(&w, ms[j]->name, t->corr[(size_t)s * nm + j]);
+        jw_object_end(&w);
+        jw_object_end(&w);
+    }
+    jw_array_end(&w);
+    jw_key(&w, "final"); jw_object_begin(&w);
+    for (int j = 0; j < nm; j++) jw_kv_number(&w, ms[j]->name, t->corr[(size_t)nmod * nm + j]);
+    jw_object_end(&w);
+    jw_key(&w, "flagged"); jw_array_begin(&w);
+    for (int j = 0; j < nm; j++) if (t->corr[(size_t)nmod * nm + j] > MPRT_FLAG) jw_string(&w, ms[j]->name);
+    jw_array_end(&w);
+    jw_kv_string(&w, "flagged_means", "the map's Spearman correlation with the original is still above the threshold "
+                                      "after every layer is randomised: it does not depend on the model");
+    jw_object_end(&w);
+    int bad = jw_error(&w);
+    return fclose(f) || bad ? err_fail(err, errlen, "cannot write %s", path) : 0;
+}
+
+int mprt_plot_png(const Mprt *t, const AttribMethod *const *ms, const char *arch, const char *path) {
+    int nm = t->n_methods, nmod = t->n_modules, rc = -1;
+    double *xs = malloc(sizeof(double) * (nmod + 1)), *ys = malloc(sizeof(double) * (size_t)(nmod + 1) * nm);
+    PlotSeries *ser = calloc(nm > 0 ? nm : 1, sizeof *ser);
+    if (xs && ys && ser) {
+        for (int s = 0; s <= nmod; s++) xs[s] = s;
+        for (int j = 0; j < nm; j++) {
+            for (int s = 0; s <= nmod; s++) ys[(size_t)j * (nmod + 1) + s] = t->corr[(size_t)s * nm + j];
+            ser[j] = (PlotSeries){ms[j]->name, xs, ys + (size_t)j * (nmod + 1), nmod + 1};
+        }
+        char title[160];
+        snprintf(title, sizeof title, "MPRT %s: Spearman(original map, map) as layers are randomised from the top", arch);
+        rc = plot_png(path, title, "modules randomised (classifier first)", "Spearman", ser, nm, 0, nmod > 0 ? nmod : 1, -0.2, 1);
+    }
+    free(xs); free(ys); free(ser);
+    return rc;
 }

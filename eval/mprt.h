@@ -53,4 +53,23 @@ typedef void (*MprtStepFn)(void *ctx, int step, int n_steps, const char *module)
 int mprt_run(Mprt *t, AttribParams *P, const AttribMethod *const *methods, int n_methods, uint64_t seed,
              MprtStepFn on_step, void *ctx);
 void mprt_free(Mprt *t);
+
+/* ---- outputs of `salient sanity` ---- */
+/* What the JSON records besides the correlations. */
+typedef struct {
+    const char *version, *model_path, *arch, *sha256, *image;
+    int input_size, target;
+    uint64_t seed;
+} MprtRunInfo;
+/* sanity.csv: "step,module,<method>..." then one row per step (step 0,
+   module "none", is the original model; an undefined correlation is an
+   empty cell). 0, or -1 with "cannot write PATH..." in err. */
+int mprt_write_csv(const Mprt *t, const AttribMethod *const *methods, const char *path, char *err, size_t errlen);
+/* sanity.json: the test's definition, the model and image, every step's
+   correlations, the final ones and the methods flagged (above MPRT_FLAG
+   after the last step). 0, or -1 with "cannot write PATH" in err. */
+int mprt_write_json(const Mprt *t, const AttribMethod *const *methods, const MprtRunInfo *info, const char *path,
+                    char *err, size_t errlen);
+/* sanity.png: each method's correlation against the number of modules randomised. 0 or -1. */
+int mprt_plot_png(const Mprt *t, const AttribMethod *const *methods, const char *arch, const char *path);
 #endif

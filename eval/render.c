@@ -286,3 +286,19 @@ int figure_map_png(const char *path, const FigureInfo *f, const float *input01, 
     canvas_free(&cv);
     return rc;
 }
+
+int figure_grid_methods_png(const char *path, const FigureInfo *f, const float *input01, int C, int S,
+                            float *const *maps, const AttribMethod *const *ms, int n, int max_cols) {
+    size_t nm = n > 0 ? (size_t)n : 1;
+    const char **names = calloc(nm, sizeof *names);
+    int *clip = calloc(nm, sizeof *clip), rc = -1;
+    if (names && clip) {
+        for (int k = 0; k < n; k++) {
+            names[k] = ms[k]->name;
+            clip[k] = ms[k]->family == FAMILY_GRADIENT;
+        }
+        rc = figure_grid_png(path, f, input01, C, S, (const float *const *)maps, names, clip, n, max_cols);
+    }
+    free(names); free(clip);
+    return rc;
+}

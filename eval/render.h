@@ -29,6 +29,7 @@
 #define EVAL_RENDER_H
 #include <stddef.h>
 #include <stdint.h>
+#include "attrib/attrib.h"
 
 typedef struct {
     int w, h;
@@ -110,4 +111,8 @@ int figure_grid_png(const char *path, const FigureInfo *f, const float *input01,
 /* One map: band, its name, the tile, the colour bar; the frame when wrong. */
 int figure_map_png(const char *path, const FigureInfo *f, const float *input01, int C, int S, const float *map,
                    const char *name, int clip99);
+/* figure_grid_png over a run's methods: each tile named by its method, the
+   gradient family's maps clipped at the 99th percentile. 0 or -1. */
+int figure_grid_methods_png(const char *path, const FigureInfo *f, const float *input01, int C, int S,
+                            float *const *maps, const AttribMethod *const *ms, int n, int max_cols);
 #endif

@@ -382,3 +382,18 @@ void pic_raw_to_curve(PicCurve *pc, const PicRaw *raw) {
     pc->info_orig = raw->info_orig; pc->info_blur = raw->info_blur;
     pc->pred_orig = raw->pred_orig; pc->pred_blur = raw->pred_blur;
 }
+
+int results_write_files(const EvalRows *rows, const char *results_csv, const char *curves_csv, char *err, size_t errlen) {
+    FILE *a = fopen(results_csv, "w"), *b = fopen(curves_csv, "w");
+    if (!a || !b) {
+        if (a) fclose(a);
+        if (b) fclose(b);
+        return err_fail(err, errlen, "cannot write %s", !a ? results_csv : curves_csv);
+    }
+    results_write_header(a);
+    curves_images_write_header(b);
+    for (int i = 0; i < rows->n; i++) { results_write_row(a, &rows->v[i]); curves_images_write_rows(b, &rows->v[i]); }
+    int bad_a = fclose(a), bad_b = fclose(b);
+    if (bad_a || bad_b) return err_fail(err, errlen, "cannot write %s", bad_a ? results_csv : curves_csv);
+    return 0;
+}

@@ -646,3 +646,29 @@ void eval_summary_findings(const EvalSummary *s, char *buf, size_t n) {
     const EvalMetric ms[] = {EM_SIC, EM_AIC, EM_INSERTION, EM_DELETION, EM_POINTING};
     for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++) findings_metric(s, ms[i], r, buf, n, &L);
 }
+
+int eval_summarize_outdir(EvalSummary *s, const char *outdir, const JsonValue *run, int *dropped, char *err,
+                          size_t errlen) {
+    char rp[2300], cp[2300];
+    snprintf(rp, sizeof rp, "%s/results.csv", outdir);
+    snprintf(cp, sizeof cp, "%s/curves_images.csv", outdir);
+    EvalRows rows;
+    results_init(&rows);
+    *dropped = 0;
+    if (results_load(&rows, rp, cp, err, errlen)) { results_free(&rows); return -1; }
+    *dropped = rows.dropped_partial;
+    const JsonValue *ml = json_get(run, "methods");
+    int nm = (int)json_len(ml);
+    const char **names = calloc(nm + 1, sizeof *names);
+    for (int i = 0; names && i < nm; i++) names[i] = json_string(json_at(ml, i)) ? json_string(json_at(ml, i)) : "?";
+    EvalSummaryOpts so = {
+        .min_pred = json_number(json_get(run, "min_pred")),
+        .seed = (uint64_t)json_number(json_get(run, "seed")),
+        .resamples = EVAL_BOOTSTRAP,
+        .n_classes = (int)json_number(json_get(json_get(run, "model"), "classes")),
+    };
+    int rc = eval_summarize(s, &rows, names, names ? nm : 0, &so);
+    free(names);
+    results_free(&rows);
+    return rc ? err_fail(err, errlen, "summary: %s", eng_last_error()) : 0;
+}

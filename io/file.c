@@ -71,3 +71,45 @@ const char *io_cpu_name(char *buf, size_t n) {
     fclose(f);
     return buf;
 }
+
+int io_copy_file(const char *from, const char *to, size_t max_bytes, char *err, size_t errlen) {
+    uint8_t *buf;
+    size_t len;
+    if (io_read_file(from, max_bytes, &buf, &len, err, errlen)) return -1;
+    FILE *f = fopen(to, "wb");
+    int rc = f && fwrite(buf, 1, len, f) == len ? 0 : -1;
+    if (f && fclose(f)) rc = -1;
+    free(buf);
+    return rc ? err_fail(err, errlen, "cannot write '%s': %s", to, strerror(errno)) : 0;
+}
+
+int io_mkdir_p(const char *path) {
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp) { errno = ENAMETOOLONG; return -1; }
+    for (char *p = tmp + 1; *p; p++)
+        if (*p == '/') { *p = 0; if (mkdir(tmp, 0755) && errno != EEXIST) return -1; *p = '/'; }
+    return (mkdir(tmp, 0755) && errno != EEXIST) ? -1 : 0;
+}
+
+char **io_read_lines(const char *path, int *n) {
+    FILE *f = fopen(path, "r");
+    if (!f) return NULL;
+    char line[1024];
+    char **v = NULL;
+    int k = 0, cap = 0;
+    while (fgets(line, sizeof line, f)) {
+        size_t L = strcspn(line, "\r\n");
+        line[L] = 0;
+        if (!L) continue;
+        if (k == cap) {
+            cap = cap ? cap * 2 : 16;
+            char **q = realloc(v, sizeof *v * cap);
+            if (!q) break;
+            v = q;
+        }
+        v[k++] = strdup(line);
+    }
+    fclose(f);
+    *n = k;
+    return v;
+}

@@ -17,6 +17,15 @@
    Returns 0 or -1. */
 int io_read_file(const char *path, size_t max_bytes, uint8_t **buf, size_t *len,
                  char *err, size_t errlen);
+/* The non-empty lines of a text file (CR and LF removed, at most 1023
+   bytes each), malloc'd; *n gets their count. NULL if it cannot be read
+   or holds no such line. */
+char **io_read_lines(const char *path, int *n);
+/* Copies a file of at most max_bytes. 0, or -1 with a message naming the file. */
+int io_copy_file(const char *from, const char *to, size_t max_bytes, char *err, size_t errlen);
+/* Creates path and its missing parents (mode 0755), like mkdir -p. 0, or
+   -1 with errno set. */
+int io_mkdir_p(const char *path);
 /* This machine's CPU as /proc/cpuinfo names it ("model name"), or
    "unknown"; into buf (n bytes), which it returns. For manifests and the
    known-answer test. */

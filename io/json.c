@@ -1,6 +1,7 @@
 /* json.c - strict RFC 8259 JSON parser (recursive descent with a depth
    limit, duplicate keys rejected) and a streaming writer. Contract in json.h. */
 #include "io/json.h"
+#include "io/file.h"
 
 #include <errno.h>
 #include <math.h>
@@ -699,3 +700,14 @@ void jw_kv_string(JsonWriter *w, const char *key, const char *s) { jw_key(w, key
 void jw_kv_number(JsonWriter *w, const char *key, double x) { jw_key(w, key); jw_number(w, x); }
 void jw_kv_int(JsonWriter *w, const char *key, long long x) { jw_key(w, key); jw_int(w, x); }
 void jw_kv_bool(JsonWriter *w, const char *key, int b) { jw_key(w, key); jw_bool(w, b); }
+
+JsonValue *json_read_file(const char *path, size_t max_bytes, char *err, size_t errlen) {
+    uint8_t *buf;
+    size_t len;
+    if (io_read_file(path, max_bytes, &buf, &len, err, errlen)) return NULL;
+    char e2[256];
+    JsonValue *v = json_parse((char *)buf, len, e2, sizeof e2);
+    free(buf);
+    if (!v) err_fail(err, errlen, "%s: %s", path, e2);
+    return v;
+}

@@ -57,6 +57,9 @@ typedef enum { JSON_NULL, JSON_BOOL, JSON_NUMBER, JSON_STRING, JSON_ARRAY, JSON_
 typedef struct JsonValue JsonValue;
 
 JsonValue *json_parse(const char *text, size_t len, char *err, size_t errlen);
+/* Reads and parses a whole file of at most max_bytes; NULL with the
+   reader's message, or "PATH: <parse error>", in err. */
+JsonValue *json_read_file(const char *path, size_t max_bytes, char *err, size_t errlen);
 void json_free(JsonValue *v);
 
 JsonType json_type(const JsonValue *v);                         /* JSON_NULL for NULL */

@@ -345,3 +345,20 @@ int npy_write_u8(const char *path, const uint8_t *data, int ndim, const int64_t 
                  char *err, size_t errlen) {
     return npy__write(path, data, NPY_U8, ndim, shape, err, errlen);
 }
+
+float *npy_read_nchw_f32(const char *path, int C, int *n, int *h, int *w, char *err, size_t errlen) {
+    NpyArray a;
+    if (npy_read(path, &a, err, errlen)) return NULL;
+    if (a.ndim != 4 || a.shape[1] != C || a.shape[0] < 1 || a.shape[2] < 8 || a.shape[3] < 8 ||
+        a.shape[0] > 65536 || a.shape[2] > 4096 || a.shape[3] > 4096) {
+        err_fail(err, errlen, "%s: expected a float array of shape (N, %d, H, W) with H, W in [8, 4096]; got %d dimensions%s",
+                 path, C, a.ndim, a.ndim == 4 ? " with another shape" : "");
+        npy_free(&a);
+        return NULL;
+    }
+    *n = (int)a.shape[0]; *h = (int)a.shape[2]; *w = (int)a.shape[3];
+    float *x = npy_to_f32(&a);
+    npy_free(&a);
+    if (!x) err_fail(err, errlen, "%s: cannot convert to float32", path);
+    return x;
+}

@@ -47,6 +47,10 @@ typedef struct {
 int npy_read(const char *path, NpyArray *out, char *err, size_t errlen);
 int npy_parse(const uint8_t *buf, size_t len, NpyArray *out, char *err, size_t errlen);
 float *npy_to_f32(const NpyArray *a);          /* malloc'd; NULL on bad input / no memory */
+/* A batch of network inputs: an (N, C, H, W) array of any number type
+   with N in [1, 65536] and H, W in [8, 4096], as float32 (malloc'd); its
+   sizes into n, h, w. NULL with a message naming the file in err. */
+float *npy_read_nchw_f32(const char *path, int C, int *n, int *h, int *w, char *err, size_t errlen);
 size_t npy_itemsize(NpyDtype t);
 const char *npy_dtype_name(NpyDtype t);        /* "<f4", "|u1", ... */
 int npy_write_f32(const char *path, const float *data, int ndim, const int64_t *shape,

@@ -154,6 +154,27 @@ static void test_drawing(void) {
             free(p.d);
         }
     }
+    /* over methods: the tiles named by the methods, the gradient family clipped */
+    {
+        FigureInfo f = info(0, "pituitary", 0.42, 0, "pituitary", 0, "pituitary");
+        const AttribMethod *ms[N] = {attrib_find("gradcam"), attrib_find("ig")};
+        const char *mnames[N] = {"gradcam", "ig"};
+        int mclip[N] = {0, 1};
+        float *mmaps[N] = {m0, m1};
+        char pa[256], pb[256];
+        snprintf(pa, sizeof pa, "%s/methods.png", tmpdir);
+        snprintf(pb, sizeof pb, "%s/by_hand.png", tmpdir);
+        uint8_t *a = NULL, *b = NULL;
+        size_t na = 0, nb = 0;
+        char err[256] = "";
+        int ok = ms[0] && ms[1] && ms[1]->family == FAMILY_GRADIENT && ms[0]->family != FAMILY_GRADIENT &&
+                 !figure_grid_methods_png(pa, &f, in, 1, S, mmaps, ms, N, 6) &&
+                 !figure_grid_png(pb, &f, in, 1, S, maps, mnames, mclip, N, 6) &&
+                 !io_read_file(pa, 1 << 24, &a, &na, err, sizeof err) && !io_read_file(pb, 1 << 24, &b, &nb, err, sizeof err) &&
+                 na == nb && !memcmp(a, b, na);
+        CHECK(ok, "figure_grid_methods_png: the grid of the methods' names, ig's map clipped, gradcam's not", "%s", err);
+        free(a); free(b);
+    }
     /* the band wraps on a narrow figure and the settings take a line */
     FigureInfo f = info(3, "pituitary", 0.3157, 1, "meningioma", 1, "meningioma");
     int wide = figure_band_height(&f, 2000), narrow = figure_band_height(&f, 240);

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <errno.h>
+#include <sys/stat.h>
 
 #include "engine/rng.h"
 #include "io/file.h"
@@ -850,7 +852,76 @@ static void test_images(void) {
     unlink(tmp);
 }
 
+/* io_mkdir_p, io_copy_file and json_read_file on a temporary folder. */
+static void test_files(void) {
+    char T[] = "/tmp/test_io_files_XXXXXX", p[200], q[200], err[512] = "";
+    if (!mkdtemp(T)) return;
+    snprintf(p, sizeof p, "%s/a/b/c", T);
+    struct stat st;
+    CHECK(!io_mkdir_p(p) && !stat(p, &st) && S_ISDIR(st.st_mode) && !io_mkdir_p(p), "io_mkdir_p makes parents and accepts an existing folder",
+          "%s", p);
+    snprintf(q, sizeof q, "%s/a/file", T);
+    FILE *f = fopen(q, "w");
+    if (f) { fputs("x", f); fclose(f); }
+    snprintf(p, sizeof p, "%s/a/file/sub", T);
+    CHECK(io_mkdir_p(p) == -1 && errno == ENOTDIR, "io_mkdir_p below a file fails with ENOTDIR", "errno %d", errno);
+    snprintf(p, sizeof p, "%s/copy.json", T);
+    const char *text = "{\"a\": [1, 2]}";
+    f = fopen(q, "w");
+    if (f) { fputs(text, f); fclose(f); }
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int ok = !io_copy_file(q, p, 1 << 20, err, sizeof err) && !io_read_file(p, 1 << 20, &buf, &len, err, sizeof err) &&
+             len == strlen(text) && !memcmp(buf, text, len);
+    free(buf);
+    CHECK(ok, "io_copy_file copies the bytes", "%s", err);
+    snprintf(q, sizeof q, "%s/none/x", T);
+    CHECK(io_copy_file(p, q, 1 << 20, err, sizeof err) == -1 && strstr(err, q), "io_copy_file into a missing folder: an error naming it", "'%s'", err);
+    JsonValue *v = json_read_file(p, 1 << 20, err, sizeof err);
+    CHECK(v && json_len(json_get(v, "a")) == 2, "json_read_file reads and parses", "%s", err);
+    json_free(v);
+    snprintf(q, sizeof q, "%s/bad.json", T);
+    f = fopen(q, "w");
+    if (f) { fputs("{\"a\": }", f); fclose(f); }
+    v = json_read_file(q, 1 << 20, err, sizeof err);
+    CHECK(!v && !strncmp(err, q, strlen(q)) && strstr(err, "line 1"), "json_read_file: a parse error names the file and the place", "'%s'", err);
+    v = json_read_file(q, 3, err, sizeof err);
+    CHECK(!v && strstr(err, q), "json_read_file: a file beyond the bound is refused", "'%s'", err);
+    snprintf(q, sizeof q, "%s/labels.txt", T);
+    f = fopen(q, "w");
+    if (f) { fputs("normal\r\n\npneumonia\ncovid", f); fclose(f); }
+    int nl = -1;
+    char **lines = io_read_lines(q, &nl);
+    CHECK(lines && nl == 3 && !strcmp(lines[0], "normal") && !strcmp(lines[1], "pneumonia") && !strcmp(lines[2], "covid"),
+          "io_read_lines: CRLF removed, blank lines skipped, a last line without newline kept", "%d lines", nl);
+    for (int i = 0; lines && i < nl; i++) free(lines[i]);
+    free(lines);
+    f = fopen(q, "w");
+    if (f) { fputs("\n\n", f); fclose(f); }
+    CHECK(!io_read_lines(q, &nl) && !io_read_lines("/nonexistent/labels.txt", &nl), "io_read_lines: no line, or no file: NULL", "got lines");
+    float x[2 * 1 * 8 * 9];
+    for (int i = 0; i < 2 * 8 * 9; i++) x[i] = (float)i;
+    int64_t good[4] = {2, 1, 8, 9}, small[4] = {1, 1, 4, 4}, three[3] = {1, 8, 9};
+    int nn = 0, hh = 0, ww = 0;
+    snprintf(q, sizeof q, "%s/x.npy", T);
+    npy_write_f32(q, x, 4, good, err, sizeof err);
+    float *y = npy_read_nchw_f32(q, 1, &nn, &hh, &ww, err, sizeof err);
+    CHECK(y && nn == 2 && hh == 8 && ww == 9 && y[143] == 143, "npy_read_nchw_f32: (2, 1, 8, 9)", "%s", err);
+    free(y);
+    CHECK(!npy_read_nchw_f32(q, 3, &nn, &hh, &ww, err, sizeof err) && strstr(err, "expected a float array of shape (N, 3, H, W)") &&
+          strstr(err, "got 4 dimensions with another shape"), "npy_read_nchw_f32: another channel count refused", "'%s'", err);
+    npy_write_f32(q, x, 4, small, err, sizeof err);
+    CHECK(!npy_read_nchw_f32(q, 1, &nn, &hh, &ww, err, sizeof err) && strstr(err, "H, W in [8, 4096]"), "npy_read_nchw_f32: 4 x 4 refused",
+          "'%s'", err);
+    npy_write_f32(q, x, 3, three, err, sizeof err);
+    CHECK(!npy_read_nchw_f32(q, 1, &nn, &hh, &ww, err, sizeof err) && strstr(err, "got 3 dimensions") && !strstr(err, "another shape"),
+          "npy_read_nchw_f32: three dimensions refused", "'%s'", err);
+    snprintf(p, sizeof p, "rm -rf '%s'", T);
+    if (system(p)) {}
+}
+
 int main(void) {
+    test_files();
     test_json_valid();
     test_json_invalid();
     test_json_writer();

@@ -489,7 +489,18 @@ static void test_winograd(void) {
           "conv_wino_ok: resnet layer1 both ways, densenet's 3x3 forward only on 56x56", "rule changed");
 }
 
+/* probs_topk: descending, the lower index first among equal values. */
+static void test_topk(void) {
+    const float p[6] = {0.1f, 0.3f, 0.05f, 0.3f, 0.2f, 0.05f};
+    int idx[6];
+    int ok = !probs_topk(p, 6, 6, idx) && idx[0] == 1 && idx[1] == 3 && idx[2] == 4 && idx[3] == 0 && idx[4] == 2 && idx[5] == 5;
+    CHECK(ok, "probs_topk orders all six, ties by index", "%d %d %d %d %d %d", idx[0], idx[1], idx[2], idx[3], idx[4], idx[5]);
+    ok = !probs_topk(p, 6, 2, idx) && idx[0] == 1 && idx[1] == 3;
+    CHECK(ok, "probs_topk: the two largest", "%d %d", idx[0], idx[1]);
+}
+
 int main(void) {
+    test_topk();
     eng_rng_seed(&rng, 20261126);
     test_conv(2, 3, 15, 14, 4, 1, 1, 0, 1, 1); /* pointwise, one gemm per image (plane >= 14x14) */
     test_epilogue();

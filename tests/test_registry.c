@@ -227,7 +227,18 @@ static void check_explain(const char *S, const char *B) {
     if (system(cmd)) {}
 }
 
+/* attrib_method_defaults_text: what a method reads, with its defaults. */
+static void check_defaults_text(void) {
+    char a[256], b[256], c[8];
+    attrib_method_defaults_text(attrib_find("ig"), a, sizeof a);
+    attrib_method_defaults_text(attrib_find("gradcam"), b, sizeof b);
+    attrib_method_defaults_text(attrib_find("guidedig"), c, sizeof c);
+    CHECK(!strcmp(a, "steps 25, baseline black") && !strcmp(b, "layer (model's)") && !strcmp(c, "steps 2"),
+          "defaults text: ig, gradcam, and guidedig cut to the buffer", "'%s' '%s' '%s'", a, b, c);
+}
+
 int main(void) {
+    check_defaults_text();
     const char *S = getenv("SALIENT") ? getenv("SALIENT") : "./salient";
     const char *B = getenv("BUILD") ? getenv("BUILD") : "build";
     check_table();

@@ -3,7 +3,8 @@
    conversion (hand-picked bit patterns and all 65536 halves against an
    independent ldexp formula), a Python-written golden file, st_open on
    missing / truncated / empty files, and a deterministic mini-fuzz of
-   20,000 mutations (run under ASan/UBSan by `make asan`). */
+   20,000 mutations (run under ASan/UBSan by `make asan`); and
+   weights/load's normalisation from options, metadata and defaults. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include "io/file.h"
 #include "io/npy.h"
 #include "tests/check.h"
+#include "weights/load.h"
 #include "weights/safetensors.h"
 
 #define DATA "tests/data/io/"
@@ -406,7 +408,27 @@ static void test_mini_fuzz(void) {
     free(seed);
 }
 
+/* weights_normalisation: options over metadata over ImageNet's; gray models get the luminance of ImageNet's. */
+static void test_normalisation(void) {
+    WeightsInfo info;
+    memset(&info, 0, sizeof info);
+    float m[4], s[4], om[3] = {0.1f, 0.2f, 0.3f}, os[1] = {0.5f};
+    weights_normalisation(&info, 3, NULL, 0, NULL, 0, m, s);
+    CHECK(m[0] == 0.485f && m[2] == 0.406f && s[1] == 0.224f, "normalisation: ImageNet's by default", "%g %g", m[0], s[1]);
+    weights_normalisation(&info, 1, NULL, 0, NULL, 0, m, s);
+    CHECK(m[0] == 0.299f * 0.485f + 0.587f * 0.456f + 0.114f * 0.406f && s[0] == 0.299f * 0.229f + 0.587f * 0.224f + 0.114f * 0.225f,
+          "normalisation: a gray model gets the luminance of ImageNet's", "%.9g %.9g", m[0], s[0]);
+    info.n_mean = 1; info.mean[0] = 0.25f; info.n_std = 3; info.std[0] = 0.1f; info.std[1] = 0.2f; info.std[2] = 0.3f;
+    weights_normalisation(&info, 3, NULL, 0, NULL, 0, m, s);
+    CHECK(m[0] == 0.25f && m[2] == 0.25f && s[2] == 0.3f, "normalisation: the metadata's, one value for every channel", "%g %g", m[2], s[2]);
+    weights_normalisation(&info, 3, om, 3, os, 1, m, s);
+    CHECK(m[1] == 0.2f && s[0] == 0.5f && s[2] == 0.5f, "normalisation: the options over the metadata", "%g %g", m[1], s[2]);
+    weights_normalisation(&info, 1, om, 3, NULL, 0, m, s);
+    CHECK(m[0] == 0.1f, "normalisation: a gray model with 3 given values takes the first", "%g", m[0]);
+}
+
 int main(void) {
+    test_normalisation();
     test_valid();
     test_hostile();
     test_conversions();

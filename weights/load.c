@@ -217,3 +217,25 @@ void weights_info_free(WeightsInfo *info) {
     info->labels = NULL;
     info->n_labels = 0;
 }
+
+static const float imagenet_mean[3] = {0.485f, 0.456f, 0.406f};
+static const float imagenet_std[3] = {0.229f, 0.224f, 0.225f};
+
+/* Channel c's value of a 1- or 3-value normalisation. */
+static float pick(const float *v, int n, int c) { return n == 1 ? v[0] : v[c < n ? c : 0]; }
+
+void weights_normalisation(const WeightsInfo *info, int C, const float *mean, int n_mean, const float *std, int n_std,
+                           float out_mean[4], float out_std[4]) {
+    const float *m = imagenet_mean, *s = imagenet_std;
+    int nm = 3, ns = 3;
+    if (info->n_mean) { m = info->mean; nm = info->n_mean; }
+    if (info->n_std) { s = info->std; ns = info->n_std; }
+    if (n_mean) { m = mean; nm = n_mean; }
+    if (n_std) { s = std; ns = n_std; }
+    if (C == 1 && nm == 3 && m == imagenet_mean) { /* gray model, ImageNet default: the luminance of the mean */
+        out_mean[0] = 0.299f * m[0] + 0.587f * m[1] + 0.114f * m[2];
+        out_std[0] = 0.299f * s[0] + 0.587f * s[1] + 0.114f * s[2];
+    } else {
+        for (int c = 0; c < C; c++) { out_mean[c] = pick(m, nm, c); out_std[c] = pick(s, ns, c); }
+    }
+}

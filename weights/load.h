@@ -41,6 +41,13 @@ typedef struct {
 /* Returns the model, or NULL with a message in err. info may be NULL. */
 EngModel *weights_load(const char *path, const char *arch, WeightsInfo *info, char *err, size_t errlen);
 void weights_info_free(WeightsInfo *info);
+/* The normalisation of a model with C input channels: the given values
+   (n_mean, n_std: 1 or 3, 0 when not given) over the file's metadata over
+   ImageNet's mean and std; a 1- or 3-value list serves every channel. A gray
+   model left with ImageNet's default gets the luminance of its mean and std
+   (0.299 R + 0.587 G + 0.114 B). */
+void weights_normalisation(const WeightsInfo *info, int C, const float *mean, int n_mean, const float *std, int n_std,
+                           float out_mean[4], float out_std[4]);
 
 /* Parses "resnet50" / "densenet121" into a model; NULL with a message otherwise. */
 EngModel *weights_model_for_arch(const char *arch, int in_channels, int n_classes, char *err, size_t errlen);

@@ -5,6 +5,7 @@
      salient study studies/paper.study -o results/study [-d DATA] [--limit N]
      salient study P --shard I/N -o OUT/shard-I      one shard of every run
      salient study P --merge OUT/shard-0 OUT/shard-1 ... -o OUT
+     salient study P --only NAME ...                 one data set of the protocol
 
    Output: OUT/protocol.study (the protocol as run, byte for byte) and
    OUT/<data>/<variant>/ (evaluate's results.csv, summary.json, report.html,
@@ -70,7 +71,7 @@ static Opts run_opts(const Opts *o, const StudyProtocol *p, const StudyData *d, 
 static int run_all(const Opts *o, const StudyProtocol *p) {
     int rc = 0;
     for (int i = 0; i < p->n_data; i++)
-        for (int j = 0; j < p->n_variant; j++) {
+        for (int j = 0; j < p->n_variant && (!o->only || !strcmp(o->only, p->data[i].name)); j++) {
             char outdir[2300], cache[2300];
             Opts e = run_opts(o, p, &p->data[i], &p->variant[j], outdir, cache, sizeof outdir);
             fprintf(stderr, "salient study: %s, variant %s -> %s\n", p->data[i].name, p->variant[j].name, outdir);
@@ -117,6 +118,9 @@ int cmd_study(const Opts *o) {
     char err[1200];
     if (!p) return cli_error("out of memory");
     if (protocol_load(p, path, data_dir(o), err, sizeof err)) { free(p); return cli_error("%s: %s", path, err); }
+    int known = !o->only;
+    for (int i = 0; i < p->n_data; i++) known |= o->only && !strcmp(o->only, p->data[i].name);
+    if (!known) { free(p); return cli_error("study --only %s: the protocol has no data set of that name", o->only); }
     int rc;
     if (io_mkdir_p(o->outdir)) rc = cli_error("cannot create %s: %s", o->outdir, strerror(errno));
     else if ((rc = record_protocol(path, o->outdir)) == 0) {

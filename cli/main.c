@@ -28,7 +28,7 @@ static const Command commands[] = {
                                "        [--info webp|png|entropy] [--min-pred P] [--resume] [--shard I/N] [--substrate blur|black]\n"
                                "        [--insdel-steps N | --no-insdel] [--no-pic] [--target pred|label|paper] [--map-cache DIR]\n"
                                "        score methods on a data set (tools/README-evaluate.md)"},
-    {"study", cmd_study, "study PROTOCOL -o OUT [-d DATA] [--limit N] [--shard I/N] [--threads T] [--map-cache DIR]\n"
+    {"study", cmd_study, "study PROTOCOL -o OUT [-d DATA] [--only NAME] [--limit N] [--shard I/N] [--threads T] [--map-cache DIR]\n"
                          "        the whole comparison a protocol file describes (docs/STUDY.md); --merge SHARD_OUT... -o OUT joins shards"},
     {"merge", cmd_merge, "merge OUTDIR... -o MERGED                join shard outputs into one set of results and one report"},
     {"sanity", cmd_sanity, "sanity -m MODEL IMAGE [-M METHODS] [-o OUTDIR] [--seed S]   MPRT: randomise layers from the top"},

@@ -7,6 +7,8 @@
 #   make fuzz       build the libFuzzer targets (safetensors/JSON/npy/image parsers, DICOM, NIfTI)
 #   make NATIVE=1   tune for this CPU (default: portable x86-64 with AVX2)
 #   make demo       the main job on the bundled models and images
+#   make study      the seed paper's comparison on the held-out sets (hours; resumes;
+#                   SALIENT_DATA=folder of the data sets, default ../shared/data; docs/STUDY.md)
 #   make bench      the benchmarks (never part of make test)
 #   make test T=pic only the tests whose file name contains "pic"
 #   make install    bin/salient, lib/libsalient.{a,so}, include/salient/, lib/pkgconfig/salient.pc
@@ -69,7 +71,7 @@ PC_REQUIRES  = $(strip $(foreach p,openblas libwebp,$(shell pkg-config --exists 
 PC_LIBS      = $(filter-out $(if $(filter openblas,$(PC_REQUIRES)),$(BLAS_LIBS)) \
                             $(if $(filter libwebp,$(PC_REQUIRES)),-lwebp),$(LDLIBS))
 
-.PHONY: all deps test test-slow asan fuzz demo clean bench lib install uninstall
+.PHONY: all deps test test-slow asan fuzz demo study clean bench lib install uninstall
 
 all: deps salient lib
 
@@ -157,6 +159,11 @@ fuzz:
 
 demo: all
 	@sh tools/demo.sh
+
+SALIENT_DATA ?= ../shared/data
+STUDY_OUT ?= results/study
+study: salient
+	./salient study eval/studies/paper.study -d $(SALIENT_DATA) -o $(STUDY_OUT) $(STUDY_OPTS)
 
 # Benchmarks (printed, never asserted): the engine's passes, PIC at 224 px,
 # the Delaunay blur, one gradient pass per golden model.

@@ -2,6 +2,7 @@
 # localize_brain.sh - where the shipped brain model's maps look, measured.
 #
 #   tools/localize_brain.sh [OUTDIR]        (default results/localization-brain)
+#   MODEL=cand.safetensors ONLY=fast tools/localize_brain.sh OUT   another model; the cheap methods only
 #
 # Runs `salient evaluate` with Grad-CAM, Grad-CAM++, Score-CAM, XRAI, IG and
 # random, at their defaults, on the 248 held-out tumour slices of
@@ -16,6 +17,7 @@ set -e
 cd "$(dirname "$0")/.."
 DATA=${SALIENT_DATA:-../shared/data}
 OUT=${1:-results/localization-brain}
+MODEL=${MODEL:-weights/brain_resnet18.safetensors}
 SET=${TMPDIR:-/tmp}/salient-localize-brain
 FAST=gradcam,gradcampp,ig,random   # about 1 s per image each
 SLOW=scorecam,xrai                  # 513 and 200 passes per image
@@ -36,9 +38,11 @@ broken=$(find "$SET" -xtype l | wc -l)
 printf 'glioma\nmeningioma\nnotumor\npituitary\n' >"$SET/labels.txt"
 echo "localize_brain: $(find "$SET" -name '*.jpg' | wc -l) slices with masks"
 # the cheap methods first, so their results exist early; then all six
-for methods in $FAST $FAST,$SLOW; do
+ALL="$FAST $FAST,$SLOW"
+[ "${ONLY:-}" = fast ] && ALL=$FAST
+for methods in $ALL; do
   resume=""
   [ -f "$OUT/results.csv" ] && resume=--resume
-  ./salient evaluate -m weights/brain_resnet18.safetensors -d "$SET" --labels "$SET/labels.txt" \
+  ./salient evaluate -m "$MODEL" -d "$SET" --labels "$SET/labels.txt" \
     -M "$methods" --no-insdel --no-pic $resume -o "$OUT"
 done

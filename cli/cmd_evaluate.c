@@ -32,11 +32,8 @@
 #include "cli/cli.h"
 #include "io/dataset.h"
 #include "cli/common.h"
-#include "eval/plot.h"
 #include "eval/render.h"
 #include "eval/report.h"
-#include "engine/ops.h"
-#include "engine/rng.h"
 #include "eval/info.h"
 #include "eval/insdel.h"
 #include "eval/localize.h"
@@ -49,7 +46,6 @@
 #include "io/image.h"
 #include "io/json.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -102,25 +98,13 @@ static int write_run_json(const Eval *E, const Dataset *d, int n_listed, const c
 /* ---------------- summary (shared by evaluate and merge) ---------------- */
 
 static int summarise_outdir(const char *outdir, const JsonValue *run) {
-    char path[2300], err[600];
+    char err[600];
     EvalSummary s;
     int dropped;
     int rc = eval_summarize_outdir(&s, outdir, run, &dropped, err, sizeof err);
     if (dropped) fprintf(stderr, "salient: note: %d incomplete last record(s) dropped\n", dropped);
     if (rc) return cli_error("%s", err);
-    int failed = 0;
-    path_in(path, sizeof path, outdir, "summary.json");
-    if (eval_summary_write_json(&s, run, path)) failed += cli_error("%s", eng_last_error());
-    else manifest_add_output(path);
-    path_in(path, sizeof path, outdir, "curves.csv");
-    if (eval_summary_write_curves(&s, path)) failed += cli_error("%s", eng_last_error());
-    else manifest_add_output(path);
-    path_in(path, sizeof path, outdir, "aic_sic.png");
-    if (report_write_curves_png(path, &s)) failed += cli_error("cannot write %s", path);
-    else manifest_add_output(path);
-    path_in(path, sizeof path, outdir, "report.html");
-    if (report_write_html(path, &s, run, outdir)) failed += cli_error("%s", eng_last_error());
-    else manifest_add_output(path);
+    int failed = report_write_outputs(&s, run, outdir, manifest_add_output, err, sizeof err) ? cli_error("%s", err) : 0;
     /* a short table on stdout */
     printf("%-14s %8s %8s %8s %8s %8s %6s  (means over images; n = SIC images)\n", "method", "SIC", "AIC", "ins", "del",
            "outside", "n");
@@ -141,28 +125,17 @@ static int summarise_outdir(const char *outdir, const JsonValue *run) {
    probability; a wrong prediction gets WRONG in red and a red frame. */
 static void write_gallery(const Eval *E, const DataItem *it, const float *x, float **maps, int pred, double prob,
                           const uint8_t *lesion) {
-    int C = E->sc.C, S = E->sc.S, n = E->n_methods;
-    char dir[2300], path[2600];
+    int C = E->sc.C, S = E->sc.S;
+    char dir[2300], name[300], path[2600], pb[32], tb[32];
     path_in(dir, sizeof dir, E->outdir, "gallery");
-    if (io_mkdir_p(dir)) return;
-    size_t plane = (size_t)S * S;
-    float *in01 = malloc(sizeof(float) * C * plane);
-    if (in01) {
-        for (int c = 0; c < C; c++)
-            for (size_t i = 0; i < plane; i++) in01[c * plane + i] = x[c * plane + i] * E->md->std[c] + E->md->mean[c];
-        char pb[32], tb[32];
-        FigureInfo fig = {pred, class_name(E, pred, pb, sizeof pb), prob, it->label,
-                          it->label >= 0 ? class_name(E, it->label, tb, sizeof tb) : NULL, pred,
-                          class_name(E, pred, pb, sizeof pb), E->settings, lesion};
-        char stem[200];
-        const char *base = strrchr(it->name, '/');
-        snprintf(stem, sizeof stem, "%s", base ? base + 1 : it->name);
-        char *dot = strrchr(stem, '.');
-        if (dot && dot != stem) *dot = 0;
-        for (char *p = stem; *p; p++) if (*p == ' ' || *p == '"' || *p == '\'' || *p == '<' || *p == '>' || *p == '&') *p = '_';
-        snprintf(path, sizeof path, "%s/%06d_%s.png", dir, it->index, stem);
-        if (!figure_grid_methods_png(path, &fig, in01, C, S, maps, E->methods, n, 5)) manifest_add_output(path);
-    }
+    float *in01 = figure_input01(x, C, S, E->md->mean, E->md->std);
+    FigureInfo fig = {pred, class_name(E, pred, pb, sizeof pb), prob, it->label,
+                      it->label >= 0 ? class_name(E, it->label, tb, sizeof tb) : NULL, pred,
+                      class_name(E, pred, pb, sizeof pb), E->settings, lesion};
+    figure_gallery_name(name, sizeof name, it->index, it->name);
+    path_in(path, sizeof path, dir, name);
+    if (in01 && !io_mkdir_p(dir) && !figure_grid_methods_png(path, &fig, in01, C, S, maps, E->methods, E->n_methods, 5))
+        manifest_add_output(path);
     free(in01);
 }
 
@@ -177,10 +150,7 @@ typedef struct {
 } Sink;
 
 static void emit(Sink *k, const EvalRow *r) {
-    results_write_row(k->fres, r);
-    curves_images_write_rows(k->fcur, r);
-    fflush(k->fcur);   /* curves first: a row in results.csv always has its curves */
-    fflush(k->fres);
+    results_append(k->fres, k->fcur, r);
     k->n_rows++;
 }
 
@@ -212,14 +182,11 @@ static void score_and_emit(Eval *E, Sink *k, AttribParams *P, const AttribMethod
 /* The lesion mask beside the image (<image>.mask.png) at the input size, or NULL. */
 static uint8_t *load_lesion(const Eval *E, const DataItem *it) {
     char mpath[4200], err[600];
-    if (!dataset_mask_path(it->path, mpath, sizeof mpath)) return NULL;
-    size_t plane = (size_t)E->sc.S * E->sc.S;
-    uint8_t *mask = malloc(plane);
-    int cnt = mask ? localize_load_mask(mpath, E->sc.S, E->sc.S, mask, err, sizeof err) : -1;
-    if (cnt < 0) fprintf(stderr, "\nsalient: %s: lesion mask ignored: %s\n", it->name, mask ? err : "out of memory");
-    else if (cnt == 0) fprintf(stderr, "\nsalient: %s: lesion mask %s is empty: no localisation\n", it->name, mpath);
-    else manifest_add_input(mpath);
-    if (cnt <= 0) { free(mask); return NULL; }
+    uint8_t *mask;
+    int cnt = localize_lesion_beside(it->path, E->sc.S, E->sc.S, &mask, mpath, sizeof mpath, err, sizeof err);
+    if (cnt < 0) fprintf(stderr, "\nsalient: %s: lesion mask ignored: %s\n", it->name, err);
+    else if (cnt == 0 && mpath[0]) fprintf(stderr, "\nsalient: %s: lesion mask %s is empty: no localisation\n", it->name, mpath);
+    else if (cnt > 0) manifest_add_input(mpath);
     return mask;
 }
 
@@ -452,29 +419,6 @@ int cmd_evaluate(const Opts *o) {
 
 /* ---------------- merge ---------------- */
 
-static void merge_gallery(const EvalPart *parts, int n, const char *outdir) {
-    char dst[2300], err[600];
-    path_in(dst, sizeof dst, outdir, "gallery");
-    int made = 0;
-    for (int i = 0; i < n; i++) {
-        char src[2300];
-        path_in(src, sizeof src, parts[i].dir, "gallery");
-        DIR *d = opendir(src);
-        if (!d) continue;
-        struct dirent *e;
-        while ((e = readdir(d))) {
-            size_t L = strlen(e->d_name);
-            if (e->d_name[0] == '.' || L < 5 || strcmp(e->d_name + L - 4, ".png")) continue;
-            if (!made) { if (io_mkdir_p(dst)) break; made = 1; }
-            char a[2600], b[2600];
-            snprintf(a, sizeof a, "%s/%s", src, e->d_name);
-            snprintf(b, sizeof b, "%s/%s", dst, e->d_name);
-            if (!io_copy_file(a, b, (size_t)256 << 20, err, sizeof err)) manifest_add_output(b);
-        }
-        closedir(d);
-    }
-}
-
 /* Adds a part's run.json, results.csv and curves_images.csv to the manifest's inputs. */
 static void manifest_part(const char *dir) {
     const char *files[] = {"run.json", "results.csv", "curves_images.csv"};
@@ -516,7 +460,7 @@ int cmd_merge(const Opts *o) {
         int total = 0;
         for (int q = 0; q < n; q++) total += parts[q].rows.n;
         fprintf(stderr, "salient: merged %d rows from %d folder%s into %s\n", total, n, n == 1 ? "" : "s", o->outdir);
-        if (!rc) merge_gallery(parts, n, o->outdir);
+        if (!rc) eval_merge_gallery(parts, n, o->outdir, manifest_add_output);
         if (!rc && summarise_outdir(o->outdir, run)) rc = 1;
     }
     json_free(run);

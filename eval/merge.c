@@ -2,6 +2,9 @@
 #include "eval/merge.h"
 #include "eval/info.h"
 #include "eval/summary.h"
+#include "io/file.h"
+
+#include <dirent.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -252,4 +255,30 @@ int eval_merge_write_results(EvalPart *parts, int n, const char *results_csv, co
     if (fr && fclose(fr)) rc = err_fail(err, errlen, "cannot write %s", results_csv);
     if (fc && fclose(fc)) rc = err_fail(err, errlen, "cannot write %s", curves_csv);
     return rc;
+}
+
+int eval_merge_gallery(const EvalPart *parts, int n, const char *outdir, void (*wrote)(const char *path)) {
+    char dst[2300], err[600];
+    snprintf(dst, sizeof dst, "%s/gallery", outdir);
+    int made = 0, copied = 0;
+    for (int i = 0; i < n; i++) {
+        char src[2300];
+        snprintf(src, sizeof src, "%s/gallery", parts[i].dir);
+        DIR *d = opendir(src);
+        if (!d) continue;
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            size_t L = strlen(e->d_name);
+            if (e->d_name[0] == '.' || L < 5 || strcmp(e->d_name + L - 4, ".png")) continue;
+            if (!made) { if (io_mkdir_p(dst)) break; made = 1; }
+            char a[2600], b[2600];
+            snprintf(a, sizeof a, "%s/%s", src, e->d_name);
+            snprintf(b, sizeof b, "%s/%s", dst, e->d_name);
+            if (io_copy_file(a, b, (size_t)256 << 20, err, sizeof err)) continue;
+            copied++;
+            if (wrote) wrote(b);
+        }
+        closedir(d);
+    }
+    return copied;
 }

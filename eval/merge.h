@@ -71,4 +71,8 @@ int eval_merge_write_run(const char *path, const EvalPart *parts, int n, char *e
    curves_csv (headers first). 0, or -1 with "cannot write PATH". */
 int eval_merge_write_results(EvalPart *parts, int n, const char *results_csv, const char *curves_csv, char *err,
                              size_t errlen);
+/* Copies the .png files of every part's gallery/ into outdir/gallery/
+   (created at the first), wrote(path) after each copy (may be NULL); a
+   file that cannot be copied is passed over. Returns the number copied. */
+int eval_merge_gallery(const EvalPart *parts, int n, const char *outdir, void (*wrote)(const char *path));
 #endif

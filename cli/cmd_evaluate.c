@@ -247,24 +247,13 @@ static int evaluate_image(Eval *E, Sink *k, AttribParams *P, const DataItem *it,
 static int parse_settings(Eval *E, const Opts *o) {
     memset(E, 0, sizeof *E);
     E->o = o;
-    if (info_parse(o->info ? o->info : "webp", &E->sc.info)) return cli_error("--info %s: expected webp, png or entropy", o->info);
-    E->sc.min_pred = o->min_pred >= 0 ? o->min_pred : PIC_MIN_PRED;
-    E->sc.sub_ins = SUBSTRATE_BLUR;
-    E->sc.sub_del = SUBSTRATE_ZERO;
-    if (o->substrate) {
-        InsdelSubstrate s;
-        if (insdel_parse_substrate(o->substrate, &s)) return cli_error("--substrate %s: expected blur or black", o->substrate);
-        E->sc.sub_ins = E->sc.sub_del = s;
-    }
-    E->sc.insdel = !o->no_insdel;
-    E->sc.pic = !o->no_pic;
-    E->sc.insdel_steps = o->insdel_steps;
+    char err[600];
+    if (eval_score_settings_parse(&E->sc, o->info, o->min_pred, o->substrate, o->target, !o->no_pic, !o->no_insdel,
+                                  o->insdel_steps, err, sizeof err))
+        return cli_error("--%s", err);
     E->shard_i = 0; E->shard_n = 1;
     if (o->shard && eval_shard_parse(o->shard, &E->shard_i, &E->shard_n))
         return cli_error("--shard %s: expected I/N with 0 <= I < N (e.g. 0/4)", o->shard);
-    if (o->target && eval_target_rule_parse(o->target, &E->sc.target_rule))
-        return cli_error("--target %s: evaluate takes pred, label or paper (the class each map explains; the "
-                         "metrics always measure the prediction)", o->target);
     E->sc.map_cache = o->map_cache;
     if (o->map_cache && io_mkdir_p(o->map_cache))
         return cli_error("--map-cache %s: cannot create the folder: %s", o->map_cache, strerror(errno));
@@ -291,22 +280,15 @@ static int open_outputs(Eval *E, const Dataset *d, int n_listed, Sink *k) {
     snprintf(tmp, sizeof tmp, "%s.new", jp);
     if (write_run_json(E, d, n_listed, tmp)) return 1;
     if (have) {
-        JsonValue *old = json_read_file(jp, (size_t)64 << 20, err, sizeof err), *now = json_read_file(tmp, (size_t)64 << 20, err, sizeof err);
-        const char *diff = old && now ? eval_run_difference(old, now, 1) : "";
-        if (!old) fprintf(stderr, "salient: note: no readable run.json in %s (%s); resuming from results.csv alone\n", E->outdir, err);
-        json_free(old); json_free(now);
-        if (diff[0]) { remove(tmp); return cli_error("--resume: the setting '%s' differs from the run in %s (see its run.json)", diff, E->outdir); }
-        if (results_load(k->done, rp, cp, err, sizeof err)) { remove(tmp); return cli_error("--resume: %s", err); }
-        /* rewrite both files from what was read: drops a record cut by a kill,
-           and brings a results.csv without outside_mass to the current columns */
-        if (k->done->dropped_partial || k->done->legacy_files) {
-            if (k->done->dropped_partial)
-                fprintf(stderr, "salient: note: dropping %d incomplete record(s) left by an interrupted run\n", k->done->dropped_partial);
-            if (k->done->legacy_files)
-                fprintf(stderr, "salient: note: %s has no outside_mass column (an older salient): rewritten with the column, "
-                                "empty for the rows already there\n", rp);
-            if (results_write_files(k->done, rp, cp, err, sizeof err)) return cli_error("cannot rewrite %s", rp);
-        }
+        char note[1200];
+        int bad = eval_resume(k->done, E->outdir, tmp, note, sizeof note, err, sizeof err);
+        if (note[0]) fprintf(stderr, "salient: note: %s\n", note);
+        if (bad) { remove(tmp); return cli_error("--resume: %s", err); }
+        if (k->done->dropped_partial)
+            fprintf(stderr, "salient: note: dropping %d incomplete record(s) left by an interrupted run\n", k->done->dropped_partial);
+        if (k->done->legacy_files)
+            fprintf(stderr, "salient: note: %s has no outside_mass column (an older salient): rewritten with the column, "
+                            "empty for the rows already there\n", rp);
     }
     if (rename(tmp, jp)) return cli_error("cannot write %s: %s", jp, strerror(errno));
     manifest_add_output(jp);

@@ -58,14 +58,11 @@ static int parse_baseline(const Opts *o, AttribParams *P, float **file_data, con
     const char *b = o->baseline;
     if (!b) P->baseline = BASELINE_BLACK;
     else if (attrib_baseline_parse(b, &P->baseline)) {
-        if (*file_data) { P->baseline = BASELINE_FILE; P->baseline_data = *file_data; return 0; }
-        NpyArray a;
-        char err[512];
-        if (npy_read(b, &a, err, sizeof err)) return cli_error("--baseline: not one of " ATTRIB_BASELINE_NAMES " and %s", err);
-        size_t want = (size_t)eng_model_in_channels(md->m) * md->size * md->size;
-        if (a.numel != want) { npy_free(&a); return cli_error("--baseline %s: %zu values, the input has %zu", b, a.numel, want); }
-        *file_data = npy_to_f32(&a);
-        npy_free(&a);
+        char err[1200];
+        size_t numel = (size_t)eng_model_in_channels(md->m) * md->size * md->size;
+        int rc = *file_data ? 0 : explain_baseline_read(b, numel, file_data, err, sizeof err);
+        if (rc == -1) return cli_error("--baseline: not one of " ATTRIB_BASELINE_NAMES " and %s", err);
+        if (rc) return cli_error("--baseline %s", err);
         P->baseline = BASELINE_FILE;
         P->baseline_data = *file_data;
     }

@@ -3,6 +3,7 @@
 #include "eval/explain.h"
 #include "io/file.h"
 #include "io/json.h"
+#include "io/npy.h"
 #include "io/sha256.h"
 
 #include <libgen.h>
@@ -57,6 +58,20 @@ int explain_same_stem(char *const *paths, int n, int *i) {
         }
     }
     return -1;
+}
+
+int explain_baseline_read(const char *path, size_t numel, float **out, char *err, size_t errlen) {
+    NpyArray a;
+    *out = NULL;
+    if (npy_read(path, &a, err, errlen)) return -1;
+    if (a.numel != numel) {
+        err_fail(err, errlen, "%s: %zu values, the input has %zu", path, a.numel, numel);
+        npy_free(&a);
+        return -2;
+    }
+    *out = npy_to_f32(&a);
+    npy_free(&a);
+    return *out ? 0 : err_fail(err, errlen, "%s: out of memory", path);
 }
 
 /* ---- shared passes ---- */

@@ -47,6 +47,12 @@ int explain_target(const char *text, int truth, int pred, char *const *labels, i
    whose name equals an earlier one's (*i gets that one), or -1. */
 int explain_same_stem(char *const *paths, int n, int *i);
 
+/* A --baseline file for BASELINE_FILE: an .npy of exactly numel values
+   (the input's C x S x S), as float32 into *out (malloc'd). 0; -1 when it
+   cannot be read (the reader's message in err); -2 with "PATH: N values,
+   the input has M" in err. */
+int explain_baseline_read(const char *path, size_t numel, float **out, char *err, size_t errlen);
+
 /* What the targets of one image share (--target a,b,c): the prediction,
    and the results of the methods with run_targets, computed once. */
 typedef struct {

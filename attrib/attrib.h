@@ -157,6 +157,13 @@ int attrib_logits(AttribParams *P, AttribResult *R, const float *xs, int n, floa
 /* The prediction for one input x: logits and softmax probabilities (K
    each, caller's buffers); returns the predicted class, or -1 on error. */
 int attrib_predict(AttribParams *P, const float *x, float *logits, float *prob);
+/* The gradient of class cls's logit, summed over n inputs (n, C, h, w):
+   one taped forward (ENG_TAPE) and one backward. Returns the pass, which
+   holds the input gradient (eng_pass_input_grad) and, for node >= 0, that
+   node's activation and gradient (eng_pass_act, eng_pass_grad; the
+   gradient NULL when none reaches it); eng_pass_free it. NULL with the
+   engine error set (cls out of range, a pass that fails, no memory). */
+EngPass *attrib_class_gradient(EngModel *m, const float *x, int n, int h, int w, int cls, int node);
 /* The batch size the helpers above use (P->batch, or the default for the
    image size): callers generating images chunk by chunk use it as their chunk. */
 int attrib_batch_size(const AttribParams *P);

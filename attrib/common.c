@@ -262,3 +262,18 @@ void attrib_map_abs_sum(float *map, const float *attr, int C, int H, int W) {
 
 /* The helpers' batch size, for callers that generate their inputs chunk by chunk. */
 int attrib_batch_size(const AttribParams *P) { return batch_size(P); }
+
+EngPass *attrib_class_gradient(EngModel *m, const float *x, int n, int h, int w, int cls, int node) {
+    int K = eng_model_n_classes(m);
+    if (cls < 0 || cls >= K) return eng_fail("gradient of class %d: the model has %d classes", cls, K), NULL;
+    EngPass *p = eng_pass_new(m, n, h, w);
+    float *seed = p ? calloc((size_t)n * K, sizeof(float)) : NULL;
+    if (p && !seed) eng_fail("gradient: out of memory");
+    for (int i = 0; seed && i < n; i++) seed[(size_t)i * K + cls] = 1.0f; /* d(sum_i logit_i,cls) */
+    int keep[1] = {node >= 0 ? node : 0};
+    EngBackwardOpts bo = {.keep_grads = keep, .n_keep_grads = 1};
+    int rc = !seed || eng_pass_forward(p, x, ENG_TAPE) || eng_pass_backward(p, seed, &bo);
+    free(seed);
+    if (rc) { eng_pass_free(p); return NULL; }
+    return p;
+}

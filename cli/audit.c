@@ -178,14 +178,11 @@ int cmd_verify(const Opts *o) {
     free(av);
     if (cwd && chdir(cwd)) { json_free(m); return cli_error("cannot enter %s", cwd); }
     int total = 0, counts[3] = {0, 0, 0}, machine = same_machine(m);
-    size_t L = strlen(outdir);
     for (size_t i = 0; i < json_len(outs); i++) {
-        const char *p = json_string(json_get(json_at(outs, i), "path"));
-        size_t n = p ? strlen(p) : 0;
-        if (!p || strncmp(p, outdir, L) || (p[L] != '/' && p[L])) continue;
-        if (n >= 13 && !strcmp(p + n - 13, "manifest.json")) continue;
+        const char *p = manifest_output_checked(outs, i, outdir);
+        if (!p) continue;
         char q[2048];
-        snprintf(q, sizeof q, "%s%s", tmp, p + L);
+        snprintf(q, sizeof q, "%s%s", tmp, p + strlen(outdir));
         total++;
         counts[compare_file(p, q)]++;
     }

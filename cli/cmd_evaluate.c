@@ -32,11 +32,8 @@
 #include "cli/cli.h"
 #include "io/dataset.h"
 #include "cli/common.h"
-#include "eval/plot.h"
 #include "eval/render.h"
 #include "eval/report.h"
-#include "engine/ops.h"
-#include "engine/rng.h"
 #include "eval/info.h"
 #include "eval/insdel.h"
 #include "eval/localize.h"
@@ -49,7 +46,6 @@
 #include "io/image.h"
 #include "io/json.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -102,25 +98,13 @@ static int write_run_json(const Eval *E, const Dataset *d, int n_listed, const c
 /* ---------------- summary (shared by evaluate and merge) ---------------- */
 
 static int summarise_outdir(const char *outdir, const JsonValue *run) {
-    char path[2300], err[600];
+    char err[600];
     EvalSummary s;
     int dropped;
     int rc = eval_summarize_outdir(&s, outdir, run, &dropped, err, sizeof err);
     if (dropped) fprintf(stderr, "salient: note: %d incomplete last record(s) dropped\n", dropped);
     if (rc) return cli_error("%s", err);
-    int failed = 0;
-    path_in(path, sizeof path, outdir, "summary.json");
-    if (eval_summary_write_json(&s, run, path)) failed += cli_error("%s", eng_last_error());
-    else manifest_add_output(path);
-    path_in(path, sizeof path, outdir, "curves.csv");
-    if (eval_summary_write_curves(&s, path)) failed += cli_error("%s", eng_last_error());
-    else manifest_add_output(path);
-    path_in(path, sizeof path, outdir, "aic_sic.png");
-    if (report_write_curves_png(path, &s)) failed += cli_error("cannot write %s", path);
-    else manifest_add_output(path);
-    path_in(path, sizeof path, outdir, "report.html");
-    if (report_write_html(path, &s, run, outdir)) failed += cli_error("%s", eng_last_error());
-    else manifest_add_output(path);
+    int failed = report_write_outputs(&s, run, outdir, manifest_add_output, err, sizeof err) ? cli_error("%s", err) : 0;
     /* a short table on stdout */
     printf("%-14s %8s %8s %8s %8s %8s %6s  (means over images; n = SIC images)\n", "method", "SIC", "AIC", "ins", "del",
            "outside", "n");
@@ -141,28 +125,17 @@ static int summarise_outdir(const char *outdir, const JsonValue *run) {
    probability; a wrong prediction gets WRONG in red and a red frame. */
 static void write_gallery(const Eval *E, const DataItem *it, const float *x, float **maps, int pred, double prob,
                           const uint8_t *lesion) {
-    int C = E->sc.C, S = E->sc.S, n = E->n_methods;
-    char dir[2300], path[2600];
+    int C = E->sc.C, S = E->sc.S;
+    char dir[2300], name[300], path[2600], pb[32], tb[32];
     path_in(dir, sizeof dir, E->outdir, "gallery");
-    if (io_mkdir_p(dir)) return;
-    size_t plane = (size_t)S * S;
-    float *in01 = malloc(sizeof(float) * C * plane);
-    if (in01) {
-        for (int c = 0; c < C; c++)
-            for (size_t i = 0; i < plane; i++) in01[c * plane + i] = x[c * plane + i] * E->md->std[c] + E->md->mean[c];
-        char pb[32], tb[32];
-        FigureInfo fig = {pred, class_name(E, pred, pb, sizeof pb), prob, it->label,
-                          it->label >= 0 ? class_name(E, it->label, tb, sizeof tb) : NULL, pred,
-                          class_name(E, pred, pb, sizeof pb), E->settings, lesion};
-        char stem[200];
-        const char *base = strrchr(it->name, '/');
-        snprintf(stem, sizeof stem, "%s", base ? base + 1 : it->name);
-        char *dot = strrchr(stem, '.');
-        if (dot && dot != stem) *dot = 0;
-        for (char *p = stem; *p; p++) if (*p == ' ' || *p == '"' || *p == '\'' || *p == '<' || *p == '>' || *p == '&') *p = '_';
-        snprintf(path, sizeof path, "%s/%06d_%s.png", dir, it->index, stem);
-        if (!figure_grid_methods_png(path, &fig, in01, C, S, maps, E->methods, n, 5)) manifest_add_output(path);
-    }
+    float *in01 = figure_input01(x, C, S, E->md->mean, E->md->std);
+    FigureInfo fig = {pred, class_name(E, pred, pb, sizeof pb), prob, it->label,
+                      it->label >= 0 ? class_name(E, it->label, tb, sizeof tb) : NULL, pred,
+                      class_name(E, pred, pb, sizeof pb), E->settings, lesion};
+    figure_gallery_name(name, sizeof name, it->index, it->name);
+    path_in(path, sizeof path, dir, name);
+    if (in01 && !io_mkdir_p(dir) && !figure_grid_methods_png(path, &fig, in01, C, S, maps, E->methods, E->n_methods, 5))
+        manifest_add_output(path);
     free(in01);
 }
 
@@ -177,10 +150,7 @@ typedef struct {
 } Sink;
 
 static void emit(Sink *k, const EvalRow *r) {
-    results_write_row(k->fres, r);
-    curves_images_write_rows(k->fcur, r);
-    fflush(k->fcur);   /* curves first: a row in results.csv always has its curves */
-    fflush(k->fres);
+    results_append(k->fres, k->fcur, r);
     k->n_rows++;
 }
 
@@ -212,14 +182,11 @@ static void score_and_emit(Eval *E, Sink *k, AttribParams *P, const AttribMethod
 /* The lesion mask beside the image (<image>.mask.png) at the input size, or NULL. */
 static uint8_t *load_lesion(const Eval *E, const DataItem *it) {
     char mpath[4200], err[600];
-    if (!dataset_mask_path(it->path, mpath, sizeof mpath)) return NULL;
-    size_t plane = (size_t)E->sc.S * E->sc.S;
-    uint8_t *mask = malloc(plane);
-    int cnt = mask ? localize_load_mask(mpath, E->sc.S, E->sc.S, mask, err, sizeof err) : -1;
-    if (cnt < 0) fprintf(stderr, "\nsalient: %s: lesion mask ignored: %s\n", it->name, mask ? err : "out of memory");
-    else if (cnt == 0) fprintf(stderr, "\nsalient: %s: lesion mask %s is empty: no localisation\n", it->name, mpath);
-    else manifest_add_input(mpath);
-    if (cnt <= 0) { free(mask); return NULL; }
+    uint8_t *mask;
+    int cnt = localize_lesion_beside(it->path, E->sc.S, E->sc.S, &mask, mpath, sizeof mpath, err, sizeof err);
+    if (cnt < 0) fprintf(stderr, "\nsalient: %s: lesion mask ignored: %s\n", it->name, err);
+    else if (cnt == 0 && mpath[0]) fprintf(stderr, "\nsalient: %s: lesion mask %s is empty: no localisation\n", it->name, mpath);
+    else if (cnt > 0) manifest_add_input(mpath);
     return mask;
 }
 
@@ -280,24 +247,13 @@ static int evaluate_image(Eval *E, Sink *k, AttribParams *P, const DataItem *it,
 static int parse_settings(Eval *E, const Opts *o) {
     memset(E, 0, sizeof *E);
     E->o = o;
-    if (info_parse(o->info ? o->info : "webp", &E->sc.info)) return cli_error("--info %s: expected webp, png or entropy", o->info);
-    E->sc.min_pred = o->min_pred >= 0 ? o->min_pred : PIC_MIN_PRED;
-    E->sc.sub_ins = SUBSTRATE_BLUR;
-    E->sc.sub_del = SUBSTRATE_ZERO;
-    if (o->substrate) {
-        InsdelSubstrate s;
-        if (insdel_parse_substrate(o->substrate, &s)) return cli_error("--substrate %s: expected blur or black", o->substrate);
-        E->sc.sub_ins = E->sc.sub_del = s;
-    }
-    E->sc.insdel = !o->no_insdel;
-    E->sc.pic = !o->no_pic;
-    E->sc.insdel_steps = o->insdel_steps;
+    char err[600];
+    if (eval_score_settings_parse(&E->sc, o->info, o->min_pred, o->substrate, o->target, !o->no_pic, !o->no_insdel,
+                                  o->insdel_steps, err, sizeof err))
+        return cli_error("--%s", err);
     E->shard_i = 0; E->shard_n = 1;
     if (o->shard && eval_shard_parse(o->shard, &E->shard_i, &E->shard_n))
         return cli_error("--shard %s: expected I/N with 0 <= I < N (e.g. 0/4)", o->shard);
-    if (o->target && eval_target_rule_parse(o->target, &E->sc.target_rule))
-        return cli_error("--target %s: evaluate takes pred, label or paper (the class each map explains; the "
-                         "metrics always measure the prediction)", o->target);
     E->sc.map_cache = o->map_cache;
     if (o->map_cache && io_mkdir_p(o->map_cache))
         return cli_error("--map-cache %s: cannot create the folder: %s", o->map_cache, strerror(errno));
@@ -324,22 +280,15 @@ static int open_outputs(Eval *E, const Dataset *d, int n_listed, Sink *k) {
     snprintf(tmp, sizeof tmp, "%s.new", jp);
     if (write_run_json(E, d, n_listed, tmp)) return 1;
     if (have) {
-        JsonValue *old = json_read_file(jp, (size_t)64 << 20, err, sizeof err), *now = json_read_file(tmp, (size_t)64 << 20, err, sizeof err);
-        const char *diff = old && now ? eval_run_difference(old, now, 1) : "";
-        if (!old) fprintf(stderr, "salient: note: no readable run.json in %s (%s); resuming from results.csv alone\n", E->outdir, err);
-        json_free(old); json_free(now);
-        if (diff[0]) { remove(tmp); return cli_error("--resume: the setting '%s' differs from the run in %s (see its run.json)", diff, E->outdir); }
-        if (results_load(k->done, rp, cp, err, sizeof err)) { remove(tmp); return cli_error("--resume: %s", err); }
-        /* rewrite both files from what was read: drops a record cut by a kill,
-           and brings a results.csv without outside_mass to the current columns */
-        if (k->done->dropped_partial || k->done->legacy_files) {
-            if (k->done->dropped_partial)
-                fprintf(stderr, "salient: note: dropping %d incomplete record(s) left by an interrupted run\n", k->done->dropped_partial);
-            if (k->done->legacy_files)
-                fprintf(stderr, "salient: note: %s has no outside_mass column (an older salient): rewritten with the column, "
-                                "empty for the rows already there\n", rp);
-            if (results_write_files(k->done, rp, cp, err, sizeof err)) return cli_error("cannot rewrite %s", rp);
-        }
+        char note[1200];
+        int bad = eval_resume(k->done, E->outdir, tmp, note, sizeof note, err, sizeof err);
+        if (note[0]) fprintf(stderr, "salient: note: %s\n", note);
+        if (bad) { remove(tmp); return cli_error("--resume: %s", err); }
+        if (k->done->dropped_partial)
+            fprintf(stderr, "salient: note: dropping %d incomplete record(s) left by an interrupted run\n", k->done->dropped_partial);
+        if (k->done->legacy_files)
+            fprintf(stderr, "salient: note: %s has no outside_mass column (an older salient): rewritten with the column, "
+                            "empty for the rows already there\n", rp);
     }
     if (rename(tmp, jp)) return cli_error("cannot write %s: %s", jp, strerror(errno));
     manifest_add_output(jp);
@@ -452,29 +401,6 @@ int cmd_evaluate(const Opts *o) {
 
 /* ---------------- merge ---------------- */
 
-static void merge_gallery(const EvalPart *parts, int n, const char *outdir) {
-    char dst[2300], err[600];
-    path_in(dst, sizeof dst, outdir, "gallery");
-    int made = 0;
-    for (int i = 0; i < n; i++) {
-        char src[2300];
-        path_in(src, sizeof src, parts[i].dir, "gallery");
-        DIR *d = opendir(src);
-        if (!d) continue;
-        struct dirent *e;
-        while ((e = readdir(d))) {
-            size_t L = strlen(e->d_name);
-            if (e->d_name[0] == '.' || L < 5 || strcmp(e->d_name + L - 4, ".png")) continue;
-            if (!made) { if (io_mkdir_p(dst)) break; made = 1; }
-            char a[2600], b[2600];
-            snprintf(a, sizeof a, "%s/%s", src, e->d_name);
-            snprintf(b, sizeof b, "%s/%s", dst, e->d_name);
-            if (!io_copy_file(a, b, (size_t)256 << 20, err, sizeof err)) manifest_add_output(b);
-        }
-        closedir(d);
-    }
-}
-
 /* Adds a part's run.json, results.csv and curves_images.csv to the manifest's inputs. */
 static void manifest_part(const char *dir) {
     const char *files[] = {"run.json", "results.csv", "curves_images.csv"};
@@ -516,7 +442,7 @@ int cmd_merge(const Opts *o) {
         int total = 0;
         for (int q = 0; q < n; q++) total += parts[q].rows.n;
         fprintf(stderr, "salient: merged %d rows from %d folder%s into %s\n", total, n, n == 1 ? "" : "s", o->outdir);
-        if (!rc) merge_gallery(parts, n, o->outdir);
+        if (!rc) eval_merge_gallery(parts, n, o->outdir, manifest_add_output);
         if (!rc && summarise_outdir(o->outdir, run)) rc = 1;
     }
     json_free(run);

@@ -249,7 +249,7 @@ static int grad_run(const Opts *o) {
     if (model_open(&md, o)) return 1;
     apply_engine_opts(o);
     int n, h, w, rc = 0;
-    float *x = load_input_npy(o->input_npy, &md, &n, &h, &w), *seed = NULL;
+    float *x = load_input_npy(o->input_npy, &md, &n, &h, &w);
     EngPass *p = NULL;
     int K = eng_model_n_classes(md.m), C = eng_model_in_channels(md.m), node = -1;
     if (!x) { rc = 1; goto done; }
@@ -258,15 +258,7 @@ static int grad_run(const Opts *o) {
         rc = cli_error("no layer named '%s' (see salient layers)", o->layer);
         goto done;
     }
-    if (!(p = eng_pass_new(md.m, n, h, w))) { rc = cli_error("%s", eng_last_error()); goto done; }
-    if (eng_pass_forward(p, x, ENG_TAPE)) { rc = cli_error("%s", eng_last_error()); goto done; }
-    seed = calloc((size_t)n * K, sizeof(float));
-    for (int i = 0; i < n; i++) seed[(size_t)i * K + o->cls] = 1.0f; /* d(sum_i logit_i,K) */
-    EngBackwardOpts bo = {0};
-    int keep[1] = {node};
-    if (node >= 0) { bo.keep_grads = keep; bo.n_keep_grads = 1; }
-    else { bo.keep_grads = keep; bo.n_keep_grads = 1; keep[0] = 0; }
-    if (eng_pass_backward(p, seed, &bo)) { rc = cli_error("%s", eng_last_error()); goto done; }
+    if (!(p = attrib_class_gradient(md.m, x, n, h, w, o->cls, node))) { rc = cli_error("%s", eng_last_error()); goto done; }
     rc = write_npy4(o->out, eng_pass_input_grad(p), n, C, h, w);
     if (!rc && node >= 0) {
         const EngNode *nd = eng_model_node(md.m, node);
@@ -280,7 +272,7 @@ static int grad_run(const Opts *o) {
         }
     }
 done:
-    free(seed); free(x);
+    free(x);
     eng_pass_free(p);
     model_close(&md);
     return rc;

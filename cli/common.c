@@ -34,50 +34,8 @@ void method_settings_line(char *buf, size_t n, const AttribMethod *const *ms, in
 }
 
 int methods_parse(const char *list, const char *deflt, int add_random, const AttribMethod ***out, int *n) {
-    int cap = attrib_n_methods() + 1, k = 0;
-    const AttribMethod **v = calloc(cap, sizeof *v);
-    if (!v) return cli_error("out of memory");
-    char buf[2048];
-    snprintf(buf, sizeof buf, "%s", list ? list : deflt);
-    char *save = NULL;
-    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        if (!strcmp(tok, "all")) {
-            for (int i = 0; i < attrib_n_methods(); i++) {
-                const AttribMethod *am = attrib_method(i);
-                int dup = 0;
-                for (int j = 0; j < k; j++) dup |= v[j] == am;
-                if (am->run && !dup) v[k++] = am;
-            }
-            continue;
-        }
-        char spec[256];
-        snprintf(spec, sizeof spec, "%s", tok);
-        char *colon = strchr(tok, ':');
-        if (colon) *colon = 0;
-        const AttribMethod *am = attrib_find(tok);
-        if (!am) {
-            free(v);
-            fprintf(stderr, "salient: unknown method '%s' (salient methods lists each with its parameters); known:", tok);
-            for (int i = 0; i < attrib_n_methods(); i++) fprintf(stderr, " %s", attrib_method(i)->name);
-            fprintf(stderr, "\n");
-            return 1;
-        }
-        if (!am->run) { free(v); return cli_error("method '%s' is not built into this binary", tok); }
-        char err[600];
-        if (colon && method_settings_override(&g_set, am, colon + 1, spec, err, sizeof err)) { free(v); return cli_error("-M %s", err); }
-        int dup = 0;
-        for (int j = 0; j < k; j++) dup |= v[j] == am;
-        if (!dup) v[k++] = am;
-    }
-    if (add_random) {
-        const AttribMethod *r = attrib_find("random");
-        int have = 0;
-        for (int j = 0; j < k; j++) have |= v[j] == r;
-        if (!have && r && r->run) v[k++] = r;
-    }
-    if (!k) { free(v); return cli_error("no methods given"); }
-    *out = v;
-    *n = k;
+    char err[2400];
+    if (method_settings_parse_list(&g_set, list, deflt, add_random, out, n, err, sizeof err)) return cli_error("%s", err);
     return 0;
 }
 

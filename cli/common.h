@@ -12,7 +12,8 @@
 #include "io/json.h"
 
 /* "a,b,c" (or deflt when list is NULL) into methods; add_random appends
-   "random" when absent. Unknown names: an error listing them. 0 or 1. */
+   "random" when absent (eval/settings.h method_settings_parse_list).
+   Unknown names: an error listing them. 0 or 1. */
 int methods_parse(const char *list, const char *deflt, int add_random, const AttribMethod ***out, int *n);
 /* An -M entry may carry parameters for that method alone, in registry keys:
    "guidedig:steps=25:fraction=0.5:max_dist=1.0", "gradcam:layer=layer3".

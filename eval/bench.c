@@ -72,3 +72,39 @@ int bench_passes(EngModel *m, int N, int S, int reps, BenchTimes *t, EngProfile 
     free(x); free(seed); free(tf); free(tb);
     return rc;
 }
+
+void bench_pass_time(EngModel *m, int C, int S, int batch, BenchPassTime *pt) {
+    pt->batch = batch;
+    pt->fwd_s = pt->fb_s = 0;
+    int K = eng_model_n_classes(m);
+    float *x = calloc((size_t)batch * C * S * S, sizeof(float)), *seed = calloc((size_t)batch * K, sizeof(float));
+    EngPass *p = x && seed ? eng_pass_new(m, batch, S, S) : NULL;
+    if (p) {
+        int keep0 = 0;
+        EngBackwardOpts bo = {.keep_grads = &keep0, .n_keep_grads = 1};
+        for (int i = 0; i < batch; i++) seed[(size_t)i * K] = 1;
+        eng_pass_forward(p, x, ENG_FORWARD_ONLY); /* warm-up */
+        double best_f = 1e30, best_b = 1e30;
+        for (int r = 0; r < 2; r++) {
+            double t0 = now_ms();
+            eng_pass_forward(p, x, ENG_FORWARD_ONLY);
+            double t1 = now_ms();
+            grad_pass(p, x, seed, &bo); /* as the methods' gradient passes */
+            double t2 = now_ms();
+            if (t1 - t0 < best_f) best_f = t1 - t0;
+            if (t2 - t1 < best_b) best_b = t2 - t1;
+        }
+        pt->fwd_s = best_f / 1e3;
+        pt->fb_s = best_b / 1e3;
+    }
+    eng_pass_free(p);
+    free(x);
+    free(seed);
+}
+
+double bench_expected_seconds(long forward, long backward, const BenchPassTime *pt) {
+    long pairs = forward < backward ? forward : backward;
+    double fo = (double)(forward - pairs) / pt->batch, fb = (double)pairs / pt->batch,
+           bo = (double)(backward - pairs) / pt->batch;
+    return fo * pt->fwd_s + fb * pt->fb_s + bo * (pt->fb_s - pt->fwd_s);
+}

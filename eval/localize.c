@@ -1,6 +1,7 @@
 /* localize.c - pointing game and energy inside a lesion mask, the foreground
    of an image and the map's mass outside it (see localize.h). */
 #include "eval/localize.h"
+#include "io/dataset.h"
 #include "io/image.h"
 #include "engine/error.h"
 
@@ -239,3 +240,14 @@ int localize_foreground(const float *gray01, int H, int W, uint8_t *fg) {
 }
 
 double localize_outside_mass(const float *map, const uint8_t *fg, size_t n) { return positive_share(map, fg, n, 0); }
+
+int localize_lesion_beside(const char *image_path, int H, int W, uint8_t **mask, char *path, size_t n, char *err,
+                           size_t errlen) {
+    *mask = NULL;
+    if (!dataset_mask_path(image_path, path, n)) { if (n) path[0] = 0; return 0; }
+    uint8_t *m = malloc((size_t)H * W);
+    int count = m ? localize_load_mask(path, H, W, m, err, errlen) : err_fail(err, errlen, "out of memory");
+    if (count > 0) *mask = m;
+    else free(m);
+    return count;
+}

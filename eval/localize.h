@@ -41,6 +41,13 @@ void localize_resize_nearest(uint8_t *dst, int H, int W, const uint8_t *src, int
    (H,W) into mask. Returns the number of lesion pixels, or -1 with a
    message in err (unreadable file, bad size). */
 int localize_load_mask(const char *path, int H, int W, uint8_t *mask, char *err, size_t errlen);
+/* The lesion mask beside an image file (<image>.mask.png, io/dataset.h
+   dataset_mask_path) at H x W; path gets the mask's path, "" when the
+   image has none. Returns the number of lesion pixels, with the malloc'd
+   mask in *mask when it is > 0 (else *mask is NULL): 0 when there is no
+   mask or it is empty, -1 with a message in err when it cannot be read. */
+int localize_lesion_beside(const char *image_path, int H, int W, uint8_t **mask, char *path, size_t n, char *err,
+                           size_t errlen);
 /* 1.0 / 0.0, or NaN for a constant map, an empty mask or n == 0. */
 double localize_pointing_hit(const float *map, const uint8_t *mask, size_t n);
 /* Fraction of the positive map mass inside the mask, or NaN. */

@@ -297,3 +297,11 @@ void output_compare(const char *recorded, const char *rerun, OutputComparison *c
     else if (ends_with(recorded, ".png")) compare_png(recorded, rerun, c);
     else compare_bytes(recorded, rerun, c);
 }
+
+const char *manifest_output_checked(const JsonValue *outputs, size_t i, const char *outdir) {
+    const char *p = json_string(json_get(json_at(outputs, i), "path"));
+    size_t L = strlen(outdir), n = p ? strlen(p) : 0;
+    if (!p || strncmp(p, outdir, L) || (p[L] != '/' && p[L])) return NULL;
+    if (n >= 13 && !strcmp(p + n - 13, "manifest.json")) return NULL;
+    return p;
+}

@@ -62,6 +62,9 @@ void manifest_build_values(const ManifestBuild *b, const char *here[MANIFEST_BUI
    one allocation (free it), its strings pointing into argv. NULL without
    memory. */
 char **manifest_rerun_argv(const JsonValue *argv, const char *exe, const char *outdir, int *n);
+/* The path of entry i of a manifest's "outputs" when a re-run checks it:
+   outdir itself or a file below it, and not a manifest.json; else NULL. */
+const char *manifest_output_checked(const JsonValue *outputs, size_t i, const char *outdir);
 
 /* Keys of JSON outputs whose values legitimately change between identical
    runs (timings, start and end). */

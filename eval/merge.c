@@ -2,6 +2,9 @@
 #include "eval/merge.h"
 #include "eval/info.h"
 #include "eval/summary.h"
+#include "io/file.h"
+
+#include <dirent.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -252,4 +255,69 @@ int eval_merge_write_results(EvalPart *parts, int n, const char *results_csv, co
     if (fr && fclose(fr)) rc = err_fail(err, errlen, "cannot write %s", results_csv);
     if (fc && fclose(fc)) rc = err_fail(err, errlen, "cannot write %s", curves_csv);
     return rc;
+}
+
+int eval_merge_gallery(const EvalPart *parts, int n, const char *outdir, void (*wrote)(const char *path)) {
+    char dst[2300], err[600];
+    snprintf(dst, sizeof dst, "%s/gallery", outdir);
+    int made = 0, copied = 0;
+    for (int i = 0; i < n; i++) {
+        char src[2300];
+        snprintf(src, sizeof src, "%s/gallery", parts[i].dir);
+        DIR *d = opendir(src);
+        if (!d) continue;
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            size_t L = strlen(e->d_name);
+            if (e->d_name[0] == '.' || L < 5 || strcmp(e->d_name + L - 4, ".png")) continue;
+            if (!made) { if (io_mkdir_p(dst)) break; made = 1; }
+            char a[2600], b[2600];
+            snprintf(a, sizeof a, "%s/%s", src, e->d_name);
+            snprintf(b, sizeof b, "%s/%s", dst, e->d_name);
+            if (io_copy_file(a, b, (size_t)256 << 20, err, sizeof err)) continue;
+            copied++;
+            if (wrote) wrote(b);
+        }
+        closedir(d);
+    }
+    return copied;
+}
+
+int eval_resume(EvalRows *done, const char *outdir, const char *new_run_json, char *note, size_t nn, char *err,
+                size_t errlen) {
+    char rp[2300], cp[2300], jp[2300], why[600];
+    snprintf(rp, sizeof rp, "%s/results.csv", outdir);
+    snprintf(cp, sizeof cp, "%s/curves_images.csv", outdir);
+    snprintf(jp, sizeof jp, "%s/run.json", outdir);
+    if (nn) note[0] = 0;
+    JsonValue *old = json_read_file(jp, (size_t)64 << 20, why, sizeof why),
+              *now = old ? json_read_file(new_run_json, (size_t)64 << 20, why, sizeof why) : NULL;
+    const char *diff = old && now ? eval_run_difference(old, now, 1) : "";
+    if (!old) snprintf(note, nn, "no readable run.json in %s (%s); resuming from results.csv alone", outdir, why);
+    int rc = diff[0] ? err_fail(err, errlen, "the setting '%s' differs from the run in %s (see its run.json)", diff, outdir) : 0;
+    json_free(old);
+    json_free(now);
+    if (rc || results_load(done, rp, cp, err, errlen)) return -1;
+    if ((done->dropped_partial || done->legacy_files) && results_write_files(done, rp, cp, why, sizeof why))
+        return err_fail(err, errlen, "cannot rewrite %s", rp);
+    return 0;
+}
+
+int eval_score_settings_parse(ScoreSettings *sc, const char *info, double min_pred, const char *substrate,
+                              const char *target, int pic, int insdel, int insdel_steps, char *err, size_t errlen) {
+    if (info_parse(info ? info : "webp", &sc->info)) return err_fail(err, errlen, "info %s: expected webp, png or entropy", info);
+    sc->min_pred = min_pred >= 0 ? min_pred : PIC_MIN_PRED;
+    sc->sub_ins = SUBSTRATE_BLUR;
+    sc->sub_del = SUBSTRATE_ZERO;
+    if (substrate && insdel_parse_substrate(substrate, &sc->sub_ins))
+        return err_fail(err, errlen, "substrate %s: expected blur or black", substrate);
+    if (substrate) sc->sub_del = sc->sub_ins;
+    sc->insdel = insdel;
+    sc->pic = pic;
+    sc->insdel_steps = insdel_steps;
+    sc->target_rule = TARGET_RULE_PRED;
+    if (target && eval_target_rule_parse(target, &sc->target_rule))
+        return err_fail(err, errlen, "target %s: evaluate takes pred, label or paper (the class each map explains; the "
+                        "metrics always measure the prediction)", target);
+    return 0;
 }

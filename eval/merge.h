@@ -39,6 +39,15 @@ typedef struct {
 /* run.json at path. 0, or -1 with "cannot write PATH..." in err. */
 int eval_run_write(const char *path, const EvalRunInfo *r, char *err, size_t errlen);
 
+/* An evaluate run's scoring settings from their text (NULL: the default):
+   info webp (default), png or entropy; min_pred < 0: PIC_MIN_PRED;
+   substrate blur or black for both curves (NULL: RISE's, blur for
+   insertion and zero for deletion); target pred (default), label or paper.
+   Sets those fields of sc and pic, insdel, insdel_steps (not the model's
+   fields, nor map_cache). 0, or -1 with "<setting> <text>: <the choices>"
+   in err, e.g. "info gif: expected webp, png or entropy". */
+int eval_score_settings_parse(ScoreSettings *sc, const char *info, double min_pred, const char *substrate,
+                              const char *target, int pic, int insdel, int insdel_steps, char *err, size_t errlen);
 /* "I/N" with 0 <= I < N <= 1000000 into *i, *n; 0 or -1. */
 int eval_shard_parse(const char *s, int *i, int *n);
 /* "" if two run.json agree on everything that fixes the numbers (model
@@ -71,4 +80,19 @@ int eval_merge_write_run(const char *path, const EvalPart *parts, int n, char *e
    curves_csv (headers first). 0, or -1 with "cannot write PATH". */
 int eval_merge_write_results(EvalPart *parts, int n, const char *results_csv, const char *curves_csv, char *err,
                              size_t errlen);
+/* Resuming the run in outdir: its run.json against the new run's
+   (new_run_json), then the rows of its results.csv and curves_images.csv
+   into done, and both files rewritten in the current columns when a
+   record was cut by a kill or they are of the older form (done's
+   dropped_partial and legacy_files say which). note gets "" or why the
+   run.json could not be compared (the run then resumes from results.csv
+   alone). 0, or -1 with the reason in err ("the setting 'seed' differs
+   from the run in OUT (see its run.json)", a reading error, "cannot
+   rewrite PATH"). */
+int eval_resume(EvalRows *done, const char *outdir, const char *new_run_json, char *note, size_t nn, char *err,
+                size_t errlen);
+/* Copies the .png files of every part's gallery/ into outdir/gallery/
+   (created at the first), wrote(path) after each copy (may be NULL); a
+   file that cannot be copied is passed over. Returns the number copied. */
+int eval_merge_gallery(const EvalPart *parts, int n, const char *outdir, void (*wrote)(const char *path));
 #endif

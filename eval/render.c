@@ -302,3 +302,21 @@ int figure_grid_methods_png(const char *path, const FigureInfo *f, const float *
     free(names); free(clip);
     return rc;
 }
+
+float *figure_input01(const float *x, int C, int S, const float *mean, const float *std) {
+    size_t plane = (size_t)S * S;
+    float *in01 = malloc(sizeof(float) * C * plane);
+    for (int c = 0; in01 && c < C; c++)
+        for (size_t i = 0; i < plane; i++) in01[c * plane + i] = x[c * plane + i] * std[c] + mean[c];
+    return in01;
+}
+
+void figure_gallery_name(char *out, size_t n, int index, const char *name) {
+    char stem[200];
+    const char *base = strrchr(name, '/');
+    snprintf(stem, sizeof stem, "%s", base ? base + 1 : name);
+    char *dot = strrchr(stem, '.');
+    if (dot && dot != stem) *dot = 0;
+    for (char *p = stem; *p; p++) if (*p == ' ' || *p == '"' || *p == '\'' || *p == '<' || *p == '>' || *p == '&') *p = '_';
+    snprintf(out, n, "%06d_%s.png", index, stem);
+}

@@ -111,6 +111,13 @@ int figure_grid_png(const char *path, const FigureInfo *f, const float *input01,
 /* One map: band, its name, the tile, the colour bar; the frame when wrong. */
 int figure_map_png(const char *path, const FigureInfo *f, const float *input01, int C, int S, const float *map,
                    const char *name, int clip99);
+/* The network input (C, S, S) brought back for display: x * std[c] +
+   mean[c], malloc'd; NULL when out of memory. */
+float *figure_input01(const float *x, int C, int S, const float *mean, const float *std);
+/* The gallery's file name of image number index named name (a path in the
+   data set): "%06d_<stem>.png", the stem being the file name without its
+   last extension, with each of space " ' < > & replaced by '_'. */
+void figure_gallery_name(char *out, size_t n, int index, const char *name);
 /* figure_grid_png over a run's methods: each tile named by its method, the
    gradient family's maps clipped at the 99th percentile. 0 or -1. */
 int figure_grid_methods_png(const char *path, const FigureInfo *f, const float *input01, int C, int S,

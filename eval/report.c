@@ -477,3 +477,23 @@ int report_write_html(const char *path, const EvalSummary *s, const JsonValue *r
     if (fclose(f)) return eng_fail("cannot write %s", path);
     return 0;
 }
+
+int report_write_outputs(const EvalSummary *s, const JsonValue *run, const char *outdir, void (*wrote)(const char *path),
+                         char *err, size_t errlen) {
+    const char *files[4] = {"summary.json", "curves.csv", "aic_sic.png", "report.html"};
+    int failed = 0;
+    for (int i = 0; i < 4; i++) {
+        char path[2300];
+        snprintf(path, sizeof path, "%s/%s", outdir, files[i]);
+        int rc = i == 0 ? eval_summary_write_json(s, run, path)
+               : i == 1 ? eval_summary_write_curves(s, path)
+               : i == 2 ? report_write_curves_png(path, s)
+                        : report_write_html(path, s, run, outdir);
+        if (!rc) { if (wrote) wrote(path); continue; }
+        if (!failed++) {
+            if (i == 2) err_fail(err, errlen, "cannot write %s", path);
+            else err_fail(err, errlen, "%s", eng_last_error());
+        }
+    }
+    return failed ? -1 : 0;
+}

@@ -22,4 +22,10 @@
 /* run: the run.json of the evaluation (settings, model, data); outdir: its
    folder, whose gallery/ images are embedded. */
 int report_write_html(const char *path, const EvalSummary *s, const JsonValue *run, const char *outdir);
+/* Everything written from a summarised run into outdir: summary.json,
+   curves.csv (eval/summary.h), aic_sic.png (eval/plot.h) and report.html,
+   wrote(path) after each file written (may be NULL). A failure does not
+   stop the others. 0, or -1 with the first failure's message in err. */
+int report_write_outputs(const EvalSummary *s, const JsonValue *run, const char *outdir, void (*wrote)(const char *path),
+                         char *err, size_t errlen);
 #endif

@@ -397,3 +397,10 @@ int results_write_files(const EvalRows *rows, const char *results_csv, const cha
     if (bad_a || bad_b) return err_fail(err, errlen, "cannot write %s", bad_a ? results_csv : curves_csv);
     return 0;
 }
+
+void results_append(FILE *fres, FILE *fcur, const EvalRow *r) {
+    results_write_row(fres, r);
+    curves_images_write_rows(fcur, r);
+    fflush(fcur);
+    fflush(fres);
+}

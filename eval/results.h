@@ -92,6 +92,10 @@ void results_write_header(FILE *f);
 void results_write_row(FILE *f, const EvalRow *r);
 void curves_images_write_header(FILE *f);
 void curves_images_write_rows(FILE *f, const EvalRow *r); /* nothing unless r->has_raw */
+/* One row appended to results.csv (fres) and its curves to
+   curves_images.csv (fcur), curves first, both flushed: a row in
+   results.csv always has its curves. */
+void results_append(FILE *fres, FILE *fcur, const EvalRow *r);
 /* Rewrites both files from rows, in the current columns (a resumed run
    drops a record cut by a kill this way). 0, or -1 with "cannot write PATH". */
 int results_write_files(const EvalRows *rows, const char *results_csv, const char *curves_csv, char *err, size_t errlen);

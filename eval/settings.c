@@ -40,6 +40,52 @@ int method_settings_override(MethodSettings *s, const AttribMethod *m, char *kv,
     return 0;
 }
 
+static int has(const AttribMethod *const *v, int k, const AttribMethod *m) {
+    for (int j = 0; j < k; j++) if (v[j] == m) return 1;
+    return 0;
+}
+
+int method_settings_parse_list(MethodSettings *s, const char *list, const char *deflt, int add_random,
+                               const AttribMethod ***out, int *n, char *err, size_t errlen) {
+    int cap = attrib_n_methods() + 1, k = 0;
+    const AttribMethod **v = calloc(cap, sizeof *v);
+    if (!v) return err_fail(err, errlen, "out of memory");
+    char buf[2048];
+    snprintf(buf, sizeof buf, "%s", list ? list : deflt);
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (!strcmp(tok, "all")) {
+            for (int i = 0; i < attrib_n_methods(); i++)
+                if (attrib_method(i)->run && !has(v, k, attrib_method(i))) v[k++] = attrib_method(i);
+            continue;
+        }
+        char spec[256];
+        snprintf(spec, sizeof spec, "%s", tok);
+        char *colon = strchr(tok, ':');
+        if (colon) *colon = 0;
+        const AttribMethod *am = attrib_find(tok);
+        if (!am) {
+            err_fail(err, errlen, "unknown method '%s' (salient methods lists each with its parameters); known:", tok);
+            for (int i = 0; err && errlen && i < attrib_n_methods(); i++) {
+                size_t L = strlen(err);
+                snprintf(err + L, errlen - L, " %s", attrib_method(i)->name);
+            }
+            free(v);
+            return -1;
+        }
+        if (!am->run) { free(v); return err_fail(err, errlen, "method '%s' is not built into this binary", tok); }
+        char why[600];
+        if (colon && method_settings_override(s, am, colon + 1, spec, why, sizeof why)) { free(v); return err_fail(err, errlen, "-M %s", why); }
+        if (!has(v, k, am)) v[k++] = am;
+    }
+    const AttribMethod *r = attrib_find("random");
+    if (add_random && r && r->run && !has(v, k, r)) v[k++] = r;
+    if (!k) { free(v); return err_fail(err, errlen, "no methods given"); }
+    *out = v;
+    *n = k;
+    return 0;
+}
+
 void method_settings_free(MethodSettings *s) {
     free(s->over);
     s->over = NULL;

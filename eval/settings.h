@@ -35,6 +35,15 @@ typedef struct {
 int method_settings_override(MethodSettings *s, const AttribMethod *m, char *kv, const char *spec, char *err,
                              size_t errlen);
 void method_settings_free(MethodSettings *s);
+/* A method list as -M gives it, "a,b:key=value,all" (list, or deflt when
+   list is NULL), into *out (malloc'd, *n entries): each method once, in
+   the order given; "all" adds every method built into this binary; a
+   name's ":key=value:..." are its own values (method_settings_override).
+   add_random appends "random" when absent. 0, or -1 with the reason in
+   err: "unknown method 'x' (...); known: a b c", "method 'x' is not built
+   into this binary", "-M SPEC: <reason>", "no methods given". */
+int method_settings_parse_list(MethodSettings *s, const char *list, const char *deflt, int add_random,
+                               const AttribMethod ***out, int *n, char *err, size_t errlen);
 /* P's numeric parameters and layer as method m runs with them (the values
    for every method, then m's own). */
 void method_settings_apply(const MethodSettings *s, AttribParams *P, const AttribMethod *m);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 int io_read_file(const char *path, size_t max_bytes, uint8_t **buf, size_t *len,
@@ -81,6 +82,16 @@ int io_copy_file(const char *from, const char *to, size_t max_bytes, char *err, 
     if (f && fclose(f)) rc = -1;
     free(buf);
     return rc ? err_fail(err, errlen, "cannot write '%s': %s", to, strerror(errno)) : 0;
+}
+
+void io_path_stem(const char *path, char *out, size_t n) {
+    const char *b = strrchr(path, '/');
+    b = b ? b + 1 : path;
+    snprintf(out, n, "%s", b);
+    size_t L = strlen(out);
+    if (L > 7 && !strcasecmp(out + L - 7, ".nii.gz")) { out[L - 7] = 0; return; }
+    char *dot = strrchr(out, '.');
+    if (dot && dot != out) *dot = 0;
 }
 
 int io_mkdir_p(const char *path) {

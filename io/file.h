@@ -26,6 +26,10 @@ int io_copy_file(const char *from, const char *to, size_t max_bytes, char *err, 
 /* Creates path and its missing parents (mode 0755), like mkdir -p. 0, or
    -1 with errno set. */
 int io_mkdir_p(const char *path);
+/* The file name of path without its folder and its extension (".nii.gz"
+   as one, any case; a leading dot is no extension), into out (n bytes):
+   "a/b/scan.nii.gz" -> "scan", "x.png" -> "x", ".hidden" -> ".hidden". */
+void io_path_stem(const char *path, char *out, size_t n);
 /* This machine's CPU as /proc/cpuinfo names it ("model name"), or
    "unknown"; into buf (n bytes), which it returns. For manifests and the
    known-answer test. */

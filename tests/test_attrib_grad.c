@@ -414,10 +414,44 @@ static void time_one_pass(Case *c) {
     attrib_params_release(&P);
 }
 
+/* attrib_class_gradient (salient grad): two inputs at once give each
+   input the gradient attrib_grads computes for it alone; a layer's
+   activation is kept; a class out of range is refused. */
+static void test_class_gradient(void) {
+    char err[512];
+    EngModel *m = weights_model_for_arch("resnet18", 1, 3, err, sizeof err);
+    if (!m) { CHECK(0, "class gradient model", "%s", err); return; }
+    detweights_fill_model(m, 21);
+    int S = 32, plane = S * S;
+    float *x = malloc(sizeof(float) * 2 * plane), *g1 = malloc(sizeof(float) * plane), lg[3];
+    for (int i = 0; i < 2 * plane; i++) x[i] = (float)((i * 53 % 97) - 48) / 24.0f;
+    int node = eng_model_node_find(m, "layer3");
+    EngPass *p = attrib_class_gradient(m, x, 2, S, S, 2, node);
+    AttribParams P;
+    attrib_params_default(&P);
+    P.model = m; P.C = 1; P.H = P.W = S; P.target = 2;
+    double worst = 0;
+    for (int i = 0; p && i < 2; i++) {
+        if (attrib_grads(&P, NULL, x + i * plane, 1, g1, lg, NULL)) { worst = 1; break; }
+        double r = check_max_rel(eng_pass_input_grad(p) + i * plane, g1, plane, NULL);
+        if (r > worst) worst = r;
+    }
+    CHECK(p && worst < 1e-5 && eng_pass_act(p, node) && eng_pass_grad(p, node),
+          "class gradient of 2 inputs = each input's own gradient of class 2; layer3 kept", "rel %g %s", worst,
+          p ? "" : eng_last_error());
+    eng_pass_free(p);
+    CHECK(!attrib_class_gradient(m, x, 1, S, S, 3, -1) && strstr(eng_last_error(), "3 classes") &&
+          !attrib_class_gradient(m, x, 1, S, S, -1, -1), "class gradient: a class out of range refused", "%s", eng_last_error());
+    attrib_params_release(&P);
+    free(x); free(g1);
+    eng_model_free(m);
+}
+
 int main(void) {
     const char *th = getenv("SALIENT_TEST_THREADS");
     eng_set_threads(th ? atoi(th) : 1);
     test_registry();
+    test_class_gradient();
     FILE *f = fopen(DIR "cases.txt", "r");
     if (!f) { CHECK(0, "golden data", "cannot open " DIR "cases.txt"); CHECK_DONE(); }
     Case cases[4];

@@ -8,6 +8,7 @@
 #include "tests/check.h"
 #include "weights/load.h"
 
+#include <math.h>
 #include <string.h>
 
 int main(void) {
@@ -29,6 +30,17 @@ int main(void) {
     CHECK(!bench_passes(m, 1, 32, 1, &u, NULL, NULL) && u.forward_ms > 0, "bench without a profile, one repetition", "%s", eng_last_error());
     CHECK(bench_passes(m, 0, 32, 2, &u, NULL, NULL) == -1 && eng_last_error()[0], "bench of zero images: the engine's error",
           "no error");
+    BenchPassTime pt = {0, -1, -1};
+    bench_pass_time(m, 1, 32, 2, &pt);
+    CHECK(pt.batch == 2 && pt.fwd_s > 0 && pt.fb_s > 0 && pt.fwd_s < 10 && pt.fb_s < 10,
+          "pass time: a forward and a gradient pass of 2 images, timed", "%g %g", pt.fwd_s, pt.fb_s);
+    bench_pass_time(m, 1, 0, 1, &pt);
+    CHECK(pt.fwd_s == 0 && pt.fb_s == 0, "pass time of an impossible input: zeros", "%g %g", pt.fwd_s, pt.fb_s);
+    BenchPassTime q = {2, 0.01, 0.03};
+    double e1 = bench_expected_seconds(10, 4, &q), e2 = bench_expected_seconds(1, 5, &q), e3 = bench_expected_seconds(0, 0, &q);
+    CHECK(fabs(e1 - (6 * 0.01 + 4 * 0.03) / 2) < 1e-15 && fabs(e2 - (1 * 0.03 + 4 * 0.02) / 2) < 1e-15 && e3 == 0,
+          "expected seconds: forward-only, pairs and shared backwards at their costs per image of the batch",
+          "%.17g %.17g %g", e1, e2, e3);
     eng_model_free(m);
     CHECK_DONE();
 }

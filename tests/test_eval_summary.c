@@ -13,6 +13,7 @@
 #include "eval/localize.h"
 #include "eval/results.h"
 #include "eval/stats.h"
+#include "eval/report.h"
 #include "eval/summary.h"
 #include "io/file.h"
 #include "io/json.h"
@@ -373,6 +374,9 @@ static void check_localize(const JsonValue *g) {
           "not applicable: constant map (pointing), no positive mass (energy), empty mask", "unexpected values");
 }
 
+static int wrote_n;
+static void count_wrote(const char *path) { wrote_n += path != NULL; }
+
 int main(void) {
     uint8_t *buf;
     size_t len;
@@ -415,6 +419,18 @@ int main(void) {
               json_len(json_get(json_get(js, "model"), "confusion")) == 3,
           "summary.json parses with methods (outside included), pairwise, friedman and model.confusion", "%s", err);
     json_free(js); free(jb); remove(jp);
+    char od[] = "/tmp/salient_test_outputs_XXXXXX", op[600];
+    wrote_n = 0;
+    int orc = mkdtemp(od) ? report_write_outputs(&s, NULL, od, count_wrote, err, sizeof err) : -2;
+    int present = 0;
+    const char *outs[4] = {"summary.json", "curves.csv", "aic_sic.png", "report.html"};
+    for (int i = 0; i < 4; i++) { snprintf(op, sizeof op, "%s/%s", od, outs[i]); present += access(op, R_OK) == 0; remove(op); }
+    rmdir(od);
+    CHECK(orc == 0 && wrote_n == 4 && present == 4, "report_write_outputs: the four files, each reported", "rc %d, %d reported, %d present: %s",
+          orc, wrote_n, present, err);
+    wrote_n = 0;
+    CHECK(report_write_outputs(&s, NULL, "/nonexistent/run", count_wrote, err, sizeof err) == -1 && wrote_n == 0 &&
+          strstr(err, "/nonexistent/run/summary.json"), "report_write_outputs into a missing folder: the first failure named", "'%s'", err);
     check_csv(&rows);
     check_outside_without_masks(&rows, &so);
     check_localize(g);

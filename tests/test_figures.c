@@ -405,6 +405,16 @@ int main(void) {
     test_drawing();
     test_outline();
     test_explain();
+    float x[8] = {0, 1, -2, 0.5f, 2, 0, 1, -1}, mean[2] = {0.5f, 0.25f}, sd[2] = {0.25f, 0.5f};
+    float *in01 = figure_input01(x, 2, 2, mean, sd);
+    CHECK(in01 && in01[0] == 0.5f && in01[1] == 0.75f && in01[2] == 0 && in01[3] == 0.625f && in01[4] == 1.25f &&
+          in01[5] == 0.25f && in01[7] == -0.25f, "display input: x * std + mean per channel", "%g %g", in01 ? in01[4] : -1, in01 ? in01[7] : -1);
+    free(in01);
+    char name[300];
+    figure_gallery_name(name, sizeof name, 42, "glioma/Te gl <1>&'\"x.png");
+    CHECK(!strcmp(name, "000042_Te_gl__1____x.png"), "gallery name: index, stem, unsafe characters replaced", "%s", name);
+    figure_gallery_name(name, sizeof name, 7, "a.b/scan.nii.gz");
+    CHECK(!strcmp(name, "000007_scan.nii.png"), "gallery name: only the last extension goes", "%s", name);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
     if (system(cmd)) {}

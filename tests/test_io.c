@@ -920,7 +920,22 @@ static void test_files(void) {
     if (system(p)) {}
 }
 
+static void test_path_stem(void) {
+    const char *in[] = {"a/b/scan.nii.gz", "x.png", "dir.v2/img", ".hidden", "a/SCAN.NII.GZ", "a.b.c", "/", ".nii.gz"},
+               *want[] = {"scan", "x", "img", ".hidden", "SCAN", "a.b", "", ".nii"};
+    int ok = 1;
+    char out[64], small[4];
+    for (int i = 0; i < 8; i++) {
+        io_path_stem(in[i], out, sizeof out);
+        if (strcmp(out, want[i])) { printf("FAIL path stem of %s: '%s', expected '%s'\n", in[i], out, want[i]); ok = 0; }
+    }
+    io_path_stem("abcdef.png", small, sizeof small);
+    CHECK(ok && !strcmp(small, "abc"), "path stems: folders, extensions, .nii.gz in any case, dot files, a short buffer",
+          "'%s'", small);
+}
+
 int main(void) {
+    test_path_stem();
     test_files();
     test_json_valid();
     test_json_invalid();

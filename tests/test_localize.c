@@ -8,6 +8,7 @@
    make asan). */
 #include "eval/localize.h"
 #include "io/file.h"
+#include "io/image.h"
 #include "io/json.h"
 #include "tests/check.h"
 
@@ -16,6 +17,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define GOLDEN "tests/data/localize/foreground.json"
 
@@ -237,7 +239,38 @@ static void check_hostile_sizes(void) {
           "%d of %d wrong", wrong, tried);
 }
 
+/* The mask beside an image: a real one, none, an empty one, an unreadable one. */
+static void check_lesion_beside(void) {
+    const char *img = "tests/data/samples/brain/glioma/Te-gl_0017.png";
+    char path[600], err[600] = "", dir[] = "/tmp/test_localize_XXXXXX";
+    uint8_t *mask = NULL, ref[64 * 64];
+    int n = localize_lesion_beside(img, 64, 64, &mask, path, sizeof path, err, sizeof err);
+    int want = localize_load_mask("tests/data/samples/brain/glioma/Te-gl_0017.mask.png", 64, 64, ref, err, sizeof err);
+    CHECK(n > 0 && n == want && mask && !memcmp(mask, ref, sizeof ref) && strstr(path, "Te-gl_0017.mask.png"),
+          "lesion beside an image: the mask file's pixels at 64 x 64", "%d vs %d: %s", n, want, err);
+    free(mask);
+    if (!mkdtemp(dir)) { printf("FAIL mkdtemp\n"); return; }
+    char a[700], b[700];
+    snprintf(a, sizeof a, "%s/a.png", dir);
+    mask = (uint8_t *)1;
+    n = localize_lesion_beside(a, 8, 8, &mask, path, sizeof path, err, sizeof err);
+    CHECK(n == 0 && !mask && !path[0], "no mask beside the image: 0, no path", "%d '%s'", n, path);
+    snprintf(b, sizeof b, "%s/a.mask.png", dir);
+    uint8_t zeros[16] = {0};
+    image_write_png(b, zeros, 4, 4, 1);
+    n = localize_lesion_beside(a, 8, 8, &mask, path, sizeof path, err, sizeof err);
+    CHECK(n == 0 && !mask && !strcmp(path, b), "an empty mask: 0 with its path", "%d '%s'", n, path);
+    FILE *f = fopen(b, "w");
+    fputs("not a png", f);
+    fclose(f);
+    n = localize_lesion_beside(a, 8, 8, &mask, path, sizeof path, err, sizeof err);
+    CHECK(n == -1 && !mask && strstr(err, "a.mask.png"), "an unreadable mask: -1 naming it", "%d '%s'", n, err);
+    remove(b);
+    rmdir(dir);
+}
+
 int main(void) {
+    check_lesion_beside();
     check_golden();
     check_edge_cases();
     check_gray_from_input();

@@ -150,8 +150,22 @@ static void test_compare(void) {
           "volatile keys and verdict names", "wrong");
 }
 
+static void test_output_checked(void) {
+    const char *text = "[{\"path\": \"out/a.npy\"}, {\"path\": \"out/manifest.json\"}, {\"path\": \"outer/b.npy\"},"
+                       " {\"path\": \"out\"}, {\"sha256\": \"x\"}, {\"path\": \"other/c.png\"}, {\"path\": \"out/s/d.png\"}]";
+    char err[256];
+    JsonValue *o = json_parse(text, strlen(text), err, sizeof err);
+    const char *a = manifest_output_checked(o, 0, "out"), *d = manifest_output_checked(o, 6, "out"),
+               *self = manifest_output_checked(o, 3, "out");
+    CHECK(a && !strcmp(a, "out/a.npy") && d && !strcmp(d, "out/s/d.png") && self && !manifest_output_checked(o, 1, "out") &&
+          !manifest_output_checked(o, 2, "out") && !manifest_output_checked(o, 4, "out") && !manifest_output_checked(o, 5, "out") &&
+          !manifest_output_checked(o, 9, "out"), "checked outputs: below outdir, not the manifest, not a longer name", "%s", err);
+    json_free(o);
+}
+
 int main(void) {
     if (!mkdtemp(T)) return 1;
+    test_output_checked();
     test_write();
     test_rerun_argv();
     test_compare();

@@ -169,6 +169,113 @@ static void test_run_write(void) {
           "an unwritable run.json: an error naming it", "'%s'", err);
 }
 
+/* Resuming: the same run, another seed, a record cut by a kill, no run.json. */
+static void test_resume(void) {
+    char dir[300], now[400], path[400], err[600], note[900];
+    make_shard("r", "\"ig\", \"random\"", "null", 0, 1, 2, "ig", "random");
+    snprintf(dir, sizeof dir, "%s/r", T);
+    snprintf(now, sizeof now, "%s/r/run.json", T);
+    EvalRows done;
+    results_init(&done);
+    CHECK(!eval_resume(&done, dir, now, note, sizeof note, err, sizeof err) && done.n == 4 && !note[0] &&
+          !done.dropped_partial, "resume: the same run, its 4 rows", "%s n %d", err, done.n);
+    results_free(&done);
+    snprintf(path, sizeof path, "%s/r/seed8.json", T);
+    FILE *f = fopen(path, "w");
+    fprintf(f, RUN, "\"ig\", \"random\"", 8, 25, "null");
+    fclose(f);
+    results_init(&done);
+    CHECK(eval_resume(&done, dir, path, note, sizeof note, err, sizeof err) == -1 && strstr(err, "the setting 'seed' differs") &&
+          done.n == 0, "resume under another seed: refused, naming it, no rows read", "'%s'", err);
+    results_free(&done);
+    snprintf(path, sizeof path, "%s/r/results.csv", T);
+    f = fopen(path, "a");
+    fputs("img_09.png,1,1,0.9,ig,0.5", f);   /* no newline: cut by a kill */
+    fclose(f);
+    snprintf(path, sizeof path, "%s/r/run.json", T);
+    remove(path);
+    results_init(&done);
+    int rc = eval_resume(&done, dir, now, note, sizeof note, err, sizeof err);
+    CHECK(!rc && done.n == 4 && done.dropped_partial == 1 && strstr(note, "no readable run.json"),
+          "resume without run.json: a note; the cut record dropped", "%s / %s", err, note);
+    results_free(&done);
+    results_init(&done);
+    snprintf(path, sizeof path, "%s/r/results.csv", T);
+    CHECK(!results_load(&done, path, NULL, err, sizeof err) && done.n == 4 && !done.dropped_partial,
+          "the resumed results.csv was rewritten without the cut record", "%s", err);
+    results_free(&done);
+}
+
+/* The galleries of the parts into the merged folder; one row appended. */
+static void test_gallery_and_append(void) {
+    char p[400], err[256];
+    const char *files[3] = {"g0/gallery/000000_a.png", "g1/gallery/000001_b.png", "g1/gallery/notes.txt"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(p, sizeof p, "%s/%s", T, files[i]);
+        char d[400];
+        snprintf(d, sizeof d, "%s", p);
+        *strrchr(d, '/') = 0;
+        io_mkdir_p(d);
+        FILE *f = fopen(p, "w");
+        fprintf(f, "png %d", i);
+        fclose(f);
+    }
+    EvalPart parts[3];
+    memset(parts, 0, sizeof parts);
+    char d0[300], d1[300], d2[300], out[300];
+    snprintf(d0, sizeof d0, "%s/g0", T); snprintf(d1, sizeof d1, "%s/g1", T); snprintf(d2, sizeof d2, "%s/g2", T);
+    snprintf(out, sizeof out, "%s/gm", T);
+    parts[0].dir = d0; parts[1].dir = d1; parts[2].dir = d2;
+    int copied = eval_merge_gallery(parts, 3, out, NULL);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    snprintf(p, sizeof p, "%s/gm/gallery/000001_b.png", T);
+    int ok = !io_read_file(p, 100, &buf, &len, err, sizeof err) && len == 5 && !memcmp(buf, "png 1", 5);
+    free(buf);
+    snprintf(p, sizeof p, "%s/gm/gallery/notes.txt", T);
+    CHECK(copied == 2 && ok && access(p, F_OK) != 0, "merged gallery: both .png copied as they are, nothing else",
+          "%d copied, %s", copied, err);
+    snprintf(out, sizeof out, "%s/gn", T);
+    CHECK(eval_merge_gallery(parts + 2, 1, out, NULL) == 0 && access(out, F_OK) != 0,
+          "no gallery in the parts: no folder made", "-");
+    char rp[400], cp[400];
+    snprintf(rp, sizeof rp, "%s/ap_r.csv", T);
+    snprintf(cp, sizeof cp, "%s/ap_c.csv", T);
+    FILE *fr = fopen(rp, "w"), *fc = fopen(cp, "w");
+    results_write_header(fr);
+    curves_images_write_header(fc);
+    EvalRow r = eval_row_empty();
+    r.image = "x.png"; r.method = "ig"; r.label = 0; r.predicted = 1; r.sic = 0.25; r.has_raw = 1;
+    for (int t = 0; t < PIC_N_THRESHOLDS; t++) { r.sic_raw.info[t] = t; r.sic_raw.pred[t] = 0.5; r.aic_raw.pred[t] = 1; }
+    results_append(fr, fc, &r);
+    EvalRows back;
+    results_init(&back);
+    int rc = results_load(&back, rp, cp, err, sizeof err);   /* both files flushed, still open */
+    CHECK(!rc && back.n == 1 && back.v[0].sic == 0.25 && back.v[0].has_raw && back.v[0].sic_raw.info[3] == 3,
+          "results_append: the row and its curves flushed to both files", "%s", err);
+    results_free(&back);
+    fclose(fr); fclose(fc);
+}
+
+static void test_score_settings(void) {
+    ScoreSettings sc;
+    memset(&sc, 0, sizeof sc);
+    char err[400] = "";
+    CHECK(!eval_score_settings_parse(&sc, NULL, -1, NULL, NULL, 1, 1, 0, err, sizeof err) && sc.info == INFO_WEBP &&
+          sc.min_pred == PIC_MIN_PRED && sc.sub_ins == SUBSTRATE_BLUR && sc.sub_del == SUBSTRATE_ZERO && sc.pic &&
+          sc.insdel && sc.target_rule == TARGET_RULE_PRED, "scoring defaults: webp, min_pred 0.8, blur in, zero out, pred", "%s", err);
+    CHECK(!eval_score_settings_parse(&sc, "entropy", 0.5, "black", "paper", 0, 1, 16, err, sizeof err) &&
+          sc.info == INFO_ENTROPY && sc.min_pred == 0.5 && sc.sub_ins == SUBSTRATE_BLACK && sc.sub_del == SUBSTRATE_BLACK &&
+          !sc.pic && sc.insdel_steps == 16 && sc.target_rule == TARGET_RULE_PAPER,
+          "entropy, min_pred 0.5, black both ways, paper, no PIC, 16 steps", "%s", err);
+    CHECK(eval_score_settings_parse(&sc, "gif", -1, NULL, NULL, 1, 1, 0, err, sizeof err) == -1 &&
+          !strcmp(err, "info gif: expected webp, png or entropy") &&
+          eval_score_settings_parse(&sc, NULL, -1, "gray", NULL, 1, 1, 0, err, sizeof err) == -1 &&
+          !strcmp(err, "substrate gray: expected blur or black") &&
+          eval_score_settings_parse(&sc, NULL, -1, NULL, "fixed", 1, 1, 0, err, sizeof err) == -1 &&
+          !strncmp(err, "target fixed: evaluate takes pred, label or paper", 48), "bad info, substrate, target: named", "'%s'", err);
+}
+
 static void test_write_files_error(void) {
     EvalRows rows;
     results_init(&rows);
@@ -184,6 +291,9 @@ int main(void) {
     test_parts();
     test_write_files_error();
     test_run_write();
+    test_resume();
+    test_gallery_and_append();
+    test_score_settings();
     char cmd[100];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", T);
     if (system(cmd)) {}

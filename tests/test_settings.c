@@ -78,5 +78,31 @@ int main(void) {
     method_settings_caption(txt, sizeof txt, &none, ms, 3, "layer4");
     CHECK(!strcmp(txt, ""), "caption of the defaults: empty", "'%s'", txt);
     method_settings_free(&s);
+    /* method lists (-M) */
+    MethodSettings L;
+    memset(&L, 0, sizeof L);
+    const AttribMethod **v = NULL;
+    int n = 0;
+    CHECK(!method_settings_parse_list(&L, "ig,gradcam:layer=layer3,ig", "all", 1, &v, &n, err, sizeof err) && n == 3 &&
+          v[0] == attrib_find("ig") && v[1] == attrib_find("gradcam") && v[2] == attrib_find("random") &&
+          !strcmp(method_settings_spec(&L, v[1]), "gradcam:layer=layer3"),
+          "-M ig,gradcam:layer=layer3,ig: each once, in order, random appended, gradcam's own spec", "%s n %d", err, n);
+    free(v);
+    int n_run = 0;
+    for (int i = 0; i < attrib_n_methods(); i++) n_run += attrib_method(i)->run != NULL;
+    CHECK(!method_settings_parse_list(&L, NULL, "gradcam,all", 0, &v, &n, err, sizeof err) && n == n_run &&
+          v[0] == attrib_find("gradcam"), "the default list when none is given; all adds each built-in method once", "%d of %d", n, n_run);
+    free(v);
+    CHECK(!method_settings_parse_list(&L, "random,ig", NULL, 1, &v, &n, err, sizeof err) && n == 2,
+          "random already there: not appended twice", "%d", n);
+    free(v);
+    v = NULL;
+    CHECK(method_settings_parse_list(&L, "ig,foo", NULL, 0, &v, &n, err, sizeof err) == -1 && !v &&
+          strstr(err, "unknown method 'foo'") && strstr(err, "known: gradient gradxinput ig "),
+          "an unknown method: refused with the known names", "'%s'", err);
+    CHECK(method_settings_parse_list(&L, "ig:steps=0", NULL, 0, &v, &n, err, sizeof err) == -1 &&
+          !strncmp(err, "-M ig:steps=0: ", 15) && method_settings_parse_list(&L, ",", NULL, 0, &v, &n, err, sizeof err) == -1 &&
+          !strcmp(err, "no methods given"), "a bad parameter in a spec; an empty list", "'%s'", err);
+    method_settings_free(&L);
     CHECK_DONE();
 }

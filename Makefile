@@ -71,7 +71,7 @@ PC_REQUIRES  = $(strip $(foreach p,openblas libwebp,$(shell pkg-config --exists 
 PC_LIBS      = $(filter-out $(if $(filter openblas,$(PC_REQUIRES)),$(BLAS_LIBS)) \
                             $(if $(filter libwebp,$(PC_REQUIRES)),-lwebp),$(LDLIBS))
 
-.PHONY: all deps test test-slow asan fuzz demo study clean bench lib install uninstall
+.PHONY: all deps test test-slow asan fuzz demo study clean FORCE bench lib install uninstall
 
 all: deps salient lib
 
@@ -124,8 +124,14 @@ $(BUILD)/tests/%: tests/%.c $(BUILD)/libsalient.a $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libsalient.a $(LDLIBS)
 
-# the version string is compiled into the command line
-$(CLI_OBJ): VERSION
+# The version string (release and commit) is compiled into the command line
+# and the report: those objects depend on a stamp that is rewritten only
+# when the string changes, so a new commit rebuilds them and nothing else.
+$(BUILD)/version.stamp: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(GIT_VERSION)' | cmp -s - $@ || echo '$(GIT_VERSION)' > $@
+FORCE:
+$(CLI_OBJ) $(BUILD)/eval/report.o: VERSION $(BUILD)/version.stamp
 
 # test_figures unit-tests eval/render.c by including it
 $(BUILD)/tests/test_figures: eval/render.c

@@ -17,7 +17,6 @@ For each model it
 The input folder is $SALIENT_MODELS_DIR (default /tmp/salient-models).
 The model cards weights/<name>.md quote these numbers.
 """
-import hashlib
 import json
 import os
 import struct
@@ -53,12 +52,7 @@ def read_safetensors(path):
     return out, meta
 
 
-def sha256_file(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+sha256_file = tc.sha256_file   # make_samples.py imports it from here
 
 
 def load_shipped(make_model, path):

@@ -92,18 +92,27 @@ static long max_diff_to_npy(const int64_t *a, size_t n, int f, const char *ref) 
     return worst;
 }
 
+/* The test file parsed; NULL (the failure checked under name) when it is
+   unreadable or refused. The returned buffer backs d and is the caller's. */
+static uint8_t *parse_data_or_fail(const char *file, const char *name, DicomFile *d) {
+    char err[512];
+    size_t len;
+    uint8_t *buf = read_data(file, &len);
+    if (!buf || dicom_parse(buf, len, file, d, err, sizeof err) < 0) {
+        CHECK(0, name, "%s", buf ? err : "unreadable");
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
 static void check_golden_file(const JsonValue *e) {
     const char *file = json_string(json_get(e, "file"));
     char name[200], why[600] = "", err[512];
     snprintf(name, sizeof name, "dicom.golden.%s", file);
-    size_t len;
-    uint8_t *buf = read_data(file, &len);
     DicomFile d;
-    if (!buf || dicom_parse(buf, len, file, &d, err, sizeof err) < 0) {
-        CHECK(0, name, "%s", buf ? err : "unreadable");
-        free(buf);
-        return;
-    }
+    uint8_t *buf = parse_data_or_fail(file, name, &d);
+    if (!buf) return;
     int ok = header_matches(&d, e, why, sizeof why);
     const JsonValue *shas = json_get(e, "frame_sha256");
     const char *ref = json_string(json_get(e, "lossy_reference"));
@@ -204,14 +213,9 @@ static void check_dcm2pnm_file(const JsonValue *e) {
                json_number(json_get(e, "max_diff_pydicom")));
         return;
     }
-    size_t len;
-    uint8_t *buf = read_data(file, &len);
     DicomFile d;
-    if (!buf || dicom_parse(buf, len, file, &d, err, sizeof err) < 0) {
-        CHECK(0, name, "%s", buf ? err : "unreadable");
-        free(buf);
-        return;
-    }
+    uint8_t *buf = parse_data_or_fail(file, name, &d);
+    if (!buf) return;
     const JsonValue *shas = json_get(e, "frame_sha256");
     const char *ref = json_string(json_get(e, "reference"));
     int lossy = ref != NULL, swapped = json_get(e, "dcmtk_halves_swapped") != NULL;

@@ -63,23 +63,23 @@ static void test_errors(void) {
     const char *tail = "[data a]\nmodel = m\nlist = l\n";
     char t[512];
     snprintf(t, sizeof t, "methods = ig\ncolour = red\n%s", tail);
-    CHECK(refused(t, NULL, 2, "unknown study key 'colour'"), "protocol: an unknown key is refused, naming its line", "");
+    CHECK(refused(t, NULL, 2, "unknown study key 'colour'"), "protocol: an unknown key is refused, naming its line", "%s", "not refused as expected");
     snprintf(t, sizeof t, "methods = ig\n[variant v]\ntarget = truth\n%s", tail);
-    CHECK(refused(t, NULL, 3, "expected pred, label or paper"), "protocol: a bad target rule is refused", "");
+    CHECK(refused(t, NULL, 3, "expected pred, label or paper"), "protocol: a bad target rule is refused", "%s", "not refused as expected");
     snprintf(t, sizeof t, "methods = ig\n[variant v]\nmin_pred = 1.5\n%s", tail);
-    CHECK(refused(t, NULL, 3, "[0, 1]"), "protocol: min_pred outside [0, 1] is refused", "");
+    CHECK(refused(t, NULL, 3, "[0, 1]"), "protocol: min_pred outside [0, 1] is refused", "%s", "not refused as expected");
     snprintf(t, sizeof t, "methods = ig\n[variant v]\n[variant v]\n%s", tail);
-    CHECK(refused(t, NULL, 3, "defined twice"), "protocol: a repeated variant name is refused", "");
+    CHECK(refused(t, NULL, 3, "defined twice"), "protocol: a repeated variant name is refused", "%s", "not refused as expected");
     snprintf(t, sizeof t, "methods = ig\n[data ../x]\n");
-    CHECK(refused(t, NULL, 2, "section name"), "protocol: a section name that is not a plain name is refused", "");
+    CHECK(refused(t, NULL, 2, "section name"), "protocol: a section name that is not a plain name is refused", "%s", "not refused as expected");
     CHECK(refused("methods = ig\n[data a]\nmodel = m\nlist = $DATA/x.csv\n", NULL, 4, "give the data folder"),
-          "protocol: $DATA without a data folder is refused", "");
+          "protocol: $DATA without a data folder is refused", "%s", "not refused as expected");
     CHECK(refused("methods = ig\n[data a]\nmodel = m\n", "/d", 0, "needs model and list"),
-          "protocol: a data set without its list is refused", "");
-    CHECK(refused("[data a]\nmodel = m\nlist = l\n", NULL, 0, "no 'methods"), "protocol: no methods is refused", "");
+          "protocol: a data set without its list is refused", "%s", "not refused as expected");
+    CHECK(refused("[data a]\nmodel = m\nlist = l\n", NULL, 0, "no 'methods"), "protocol: no methods is refused", "%s", "not refused as expected");
     CHECK(refused("methods = ig\nseed = -3\n", NULL, 2, "non-negative integer"), "protocol: a negative seed is refused",
-          "");
-    CHECK(refused("methods = ig\njust words\n", NULL, 2, "key = value"), "protocol: a line without '=' is refused", "");
+          "%s", "not refused as expected");
+    CHECK(refused("methods = ig\njust words\n", NULL, 2, "key = value"), "protocol: a line without '=' is refused", "%s", "not refused as expected");
 }
 
 int main(void) {

@@ -153,6 +153,9 @@ def main():
                          "(target: uniform)")
     ap.add_argument("--p-crop", type=float, default=0.25,
                     help="with --masks: share of masked images zoomed around the tumour")
+    ap.add_argument("--outside-penalty", type=float, default=0.0,
+                    help="weight of the Grad-CAM mass outside the head in the loss "
+                         "(train_common.cam_outside_share); 0 = off")
     args = ap.parse_args()
 
     tc.seed_everything(args.seed)
@@ -214,6 +217,11 @@ def main():
         cfg["tumour_aug"] = {"p_erase": args.p_erase, "p_crop": args.p_crop}
         if args.limit:
             masks = {k: (v[0][sel], v[1][sel]) for k, v in masks.items()}
+    heads = None
+    if args.outside_penalty > 0:
+        heads = {sz: tc.head_foreground(Xtr[sz], log) for sz, _ in stages}
+        cfg["outside_penalty"] = args.outside_penalty
+        log("head masks: mean share of the image %.3f" % heads[S].mean().item())
     torch.manual_seed(args.seed)
     model = make_model()
     if args.init:
@@ -223,7 +231,8 @@ def main():
     t0 = time.time()
     os.makedirs(args.out, exist_ok=True)
     hist = tc.train(model, Xtr, ytr, cfg, log, val=(Xva, yva),
-                    ckpt=os.path.join(args.out, "brain_resnet18.ckpt"), masks=masks)
+                    ckpt=os.path.join(args.out, "brain_resnet18.ckpt"), masks=masks,
+                    heads=heads, forward_cam=tc.resnet_forward_cam)
     train_s = sum(h["seconds"] for h in hist)
 
     os.makedirs(args.out, exist_ok=True)

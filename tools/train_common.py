@@ -106,7 +106,8 @@ def build_cache(paths, size, name, log):
 
 
 def augment(x, gen, max_rot_deg, max_shift, scale_range, hflip,
-            contrast_range=(1.0, 1.0), gamma_range=(1.0, 1.0), border_erase=0.0):
+            contrast_range=(1.0, 1.0), gamma_range=(1.0, 1.0), border_erase=0.0,
+            extra=None):
     """Seeded random augmentation of a batch (B,1,S,S) in [0,1]; training only.
 
     Geometry: rotation, isotropic scale, shift, optional horizontal flip;
@@ -115,7 +116,10 @@ def augment(x, gen, max_rot_deg, max_shift, scale_range, hflip,
     gamma g drawn log-uniformly from their ranges ((1, 1) = off).
     Border erase (border_erase > 0), for half of the images: each side loses an
     independent random band of up to border_erase of the size, set to black, so
-    frames, labels and edges of the source scanner stop being usable cues."""
+    frames, labels and edges of the source scanner stop being usable cues.
+    extra (B,C,S,S), e.g. the head masks of the images, gets the same
+    geometry and border erase (no intensity change); then (x, extra) is
+    returned. The random draws are the same with or without it."""
     B = x.shape[0]
     u = torch.rand(B, 7, generator=gen)
     if border_erase > 0:
@@ -131,6 +135,9 @@ def augment(x, gen, max_rot_deg, max_shift, scale_range, hflip,
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     x = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros",
                       align_corners=False)
+    if extra is not None:
+        extra = F.grid_sample(extra, grid, mode="bilinear", padding_mode="zeros",
+                              align_corners=False)
     if contrast_range != (1.0, 1.0) or gamma_range != (1.0, 1.0):
         def loguni(v, r):
             return torch.exp(math.log(r[0]) + v * (math.log(r[1]) - math.log(r[0])))
@@ -139,7 +146,9 @@ def augment(x, gen, max_rot_deg, max_shift, scale_range, hflip,
         x = (c * x.clamp(0, 1) ** g).clamp(0, 1)
     if border_erase > 0:
         x = erase_borders(x, e, border_erase)
-    return x
+        if extra is not None:
+            extra = erase_borders(extra, e, border_erase)
+    return x if extra is None else (x, extra)
 
 
 def erase_borders(x, e, frac):
@@ -198,12 +207,13 @@ def crop_around_tumour(x, m, u):
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
 
-def tumour_augment(x, m, has, y, gen, k, smoothing, p_erase, p_crop):
+def tumour_augment(x, m, has, y, gen, k, smoothing, p_erase, p_crop, fg=None):
     """Per image with a tumour mask (has[i]): with probability p_erase the
     tumour is erased and the target becomes uniform over the k classes (no
     evidence left, so no confident answer); else with probability p_crop the
     image is zoomed around the tumour (label kept). Returns the images and
-    the target distributions (label smoothing as F.cross_entropy applies it)."""
+    the target distributions (label smoothing as F.cross_entropy applies it);
+    with fg (the head masks), also the head masks after the same zoom."""
     B = x.shape[0]
     u = torch.rand(B, 4, generator=gen)
     t = torch.full((B, k), smoothing / k)
@@ -215,8 +225,59 @@ def tumour_augment(x, m, has, y, gen, k, smoothing, p_erase, p_crop):
         x[erase] = erase_tumour(x[erase], m[erase])
         t[erase] = 1.0 / k
     if crop.any():
-        x[crop] = crop_around_tumour(x[crop], m[crop], u[crop][:, 1:])
-    return x, t
+        both = x[crop] if fg is None else torch.cat([x[crop], fg[crop]], 1)
+        both = crop_around_tumour(both, m[crop], u[crop][:, 1:])
+        x[crop] = both[:, :1]
+        if fg is not None:
+            fg = fg.clone()
+            fg[crop] = both[:, 1:]
+    return (x, t) if fg is None else (x, t, fg)
+
+
+# ---- the map's mass outside the head (shortcut penalty) ----
+
+def head_foreground(X, log=None):
+    """Head or body masks (N,1,S,S) of cached images X (N,1,S,S) in [0,1],
+    as eval/localize.h defines the foreground (and
+    tools/make_foreground_golden.py computes it): Gaussian smoothing
+    (sigma = max(1, S/112), edges repeated, truncate 3), threshold 0.1 x the
+    99th percentile (method 'lower'), the largest 4-connected component,
+    holes filled."""
+    from scipy import ndimage
+    out = torch.zeros_like(X)
+    for i in range(X.shape[0]):
+        g = X[i, 0].double().numpy()
+        s = ndimage.gaussian_filter(g, max(1.0, max(g.shape) / 112.0), mode="nearest",
+                                    truncate=3.0)
+        lab, n = ndimage.label(s > 0.1 * np.percentile(s, 99, method="lower"))
+        if n == 0:
+            continue
+        # labels are numbered in raster order of their first pixel: argmax
+        # takes the first of equally large components, as the C code does
+        big = 1 + int(np.argmax(np.bincount(lab.ravel())[1:]))
+        out[i, 0] = torch.from_numpy(ndimage.binary_fill_holes(lab == big).astype(np.float32))
+        if log and (i + 1) % 1000 == 0:
+            log("  head masks %d/%d" % (i + 1, X.shape[0]))
+    return out
+
+
+def resnet_forward_cam(model, x):
+    """A torchvision ResNet's logits and its last block's output (B,C,h,w),
+    the layer Grad-CAM explains."""
+    m = model
+    f = m.maxpool(m.relu(m.bn1(m.conv1(x))))
+    f = m.layer4(m.layer3(m.layer2(m.layer1(f))))
+    return m.fc(torch.flatten(m.avgpool(f), 1)), f
+
+
+def cam_outside_share(f, fc_weight, y, fg):
+    """Per image, the share of the class-y CAM's positive mass that lies
+    outside the head: CAM = sum_k W[y,k] f_k (for global average pooling and
+    one linear layer this is Grad-CAM times h*w), the head mask averaged
+    over each CAM cell. 0 when the CAM has no positive mass."""
+    pos = F.relu(torch.einsum("bkhw,bk->bhw", f, fc_weight[y]))
+    outside = 1.0 - F.adaptive_avg_pool2d(fg, pos.shape[-2:])[:, 0]
+    return (pos * outside).sum((1, 2)) / (pos.sum((1, 2)) + 1e-6)
 
 
 @torch.no_grad()
@@ -265,7 +326,8 @@ def save_checkpoint(path, state):
     os.replace(tmp, path)
 
 
-def train(model, Xtr, ytr, cfg, log, val=None, ckpt=None, masks=None):
+def train(model, Xtr, ytr, cfg, log, val=None, ckpt=None, masks=None, heads=None,
+          forward_cam=None):
     """AdamW + one-cycle schedule, label smoothing, class weights, seeded order/augment.
 
     Xtr (and val[0]) map each input size to the cached (N,1,S,S) images.
@@ -278,7 +340,13 @@ def train(model, Xtr, ytr, cfg, log, val=None, ckpt=None, masks=None):
 
     With masks = {size: (M, has)} (M: (N,1,S,S) tumour masks, has: (N,) bool)
     and cfg["tumour_aug"] = {"p_erase", "p_crop"}, tumour_augment runs
-    before augment."""
+    before augment.
+
+    With cfg["outside_penalty"] = lam > 0, heads = {size: (N,1,S,S) head
+    masks} and forward_cam(model, x) -> (logits, features): the loss adds
+    lam x the mean cam_outside_share of the true class (the head masks go
+    through the same augmentation as the images), so mass outside the head
+    costs as much as a wrong answer."""
     sizes = size_schedule(cfg)
     gen = torch.Generator().manual_seed(cfg["seed"] + 1)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=cfg["wd"])
@@ -300,28 +368,42 @@ def train(model, Xtr, ytr, cfg, log, val=None, ckpt=None, masks=None):
         gen.set_state(st["gen"])
         history, first = st["history"], st["epoch"]
         log("resumed from %s after epoch %d" % (ckpt, first))
+    lam = cfg.get("outside_penalty", 0.0)
     model.to(memory_format=torch.channels_last)
     for ep in range(first, cfg["epochs"]):
         model.train()
         t = time.time()
         S = sizes[ep]
         perm = torch.randperm(ytr.shape[0], generator=gen)
-        tot, correct, seen = 0.0, 0, 0
+        tot, correct, seen, out_tot = 0.0, 0, 0, 0.0
         for bi in range(steps_per_epoch):
             idx = perm[bi * cfg["batch"]:(bi + 1) * cfg["batch"]]
             if idx.numel() < 2:  # BatchNorm needs > 1 sample
                 continue
             xb, yb = Xtr[S][idx], ytr[idx]
+            hb = heads[S][idx] if lam > 0 else None
             ta = cfg.get("tumour_aug")
             if ta and masks is not None:
-                xb, tb = tumour_augment(xb, masks[S][0][idx], masks[S][1][idx], yb, gen,
-                                        len(cfg["classes"]), cfg["smoothing"], **ta)
-            xb = normalize(augment(xb, gen, **cfg["aug"]))
-            logits = model(xb.contiguous(memory_format=torch.channels_last))
+                xb, tb, *rest = tumour_augment(xb, masks[S][0][idx], masks[S][1][idx], yb, gen,
+                                               len(cfg["classes"]), cfg["smoothing"], **ta, fg=hb)
+                hb = rest[0] if rest else None
+            if hb is not None:
+                xb, hb = augment(xb, gen, **cfg["aug"], extra=hb)
+            else:
+                xb = augment(xb, gen, **cfg["aug"])
+            xb = normalize(xb).contiguous(memory_format=torch.channels_last)
+            if lam > 0:
+                logits, feat = forward_cam(model, xb)
+            else:
+                logits = model(xb)
             if ta and masks is not None:
                 loss = -(tb * F.log_softmax(logits, 1)).sum(1).mean()
             else:
                 loss = F.cross_entropy(logits, yb, weight=w, label_smoothing=cfg["smoothing"])
+            if lam > 0:
+                share = cam_outside_share(feat, model.fc.weight, yb, hb)
+                loss = loss + lam * share.mean()
+                out_tot += share.sum().item()
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -330,11 +412,14 @@ def train(model, Xtr, ytr, cfg, log, val=None, ckpt=None, masks=None):
             correct += (logits.argmax(1) == yb).sum().item()
             seen += idx.numel()
             if (bi + 1) % 20 == 0:
-                log("  ep %d (%d px) batch %d/%d loss %.4f acc %.3f  %.1f img/s" % (
+                log("  ep %d (%d px) batch %d/%d loss %.4f acc %.3f%s  %.1f img/s" % (
                     ep + 1, S, bi + 1, steps_per_epoch, tot / seen, correct / seen,
+                    " outside %.3f" % (out_tot / seen) if lam > 0 else "",
                     seen / (time.time() - t)))
         rec = {"epoch": ep + 1, "size": S, "train_loss": round(tot / seen, 4),
                "train_acc": round(correct / seen, 4), "seconds": round(time.time() - t, 1)}
+        if lam > 0:
+            rec["train_cam_outside"] = round(out_tot / seen, 4)
         if val is not None and ((ep + 1) % cfg.get("val_every", 1) == 0
                                 or ep + 1 == cfg["epochs"]):
             m = metrics(predict(model, val[0][S]), val[1], cfg["classes"])

@@ -25,7 +25,7 @@ typedef struct {
     int volume, frame;
     /* explain / evaluate / pic (attribution and metric parameters) */
     const char *methods, *baseline, *target, *label, *info, *map, *random_mask, *save_random_mask,
-        *data, *shard, *substrate, *trace_level, *seed_str, *map_cache, *root, *only;
+        *data, *shard, *substrate, *trace_level, *seed_str, *map_cache, *root, *only, *granularity;
     int limit, resume, merge, pixels, no_png, insdel_steps, no_insdel, no_pic;
     double min_pred;      /* < 0: not given */
     double param[AP_COUNT];   /* the methods' numeric parameters by AttribParamId (attrib/registry.c); 0: default */

@@ -1,5 +1,7 @@
 /* cmd_sanity.c - `salient sanity`: the model parameter randomisation test
-   (MPRT) of eval/mprt.h on one image, for every method given.
+   (MPRT) of eval/mprt.h on one image, for every method given (each with
+   its own parameters, as -M gives them), randomising module by module or,
+   with --granularity block, block by block.
 
    Outputs in OUTDIR: sanity.csv (step,module,<method>...; step 0 is the
    original model), sanity.json, sanity.png (correlation against the
@@ -60,16 +62,15 @@ static void print_table(const AttribMethod **ms, int nm, const Mprt *t) {
 }
 
 int cmd_sanity(const Opts *o) {
-    if (o->n_pos != 1) return cli_error("usage: salient sanity -m MODEL IMAGE [-M METHODS] [-o OUTDIR] [--seed S]");
+    if (o->n_pos != 1)
+        return cli_error("usage: salient sanity -m MODEL IMAGE [-M METHODS] [--granularity module|block] [-o OUTDIR] "
+                         "[--seed S]");
+    MprtGranularity by = MPRT_BY_MODULE;
+    if (o->granularity && mprt_granularity_parse(o->granularity, &by))
+        return cli_error("sanity --granularity %s: give module or block", o->granularity);
     const AttribMethod **ms;
     int nm;
     if (methods_parse(o->methods, SANITY_DEFAULT_METHODS, 0, &ms, &nm)) return 1;
-    for (int j = 0; j < nm; j++)
-        if (strcmp(method_spec(ms[j]), ms[j]->name)) {
-            free(ms);
-            return cli_error("sanity: -M %s: per-method parameters are not supported here; use the global options "
-                             "(salient methods)", method_spec(ms[j]));
-        }
     Model md;
     if (model_open(&md, o)) { free(ms); return 1; }
     eng_set_threads(o->threads);
@@ -93,8 +94,10 @@ int cmd_sanity(const Opts *o) {
     int target = attrib_predict(&P, x, logits, prob);
     if (target < 0) { rc = cli_error("%s", eng_last_error()); goto done; }
     P.target = target;
-    fprintf(stderr, "salient: MPRT on %s: %d methods, target class %d\n", o->pos[0], nm, target);
-    if (mprt_run(&t, &P, ms, nm, o->seed, on_step, &pb)) { rc = cli_error("%s", eng_last_error()); goto done; }
+    fprintf(stderr, "salient: MPRT on %s: %d methods, target class %d, by %s\n", o->pos[0], nm, target,
+            mprt_granularity_name(by));
+    MprtConfig cfg = {o->seed, by, method_settings_of(o), on_step, &pb};
+    if (mprt_run(&t, &P, ms, nm, &cfg)) { rc = cli_error("%s", eng_last_error()); goto done; }
     pbar_end(&pb);
     rc = write_outputs(outdir, o, &md, target, ms, &t);
     if (!rc) {

@@ -44,7 +44,7 @@ static void fill_image(float *x) {
 }
 
 static ScoreSettings settings(const float *mean, const float *std) {
-    ScoreSettings s = {1, S, K, mean, std, INFO_WEBP, 0.0, 1, 1, 8, SUBSTRATE_BLUR, SUBSTRATE_ZERO};
+    ScoreSettings s = {1, S, K, mean, std, INFO_WEBP, 0.0, 1, 1, 8, SUBSTRATE_BLUR, SUBSTRATE_ZERO, TARGET_RULE_PRED};
     return s;
 }
 
@@ -211,6 +211,46 @@ static void test_map_cache(void) {
     eng_model_free(m);
 }
 
+/* Block granularity: resnet18's 11 blocks, and a block's reset touches its
+   own modules only, each as torch's reset does. */
+static void test_mprt_blocks(EngModel *m) {
+    MprtModule *b = NULL;
+    int n = mprt_list_steps(m, MPRT_BY_BLOCK, &b);
+    static const char *want[] = {"conv1", "layer1.0", "layer1.1", "layer2.0", "layer2.1", "layer3.0", "layer3.1", "layer4.0",
+                                 "layer4.1", "fc"};
+    int names_ok = n == 11 && !strcmp(b[1].name, "bn1");
+    for (int i = 0, k = 0; names_ok && i < n; i++) {
+        if (i == 1) continue;
+        names_ok &= !strcmp(b[i].name, want[k++]);
+        names_ok &= i == 0 || b[i].first == b[i - 1].first + b[i - 1].count;
+    }
+    names_ok &= n == 11 && b[n - 1].first + b[n - 1].count == eng_model_n_params(m);
+    CHECK(names_ok, "mprt_list_steps by block: conv1, bn1, layer1.0 ... layer4.1, fc, covering every parameter once",
+          "n %d", n);
+    EngModel *c = eng_model_clone(m);
+    const MprtModule *blk = &b[8];   /* layer4.0: conv1 bn1 conv2 bn2 downsample.0 downsample.1 */
+    mprt_reset_module(c, blk, 5);
+    int inside_ok = 1, outside_same = 1, n_bn = 0, n_conv = 0;
+    for (int i = 0; i < eng_model_n_params(c); i++) {
+        EngParam *p = eng_model_param(c, i), *o = eng_model_param(m, i);
+        int in = i >= blk->first && i < blk->first + blk->count;
+        if (!in) { outside_same &= !memcmp(p->data, o->data, sizeof(float) * p->numel); continue; }
+        const char *lf = strrchr(p->name, '.') + 1;
+        if (!strcmp(lf, "running_var")) { n_bn++; for (size_t k = 0; k < p->numel; k++) inside_ok &= p->data[k] == 1.0f; }
+        if (!strcmp(lf, "weight") && p->ndim == 4) {
+            double bound = 1 / sqrt((double)(p->numel / (size_t)p->shape[0])), mx = 0;
+            for (size_t k = 0; k < p->numel; k++) mx = fmax(mx, fabs(p->data[k]));
+            inside_ok &= mx <= bound && mx > 0.9 * bound;
+            n_conv++;
+        }
+    }
+    CHECK(inside_ok && outside_same && n_bn == 3 && n_conv == 3,
+          "mprt_reset_module on a block: its 3 convs U(+-1/sqrt(fan_in)), its 3 batch norms reset, nothing else touched",
+          "inside %d outside %d bn %d conv %d", inside_ok, outside_same, n_bn, n_conv);
+    eng_model_free(c);
+    free(b);
+}
+
 static void test_mprt(void) {
     EngModel *m = small_model(7);
     MprtModule *mods = NULL;
@@ -237,6 +277,7 @@ static void test_mprt(void) {
           "linear U(+-1/sqrt(fan_in)))", "bn %d max |w| %g bound %g", bn_ok, mx, bound);
     eng_model_free(c);
     free(mods);
+    test_mprt_blocks(m);
     float x[S * S];
     fill_image(x);
     const float mean[1] = {0.5f}, std[1] = {0.25f};
@@ -245,7 +286,8 @@ static void test_mprt(void) {
     P.model = m; P.x = x; P.C = 1; P.H = P.W = S; P.mean = mean; P.std = std; P.target = 0;
     const AttribMethod *ms[2] = {attrib_find("gradient"), attrib_find("random")};
     Mprt t;
-    int rc = mprt_run(&t, &P, ms, 2, 3, NULL, NULL);
+    MprtConfig cfg = {.seed = 3, .by = MPRT_BY_MODULE};
+    int rc = mprt_run(&t, &P, ms, 2, &cfg);
     int last = t.n_modules;
     CHECK(rc == 0 && P.model == m && t.corr[0] == 1 && t.corr[(size_t)last * 2 + 1] == 1.0 &&
               fabs(t.corr[(size_t)last * 2]) < 0.5,

@@ -13,11 +13,22 @@
    computed once and kept in a map cache (OUT/.maps/<data>/ unless
    --map-cache DIR; eval/mapcache.h), so a second variant costs only its
    metrics and the maps whose class differs (the target rule). Runs resume:
-   run the same command again after an interruption. */
+   run the same command again after an interruption.
+
+   With "sanity = N" in the protocol, each data set also gets the MPRT
+   (`salient sanity`, eval/mprt.h) of every method, with its parameters, on
+   N images evenly spaced through its list (rows k * n / N), into
+   OUT/<data>/sanity/<k>-<stem>/, summarised in OUT/<data>/sanity/
+   (mprt_summary_write). Image k runs in shard k mod N of --shard I/N, and
+   --merge gathers them. An image whose sanity.json exists is not re-run. */
 #include "cli/cli.h"
 #include "cli/common.h"
+#include "eval/mprt.h"
 #include "eval/protocol.h"
+#include "io/dataset.h"
 #include "io/file.h"
+
+#include <limits.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -68,10 +79,110 @@ static Opts run_opts(const Opts *o, const StudyProtocol *p, const StudyData *d, 
     return e;
 }
 
+/* The images of d's list that get the MPRT: rows k * n / N. */
+static int sanity_images(const StudyProtocol *p, const StudyData *d, Dataset *ds, int *idx) {
+    char err[1200];
+    if (dataset_open_root(ds, d->list, d->root[0] ? d->root : NULL, NULL, 0, INT_MAX, err, sizeof err))
+        return cli_error("%s", err), -1;
+    int N = p->sanity_images < ds->n ? p->sanity_images : ds->n;
+    for (int k = 0; k < N; k++) idx[k] = (int)((long long)k * ds->n / N);
+    return N;
+}
+
+static void sanity_dir(char *buf, size_t n, const char *base, const StudyData *d, const DataItem *it) {
+    char stem[256];
+    io_path_stem(it->path, stem, sizeof stem);
+    snprintf(buf, n, "%s/%s/sanity/%d-%s", base, d->name, it->index, stem);
+}
+
+static int file_exists(const char *path) {
+    FILE *f = fopen(path, "r");
+    if (f) fclose(f);
+    return f != NULL;
+}
+
+/* MPRT of every method on the chosen images of d (those of this shard). */
+static int run_sanity(const Opts *o, const StudyProtocol *p, const StudyData *d) {
+    int shard = 0, n_shards = 1, idx[PROTOCOL_MAX_SANITY], rc = 0;
+    if (o->shard && sscanf(o->shard, "%d/%d", &shard, &n_shards) != 2) return cli_error("--shard %s: expected I/N", o->shard);
+    Dataset ds;
+    int N = sanity_images(p, d, &ds, idx);
+    if (N < 0) return 1;
+    for (int k = 0; k < N && !rc; k++) {
+        if (k % n_shards != shard) continue;
+        const DataItem *it = &ds.v[idx[k]];
+        char dir[2300], done[2400];
+        sanity_dir(dir, sizeof dir, o->outdir, d, it);
+        snprintf(done, sizeof done, "%s/sanity.json", dir);
+        if (file_exists(done)) continue;
+        fprintf(stderr, "salient study: %s, MPRT %d of %d: %s -> %s\n", d->name, k + 1, N, it->name, dir);
+        Opts e = *o;
+        char *pos[1] = {it->path};
+        e.model = d->model;
+        e.methods = p->methods;
+        e.seed = p->seed;
+        e.granularity = mprt_granularity_name(p->sanity_by);
+        e.pos = pos;
+        e.n_pos = 1;
+        e.outdir = dir;
+        rc = cmd_sanity(&e);
+    }
+    dataset_free(&ds);
+    return rc;
+}
+
+/* The summary of d's MPRT images in base (all must be there). */
+static int summarise_sanity(const char *base, const StudyProtocol *p, const StudyData *d) {
+    int idx[PROTOCOL_MAX_SANITY], rc = 0;
+    Dataset ds;
+    int N = sanity_images(p, d, &ds, idx);
+    if (N < 0) return 1;
+    char *paths[PROTOCOL_MAX_SANITY] = {0}, out[2300], err[2400];
+    for (int k = 0; k < N && !rc; k++) {
+        char dir[2300];
+        sanity_dir(dir, sizeof dir, base, d, &ds.v[idx[k]]);
+        size_t L = strlen(dir) + 16;
+        if (!(paths[k] = malloc(L))) rc = cli_error("out of memory");
+        else snprintf(paths[k], L, "%s/sanity.json", dir);
+    }
+    snprintf(out, sizeof out, "%s/%s/sanity", base, d->name);
+    if (!rc && mprt_summary_write((const char *const *)paths, N, out, err, sizeof err)) rc = cli_error("%s", err);
+    if (!rc) fprintf(stderr, "salient study: %s, MPRT of %d images summarised in %s\n", d->name, N, out);
+    for (int k = 0; k < N; k++) free(paths[k]);
+    dataset_free(&ds);
+    return rc;
+}
+
+/* Copies each MPRT image folder found in a shard into OUT. */
+static int gather_sanity(const Opts *o, const StudyProtocol *p, const StudyData *d) {
+    static const char *files[] = {"sanity.csv", "sanity.json", "sanity.png", "manifest.json"};
+    int idx[PROTOCOL_MAX_SANITY];
+    Dataset ds;
+    int N = sanity_images(p, d, &ds, idx);
+    if (N < 0) return 1;
+    for (int k = 0; k < N; k++)
+        for (int s = 0; s < o->n_pos; s++) {
+            char src[2300], dst[2300], a[2400], b[2400], err[2600];
+            sanity_dir(src, sizeof src, o->pos[s], d, &ds.v[idx[k]]);
+            snprintf(a, sizeof a, "%s/sanity.json", src);
+            if (!file_exists(a)) continue;
+            sanity_dir(dst, sizeof dst, o->outdir, d, &ds.v[idx[k]]);
+            if (io_mkdir_p(dst)) { dataset_free(&ds); return cli_error("cannot create %s: %s", dst, strerror(errno)); }
+            for (int f = 0; f < 4; f++) {
+                snprintf(a, sizeof a, "%s/%s", src, files[f]);
+                snprintf(b, sizeof b, "%s/%s", dst, files[f]);
+                if (file_exists(a) && io_copy_file(a, b, 64 << 20, err, sizeof err)) { dataset_free(&ds); return cli_error("%s", err); }
+            }
+        }
+    dataset_free(&ds);
+    return summarise_sanity(o->outdir, p, d);
+}
+
 static int run_all(const Opts *o, const StudyProtocol *p) {
     int rc = 0;
-    for (int i = 0; i < p->n_data; i++)
-        for (int j = 0; j < p->n_variant && (!o->only || !strcmp(o->only, p->data[i].name)); j++) {
+    for (int i = 0; i < p->n_data; i++) {
+        if (o->only && strcmp(o->only, p->data[i].name)) continue;
+        for (int j = 0; j < p->n_variant; j++) {
             char outdir[2300], cache[2300];
             Opts e = run_opts(o, p, &p->data[i], &p->variant[j], outdir, cache, sizeof outdir);
             fprintf(stderr, "salient study: %s, variant %s -> %s\n", p->data[i].name, p->variant[j].name, outdir);
@@ -79,10 +190,14 @@ static int run_all(const Opts *o, const StudyProtocol *p) {
             if (r > rc) rc = r;
             char runjson[2400];
             snprintf(runjson, sizeof runjson, "%s/run.json", outdir);
-            FILE *f = r ? fopen(runjson, "r") : NULL;
-            if (f) fclose(f);
-            else if (r) return r;   /* nothing written: a setting error, which every run would repeat */
+            if (r && !file_exists(runjson)) return r;   /* nothing written: a setting error, which every run would repeat */
         }
+        if (p->sanity_images > 0) {
+            int r = run_sanity(o, p, &p->data[i]);
+            if (!r && !o->shard) r = summarise_sanity(o->outdir, p, &p->data[i]);
+            if (r > rc) rc = r;
+        }
+    }
     return rc;
 }
 
@@ -107,6 +222,8 @@ static int merge_all(const Opts *o, const StudyProtocol *p) {
             for (int k = 0; k < o->n_pos; k++) { free(dirs[k]); dirs[k] = NULL; }
         }
     free(dirs);
+    for (int i = 0; i < p->n_data && !rc; i++)
+        if (p->sanity_images > 0) rc = gather_sanity(o, p, &p->data[i]);
     return rc;
 }
 

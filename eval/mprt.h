@@ -96,6 +96,13 @@ int mprt_write_csv(const Mprt *t, const AttribMethod *const *methods, const char
    after the last step). 0, or -1 with "cannot write PATH" in err. */
 int mprt_write_json(const Mprt *t, const AttribMethod *const *methods, const MprtRunInfo *info, const char *path,
                     char *err, size_t errlen);
+/* The MPRT of several images (their sanity.json, same methods and steps),
+   summarised into outdir: sanity_final.csv (per method: images, the mean,
+   min and max Spearman after the last step, how many images are flagged),
+   sanity_steps.csv (step, module, each method's mean over images; an
+   undefined correlation is left out of the mean) and sanity_steps.png.
+   0, or -1 with the reason in err (a file unreadable or unlike the first). */
+int mprt_summary_write(const char *const *json_paths, int n_images, const char *outdir, char *err, size_t errlen);
 /* sanity.png: each method's correlation against the number of modules randomised. 0 or -1. */
 int mprt_plot_png(const Mprt *t, const AttribMethod *const *methods, const char *arch, const char *path);
 #endif

@@ -1,5 +1,6 @@
 /* protocol.c - a study's protocol file (see protocol.h). */
 #include "eval/protocol.h"
+#include "eval/mprt.h"
 #include "engine/error.h"
 #include "io/file.h"
 
@@ -78,7 +79,18 @@ static int study_key(Parser *ps, const char *key, const char *v) {
         p->seed = s;
         return 0;
     }
-    return fail(ps, "unknown study key '%s'%s (name, seed, methods, insdel)", key, "");
+    if (!strcmp(key, "sanity")) {
+        long n = strtol(v, &end, 10);
+        if (!isdigit((unsigned char)v[0]) || *end || n > PROTOCOL_MAX_SANITY)
+            return fail(ps, "sanity = %s: expected a number of images from 0 to 100%s", v, "");
+        _Static_assert(PROTOCOL_MAX_SANITY == 100, "the message names the limit");
+        p->sanity_images = (int)n;
+        return 0;
+    }
+    if (!strcmp(key, "sanity_by"))
+        return mprt_granularity_parse(v, &p->sanity_by) ? fail(ps, "sanity_by = %s: expected module or block%s", v, "")
+                                                        : 0;
+    return fail(ps, "unknown study key '%s'%s (name, seed, methods, insdel, sanity, sanity_by)", key, "");
 }
 
 static int variant_key(Parser *ps, const char *key, const char *v) {
@@ -194,6 +206,7 @@ static int complete(Parser *ps) {
 
 int protocol_parse(StudyProtocol *p, const char *text, const char *dir, const char *data_dir, char *err, size_t n) {
     memset(p, 0, sizeof *p);
+    p->sanity_by = MPRT_BY_BLOCK;
     Parser ps = {p, dir, data_dir, 0, 0, err, n};
     const char *s = text;
     char buf[4096];

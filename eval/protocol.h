@@ -9,6 +9,10 @@
      seed = 0                      the one seeded generator's seed
      methods = ig:steps=25, xrai   as -M: methods with their parameters (spaces dropped)
      insdel = off                  insertion/deletion too (on|off, default off)
+     sanity = 4                    MPRT (eval/mprt.h) of every method on 4
+                                   images of each data set, evenly spaced
+                                   through its list (default 0: none)
+     sanity_by = block             MPRT steps: block (default) or module
 
      [variant paper]               how maps are scored; every variant scores
      target = paper                   the same maps: pred|label|paper
@@ -32,6 +36,7 @@
 #ifndef EVAL_PROTOCOL_H
 #define EVAL_PROTOCOL_H
 #include "eval/info.h"
+#include "eval/mprt.h"
 #include "eval/score.h"
 
 #include <stddef.h>
@@ -40,6 +45,7 @@
 #define PROTOCOL_MAX_VARIANTS 8
 #define PROTOCOL_MAX_DATA 8
 #define PROTOCOL_PATH 1024
+#define PROTOCOL_MAX_SANITY 100
 
 typedef struct {
     char name[64], about[256];
@@ -59,6 +65,8 @@ typedef struct {
     char methods[2048];
     uint64_t seed;
     int insdel;
+    int sanity_images;            /* MPRT on this many images per data set (0: none) */
+    MprtGranularity sanity_by;
     StudyVariant variant[PROTOCOL_MAX_VARIANTS];
     int n_variant;
     StudyData data[PROTOCOL_MAX_DATA];

@@ -4,7 +4,9 @@
 # their settings; the protocol is copied as run; the second variant reuses
 # the first's maps (only the CAM maps whose class differs under the paper's
 # rule are computed again); a second run resumes without computing; two
-# shards merged equal the unsharded run; a bad protocol names its line.
+# shards merged equal the unsharded run; the MPRT of every method runs on
+# two of the images, block by block, is summarised, resumes and merges; a
+# bad protocol names its line.
 . tests/lib_cli.sh
 $B/tests/tool_mkmodel resnet18 1 4 3 F32 "$T/m.st" '"input_size":"32","labels":"glioma,meningioma,notumor,pituitary"' >/dev/null
 mkdir -p "$T/p"
@@ -14,6 +16,7 @@ cat >"$T/p/t.study" <<EOT
 name = test
 seed = 3
 methods = gradcam, ig:steps=4, random
+sanity = 2
 [variant paper]
 target = paper
 info = entropy
@@ -47,9 +50,21 @@ a=$(tail -n +2 $p/results.csv | awk -F, '$5!="gradcam" {print $1,$5,$12}' | sort
 b=$(tail -n +2 $r/results.csv | awk -F, '$5!="gradcam" {print $1,$5,$12}' | sort)
 [ -n "$a" ] && [ "$a" = "$b" ] && pass "study: ig and random score the same maps in both variants (outside_mass equal)" \
   || fail "study same maps" "differ"
+# MPRT: list rows 0 and 2 (k * 4 / 2), 11 blocks of a resnet18 plus the original model
+sd=$T/o/brain/sanity
+fin=$sd/sanity_final.csv
+[ -f $sd/0-Te-gl_0017/sanity.json ] && [ -f $sd/2-Te-me_0134/sanity.json ] && [ "$(wc -l <$sd/0-Te-gl_0017/sanity.csv)" -eq 13 ] &&
+  grep -q '"steps_are": "blocks' $sd/0-Te-gl_0017/sanity.json && [ -f $sd/sanity_steps.png ] &&
+  [ "$(head -1 $fin)" = "method,images,final_mean,final_min,final_max,flagged" ] &&
+  grep -q '^random,2,1.0000,1.0000,1.0000,2$' $fin && grep -q '^gradcam,' $fin && grep -q '^ig,2,' $fin &&
+  [ "$(wc -l <$sd/sanity_steps.csv)" -eq 13 ] \
+  && pass "study: MPRT of every method on 2 images, 11 blocks each, summarised (random flagged on both)" \
+  || fail "study sanity" "$(cat $fin 2>/dev/null | tr '\n' ' ') $(tail -2 "$T/log")"
 cp $p/results.csv "$T/before.csv"
-run -o "$T/o" >"$T/log2" 2>&1 && cmp -s $p/results.csv "$T/before.csv" && [ "$(ls "$T/o/.maps/brain" | wc -l)" -eq "$maps" ] \
-  && pass "study: run again, it resumes: nothing recomputed, results unchanged" || fail "study resume" "$(tail -2 "$T/log2")"
+cp $fin "$T/fin_before.csv"
+run -o "$T/o" >"$T/log2" 2>&1 && cmp -s $p/results.csv "$T/before.csv" && [ "$(ls "$T/o/.maps/brain" | wc -l)" -eq "$maps" ] &&
+  ! grep -q "MPRT 1 of" "$T/log2" && cmp -s $fin "$T/fin_before.csv" \
+  && pass "study: run again, it resumes: nothing recomputed (maps nor MPRT), results unchanged" || fail "study resume" "$(tail -2 "$T/log2")"
 # two shards, merged, equal the unsharded run (every column but seconds)
 run --shard 0/2 -o "$T/s0" >"$T/log3" 2>&1; run --shard 1/2 -o "$T/s1" >>"$T/log3" 2>&1
 $S study "$T/p/t.study" -d tests/data/samples --merge "$T/s0" "$T/s1" -o "$T/m" >>"$T/log3" 2>&1
@@ -60,6 +75,14 @@ for v in paper ours; do
   [ -n "$x" ] && [ "$x" = "$y" ] || same=0
 done
 [ $same -eq 1 ] && pass "study: two shards merged equal the unsharded run, both variants" || fail "study shards" "$(tail -3 "$T/log3")"
+[ -f "$T/s0/brain/sanity/0-Te-gl_0017/sanity.json" ] && [ ! -e "$T/s0/brain/sanity/2-Te-me_0134" ] &&
+  [ -f "$T/s1/brain/sanity/2-Te-me_0134/sanity.json" ] && cmp -s "$T/m/brain/sanity/sanity_final.csv" $fin &&
+  cmp -s "$T/m/brain/sanity/sanity_steps.csv" $sd/sanity_steps.csv \
+  && pass "study: each shard runs its own MPRT images; merged, the summary equals the unsharded one" \
+  || fail "study sanity shards" "$(tail -3 "$T/log3")"
+printf 'methods = ig\nsanity_by = layer\n' >"$T/p/bad.study"
+expect_error "study: a bad MPRT granularity is refused, naming the line" "line 2: sanity_by = layer: expected module or block" \
+  $S study "$T/p/bad.study" -o "$T/bad"
 printf 'methods = ig\ncolour = red\n' >"$T/p/bad.study"
 expect_error "study: an unknown protocol key is refused, naming the line" "line 2: unknown study key 'colour'" \
   $S study "$T/p/bad.study" -o "$T/bad"

@@ -44,8 +44,13 @@ static void test_good(void) {
           "protocol: relative paths below the protocol's folder, $DATA below the data folder", "%s | %s | %s",
           p.data[0].model, p.data[0].list, p.data[0].root);
     rc = protocol_parse(&p, "methods = random\n[data a]\nmodel = m\nlist = l\n", "", NULL, err, sizeof err);
-    CHECK(rc == 0 && p.n_variant == 1 && !strcmp(p.variant[0].name, "default") && !strcmp(p.data[0].model, "m"),
-          "protocol: without a variant, one with every default", "%s", err);
+    CHECK(rc == 0 && p.n_variant == 1 && !strcmp(p.variant[0].name, "default") && !strcmp(p.data[0].model, "m") &&
+              p.sanity_images == 0 && p.sanity_by == MPRT_BY_BLOCK,
+          "protocol: without a variant, one with every default; no MPRT unless asked, by block", "%s", err);
+    rc = protocol_parse(&p, "methods = random\nsanity = 100\nsanity_by = module\n[data a]\nmodel = m\nlist = l\n", "",
+                        NULL, err, sizeof err);
+    CHECK(rc == 0 && p.sanity_images == 100 && p.sanity_by == MPRT_BY_MODULE, "protocol: sanity = 100 images, by module",
+          "%s", err);
 }
 
 /* The error for text names line `line` and contains `what`. */
@@ -79,6 +84,9 @@ static void test_errors(void) {
     CHECK(refused("[data a]\nmodel = m\nlist = l\n", NULL, 0, "no 'methods"), "protocol: no methods is refused", "%s", "not refused as expected");
     CHECK(refused("methods = ig\nseed = -3\n", NULL, 2, "non-negative integer"), "protocol: a negative seed is refused",
           "%s", "not refused as expected");
+    CHECK(refused("methods = ig\nsanity = 101\n", NULL, 2, "from 0 to 100") && refused("methods = ig\nsanity = -1\n", NULL, 2, "from 0 to 100") &&
+              refused("methods = ig\nsanity_by = layer\n", NULL, 2, "module or block"),
+          "protocol: sanity above 100 or negative, or an unknown granularity, is refused", "%s", "not refused as expected");
     CHECK(refused("methods = ig\njust words\n", NULL, 2, "key = value"), "protocol: a line without '=' is refused", "%s", "not refused as expected");
 }
 

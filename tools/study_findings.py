@@ -1,0 +1,135 @@
+#!/usr/bin/python3
+"""study_findings.py - the tables of the README section "The paper's findings,
+re-measured", written from a study's summary.json files, never by hand.
+
+    /usr/bin/python3 tools/study_findings.py results/study > results/study/FINDINGS.md
+
+Reads OUT/<data>/<variant>/summary.json (salient study's outputs) and
+OUT/<data>/sanity/sanity_final.csv when present, and prints Markdown:
+
+- per data set, one table of SIC and AIC per method, both variants side by
+  side, next to the seed paper's values read from its figures:
+  - variant `paper` (its aggregation): the AUC of the point-wise median
+    curve over images, as PAIR's aggregate_individual_pic_results(
+    method='median') and the paper computed it; beside it, the median of the
+    per-image AUCs;
+  - variant `recommended`: the mean of the per-image AUCs with its 95%
+    percentile-bootstrap interval (10,000 resamples, seeded);
+  - n: images scored (PIC skips images by its rules);
+- which methods differ from `random` after Holm's correction (Wilcoxon
+  signed-rank, two-sided, over the images both scored), per variant;
+- Friedman's test over all eight methods;
+- the MPRT summary: each method's mean Spearman correlation with its
+  original map once every block is randomised.
+
+Uses only json and csv from the standard library.
+"""
+import csv
+import json
+import os
+import sys
+
+# The seed paper's AUCs, read from its published figures (brain AIC, brain
+# SIC, X-ray AIC, X-ray SIC), as the study's protocol quotes them.
+PAPER = {
+    "guidedig": (0.000, 0.513, 0.000, 0.694),
+    "ig": (0.000, 0.504, 0.000, 0.679),
+    "sg-ig": (0.000, 0.479, 0.000, 0.618),
+    "xrai": (0.073, 0.502, 0.042, 0.527),
+    "gradcam": (0.000, 0.498, 0.000, 0.495),
+    "gradcampp": (0.000, 0.449, 0.000, 0.463),
+    "scorecam": (0.104, 0.511, 0.000, 0.447),
+    "random": (0.002, 0.654, 0.000, 0.663),
+}
+NAMES = {"guidedig": "Guided IG", "ig": "IG", "sg-ig": "SmoothGrad-IG", "xrai": "XRAI",
+         "gradcam": "Grad-CAM", "gradcampp": "Grad-CAM++", "scorecam": "Score-CAM", "random": "random"}
+PAPER_COL = {"brain": (0, 1), "cxr": (2, 3)}
+
+
+def f3(x):
+    return "-" if x is None else "%.3f" % x
+
+
+def load(path):
+    return json.load(open(path)) if os.path.exists(path) else None
+
+
+def cell_paper(st):
+    if not st or not st.get("n"):
+        return "-"
+    return "%s (%s)" % (f3(st.get("curve_median_auc")), f3(st.get("median")))
+
+
+def cell_recommended(st):
+    if not st or not st.get("n"):
+        return "-"
+    if st["n"] < 2:
+        return "%s (one image)" % f3(st["mean"])
+    lo, hi = st["ci95"]
+    return "%s [%s, %s]" % (f3(st["mean"]), f3(lo), f3(hi))
+
+
+def versus_random(sm, metric):
+    """Methods whose difference from random survives Holm (p_holm < 0.05)."""
+    out = []
+    for p in sm.get("pairwise", []):
+        if p["metric"] != metric or "random" not in (p["a"], p["b"]):
+            continue
+        other = p["b"] if p["a"] == "random" else p["a"]
+        diff = p["mean_diff"] if p["a"] == other else -p["mean_diff"]
+        if p.get("p_holm") is not None and p["p_holm"] < 0.05:
+            out.append("%s %s random (p_holm %.2g)" % (NAMES.get(other, other),
+                                                    "above" if diff > 0 else "below", p["p_holm"]))
+    return out
+
+
+def data_section(out, data):
+    pap = load(os.path.join(out, data, "paper", "summary.json"))
+    rec = load(os.path.join(out, data, "recommended", "summary.json"))
+    if not pap and not rec:
+        return
+    any_sm = pap or rec
+    print("### %s (%d images listed)\n" % (data, any_sm.get("images_listed", 0)))
+    print("| method | SIC paper | SIC as the paper ran it: median curve (median AUC) | "
+          "SIC recommended: mean [95% CI] | AIC paper | AIC as the paper ran it | AIC recommended | n (paper / rec.) |")
+    print("|---|---|---|---|---|---|---|---|")
+    ai, si = PAPER_COL.get(data, (None, None))
+    for m in any_sm["methods"]:
+        pm = pap["methods"].get(m, {}) if pap else {}
+        rm = rec["methods"].get(m, {}) if rec else {}
+        ref = PAPER.get(m)
+        n = "%s / %s" % ((pm.get("sic") or {}).get("n", "-"), (rm.get("sic") or {}).get("n", "-"))
+        print("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            NAMES.get(m, m), f3(ref[si]) if ref and si is not None else "-",
+            cell_paper(pm.get("sic")), cell_recommended(rm.get("sic")),
+            f3(ref[ai]) if ref and ai is not None else "-",
+            cell_paper(pm.get("aic")), cell_recommended(rm.get("aic")), n))
+    print()
+    for name, sm in (("paper", pap), ("recommended", rec)):
+        if not sm:
+            continue
+        for metric in ("sic", "aic"):
+            vs = versus_random(sm, metric)
+            fr = sm.get("friedman", {}).get(metric, {})
+            print("- %s, %s: %s; Friedman chi2 = %s, p = %s over %s images." % (
+                name, metric.upper(), "; ".join(vs) if vs else "no method differs from random after Holm",
+                f3(fr.get("statistic")), "%.2g" % fr["p"] if fr.get("p") is not None else "-", fr.get("n", "-")))
+    san = os.path.join(out, data, "sanity", "sanity_final.csv")
+    if os.path.exists(san):
+        rows = list(csv.DictReader(open(san)))
+        print("- MPRT (%s images, every block randomised): Spearman with the original map %s." % (
+            rows[0]["images"] if rows else "0",
+            ", ".join("%s %s" % (NAMES.get(r["method"], r["method"]), r["final_mean"] or "-") for r in rows)))
+    print()
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit("usage: study_findings.py STUDY_OUT")
+    out = sys.argv[1]
+    for data in sorted(d for d in os.listdir(out) if os.path.isdir(os.path.join(out, d)) and not d.startswith(".")):
+        data_section(out, data)
+
+
+if __name__ == "__main__":
+    main()

@@ -17,9 +17,10 @@
 
    With "sanity = N" in the protocol, each data set also gets the MPRT
    (`salient sanity`, eval/mprt.h) of every method, with its parameters, on
-   N images evenly spaced through its list (rows k * n / N), into
+   N images evenly spaced through its list (rows k * n / N of n), into
    OUT/<data>/sanity/<k>-<stem>/, summarised in OUT/<data>/sanity/
-   (mprt_summary_write). Image k runs in shard k mod N of --shard I/N, and
+   (mprt_summary_write); with --limit L, n is L. Image k runs in shard
+   k mod N of --shard I/N, and
    --merge gathers them. An image whose sanity.json exists is not re-run. */
 #include "cli/cli.h"
 #include "cli/common.h"
@@ -79,13 +80,15 @@ static Opts run_opts(const Opts *o, const StudyProtocol *p, const StudyData *d, 
     return e;
 }
 
-/* The images of d's list that get the MPRT: rows k * n / N. */
-static int sanity_images(const StudyProtocol *p, const StudyData *d, Dataset *ds, int *idx) {
+/* The images of d's list that get the MPRT: rows k * n / N, n the list's
+   length or --limit. */
+static int sanity_images(const Opts *o, const StudyProtocol *p, const StudyData *d, Dataset *ds, int *idx) {
     char err[1200];
     if (dataset_open_root(ds, d->list, d->root[0] ? d->root : NULL, NULL, 0, INT_MAX, err, sizeof err))
         return cli_error("%s", err), -1;
-    int N = p->sanity_images < ds->n ? p->sanity_images : ds->n;
-    for (int k = 0; k < N; k++) idx[k] = (int)((long long)k * ds->n / N);
+    int n = o->limit > 0 && o->limit < ds->n ? o->limit : ds->n;
+    int N = p->sanity_images < n ? p->sanity_images : n;
+    for (int k = 0; k < N; k++) idx[k] = (int)((long long)k * n / N);
     return N;
 }
 
@@ -106,7 +109,7 @@ static int run_sanity(const Opts *o, const StudyProtocol *p, const StudyData *d)
     int shard = 0, n_shards = 1, idx[PROTOCOL_MAX_SANITY], rc = 0;
     if (o->shard && sscanf(o->shard, "%d/%d", &shard, &n_shards) != 2) return cli_error("--shard %s: expected I/N", o->shard);
     Dataset ds;
-    int N = sanity_images(p, d, &ds, idx);
+    int N = sanity_images(o, p, d, &ds, idx);
     if (N < 0) return 1;
     for (int k = 0; k < N && !rc; k++) {
         if (k % n_shards != shard) continue;
@@ -132,10 +135,10 @@ static int run_sanity(const Opts *o, const StudyProtocol *p, const StudyData *d)
 }
 
 /* The summary of d's MPRT images in base (all must be there). */
-static int summarise_sanity(const char *base, const StudyProtocol *p, const StudyData *d) {
+static int summarise_sanity(const Opts *o, const char *base, const StudyProtocol *p, const StudyData *d) {
     int idx[PROTOCOL_MAX_SANITY], rc = 0;
     Dataset ds;
-    int N = sanity_images(p, d, &ds, idx);
+    int N = sanity_images(o, p, d, &ds, idx);
     if (N < 0) return 1;
     char *paths[PROTOCOL_MAX_SANITY] = {0}, out[2300], err[2400];
     for (int k = 0; k < N && !rc; k++) {
@@ -158,7 +161,7 @@ static int gather_sanity(const Opts *o, const StudyProtocol *p, const StudyData 
     static const char *files[] = {"sanity.csv", "sanity.json", "sanity.png", "manifest.json"};
     int idx[PROTOCOL_MAX_SANITY];
     Dataset ds;
-    int N = sanity_images(p, d, &ds, idx);
+    int N = sanity_images(o, p, d, &ds, idx);
     if (N < 0) return 1;
     for (int k = 0; k < N; k++)
         for (int s = 0; s < o->n_pos; s++) {
@@ -175,7 +178,7 @@ static int gather_sanity(const Opts *o, const StudyProtocol *p, const StudyData 
             }
         }
     dataset_free(&ds);
-    return summarise_sanity(o->outdir, p, d);
+    return summarise_sanity(o, o->outdir, p, d);
 }
 
 static int run_all(const Opts *o, const StudyProtocol *p) {
@@ -194,7 +197,7 @@ static int run_all(const Opts *o, const StudyProtocol *p) {
         }
         if (p->sanity_images > 0) {
             int r = run_sanity(o, p, &p->data[i]);
-            if (!r && !o->shard) r = summarise_sanity(o->outdir, p, &p->data[i]);
+            if (!r && !o->shard) r = summarise_sanity(o, o->outdir, p, &p->data[i]);
             if (r > rc) rc = r;
         }
     }

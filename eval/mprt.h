@@ -50,8 +50,8 @@ typedef struct {
 typedef struct {
     MprtModule *modules;       /* in parameter order; step s randomises modules[n_modules - s] */
     int n_modules, n_methods;
-    MprtGranularity by;
     double *corr;              /* (n_modules + 1, n_methods) */
+    MprtGranularity by;
 } Mprt;
 
 /* The modules of m, in parameter order; their count, or -1 without memory. */

@@ -135,7 +135,21 @@ def brain_sets():
     nd = [r for r in rows if r["file"] not in dup]
     nodup = ([os.path.join(train_brain.TEST_DIR, r["file"]) for r in nd],
              [r["label"] for r in nd])
-    return {"held_out": all_, "held_out_no_near_dup": nodup}
+    sets = {"held_out": all_, "held_out_no_near_dup": nodup}
+    # the held-out slices with a mirrored copy in training, found by
+    # tools/match_train_masks.py (its --out folder; skipped when absent)
+    shared = os.path.join(os.environ.get("SALIENT_BRAIN_MASKS", "/work/salient-train/brain_train_masks"),
+                          "train_test_shared_figshare.csv")
+    if os.path.exists(shared):
+        mirrored = {t for r in tc.read_csv(shared) for t in r["test_images"].split(";") if t}
+        flagged = {os.path.basename(f) for f in dup}
+        for key, keep in (("held_out_no_mirrored_copy", lambda b: b not in mirrored),
+                          ("held_out_no_copy_of_either_kind",
+                           lambda b: b not in mirrored and b not in flagged)):
+            sel = [r for r in rows if keep(os.path.basename(r["file"]))]
+            sets[key] = ([os.path.join(train_brain.TEST_DIR, r["file"]) for r in sel],
+                         [r["label"] for r in sel])
+    return sets
 
 
 def cxr_sets():

@@ -17,11 +17,11 @@
 
    With "sanity = N" in the protocol, each data set also gets the MPRT
    (`salient sanity`, eval/mprt.h) of every method, with its parameters, on
-   N images evenly spaced through its list (rows k * n / N of n), into
-   OUT/<data>/sanity/<k>-<stem>/, summarised in OUT/<data>/sanity/
-   (mprt_summary_write); with --limit L, n is L. Image k runs in shard
-   k mod N of --shard I/N, and
-   --merge gathers them. An image whose sanity.json exists is not re-run. */
+   N images evenly spaced through its list (rows k * n / N, n the list's
+   length or --limit), into OUT/<data>/sanity/<row>-<stem>/, summarised in
+   OUT/<data>/sanity/ (mprt_summary_write). Image k runs in shard k mod N
+   of --shard I/N, and --merge gathers them. An image whose sanity.json
+   exists is not run again. */
 #include "cli/cli.h"
 #include "cli/common.h"
 #include "eval/mprt.h"
@@ -29,9 +29,8 @@
 #include "io/dataset.h"
 #include "io/file.h"
 
-#include <limits.h>
-
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -24,6 +24,7 @@
    exists is not run again. */
 #include "cli/cli.h"
 #include "cli/common.h"
+#include "eval/merge.h"
 #include "eval/mprt.h"
 #include "eval/protocol.h"
 #include "io/dataset.h"
@@ -79,19 +80,26 @@ static Opts run_opts(const Opts *o, const StudyProtocol *p, const StudyData *d, 
     return e;
 }
 
-/* The images of d's list that get the MPRT: rows k * n / N, n the list's
-   length or --limit. */
-static int sanity_images(const Opts *o, const StudyProtocol *p, const StudyData *d, Dataset *ds, int *idx) {
+/* The images of a data set's list that get the MPRT: rows k * n / N, n
+   the list's length or --limit. */
+typedef struct {
+    Dataset ds;
+    int idx[PROTOCOL_MAX_SANITY], n;
+} SanityPick;
+
+static int sanity_pick(SanityPick *sp, const Opts *o, const StudyProtocol *p, const StudyData *d) {
     char err[1200];
-    if (dataset_open_root(ds, d->list, d->root[0] ? d->root : NULL, NULL, 0, INT_MAX, err, sizeof err))
-        return cli_error("%s", err), -1;
-    int n = o->limit > 0 && o->limit < ds->n ? o->limit : ds->n;
-    int N = p->sanity_images < n ? p->sanity_images : n;
-    for (int k = 0; k < N; k++) idx[k] = (int)((long long)k * n / N);
-    return N;
+    if (dataset_open_root(&sp->ds, d->list, d->root[0] ? d->root : NULL, NULL, 0, INT_MAX, err, sizeof err))
+        return cli_error("%s", err);
+    int n = o->limit > 0 && o->limit < sp->ds.n ? o->limit : sp->ds.n;
+    sp->n = p->sanity_images < n ? p->sanity_images : n;
+    for (int k = 0; k < sp->n; k++) sp->idx[k] = (int)((long long)k * n / sp->n);
+    return 0;
 }
 
-static void sanity_dir(char *buf, size_t n, const char *base, const StudyData *d, const DataItem *it) {
+/* Image k's MPRT folder below base. */
+static void sanity_dir(char *buf, size_t n, const char *base, const StudyData *d, const SanityPick *sp, int k) {
+    const DataItem *it = &sp->ds.v[sp->idx[k]];
     char stem[256];
     io_path_stem(it->path, stem, sizeof stem);
     snprintf(buf, n, "%s/%s/sanity/%d-%s", base, d->name, it->index, stem);
@@ -103,21 +111,18 @@ static int file_exists(const char *path) {
     return f != NULL;
 }
 
-/* MPRT of every method on the chosen images of d (those of this shard). */
-static int run_sanity(const Opts *o, const StudyProtocol *p, const StudyData *d) {
-    int shard = 0, n_shards = 1, idx[PROTOCOL_MAX_SANITY], rc = 0;
-    if (o->shard && sscanf(o->shard, "%d/%d", &shard, &n_shards) != 2) return cli_error("--shard %s: expected I/N", o->shard);
-    Dataset ds;
-    int N = sanity_images(o, p, d, &ds, idx);
-    if (N < 0) return 1;
-    for (int k = 0; k < N && !rc; k++) {
-        if (k % n_shards != shard) continue;
-        const DataItem *it = &ds.v[idx[k]];
+/* MPRT of every method on the chosen images of this shard. */
+static int run_sanity(const Opts *o, const StudyProtocol *p, const StudyData *d, const SanityPick *sp) {
+    int shard = 0, n_shards = 1, rc = 0;
+    if (o->shard && eval_shard_parse(o->shard, &shard, &n_shards))
+        return cli_error("--shard %s: expected I/N with 0 <= I < N (e.g. 0/4)", o->shard);
+    for (int k = shard; k < sp->n && !rc; k += n_shards) {
+        const DataItem *it = &sp->ds.v[sp->idx[k]];
         char dir[2300], done[2400];
-        sanity_dir(dir, sizeof dir, o->outdir, d, it);
+        sanity_dir(dir, sizeof dir, o->outdir, d, sp, k);
         snprintf(done, sizeof done, "%s/sanity.json", dir);
         if (file_exists(done)) continue;
-        fprintf(stderr, "salient study: %s, MPRT %d of %d: %s -> %s\n", d->name, k + 1, N, it->name, dir);
+        fprintf(stderr, "salient study: %s, MPRT %d of %d: %s -> %s\n", d->name, k + 1, sp->n, it->name, dir);
         Opts e = *o;
         char *pos[1] = {it->path};
         e.model = d->model;
@@ -129,55 +134,56 @@ static int run_sanity(const Opts *o, const StudyProtocol *p, const StudyData *d)
         e.outdir = dir;
         rc = cmd_sanity(&e);
     }
-    dataset_free(&ds);
     return rc;
 }
 
-/* The summary of d's MPRT images in base (all must be there). */
-static int summarise_sanity(const Opts *o, const char *base, const StudyProtocol *p, const StudyData *d) {
-    int idx[PROTOCOL_MAX_SANITY], rc = 0;
-    Dataset ds;
-    int N = sanity_images(o, p, d, &ds, idx);
-    if (N < 0) return 1;
+/* The summary of the chosen images' MPRT in base (all must be there). */
+static int summarise_sanity(const char *base, const StudyData *d, const SanityPick *sp) {
+    int rc = 0;
     char *paths[PROTOCOL_MAX_SANITY] = {0}, out[2300], err[2400];
-    for (int k = 0; k < N && !rc; k++) {
+    for (int k = 0; k < sp->n && !rc; k++) {
         char dir[2300];
-        sanity_dir(dir, sizeof dir, base, d, &ds.v[idx[k]]);
+        sanity_dir(dir, sizeof dir, base, d, sp, k);
         size_t L = strlen(dir) + 16;
         if (!(paths[k] = malloc(L))) rc = cli_error("out of memory");
         else snprintf(paths[k], L, "%s/sanity.json", dir);
     }
     snprintf(out, sizeof out, "%s/%s/sanity", base, d->name);
-    if (!rc && mprt_summary_write((const char *const *)paths, N, out, err, sizeof err)) rc = cli_error("%s", err);
-    if (!rc) fprintf(stderr, "salient study: %s, MPRT of %d images summarised in %s\n", d->name, N, out);
-    for (int k = 0; k < N; k++) free(paths[k]);
-    dataset_free(&ds);
+    if (!rc && mprt_summary_write((const char *const *)paths, sp->n, out, err, sizeof err)) rc = cli_error("%s", err);
+    if (!rc) fprintf(stderr, "salient study: %s, MPRT of %d images summarised in %s\n", d->name, sp->n, out);
+    for (int k = 0; k < sp->n; k++) free(paths[k]);
     return rc;
 }
 
-/* Copies each MPRT image folder found in a shard into OUT. */
-static int gather_sanity(const Opts *o, const StudyProtocol *p, const StudyData *d) {
+/* Copies each chosen image's MPRT folder found in a shard (o->pos) into OUT. */
+static int gather_sanity(const Opts *o, const StudyData *d, const SanityPick *sp) {
     static const char *files[] = {"sanity.csv", "sanity.json", "sanity.png", "manifest.json"};
-    int idx[PROTOCOL_MAX_SANITY];
-    Dataset ds;
-    int N = sanity_images(o, p, d, &ds, idx);
-    if (N < 0) return 1;
-    for (int k = 0; k < N; k++)
+    for (int k = 0; k < sp->n; k++)
         for (int s = 0; s < o->n_pos; s++) {
             char src[2300], dst[2300], a[2400], b[2400], err[2600];
-            sanity_dir(src, sizeof src, o->pos[s], d, &ds.v[idx[k]]);
+            sanity_dir(src, sizeof src, o->pos[s], d, sp, k);
             snprintf(a, sizeof a, "%s/sanity.json", src);
             if (!file_exists(a)) continue;
-            sanity_dir(dst, sizeof dst, o->outdir, d, &ds.v[idx[k]]);
-            if (io_mkdir_p(dst)) { dataset_free(&ds); return cli_error("cannot create %s: %s", dst, strerror(errno)); }
+            sanity_dir(dst, sizeof dst, o->outdir, d, sp, k);
+            if (io_mkdir_p(dst)) return cli_error("cannot create %s: %s", dst, strerror(errno));
             for (int f = 0; f < 4; f++) {
                 snprintf(a, sizeof a, "%s/%s", src, files[f]);
                 snprintf(b, sizeof b, "%s/%s", dst, files[f]);
-                if (file_exists(a) && io_copy_file(a, b, 64 << 20, err, sizeof err)) { dataset_free(&ds); return cli_error("%s", err); }
+                if (file_exists(a) && io_copy_file(a, b, 64 << 20, err, sizeof err)) return cli_error("%s", err);
             }
         }
-    dataset_free(&ds);
-    return summarise_sanity(o, o->outdir, p, d);
+    return 0;
+}
+
+/* The MPRT of data set d: run (run = 1: this shard's images, then the
+   summary unless sharded) or gathered from the shards in o->pos. */
+static int sanity_of(const Opts *o, const StudyProtocol *p, const StudyData *d, int run) {
+    SanityPick sp;
+    if (sanity_pick(&sp, o, p, d)) return 1;
+    int rc = run ? run_sanity(o, p, d, &sp) : gather_sanity(o, d, &sp);
+    if (!rc && (!run || !o->shard)) rc = summarise_sanity(o->outdir, d, &sp);
+    dataset_free(&sp.ds);
+    return rc;
 }
 
 static int run_all(const Opts *o, const StudyProtocol *p) {
@@ -195,8 +201,7 @@ static int run_all(const Opts *o, const StudyProtocol *p) {
             if (r && !file_exists(runjson)) return r;   /* nothing written: a setting error, which every run would repeat */
         }
         if (p->sanity_images > 0) {
-            int r = run_sanity(o, p, &p->data[i]);
-            if (!r && !o->shard) r = summarise_sanity(o, o->outdir, p, &p->data[i]);
+            int r = sanity_of(o, p, &p->data[i], 1);
             if (r > rc) rc = r;
         }
     }
@@ -225,7 +230,7 @@ static int merge_all(const Opts *o, const StudyProtocol *p) {
         }
     free(dirs);
     for (int i = 0; i < p->n_data && !rc; i++)
-        if (p->sanity_images > 0) rc = gather_sanity(o, p, &p->data[i]);
+        if (p->sanity_images > 0) rc = sanity_of(o, p, &p->data[i], 0);
     return rc;
 }
 

@@ -18,6 +18,9 @@ static size_t module_len(const char *param_name) {
     return dot ? (size_t)(dot - param_name) : strlen(param_name);
 }
 
+/* Whether name is the first L characters of s. */
+static int is_prefix_name(const char *name, const char *s, size_t L) { return strlen(name) == L && !strncmp(name, s, L); }
+
 static int same_module(const char *a, const char *b) {
     size_t L = module_len(a);
     return module_len(b) == L && !strncmp(a, b, L);
@@ -30,7 +33,7 @@ int mprt_list_modules(EngModel *m, MprtModule **out) {
     for (int i = 0; i < np; i++) {
         const char *nm = eng_model_param(m, i)->name;
         size_t L = module_len(nm);
-        if (n && strlen(v[n - 1].name) == L && !strncmp(v[n - 1].name, nm, L)) { v[n - 1].count++; continue; }
+        if (n && is_prefix_name(v[n - 1].name, nm, L)) { v[n - 1].count++; continue; }
         snprintf(v[n].name, sizeof v[n].name, "%.*s", (int)L, nm);
         v[n].first = i;
         v[n].count = 1;
@@ -63,7 +66,7 @@ int mprt_list_steps(EngModel *m, MprtGranularity by, MprtModule **out) {
     int k = 0;
     for (int i = 0; i < n; i++) {
         size_t L = prefix_len(v[i].name, 2);
-        if (k && strlen(v[k - 1].name) == L && !strncmp(v[k - 1].name, v[i].name, L)) {
+        if (k && is_prefix_name(v[k - 1].name, v[i].name, L)) {
             v[k - 1].count = v[i].first + v[i].count - v[k - 1].first;
             continue;
         }

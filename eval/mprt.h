@@ -10,9 +10,9 @@
      block (MPRT_BY_BLOCK: the modules whose names share their first two
      components, "layer4.1" of a ResNet, "features.denseblock4" of a
      DenseNet; the stem's modules and the classifier stay one step each),
-     cumulatively, each module as torch's reset_parameters() does: conv and linear weights and biases
-     U(-1/sqrt(fan_in), 1/sqrt(fan_in)); batch norm weight 1, bias 0,
-     running mean 0, running variance 1. The draws come from EngRng seeded
+     cumulatively, each module as torch's reset_parameters() does: conv
+     and linear weights and biases U(-1/sqrt(fan_in), 1/sqrt(fan_in));
+     batch norm weight 1, bias 0, running mean 0, running variance 1. The draws come from EngRng seeded
      with eng_rng_split(seed, s) (a block's modules one after the other from
      that one stream): torch's distribution, not its numbers.
    - After each step every method's map is recomputed for the same image

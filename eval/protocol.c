@@ -4,6 +4,9 @@
 #include "engine/error.h"
 #include "io/file.h"
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,8 +85,7 @@ static int study_key(Parser *ps, const char *key, const char *v) {
     if (!strcmp(key, "sanity")) {
         long n = strtol(v, &end, 10);
         if (!isdigit((unsigned char)v[0]) || *end || n > PROTOCOL_MAX_SANITY)
-            return fail(ps, "sanity = %s: expected a number of images from 0 to 100%s", v, "");
-        _Static_assert(PROTOCOL_MAX_SANITY == 100, "the message names the limit");
+            return fail(ps, "sanity = %s: expected a number of images from 0 to %s", v, STR(PROTOCOL_MAX_SANITY));
         p->sanity_images = (int)n;
         return 0;
     }

@@ -117,9 +117,9 @@ def augment(x, gen, max_rot_deg, max_shift, scale_range, hflip,
     Border erase (border_erase > 0), for half of the images: each side loses an
     independent random band of up to border_erase of the size, set to black, so
     frames, labels and edges of the source scanner stop being usable cues.
-    extra (B,C,S,S), e.g. the head masks of the images, gets the same
-    geometry and border erase (no intensity change); then (x, extra) is
-    returned. The random draws are the same with or without it."""
+    Returns (x, extra): extra (B,C,S,S), e.g. the head masks of the images,
+    gets the same geometry and border erase (no intensity change); None
+    stays None. The random draws are the same with or without it."""
     B = x.shape[0]
     u = torch.rand(B, 7, generator=gen)
     if border_erase > 0:
@@ -148,7 +148,7 @@ def augment(x, gen, max_rot_deg, max_shift, scale_range, hflip,
         x = erase_borders(x, e, border_erase)
         if extra is not None:
             extra = erase_borders(extra, e, border_erase)
-    return x if extra is None else (x, extra)
+    return x, extra
 
 
 def erase_borders(x, e, frac):
@@ -212,8 +212,8 @@ def tumour_augment(x, m, has, y, gen, k, smoothing, p_erase, p_crop, fg=None):
     tumour is erased and the target becomes uniform over the k classes (no
     evidence left, so no confident answer); else with probability p_crop the
     image is zoomed around the tumour (label kept). Returns the images and
-    the target distributions (label smoothing as F.cross_entropy applies it);
-    with fg (the head masks), also the head masks after the same zoom."""
+    the target distributions (label smoothing as F.cross_entropy applies it),
+    and fg (the head masks, or None) after the same zoom."""
     B = x.shape[0]
     u = torch.rand(B, 4, generator=gen)
     t = torch.full((B, k), smoothing / k)
@@ -231,7 +231,7 @@ def tumour_augment(x, m, has, y, gen, k, smoothing, p_erase, p_crop, fg=None):
         if fg is not None:
             fg = fg.clone()
             fg[crop] = both[:, 1:]
-    return (x, t) if fg is None else (x, t, fg)
+    return x, t, fg
 
 
 # ---- the map's mass outside the head (shortcut penalty) ----
@@ -384,13 +384,9 @@ def train(model, Xtr, ytr, cfg, log, val=None, ckpt=None, masks=None, heads=None
             hb = heads[S][idx] if lam > 0 else None
             ta = cfg.get("tumour_aug")
             if ta and masks is not None:
-                xb, tb, *rest = tumour_augment(xb, masks[S][0][idx], masks[S][1][idx], yb, gen,
-                                               len(cfg["classes"]), cfg["smoothing"], **ta, fg=hb)
-                hb = rest[0] if rest else None
-            if hb is not None:
-                xb, hb = augment(xb, gen, **cfg["aug"], extra=hb)
-            else:
-                xb = augment(xb, gen, **cfg["aug"])
+                xb, tb, hb = tumour_augment(xb, masks[S][0][idx], masks[S][1][idx], yb, gen,
+                                            len(cfg["classes"]), cfg["smoothing"], **ta, fg=hb)
+            xb, hb = augment(xb, gen, **cfg["aug"], extra=hb)
             xb = normalize(xb).contiguous(memory_format=torch.channels_last)
             if lam > 0:
                 logits, feat = forward_cam(model, xb)

@@ -99,8 +99,8 @@ SHORTCUTS = {
   interpolation, whose maximum lies at a grid node, so the map's maximum is one of the few
   pixels next to the 49 nodes. On the 248 masked held-out slices only 157 tumours cover any
   of those pixels (`tools/cam_pointing_ceiling.py`; the median tumour covers 1.2% of the
-  image; glioma 0.85, meningioma 0.64, pituitary 0.40): **no CAM map of this network can
-  score above 0.633**, whatever the training. A 14x14 grid (448 px inputs, or a last stage
+  image): **no CAM map of this network can score above 0.633** (glioma 0.845, meningioma
+  0.644, pituitary 0.402), whatever the training. A 14x14 grid (448 px inputs, or a last stage
   without stride) would raise that ceiling to 0.940. The CAM methods' 0.105-0.125 are
   therefore 17-20% of what is reachable; Integrated Gradients, which works at the pixel
   level, points at the tumour in 40% of the slices.

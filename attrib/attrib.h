@@ -125,6 +125,10 @@ int attrib_method_reads(const AttribMethod *m, AttribParamId id, const AttribPar
 /* What a method reads and its defaults, into buf (n bytes): "steps 25,
    baseline black"; a CAM layer's default is "(model's)". */
 void attrib_method_defaults_text(const AttribMethod *m, char *buf, size_t n);
+/* 1 when m's map under P depends on P->seed: it draws from the seeded
+   generator (SmoothGrad's noise, RISE's masks, the random map, a uniform
+   baseline); 0 when the map is a function of the input and parameters only. */
+int attrib_method_uses_seed(const AttribMethod *m, const AttribParams *P);
 /* What method m runs with under P (numeric parameters). */
 double attrib_method_param(const AttribMethod *m, const AttribParams *P, AttribParamId id);
 /* P's numeric field for id (0 = unset); set writes it. */

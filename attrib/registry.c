@@ -149,6 +149,12 @@ int attrib_method_reads(const AttribMethod *m, AttribParamId id, const AttribPar
     return 0;
 }
 
+int attrib_method_uses_seed(const AttribMethod *m, const AttribParams *P) {
+    if (m->family == FAMILY_BASELINE) return 1;   /* the random map */
+    if (attrib_method_reads(m, AP_SAMPLES, NULL) || attrib_method_reads(m, AP_MASKS, NULL)) return 1;
+    return attrib_method_reads(m, AP_BASELINE, NULL) && P->baseline == BASELINE_UNIFORM;
+}
+
 double attrib_method_param(const AttribMethod *m, const AttribParams *P, AttribParamId id) {
     const AttribParamDefault *d;
     if (!is_numeric(id) || !attrib_method_reads(m, id, &d)) return 0;

@@ -21,7 +21,12 @@
    method with run_targets (the gradient CAMs, Eigen-CAM) runs one forward
    for all targets and one backward per target; their maps are the same,
    bit for bit, as with one target per run. explain.json says so with
-   "shared_forward" in "prediction" and in each method. */
+   "shared_forward" in "prediction" and in each method.
+
+   --map-cache DIR also stores every map computed here in DIR under the key
+   of its computation (eval/mapcache.h), so that `evaluate --map-cache DIR`
+   on the same images reads the maps instead of computing them again.
+   explain itself always computes: its outputs need more than the map. */
 #include "attrib/attrib.h"
 #include "cli/audit.h"
 #include "cli/cli.h"
@@ -29,6 +34,7 @@
 #include "cli/common.h"
 #include "eval/explain.h"
 #include "eval/localize.h"
+#include "eval/mapcache.h"
 #include "eval/render.h"
 #include "io/image.h"
 #include "io/npy.h"
@@ -100,6 +106,18 @@ static uint8_t *load_lesion(const Item *it, int S, char *path, size_t n) {
     return mask;
 }
 
+/* --map-cache DIR: the map under the key of its computation (eval/mapcache.h),
+   for evaluate and study to read instead of computing it again. A map that
+   cannot be stored costs only a note. */
+static void store_map(const char *dir, const char *image, const AttribMethod *am, const AttribParams *P,
+                      const float *logits, int K, const AttribResult *R) {
+    char key[MAPCACHE_KEY_MAX];
+    if (mapcache_key(am, P, logits, K, key, sizeof key)) return;   /* not cacheable (a baseline from a file) */
+    MapCacheMeta meta = {R->forward, R->backward, R->seconds};
+    if (mapcache_store(dir, image, key, P->H, P->W, R->map, &meta))
+        fprintf(stderr, "salient: note: map cache: %s\n", eng_last_error());
+}
+
 /* One target of the image: sh (NULL for a run of one target) holds what
    the targets share, t is this one's index in it. */
 static int explain_one(Run *run, const Item *it, const float *x, ExplainShared *sh, int t) {
@@ -165,8 +183,8 @@ static int explain_one(Run *run, const Item *it, const float *x, ExplainShared *
         snprintf(phase, sizeof phase, "explain %s %s", it->name, am->name);
         trace_phase(phase);
         AttribResult *done = sh ? &sh->res[k * sh->n + t] : NULL;
-        int rc = 0;
-        if (done && done->map) { /* from the passes shared with the other targets */
+        int rc = 0, computed = !(done && done->map);
+        if (!computed) { /* from the passes shared with the other targets */
             res[k] = *done;
             memset(done, 0, sizeof *done);
         } else {
@@ -176,6 +194,7 @@ static int explain_one(Run *run, const Item *it, const float *x, ExplainShared *
             res[k].seconds = attrib_now() - t0;
         }
         if (rc) { cli_error("%s: %s failed: %s", it->name, am->name, eng_last_error()); failed++; continue; }
+        if (o->map_cache && computed) store_map(o->map_cache, it->path, am, &P, logits, K, &res[k]);
         ok[k] = 1;
         maps[k] = res[k].map;
         trace_method(it->name, am->name, res[k].forward, res[k].backward, res[k].seconds, res[k].map, plane);
@@ -308,6 +327,8 @@ int cmd_explain(const Opts *o_in) {
     const Opts *o = &sized;
     if (!o->n_pos && !o->input_npy) return cli_error("explain: give images or --input-npy X.npy");
     if (check_distinct_names(o) || opts_size_from_npy(&sized)) return 1;
+    if (o->map_cache && mkdir_p(o->map_cache))
+        return cli_error("--map-cache %s: cannot create the folder: %s", o->map_cache, strerror(errno));
     Run run = {0};
     run.o = o;
     if (methods_parse(o->methods, "all", 0, &run.methods, &run.n_methods)) return 1;

@@ -22,7 +22,7 @@ static const Command commands[] = {
     {"grad", cmd_grad, "grad -m MODEL --input-npy X.npy --class K --out G.npy\n"
                        "        [--layer NAME --act-npy A.npy --layer-grad-npy GA.npy]"},
     {"explain", cmd_explain, "explain -m MODEL -M METHOD[,METHOD...|all] [-o OUTDIR] [--label NAME|K] [--target pred|label|K|NAME[,...]]\n"
-                             "        [method options] [--seed S --batch B --verbose --no-png --trace FILE]\n"
+                             "        [method options] [--seed S --batch B --verbose --no-png --trace FILE --map-cache DIR]\n"
                              "        IMAGE... | --input-npy X.npy"},
     {"evaluate", cmd_evaluate, "evaluate -m MODEL -d DATA [-M METHODS] [--labels F] [-o OUTDIR] [--limit N] [--seed S]\n"
                                "        [--info webp|png|entropy] [--min-pred P] [--resume] [--shard I/N] [--substrate blur|black]\n"

@@ -47,15 +47,15 @@ int mapcache_key(const AttribMethod *am, const AttribParams *P, const float *log
         }
     }
     uint64_t hx = fnv1a(FNV_START, P->x, sizeof(float) * (size_t)P->C * P->H * P->W);
-    bad |= key_add(key, n, &L, " target=%d seed=%" PRIu64 " sigmoid=%d input=%dx%dx%d:%016" PRIx64 " logits=", P->target,
-                   P->seed, P->sigmoid, P->C, P->H, P->W, hx);
+    bad |= key_add(key, n, &L, " target=%d", P->target);
+    if (attrib_method_uses_seed(am, P)) bad |= key_add(key, n, &L, " seed=%" PRIu64, P->seed);
+    bad |= key_add(key, n, &L, " sigmoid=%d input=%dx%dx%d:%016" PRIx64 " logits=", P->sigmoid, P->C, P->H, P->W, hx);
     for (int k = 0; k < K; k++) bad |= key_add(key, n, &L, "%s%.9g", k ? "," : "", logits[k]);
     return bad ? -1 : 0;
 }
 
-static void cache_path(char *out, size_t n, const char *dir, const char *image, const char *key) {
-    uint64_t h = fnv1a(FNV_START, image, strlen(image) + 1);
-    h = fnv1a(h, key, strlen(key));
+static void cache_path(char *out, size_t n, const char *dir, const char *key) {
+    uint64_t h = fnv1a(FNV_START, key, strlen(key));
     snprintf(out, n, "%s/%016" PRIx64 ".map", dir, h);
 }
 
@@ -68,13 +68,13 @@ static int read_line(FILE *f, char *buf, size_t n) {
     return 0;
 }
 
-int mapcache_load(const char *dir, const char *image, const char *key, int H, int W, float *map, MapCacheMeta *meta) {
-    char path[4200], line[MAPCACHE_KEY_MAX + 8];
-    cache_path(path, sizeof path, dir, image, key);
+int mapcache_load(const char *dir, const char *key, int H, int W, float *map, MapCacheMeta *meta) {
+    char path[4200], line[4200 + MAPCACHE_KEY_MAX];
+    cache_path(path, sizeof path, dir, key);
     FILE *f = fopen(path, "rb");
     if (!f) return -1;
-    int h, w, ok = read_line(f, line, sizeof line) == 0 && !strcmp(line, "salient-map 1") &&
-                   read_line(f, line, sizeof line) == 0 && !strcmp(line, image) &&
+    int h, w, ok = read_line(f, line, sizeof line) == 0 && !strcmp(line, "salient-map 2") &&
+                   read_line(f, line, sizeof line) == 0 &&   /* the image that stored it */
                    read_line(f, line, sizeof line) == 0 && !strcmp(line, key) &&
                    read_line(f, line, sizeof line) == 0 &&
                    sscanf(line, "%d %d %ld %ld %lf", &h, &w, &meta->forward, &meta->backward, &meta->seconds) == 5 &&
@@ -89,12 +89,12 @@ int mapcache_store(const char *dir, const char *image, const char *key, int H, i
                    const MapCacheMeta *meta) {
     char path[4200], tmp[4300];
     if (strchr(image, '\n') || strchr(key, '\n')) return eng_fail("map cache: a name with a line break");
-    cache_path(path, sizeof path, dir, image, key);
+    cache_path(path, sizeof path, dir, key);
     snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
     FILE *f = fopen(tmp, "wb");
     if (!f) return eng_fail("map cache: cannot write %s: %s", tmp, strerror(errno));
     size_t plane = (size_t)H * W;
-    int bad = fprintf(f, "salient-map 1\n%s\n%s\n%d %d %ld %ld %.17g\n", image, key, H, W, meta->forward,
+    int bad = fprintf(f, "salient-map 2\n%s\n%s\n%d %d %ld %ld %.17g\n", image, key, H, W, meta->forward,
                       meta->backward, meta->seconds) < 0;
     bad |= fwrite(map, sizeof(float), plane, f) != plane;
     bad |= fclose(f) != 0;

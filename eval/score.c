@@ -165,7 +165,7 @@ static int run_or_load(const ScoreSettings *s, const ScoreImage *im, AttribParam
         memset(R, 0, sizeof *R);
         R->map = malloc(sizeof(float) * P->H * P->W);
         MapCacheMeta meta;
-        if (R->map && mapcache_load(s->map_cache, image, key, P->H, P->W, R->map, &meta) == 0) {
+        if (R->map && mapcache_load(s->map_cache, key, P->H, P->W, R->map, &meta) == 0) {
             out->cached = 1;
             out->forward = meta.forward;
             out->backward = meta.backward;

@@ -171,6 +171,19 @@ $S evaluate $ARGS --no-insdel -d "$T/np.csv" --labels "$T/labels.txt" -o "$T/np"
 [ $rc -ne 0 ] && grep -q "setting 'pic' differs" "$T/err" && pass "--resume of a --no-pic run with PIC on: refused, naming the setting" \
   || fail "--no-pic resume" "rc $rc: $(tail -2 "$T/err")"
 
+# ---- explain --map-cache stores its maps; evaluate --map-cache reads them (names differ, keys match)
+MC="-m $T/m.st --size 32 --seed 7 -M gradient,gradcam,random"
+$S explain $MC --no-png --map-cache "$T/mc" -o "$T/mcx" "$T/data/glioma/$g1" >/dev/null 2>"$T/err"; rc1=$?
+n1=$(ls "$T/mc" | wc -l)
+printf 'path,label\ndata/glioma/%s,glioma\n' "$g1" >"$T/mc.csv"
+$S evaluate $ARGS -d "$T/mc.csv" --labels "$T/labels.txt" --map-cache "$T/mc" -o "$T/mce" >/dev/null 2>>"$T/err"; rc2=$?
+$S evaluate $ARGS -d "$T/mc.csv" --labels "$T/labels.txt" -o "$T/mcn" >/dev/null 2>>"$T/err"; rc3=$?
+n2=$(ls "$T/mc" | wc -l)
+[ $rc1 -eq 0 ] && [ $rc2 -eq 0 ] && [ $rc3 -eq 0 ] && [ "$n1" -eq 3 ] && [ "$n2" -eq 4 ] \
+  && [ "$(strip "$T/mce/results.csv")" = "$(strip "$T/mcn/results.csv")" ] \
+  && pass "explain --map-cache stores 3 maps; evaluate reads gradient's and Grad-CAM's (adds only random's, whose seed differs) and its rows equal an uncached run's" \
+  || fail "explain --map-cache" "rc $rc1 $rc2 $rc3, files $n1 then $n2: $(tail -3 "$T/err")"
+
 # ---- sanity (MPRT): random does not depend on the model, the gradient does
 $S sanity -m "$T/m.st" --size 32 -M gradient,random --seed 3 -o "$T/san" "$T/data/glioma/$g1" >"$T/out" 2>"$T/err"; rc=$?
 if [ $rc -eq 0 ] && [ -s "$T/san/sanity.csv" ] && [ -s "$T/san/sanity.png" ] && [ -s "$T/san/sanity.json" ]; then

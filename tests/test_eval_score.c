@@ -141,24 +141,63 @@ static void test_target_rule(void) {
               "the prediction", "mismatch");
 }
 
-/* One method on image index 3 of x with settings s; the row and the map. */
-static int score_once(ScoreSettings *s, AttribParams *P, const float *x, const char *method, int label, EvalRow *r,
-                      ScoreOut *out) {
+/* One method on image index 3 of x with settings s under a run seed; the
+   row and the map. */
+static int score_seeded(ScoreSettings *s, AttribParams *P, const float *x, const char *method, int label, uint64_t seed,
+                        EvalRow *r, ScoreOut *out) {
     ScoreImage im;
     char sk[600];
     *r = eval_row_empty();
     r->image = "a/b.png";
     r->label = label;
-    int rc = score_image_prepare(&im, s, P, x, 11, 3, NULL) || score_method(&im, s, P, attrib_find(method), r, sk,
+    int rc = score_image_prepare(&im, s, P, x, seed, 3, NULL) || score_method(&im, s, P, attrib_find(method), r, sk,
                                                                             sizeof sk, out);
     score_image_free(&im);
     return rc;
+}
+
+static int score_once(ScoreSettings *s, AttribParams *P, const float *x, const char *method, int label, EvalRow *r,
+                      ScoreOut *out) {
+    return score_seeded(s, P, x, method, label, 11, r, out);
 }
 
 static int same_row(const EvalRow *a, const EvalRow *b) {
     return (a->sic == b->sic || (isnan(a->sic) && isnan(b->sic))) &&
            (a->aic == b->aic || (isnan(a->aic) && isnan(b->aic))) && a->insertion == b->insertion &&
            a->deletion == b->deletion && a->outside == b->outside;
+}
+
+/* attrib_method_uses_seed decides whether the map cache's key names the
+   seed: every method run under two seeds gives the same map bit for bit
+   exactly when it says it does not use the seed (light settings; a uniform
+   baseline makes IG draw). */
+static void test_uses_seed(void) {
+    EngModel *m = small_model(5);
+    float x[S * S], map[2][S * S];
+    const float mean[1] = {0.5f}, std[1] = {0.25f};
+    fill_image(x);
+    int bad = 0, n_seeded = 0;
+    for (int i = 0; i <= attrib_n_methods(); i++) {
+        const AttribMethod *am = i < attrib_n_methods() ? attrib_method(i) : attrib_find("ig");
+        AttribParams P;
+        attrib_params_default(&P);
+        P.model = m; P.x = x; P.C = 1; P.H = P.W = S; P.mean = mean; P.std = std;
+        P.steps = 4; P.samples = 2; P.masks = 8; P.stride = 8; P.window = 8;
+        if (i == attrib_n_methods()) P.baseline = BASELINE_UNIFORM;
+        for (int k = 0; k < 2; k++) {
+            AttribResult R;
+            P.seed = 100 + k;
+            if (am->run(&P, &R)) { printf("  %s failed: %s\n", am->name, eng_last_error()); bad++; break; }
+            memcpy(map[k], R.map, sizeof map[k]);
+            attrib_result_free(&R);
+        }
+        int differ = memcmp(map[0], map[1], sizeof map[0]) != 0, says = attrib_method_uses_seed(am, &P);
+        if (differ != says) { printf("  %s: maps %s, uses_seed %d\n", am->name, differ ? "differ" : "equal", says); bad++; }
+        n_seeded += says;
+    }
+    CHECK(!bad && n_seeded == 7, "attrib_method_uses_seed: a method's map changes with the seed exactly when it says "
+          "so (sg-*, rise, random, IG from a uniform baseline)", "%d mismatches, %d seeded", bad, n_seeded);
+    eng_model_free(m);
 }
 
 static void test_map_cache(void) {
@@ -197,6 +236,16 @@ static void test_map_cache(void) {
     CHECK(!o3.cached, "map cache: another parameter value is another entry", "hit");
     free(o3.map);
     P.samples = 0;
+    /* another run seed: the same entry for a method that draws nothing, another for one that draws */
+    score_seeded(&s, &P, x, "gradient", 0, 11, &r3, &o3);
+    free(o3.map);
+    score_seeded(&s, &P, x, "gradient", 0, 12, &r3, &o3);
+    int det_hit = o3.cached;
+    free(o3.map);
+    score_seeded(&s, &P, x, "sg-gradient", 0, 12, &r3, &o3);
+    CHECK(det_hit && !o3.cached, "map cache: the seed is part of the key only for a method that draws (gradient hits "
+          "under another seed, sg-gradient misses)", "gradient %d sg-gradient %d", det_hit, o3.cached);
+    free(o3.map);
     /* a damaged file is a miss: the map is computed again, the same */
     char cmd[200];
     snprintf(cmd, sizeof cmd, "for f in %s/*.map; do head -c 100 \"$f\" > \"$f.cut\" && mv \"$f.cut\" \"$f\"; done", dir);
@@ -302,6 +351,7 @@ int main(void) {
     test_spearman();
     test_score();
     test_target_rule();
+    test_uses_seed();
     test_map_cache();
     test_mprt();
     return check_failures_;

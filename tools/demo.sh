@@ -26,6 +26,11 @@ EVAL_METHODS=guidedig,ig,sg-ig,xrai,gradcam,gradcampp,scorecam,random
 EVAL_OPTS=${EVAL_OPTS:---steps 10 --samples 3 --insdel-steps 8}
 PER_CLASS=${PER_CLASS:-1}
 PER_CLASS_CXR=${PER_CLASS_CXR:-1}   # DenseNet-121 costs ~3x ResNet-18 per pass
+# explain stores its maps here and evaluate reads those it recomputes with the
+# same settings, seed-free methods only (Score-CAM, XRAI, IG, Guided IG, the
+# CAMs): the evaluated images are the explained ones. The costs evaluate
+# reports stay those of the computation that made each map.
+MAPS=$OUT/map-cache
 
 step() { printf '\n== %s\n' "$*"; }
 for m in brain_resnet18 cxr_densenet121; do
@@ -60,7 +65,7 @@ run_model() { # name weights sample-folder
   echo "  $OUT/$name/predict/predictions.json"
   step "$name: explain -M all, one correctly classified image per class and one misclassified"
   examples=$(pick_examples "$OUT/$name/predict/predictions.txt" "$data")
-  $S explain -m "$model" -M all $EXPLAIN_OPTS --verbose -o "$OUT/$name/explain" $examples 2>"$OUT/$name/explain.log" | sed 's/^/  /'
+  $S explain -m "$model" -M all $EXPLAIN_OPTS --verbose --map-cache "$MAPS" -o "$OUT/$name/explain" $examples 2>"$OUT/$name/explain.log" | sed 's/^/  /'
   step "$name: evaluate $EVAL_METHODS"
   list="$OUT/$name/evaluate-list.csv"
   echo "path,label" >"$list"
@@ -69,7 +74,7 @@ run_model() { # name weights sample-folder
   for cls in $(cat "$data/labels.txt"); do
     find "$data/$cls" -name '*.png' ! -name '*.mask.png' | sort | head -n "$n" | while read -r f; do echo "$(pwd)/$f,$cls"; done >>"$list"
   done
-  $S evaluate -m "$model" -d "$list" -M $EVAL_METHODS $EVAL_OPTS -o "$OUT/$name/evaluate" || true
+  $S evaluate -m "$model" -d "$list" -M $EVAL_METHODS $EVAL_OPTS --map-cache "$MAPS" -o "$OUT/$name/evaluate" || true
 }
 
 run_model brain "weights/brain_resnet18.safetensors" "$SAMPLES/brain"

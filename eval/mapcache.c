@@ -1,5 +1,6 @@
 /* mapcache.c - a folder of computed saliency maps (see mapcache.h). */
 #include "eval/mapcache.h"
+#include "engine/engine.h"
 #include "engine/error.h"
 
 #include <errno.h>
@@ -49,6 +50,7 @@ int mapcache_key(const AttribMethod *am, const AttribParams *P, const float *log
     uint64_t hx = fnv1a(FNV_START, P->x, sizeof(float) * (size_t)P->C * P->H * P->W);
     bad |= key_add(key, n, &L, " target=%d", P->target);
     if (attrib_method_uses_seed(am, P)) bad |= key_add(key, n, &L, " seed=%" PRIu64, P->seed);
+    if (eng_get_reference()) bad |= key_add(key, n, &L, " path=reference");   /* the double-accumulating path */
     bad |= key_add(key, n, &L, " sigmoid=%d input=%dx%dx%d:%016" PRIx64 " logits=", P->sigmoid, P->C, P->H, P->W, hx);
     for (int k = 0; k < K; k++) bad |= key_add(key, n, &L, "%s%.9g", k ? "," : "", logits[k]);
     return bad ? -1 : 0;

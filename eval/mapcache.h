@@ -5,7 +5,8 @@
    A map is stored under the exact computation that made it. The key names
    the method and every parameter it reads (as the registry reports them),
    the class explained, the random stream when the method draws from it
-   (attrib_method_uses_seed), the head, the input size, a hash of the network
+   (attrib_method_uses_seed), the engine's path when it is the reference
+   (--reference), the head, the input size, a hash of the network
    input's bytes and the model's logits for it (so another model,
    preprocessing or window gives another key). The key alone names the file,
    so commands that compute the same map share it whatever they call the

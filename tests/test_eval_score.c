@@ -246,6 +246,11 @@ static void test_map_cache(void) {
     CHECK(det_hit && !o3.cached, "map cache: the seed is part of the key only for a method that draws (gradient hits "
           "under another seed, sg-gradient misses)", "gradient %d sg-gradient %d", det_hit, o3.cached);
     free(o3.map);
+    eng_set_reference(1);   /* the reference path's map is another computation */
+    score_seeded(&s, &P, x, "gradient", 0, 11, &r3, &o3);
+    eng_set_reference(0);
+    CHECK(!o3.cached, "map cache: a map of the reference path is another entry than the fast path's", "hit");
+    free(o3.map);
     /* a damaged file is a miss: the map is computed again, the same */
     char cmd[200];
     snprintf(cmd, sizeof cmd, "for f in %s/*.map; do head -c 100 \"$f\" > \"$f.cut\" && mv \"$f.cut\" \"$f\"; done", dir);

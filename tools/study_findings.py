@@ -20,7 +20,15 @@ OUT/<data>/sanity/sanity_final.csv when present, and prints Markdown:
   signed-rank, two-sided, over the images both scored), per variant;
 - Friedman's test over all eight methods;
 - the MPRT summary: each method's mean Spearman correlation with its
-  original map once every block is randomised.
+  original map once every block is randomised;
+- why `random` scores as it does on SIC, image by image (curves_images.csv
+  and results.csv): on the images both scored, how often random's SIC
+  beats the method's, and where the two curves stand when 5% and 21% of the
+  pixels are revealed (normalised information x and normalised softmax y,
+  medians over images, PIC's normalisation: x = (e - e_blur) / (e_orig -
+  e_blur), y = (p - p_blur) / (p_orig - p_blur), both clipped to [0, 1], y
+  made monotone). A curve that reaches a given y at a smaller x has the
+  larger area.
 
 Uses only json and csv from the standard library.
 """
@@ -123,12 +131,80 @@ def data_section(out, data):
     print()
 
 
+# PIC's thresholds (share of pixels revealed) in curves_images.csv's column order
+THRESHOLDS = (0.005, 0.01, 0.02, 0.03, 0.04, 0.05, 0.07, 0.10, 0.13, 0.21, 0.34, 0.5, 0.75)
+SHOW = (THRESHOLDS.index(0.05), THRESHOLDS.index(0.21))
+
+
+def median(v):
+    v = sorted(v)
+    n = len(v)
+    return None if not n else (v[n // 2] if n % 2 else 0.5 * (v[n // 2 - 1] + v[n // 2]))
+
+
+def clip01(v):
+    return min(1.0, max(0.0, v))
+
+
+def sic_points(row):
+    """The normalised (x, y) of one image's SIC curve at every threshold."""
+    eo, eb, po, pb = (float(row[k]) for k in ("info_orig", "info_blur", "pred_orig", "pred_blur"))
+    xs = [clip01((float(row["info_%d" % i]) - eb) / (eo - eb)) for i in range(len(THRESHOLDS))]
+    ys, top = [], 0.0
+    for i in range(len(THRESHOLDS)):
+        top = max(top, clip01((float(row["pred_%d" % i]) - pb) / (po - pb)))
+        ys.append(top)
+    return xs, ys
+
+
+def random_evidence(folder):
+    """Per method: images scored by both, random's SIC above the method's, and
+    the medians of x and y at the SHOW thresholds for the method and random."""
+    res_path, cur_path = os.path.join(folder, "results.csv"), os.path.join(folder, "curves_images.csv")
+    if not (os.path.exists(res_path) and os.path.exists(cur_path)):
+        return None
+    sic = {(r["image"], r["method"]): float(r["sic_auc"]) for r in csv.DictReader(open(res_path)) if r["sic_auc"]}
+    pts = {(r["image"], r["method"]): sic_points(r) for r in csv.DictReader(open(cur_path))
+           if r["kind"] == "sic" and (r["image"], r["method"]) in sic}
+    methods = sorted({m for _, m in sic if m != "random"}, key=lambda m: list(NAMES).index(m) if m in NAMES else 99)
+    out = []
+    for m in methods:
+        imgs = [i for (i, mm) in sic if mm == m and (i, "random") in sic]
+        if not imgs:
+            continue
+        wins = sum(sic[(i, "random")] > sic[(i, m)] for i in imgs)
+        cols = []
+        for k in SHOW:
+            for who in (m, "random"):
+                cols.append(median([pts[(i, who)][0][k] for i in imgs]))
+                cols.append(median([pts[(i, who)][1][k] for i in imgs]))
+        out.append((m, len(imgs), wins, cols))
+    return out
+
+
+def evidence_section(out, data):
+    for name in ("paper", "recommended"):
+        ev = random_evidence(os.path.join(out, data, name))
+        if not ev:
+            continue
+        print("Why random scores as it does on SIC, %s, variant %s (medians over the images both scored; "
+              "x = normalised information, y = normalised softmax):\n" % (data, name))
+        print("| method | n | random's SIC higher | 5%: method x, y | 5%: random x, y | 21%: method x, y | "
+              "21%: random x, y |")
+        print("|---|---|---|---|---|---|---|")
+        for m, n, wins, c in ev:
+            print("| %s | %d | %d (%.0f%%) | %s, %s | %s, %s | %s, %s | %s, %s |" % (
+                NAMES.get(m, m), n, wins, 100.0 * wins / n, *(f3(v) for v in c)))
+        print()
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit("usage: study_findings.py STUDY_OUT")
     out = sys.argv[1]
     for data in sorted(d for d in os.listdir(out) if os.path.isdir(os.path.join(out, d)) and not d.startswith(".")):
         data_section(out, data)
+        evidence_section(out, data)
 
 
 if __name__ == "__main__":

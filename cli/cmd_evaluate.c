@@ -326,9 +326,10 @@ int cmd_evaluate(const Opts *o) {
     E.n_classes = d.n_classes;
     method_settings_line(E.settings, sizeof E.settings, E.methods, E.n_methods, o, attrib_default_layer(md.m));
     int n_listed = d.n, n_take = o->limit && o->limit < d.n ? o->limit : d.n;
-    /* this shard's share of the first n_take images */
+    int n_now = o->upto > 0 && o->upto < n_take ? o->upto : n_take;   /* study's rounds */
+    /* this shard's share of the first n_take images, of which the first n_now are run now */
     int *take = malloc(sizeof(int) * (n_take + 1)), n_mine = 0;
-    for (int i = 0; take && i < n_take; i++) if (i % E.shard_n == E.shard_i) take[n_mine++] = i;
+    for (int i = 0; take && i < n_now; i++) if (i % E.shard_n == E.shard_i) take[n_mine++] = i;
     int rc = 0;
     Sink k = {0};
     EvalRows done;

@@ -12,8 +12,10 @@
    figures). Every variant of a data set scores the same maps: they are
    computed once and kept in a map cache (OUT/.maps/<data>/ unless
    --map-cache DIR; eval/mapcache.h), so a second variant costs only its
-   metrics and the maps whose class differs (the target rule). Runs resume:
-   run the same command again after an interruption.
+   metrics and the maps whose class differs (the target rule). The variants
+   run in rounds of 10 images (all variants on images 1-10, then 11-20, ...),
+   so a study stopped at any point holds the same images in every variant.
+   Runs resume: run the same command again after an interruption.
 
    With "sanity = N" in the protocol, each data set also gets the MPRT
    (`salient sanity`, eval/mprt.h) of every method, with its parameters, on
@@ -35,6 +37,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define STUDY_ROUND 10   /* images per round of the variants (run_variants) */
 
 static const char *data_dir(const Opts *o) {
     if (o->data) return o->data;
@@ -186,24 +190,52 @@ static int sanity_of(const Opts *o, const StudyProtocol *p, const StudyData *d, 
     return rc;
 }
 
-static int run_all(const Opts *o, const StudyProtocol *p) {
-    int rc = 0;
-    for (int i = 0; i < p->n_data; i++) {
-        if (o->only && strcmp(o->only, p->data[i].name)) continue;
+/* The number of images the study takes from d's list (--limit applied);
+   -1 after an error. */
+static int list_length(const Opts *o, const StudyData *d) {
+    Dataset ds;
+    char err[1200];
+    if (dataset_open_root(&ds, d->list, d->root[0] ? d->root : NULL, NULL, 0, INT_MAX, err, sizeof err))
+        return cli_error("%s", err), -1;
+    int n = o->limit > 0 && o->limit < ds.n ? o->limit : ds.n;
+    dataset_free(&ds);
+    return n;
+}
+
+/* Every variant of data set d, in rounds of STUDY_ROUND images: each round
+   runs the next images under every variant (the later variants read their
+   maps from the cache), so a study stopped at any point holds the same
+   images in every variant, each with its summary and report. Returns the
+   largest exit code, or -1 when a run wrote nothing (a setting error,
+   which every run would repeat). */
+static int run_variants(const Opts *o, const StudyProtocol *p, const StudyData *d) {
+    int n = list_length(o, d), rc = 0;
+    if (n < 0) return 1;
+    for (int upto = STUDY_ROUND;; upto += STUDY_ROUND) {
         for (int j = 0; j < p->n_variant; j++) {
             char outdir[2300], cache[2300];
-            Opts e = run_opts(o, p, &p->data[i], &p->variant[j], outdir, cache, sizeof outdir);
-            fprintf(stderr, "salient study: %s, variant %s -> %s\n", p->data[i].name, p->variant[j].name, outdir);
+            Opts e = run_opts(o, p, d, &p->variant[j], outdir, cache, sizeof outdir);
+            e.upto = upto < n ? upto : 0;
+            fprintf(stderr, "salient study: %s, variant %s, images up to %d of %d -> %s\n", d->name,
+                    p->variant[j].name, upto < n ? upto : n, n, outdir);
             int r = cmd_evaluate(&e);
             if (r > rc) rc = r;
             char runjson[2400];
             snprintf(runjson, sizeof runjson, "%s/run.json", outdir);
-            if (r && !file_exists(runjson)) return r;   /* nothing written: a setting error, which every run would repeat */
+            if (r && !file_exists(runjson)) return -1;
         }
-        if (p->sanity_images > 0) {
-            int r = sanity_of(o, p, &p->data[i], 1);
-            if (r > rc) rc = r;
-        }
+        if (upto >= n) return rc;
+    }
+}
+
+static int run_all(const Opts *o, const StudyProtocol *p) {
+    int rc = 0;
+    for (int i = 0; i < p->n_data; i++) {
+        if (o->only && strcmp(o->only, p->data[i].name)) continue;
+        int r = run_variants(o, p, &p->data[i]);
+        if (r < 0) return 1;
+        if (r > rc) rc = r;
+        if (p->sanity_images > 0 && (r = sanity_of(o, p, &p->data[i], 1)) > rc) rc = r;
     }
     return rc;
 }

@@ -80,6 +80,17 @@ done
   cmp -s "$T/m/brain/sanity/sanity_steps.csv" $sd/sanity_steps.csv \
   && pass "study: each shard runs its own MPRT images; merged, the summary equals the unsharded one" \
   || fail "study sanity shards" "$(tail -3 "$T/log3")"
+# ---- rounds: with 12 images, every variant runs images 1-10, then 11-12
+{ echo "path,label"; for c in glioma meningioma notumor pituitary; do
+    ls tests/data/samples/brain/$c | grep -v mask | head -3 | sed "s|^|$c/|; s|\$|,$c|"; done; } >"$T/p/list12.csv"
+sed 's/^methods = .*/methods = gradcam, random/; s/^sanity = .*/sanity = 0/; s/^list = .*/list = list12.csv/' "$T/p/t.study" >"$T/p/r.study"
+$S study "$T/p/r.study" -d tests/data/samples --threads 1 -o "$T/r" >"$T/logr" 2>&1; rc=$?
+order=$(grep -o 'variant [a-z]*, images up to [0-9]* of 12' "$T/logr" | tr '\n' ';')
+want="variant paper, images up to 10 of 12;variant ours, images up to 10 of 12;variant paper, images up to 12 of 12;variant ours, images up to 12 of 12;"
+[ $rc -eq 0 ] && [ "$order" = "$want" ] && [ "$(rows "$T/r/brain/paper/results.csv")" -eq 24 ] && [ "$(rows "$T/r/brain/ours/results.csv")" -eq 24 ] \
+  && pass "study: the variants run in rounds of 10 images (paper 1-10, ours 1-10, paper 11-12, ours 11-12), 24 rows each" \
+  || fail "study rounds" "rc $rc, order '$order': $(tail -2 "$T/logr")"
+
 printf 'methods = ig\nsanity_by = layer\n' >"$T/p/bad.study"
 expect_error "study: a bad MPRT granularity is refused, naming the line" "line 2: sanity_by = layer: expected module or block" \
   $S study "$T/p/bad.study" -o "$T/bad"

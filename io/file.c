@@ -1,6 +1,7 @@
 /* file.c - whole-file reads with a size bound (see file.h). */
 #include "io/file.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,4 +124,17 @@ char **io_read_lines(const char *path, int *n) {
     fclose(f);
     *n = k;
     return v;
+}
+
+int io_count_suffix(const char *dir, const char *suffix) {
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    size_t k = strlen(suffix);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        size_t L = strlen(e->d_name);
+        n += e->d_name[0] != '.' && L > k && !strcmp(e->d_name + L - k, suffix);
+    }
+    closedir(d);
+    return n;
 }

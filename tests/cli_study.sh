@@ -87,9 +87,11 @@ sed 's/^methods = .*/methods = gradcam, random/; s/^sanity = .*/sanity = 0/; s/^
 $S study "$T/p/r.study" -d tests/data/samples --threads 1 -o "$T/r" >"$T/logr" 2>&1; rc=$?
 order=$(grep -o 'variant [a-z]*, images up to [0-9]* of 12' "$T/logr" | tr '\n' ';')
 want="variant paper, images up to 10 of 12;variant ours, images up to 10 of 12;variant paper, images up to 12 of 12;variant ours, images up to 12 of 12;"
+g1=$(ls "$T/r/brain/paper/gallery" | wc -l); g2=$(ls "$T/r/brain/ours/gallery" | wc -l)
 [ $rc -eq 0 ] && [ "$order" = "$want" ] && [ "$(rows "$T/r/brain/paper/results.csv")" -eq 24 ] && [ "$(rows "$T/r/brain/ours/results.csv")" -eq 24 ] \
-  && pass "study: the variants run in rounds of 10 images (paper 1-10, ours 1-10, paper 11-12, ours 11-12), 24 rows each" \
-  || fail "study rounds" "rc $rc, order '$order': $(tail -2 "$T/logr")"
+  && [ "$g1" -eq 6 ] && [ "$g2" -eq 6 ] \
+  && pass "study: the variants run in rounds of 10 images (paper 1-10, ours 1-10, paper 11-12, ours 11-12), 24 rows and a gallery of 6 each" \
+  || fail "study rounds" "rc $rc, gallery $g1 $g2, order '$order': $(tail -2 "$T/logr")"
 
 printf 'methods = ig\nsanity_by = layer\n' >"$T/p/bad.study"
 expect_error "study: a bad MPRT granularity is refused, naming the line" "line 2: sanity_by = layer: expected module or block" \

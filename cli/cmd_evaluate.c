@@ -134,7 +134,7 @@ static void write_gallery(const Eval *E, const DataItem *it, const float *x, flo
                       class_name(E, pred, pb, sizeof pb), E->settings, lesion};
     figure_gallery_name(name, sizeof name, it->index, it->name);
     path_in(path, sizeof path, dir, name);
-    if (in01 && !io_mkdir_p(dir) && !figure_grid_methods_png(path, &fig, in01, C, S, maps, E->methods, E->n_methods, 5))
+    if (in01 && !io_mkdir_p(dir) && !figure_grid_methods(path, &fig, in01, C, S, maps, E->methods, E->n_methods, 5))
         manifest_add_output(path);
     free(in01);
 }
@@ -337,7 +337,7 @@ int cmd_evaluate(const Opts *o) {
     k.done = &done;
     char gdir[2300];   /* an earlier call of this run (--resume, study rounds) may have filled part of it */
     path_in(gdir, sizeof gdir, E.outdir, "gallery");
-    k.gallery_left = GALLERY_IMAGES - io_count_suffix(gdir, ".png");
+    k.gallery_left = GALLERY_IMAGES - io_count_suffix(gdir, ".jpg");
     if (!take || io_mkdir_p(E.outdir)) rc = cli_error("cannot create %s: %s", E.outdir, strerror(errno));
     if (!rc && trace_open(o)) rc = 1;
     if (!rc) rc = open_outputs(&E, &d, n_listed, &k);

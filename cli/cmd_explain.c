@@ -214,7 +214,7 @@ static int explain_one(Run *run, const Item *it, const float *x, ExplainShared *
             method_settings_line(own, sizeof own, &run->methods[k], 1, o, attrib_default_layer(m));
             FigureInfo fm = fig;
             fm.settings = own;
-            if (figure_map_png(path, &fm, input01, C, S, res[k].map, am->name, am->family == FAMILY_GRADIENT)) {
+            if (figure_map(path, &fm, input01, C, S, res[k].map, am->name, am->family == FAMILY_GRADIENT)) {
                 cli_error("cannot write %s", path);
                 failed++;
             } else manifest_add_output(path);
@@ -228,7 +228,7 @@ static int explain_one(Run *run, const Item *it, const float *x, ExplainShared *
     }
     if (!o->no_png) {
         snprintf(path, sizeof path, "%s/grid.png", dir);
-        if (figure_grid_methods_png(path, &fig, input01, C, S, maps, run->methods, run->n_methods, 6)) {
+        if (figure_grid_methods(path, &fig, input01, C, S, maps, run->methods, run->n_methods, 6)) {
             cli_error("cannot write %s", path);
             failed++;
         } else manifest_add_output(path);

@@ -269,7 +269,8 @@ int eval_merge_gallery(const EvalPart *parts, int n, const char *outdir, void (*
         struct dirent *e;
         while ((e = readdir(d))) {
             size_t L = strlen(e->d_name);
-            if (e->d_name[0] == '.' || L < 5 || strcmp(e->d_name + L - 4, ".png")) continue;
+            if (e->d_name[0] == '.' || L < 5 || (strcmp(e->d_name + L - 4, ".jpg") && strcmp(e->d_name + L - 4, ".png")))
+                continue;
             if (!made) { if (io_mkdir_p(dst)) break; made = 1; }
             char a[2600], b[2600];
             snprintf(a, sizeof a, "%s/%s", src, e->d_name);

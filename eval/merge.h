@@ -91,7 +91,7 @@ int eval_merge_write_results(EvalPart *parts, int n, const char *results_csv, co
    rewrite PATH"). */
 int eval_resume(EvalRows *done, const char *outdir, const char *new_run_json, char *note, size_t nn, char *err,
                 size_t errlen);
-/* Copies the .png files of every part's gallery/ into outdir/gallery/
+/* Copies the .jpg and .png files of every part's gallery/ into outdir/gallery/
    (created at the first), wrote(path) after each copy (may be NULL); a
    file that cannot be copied is passed over. Returns the number copied. */
 int eval_merge_gallery(const EvalPart *parts, int n, const char *outdir, void (*wrote)(const char *path));

@@ -89,7 +89,7 @@ int plot_png(const char *path, const char *title, const char *xlabel, const char
     plot_draw(&c, 10, 4, 740, 466, title, xlabel, s, ns, xmin, xmax, ymin, ymax, 2);
     static const uint8_t black[3] = {0, 0, 0};
     if (ylabel) canvas_text(&c, 8, 14, ylabel, 1, black);
-    int rc = canvas_write_png(&c, path);
+    int rc = canvas_write(&c, path);
     canvas_free(&c);
     return rc;
 }
@@ -120,7 +120,7 @@ int report_write_curves_png(const char *path, const EvalSummary *s) {
             plot_draw(&c, 10 + st * pw, 34 + kind * ph, pw - 10, ph - 6, title, "normalised information", ser,
                       s->n_methods, 0, 1, 0, 1, 1);
         }
-    int rc = canvas_write_png(&c, path);
+    int rc = canvas_write(&c, path);
     free(ser);
     free(names);
     canvas_free(&c);

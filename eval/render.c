@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define STB_EASY_FONT_IMPLEMENTATION
 #include <stb/stb_easy_font.h>
@@ -20,7 +21,11 @@ int canvas_new(Canvas *c, int w, int h, uint8_t gray) {
 
 void canvas_free(Canvas *c) { free(c->rgb); c->rgb = NULL; }
 
-int canvas_write_png(const Canvas *c, const char *path) { return image_write_png(path, c->rgb, c->w, c->h, 3); }
+int canvas_write(const Canvas *c, const char *path) {
+    size_t L = strlen(path);
+    if (L > 4 && !strcasecmp(path + L - 4, ".jpg")) return image_write_jpg(path, c->rgb, c->w, c->h, 3, CANVAS_JPG_QUALITY);
+    return image_write_png(path, c->rgb, c->w, c->h, 3);
+}
 
 static void put(Canvas *c, int x, int y, const uint8_t rgb[3]) {
     if (x < 0 || y < 0 || x >= c->w || y >= c->h) return;
@@ -238,7 +243,7 @@ static int band(Canvas *c, int x, int y, int width, const FigureInfo *f) {
 int figure_band_height(const FigureInfo *f, int width) { return band(NULL, 0, 0, width, f); }
 void figure_band_draw(Canvas *c, int x, int y, int width, const FigureInfo *f) { band(c, x, y, width, f); }
 
-int figure_grid_png(const char *path, const FigureInfo *f, const float *input01, int C, int S,
+int figure_grid(const char *path, const FigureInfo *f, const float *input01, int C, int S,
                     const float *const *maps, const char *const *names, const int *clip99, int n, int max_cols) {
     const int M = FIGURE_MARGIN;
     int zoom = display_zoom(S), T = S * zoom, cols = n + 1 < max_cols ? n + 1 : max_cols, rows = (n + 1 + cols - 1) / cols;
@@ -259,13 +264,13 @@ int figure_grid_png(const char *path, const FigureInfo *f, const float *input01,
     }
     draw_colorbar(&cv, M + cols * cw + 8, oy + 24, T);
     if (figure_correct(f) == 0) canvas_frame(&cv, 0, 0, W, H, FIGURE_FRAME, RENDER_RED);
-    int rc = canvas_write_png(&cv, path);
+    int rc = canvas_write(&cv, path);
     free(m01);
     canvas_free(&cv);
     return rc;
 }
 
-int figure_map_png(const char *path, const FigureInfo *f, const float *input01, int C, int S, const float *map,
+int figure_map(const char *path, const FigureInfo *f, const float *input01, int C, int S, const float *map,
                    const char *name, int clip99) {
     const int M = FIGURE_MARGIN;
     int zoom = display_zoom(S), T = S * zoom, W = T + 44 + 2 * M;
@@ -281,13 +286,13 @@ int figure_map_png(const char *path, const FigureInfo *f, const float *input01, 
     if (f->lesion) draw_outline(&cv, M, oy + 22, zoom, f->lesion, S, S, RENDER_WHITE);
     draw_colorbar(&cv, M + T + 4, oy + 22, T);
     if (figure_correct(f) == 0) canvas_frame(&cv, 0, 0, W, H, FIGURE_FRAME, RENDER_RED);
-    int rc = canvas_write_png(&cv, path);
+    int rc = canvas_write(&cv, path);
     free(m01);
     canvas_free(&cv);
     return rc;
 }
 
-int figure_grid_methods_png(const char *path, const FigureInfo *f, const float *input01, int C, int S,
+int figure_grid_methods(const char *path, const FigureInfo *f, const float *input01, int C, int S,
                             float *const *maps, const AttribMethod *const *ms, int n, int max_cols) {
     size_t nm = n > 0 ? (size_t)n : 1;
     const char **names = calloc(nm, sizeof *names);
@@ -297,7 +302,7 @@ int figure_grid_methods_png(const char *path, const FigureInfo *f, const float *
             names[k] = ms[k]->name;
             clip[k] = ms[k]->family == FAMILY_GRADIENT;
         }
-        rc = figure_grid_png(path, f, input01, C, S, (const float *const *)maps, names, clip, n, max_cols);
+        rc = figure_grid(path, f, input01, C, S, (const float *const *)maps, names, clip, n, max_cols);
     }
     free(names); free(clip);
     return rc;
@@ -318,5 +323,5 @@ void figure_gallery_name(char *out, size_t n, int index, const char *name) {
     char *dot = strrchr(stem, '.');
     if (dot && dot != stem) *dot = 0;
     for (char *p = stem; *p; p++) if (*p == ' ' || *p == '"' || *p == '\'' || *p == '<' || *p == '>' || *p == '&') *p = '_';
-    snprintf(out, n, "%06d_%s.png", index, stem);
+    snprintf(out, n, "%06d_%s.jpg", index, stem);
 }

@@ -38,7 +38,10 @@ typedef struct {
 
 int canvas_new(Canvas *c, int w, int h, uint8_t gray);
 void canvas_free(Canvas *c);
-int canvas_write_png(const Canvas *c, const char *path);
+/* PNG, or JPEG of quality CANVAS_JPG_QUALITY when path ends in ".jpg"
+   (the evaluation gallery: a sixth of the PNG's size). 0, or -1. */
+#define CANVAS_JPG_QUALITY 92   /* above 90: stb keeps full-resolution colour, so thin red text stays red */
+int canvas_write(const Canvas *c, const char *path);
 /* Text at (x, y) top-left, each font pixel drawn as scale x scale. */
 void canvas_text(Canvas *c, int x, int y, const char *text, int scale, const uint8_t rgb[3]);
 int canvas_text_width(const char *text, int scale);
@@ -106,20 +109,20 @@ void figure_band_draw(Canvas *c, int x, int y, int width, const FigureInfo *f);
    colour bar on the right; the red frame when the prediction is wrong.
    maps[i] NULL: the tile shows the input alone (a method that failed).
    clip99[i]: display scaling as display_scale. 0 or -1. */
-int figure_grid_png(const char *path, const FigureInfo *f, const float *input01, int C, int S,
+int figure_grid(const char *path, const FigureInfo *f, const float *input01, int C, int S,
                     const float *const *maps, const char *const *names, const int *clip99, int n, int max_cols);
 /* One map: band, its name, the tile, the colour bar; the frame when wrong. */
-int figure_map_png(const char *path, const FigureInfo *f, const float *input01, int C, int S, const float *map,
+int figure_map(const char *path, const FigureInfo *f, const float *input01, int C, int S, const float *map,
                    const char *name, int clip99);
 /* The network input (C, S, S) brought back for display: x * std[c] +
    mean[c], malloc'd; NULL when out of memory. */
 float *figure_input01(const float *x, int C, int S, const float *mean, const float *std);
 /* The gallery's file name of image number index named name (a path in the
-   data set): "%06d_<stem>.png", the stem being the file name without its
+   data set): "%06d_<stem>.jpg", the stem being the file name without its
    last extension, with each of space " ' < > & replaced by '_'. */
 void figure_gallery_name(char *out, size_t n, int index, const char *name);
-/* figure_grid_png over a run's methods: each tile named by its method, the
+/* figure_grid over a run's methods: each tile named by its method, the
    gradient family's maps clipped at the 99th percentile. 0 or -1. */
-int figure_grid_methods_png(const char *path, const FigureInfo *f, const float *input01, int C, int S,
+int figure_grid_methods(const char *path, const FigureInfo *f, const float *input01, int C, int S,
                             float *const *maps, const AttribMethod *const *ms, int n, int max_cols);
 #endif

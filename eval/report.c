@@ -374,7 +374,8 @@ static void gallery(FILE *f, const char *outdir) {
     struct dirent *e;
     while ((e = readdir(d)) && n < 256) {
         size_t L = strlen(e->d_name);
-        if (e->d_name[0] != '.' && L > 4 && !strcmp(e->d_name + L - 4, ".png")) names[n++] = strdup(e->d_name);
+        if (e->d_name[0] != '.' && L > 4 && (!strcmp(e->d_name + L - 4, ".jpg") || !strcmp(e->d_name + L - 4, ".png")))
+            names[n++] = strdup(e->d_name);
     }
     closedir(d);
     if (!n) return;
@@ -392,7 +393,8 @@ static void gallery(FILE *f, const char *outdir) {
             size_t len = 0;
             fputs("<figure>", f);
             if (!io_read_file(p, GALLERY_MAX_BYTES, &buf, &len, err, sizeof err)) {
-                fputs("<img alt=\"heatmaps\" src=\"data:image/png;base64,", f);
+                size_t L = strlen(names[i]);
+                fprintf(f, "<img alt=\"heatmaps\" src=\"data:image/%s;base64,", strcmp(names[i] + L - 4, ".jpg") ? "png" : "jpeg");
                 base64(f, buf, len);
                 fputs("\">", f);
             } else {

@@ -675,3 +675,8 @@ int image_write_png(const char *path, const uint8_t *pixels, int w, int h, int c
     if (!path || !pixels || image__count(c, h, w) == 0) return -1;
     return stbi_write_png(path, w, h, c, pixels, w * c) ? 0 : -1;
 }
+
+int image_write_jpg(const char *path, const uint8_t *pixels, int w, int h, int c, int quality) {
+    if (!path || !pixels || image__count(c, h, w) == 0 || quality < 1 || quality > 100) return -1;
+    return stbi_write_jpg(path, w, h, c, pixels, quality) ? 0 : -1;
+}

@@ -146,5 +146,7 @@ int image_preprocess_opts(const char *path, const ImageLoadOpts *opts, int chann
                           const float *std, float *out_chw, ImageLoadInfo *info, char *err, size_t errlen);
 /* pixels: (h, w, c) interleaved 8-bit, c in 1..4. */
 int image_write_png(const char *path, const uint8_t *pixels, int w, int h, int c);
+/* The same as a baseline JPEG of the given quality (1-100), as stb_image_write writes it. */
+int image_write_jpg(const char *path, const uint8_t *pixels, int w, int h, int c, int quality);
 void image_free(Image *im);
 #endif

@@ -37,7 +37,7 @@ missing=""
 for f in results.csv curves.csv curves_images.csv summary.json report.html aic_sic.png manifest.json run.json; do
   [ -s "$O/$f" ] || missing="$missing $f"
 done
-[ -z "$missing" ] && ls "$O"/gallery/*.png >/dev/null 2>&1 && pass "every output written (results, curves, summary, report, aic_sic.png, manifest, gallery)" \
+[ -z "$missing" ] && ls "$O"/gallery/*.jpg >/dev/null 2>&1 && pass "every output written (results, curves, summary, report, aic_sic.png, manifest, gallery)" \
   || fail "outputs" "missing:$missing"
 head -1 "$O/results.csv" | grep -qx "image,label,predicted,confidence,method,sic_auc,aic_auc,insertion_auc,deletion_auc,pointing_hit,mask_energy,outside_mass,skipped,seconds" \
   && [ "$(tail -n +2 "$O/results.csv" | wc -l)" -eq 12 ] && pass "results.csv: the header and 4 images x 3 methods" \
@@ -65,7 +65,7 @@ for k in $keys; do grep -q "$k:" "$O/summary.json" || absent="$absent $k"; done
 # report: one offline file
 R=$O/report.html
 if grep -qi '<script\|<link\|@import\|url(\|src="http\|href="http\|<iframe' "$R"; then fail "report offline" "has a script, link or remote reference"
-elif ! grep -q 'Content-Security-Policy' "$R" || ! grep -q 'data:image/png;base64,' "$R" || ! grep -q '<svg' "$R"; then fail "report content" "no CSP, embedded gallery or SVG"
+elif ! grep -q 'Content-Security-Policy' "$R" || ! grep -q 'data:image/jpeg;base64,' "$R" || ! grep -q '<svg' "$R"; then fail "report content" "no CSP, embedded gallery or SVG"
 elif ! grep -q 'Confusion matrix' "$R" || ! grep -q 'Pairwise comparisons' "$R" || ! grep -q 'Friedman' "$R" || ! grep -q 'Localisation' "$R" || ! grep -q 'Mass outside the head/body' "$R" || ! grep -q 'unreadable' "$R"; then
   fail "report sections" "missing a section"
 else pass "report.html: inline SVG and images, CSP, no script or remote reference; model, pairwise, Friedman, localisation (outside mass), skips"; fi

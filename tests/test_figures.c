@@ -3,7 +3,7 @@
    - figure_title builds "true: T  pred: P 0.32", "WRONG  ..." for a wrong
      prediction, "pred: P 0.87" without a true label, "  target: K" when
      the explained class is not the prediction;
-   - figure_grid_png / figure_map_png draw a red frame and red text only
+   - figure_grid / figure_map draw a red frame and red text only
      for a wrong prediction, and the band wraps on narrow figures;
    - `salient explain -M gradcam` on a bundled brain slice: with a wrong
      --label, explain.json says correct: false and grid.png and
@@ -142,11 +142,11 @@ static void test_drawing(void) {
         f.settings = "non-default settings: steps 10, samples 3";
         for (int kind = 0; kind < 2; kind++) {
             snprintf(path, sizeof path, "%s/%s%d.png", tmpdir, kind ? "map" : "grid", wrong);
-            int rc = kind ? figure_map_png(path, &f, in, 1, S, m0, "a", 0)
-                          : figure_grid_png(path, &f, in, 1, S, maps, names, clip, N, 6);
+            int rc = kind ? figure_map(path, &f, in, 1, S, m0, "a", 0)
+                          : figure_grid(path, &f, in, 1, S, maps, names, clip, N, 6);
             Pic p = {0};
             char name[128];
-            snprintf(name, sizeof name, "%s, %s prediction: %s frame and %s band text", kind ? "figure_map_png" : "figure_grid_png",
+            snprintf(name, sizeof name, "%s, %s prediction: %s frame and %s band text", kind ? "figure_map" : "figure_grid",
                      wrong ? "wrong" : "correct", wrong ? "red" : "white", wrong ? "red" : "no red");
             if (rc || pic_load(path, &p)) { CHECK(0, name, "could not write or read %s", path); continue; }
             int fs = frame_state(&p), br = band_red(&p);
@@ -168,11 +168,11 @@ static void test_drawing(void) {
         size_t na = 0, nb = 0;
         char err[256] = "";
         int ok = ms[0] && ms[1] && ms[1]->family == FAMILY_GRADIENT && ms[0]->family != FAMILY_GRADIENT &&
-                 !figure_grid_methods_png(pa, &f, in, 1, S, mmaps, ms, N, 6) &&
-                 !figure_grid_png(pb, &f, in, 1, S, maps, mnames, mclip, N, 6) &&
+                 !figure_grid_methods(pa, &f, in, 1, S, mmaps, ms, N, 6) &&
+                 !figure_grid(pb, &f, in, 1, S, maps, mnames, mclip, N, 6) &&
                  !io_read_file(pa, 1 << 24, &a, &na, err, sizeof err) && !io_read_file(pb, 1 << 24, &b, &nb, err, sizeof err) &&
                  na == nb && !memcmp(a, b, na);
-        CHECK(ok, "figure_grid_methods_png: the grid of the methods' names, ig's map clipped, gradcam's not", "%s", err);
+        CHECK(ok, "figure_grid_methods: the grid of the methods' names, ig's map clipped, gradcam's not", "%s", err);
         free(a); free(b);
     }
     /* the band wraps on a narrow figure and the settings take a line */
@@ -384,8 +384,8 @@ static void test_explain(void) {
     else {
         Pic a = {0}, b = {0};
         char pa[700], pb[700];
-        snprintf(pa, sizeof pa, "%s/ev/gallery/000000_%s.png", tmpdir, stem);
-        snprintf(pb, sizeof pb, "%s/ev/gallery/000001_unlabelled.png", tmpdir);
+        snprintf(pa, sizeof pa, "%s/ev/gallery/000000_%s.jpg", tmpdir, stem);
+        snprintf(pb, sizeof pb, "%s/ev/gallery/000001_unlabelled.jpg", tmpdir);
         int fa = pic_load(pa, &a) ? -2 : frame_state(&a), fb = pic_load(pb, &b) ? -2 : frame_state(&b);
         int ra = fa == -2 ? -1 : band_red(&a), rb = fb == -2 ? -1 : band_red(&b);
         CHECK(fa == 0 && ra == 0 && fb == 1 && rb > 20,
@@ -412,9 +412,9 @@ int main(void) {
     free(in01);
     char name[300];
     figure_gallery_name(name, sizeof name, 42, "glioma/Te gl <1>&'\"x.png");
-    CHECK(!strcmp(name, "000042_Te_gl__1____x.png"), "gallery name: index, stem, unsafe characters replaced", "%s", name);
+    CHECK(!strcmp(name, "000042_Te_gl__1____x.jpg"), "gallery name: index, stem, unsafe characters replaced", "%s", name);
     figure_gallery_name(name, sizeof name, 7, "a.b/scan.nii.gz");
-    CHECK(!strcmp(name, "000007_scan.nii.png"), "gallery name: only the last extension goes", "%s", name);
+    CHECK(!strcmp(name, "000007_scan.nii.jpg"), "gallery name: only the last extension goes", "%s", name);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
     if (system(cmd)) {}

@@ -209,7 +209,7 @@ static void test_resume(void) {
 /* The galleries of the parts into the merged folder; one row appended. */
 static void test_gallery_and_append(void) {
     char p[400], err[256];
-    const char *files[3] = {"g0/gallery/000000_a.png", "g1/gallery/000001_b.png", "g1/gallery/notes.txt"};
+    const char *files[3] = {"g0/gallery/000000_a.jpg", "g1/gallery/000001_b.png", "g1/gallery/notes.txt"};
     for (int i = 0; i < 3; i++) {
         snprintf(p, sizeof p, "%s/%s", T, files[i]);
         char d[400];
@@ -233,7 +233,7 @@ static void test_gallery_and_append(void) {
     int ok = !io_read_file(p, 100, &buf, &len, err, sizeof err) && len == 5 && !memcmp(buf, "png 1", 5);
     free(buf);
     snprintf(p, sizeof p, "%s/gm/gallery/notes.txt", T);
-    CHECK(copied == 2 && ok && access(p, F_OK) != 0, "merged gallery: both .png copied as they are, nothing else",
+    CHECK(copied == 2 && ok && access(p, F_OK) != 0, "merged gallery: the .jpg and the .png copied as they are, nothing else",
           "%d copied, %s", copied, err);
     snprintf(out, sizeof out, "%s/gn", T);
     CHECK(eval_merge_gallery(parts + 2, 1, out, NULL) == 0 && access(out, F_OK) != 0,

@@ -1,6 +1,7 @@
 /* merge.c - run compatibility, shards and merged outputs (see merge.h). */
 #include "eval/merge.h"
 #include "eval/info.h"
+#include "eval/render.h"
 #include "eval/summary.h"
 #include "io/file.h"
 
@@ -268,9 +269,7 @@ int eval_merge_gallery(const EvalPart *parts, int n, const char *outdir, void (*
         if (!d) continue;
         struct dirent *e;
         while ((e = readdir(d))) {
-            size_t L = strlen(e->d_name);
-            if (e->d_name[0] == '.' || L < 5 || (strcmp(e->d_name + L - 4, ".jpg") && strcmp(e->d_name + L - 4, ".png")))
-                continue;
+            if (!figure_gallery_file(e->d_name)) continue;
             if (!made) { if (io_mkdir_p(dst)) break; made = 1; }
             char a[2600], b[2600];
             snprintf(a, sizeof a, "%s/%s", src, e->d_name);

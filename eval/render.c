@@ -244,7 +244,7 @@ int figure_band_height(const FigureInfo *f, int width) { return band(NULL, 0, 0,
 void figure_band_draw(Canvas *c, int x, int y, int width, const FigureInfo *f) { band(c, x, y, width, f); }
 
 int figure_grid(const char *path, const FigureInfo *f, const float *input01, int C, int S,
-                    const float *const *maps, const char *const *names, const int *clip99, int n, int max_cols) {
+                const float *const *maps, const char *const *names, const int *clip99, int n, int max_cols) {
     const int M = FIGURE_MARGIN;
     int zoom = display_zoom(S), T = S * zoom, cols = n + 1 < max_cols ? n + 1 : max_cols, rows = (n + 1 + cols - 1) / cols;
     int cw = T + 8, ch = T + 26, W = cols * cw + 40 + 2 * M;
@@ -271,7 +271,7 @@ int figure_grid(const char *path, const FigureInfo *f, const float *input01, int
 }
 
 int figure_map(const char *path, const FigureInfo *f, const float *input01, int C, int S, const float *map,
-                   const char *name, int clip99) {
+               const char *name, int clip99) {
     const int M = FIGURE_MARGIN;
     int zoom = display_zoom(S), T = S * zoom, W = T + 44 + 2 * M;
     int bh = figure_band_height(f, W - 2 * M - 8), oy = M + bh, H = oy + 22 + T + M;
@@ -293,7 +293,7 @@ int figure_map(const char *path, const FigureInfo *f, const float *input01, int 
 }
 
 int figure_grid_methods(const char *path, const FigureInfo *f, const float *input01, int C, int S,
-                            float *const *maps, const AttribMethod *const *ms, int n, int max_cols) {
+                        float *const *maps, const AttribMethod *const *ms, int n, int max_cols) {
     size_t nm = n > 0 ? (size_t)n : 1;
     const char **names = calloc(nm, sizeof *names);
     int *clip = calloc(nm, sizeof *clip), rc = -1;
@@ -324,4 +324,9 @@ void figure_gallery_name(char *out, size_t n, int index, const char *name) {
     if (dot && dot != stem) *dot = 0;
     for (char *p = stem; *p; p++) if (*p == ' ' || *p == '"' || *p == '\'' || *p == '<' || *p == '>' || *p == '&') *p = '_';
     snprintf(out, n, "%06d_%s.jpg", index, stem);
+}
+
+int figure_gallery_file(const char *name) {
+    size_t L = strlen(name);
+    return name[0] != '.' && L > 4 && (!strcmp(name + L - 4, ".jpg") || !strcmp(name + L - 4, ".png"));
 }

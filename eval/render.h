@@ -110,10 +110,10 @@ void figure_band_draw(Canvas *c, int x, int y, int width, const FigureInfo *f);
    maps[i] NULL: the tile shows the input alone (a method that failed).
    clip99[i]: display scaling as display_scale. 0 or -1. */
 int figure_grid(const char *path, const FigureInfo *f, const float *input01, int C, int S,
-                    const float *const *maps, const char *const *names, const int *clip99, int n, int max_cols);
+                const float *const *maps, const char *const *names, const int *clip99, int n, int max_cols);
 /* One map: band, its name, the tile, the colour bar; the frame when wrong. */
 int figure_map(const char *path, const FigureInfo *f, const float *input01, int C, int S, const float *map,
-                   const char *name, int clip99);
+               const char *name, int clip99);
 /* The network input (C, S, S) brought back for display: x * std[c] +
    mean[c], malloc'd; NULL when out of memory. */
 float *figure_input01(const float *x, int C, int S, const float *mean, const float *std);
@@ -121,8 +121,11 @@ float *figure_input01(const float *x, int C, int S, const float *mean, const flo
    data set): "%06d_<stem>.jpg", the stem being the file name without its
    last extension, with each of space " ' < > & replaced by '_'. */
 void figure_gallery_name(char *out, size_t n, int index, const char *name);
+/* 1 when a file name in gallery/ is a gallery image: "*.jpg", or "*.png"
+   as galleries were written before (reported and merged alike). */
+int figure_gallery_file(const char *name);
 /* figure_grid over a run's methods: each tile named by its method, the
    gradient family's maps clipped at the 99th percentile. 0 or -1. */
 int figure_grid_methods(const char *path, const FigureInfo *f, const float *input01, int C, int S,
-                            float *const *maps, const AttribMethod *const *ms, int n, int max_cols);
+                        float *const *maps, const AttribMethod *const *ms, int n, int max_cols);
 #endif

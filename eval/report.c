@@ -6,6 +6,7 @@
 #include "engine/error.h"
 #include "eval/pic.h"
 #include "eval/plot.h"
+#include "eval/render.h"
 #include "io/file.h"
 
 #include <dirent.h>
@@ -373,9 +374,7 @@ static void gallery(FILE *f, const char *outdir) {
     int n = 0;
     struct dirent *e;
     while ((e = readdir(d)) && n < 256) {
-        size_t L = strlen(e->d_name);
-        if (e->d_name[0] != '.' && L > 4 && (!strcmp(e->d_name + L - 4, ".jpg") || !strcmp(e->d_name + L - 4, ".png")))
-            names[n++] = strdup(e->d_name);
+        if (figure_gallery_file(e->d_name)) names[n++] = strdup(e->d_name);
     }
     closedir(d);
     if (!n) return;

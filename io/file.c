@@ -126,15 +126,11 @@ char **io_read_lines(const char *path, int *n) {
     return v;
 }
 
-int io_count_suffix(const char *dir, const char *suffix) {
+int io_count_entries(const char *dir, int (*keep)(const char *name)) {
     DIR *d = opendir(dir);
     if (!d) return 0;
-    size_t k = strlen(suffix);
     int n = 0;
-    for (struct dirent *e; (e = readdir(d));) {
-        size_t L = strlen(e->d_name);
-        n += e->d_name[0] != '.' && L > k && !strcmp(e->d_name + L - k, suffix);
-    }
+    for (struct dirent *e; (e = readdir(d));) n += keep(e->d_name) != 0;
     closedir(d);
     return n;
 }

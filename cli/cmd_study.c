@@ -91,11 +91,19 @@ typedef struct {
     int idx[PROTOCOL_MAX_SANITY], n;
 } SanityPick;
 
-static int sanity_pick(SanityPick *sp, const Opts *o, const StudyProtocol *p, const StudyData *d) {
+/* d's list into ds; *n gets the number of images the study takes from it
+   (--limit applied). 0, or 1 after the error is printed. */
+static int open_list(Dataset *ds, int *n, const Opts *o, const StudyData *d) {
     char err[1200];
-    if (dataset_open_root(&sp->ds, d->list, d->root[0] ? d->root : NULL, NULL, 0, INT_MAX, err, sizeof err))
+    if (dataset_open_root(ds, d->list, d->root[0] ? d->root : NULL, NULL, 0, INT_MAX, err, sizeof err))
         return cli_error("%s", err);
-    int n = o->limit > 0 && o->limit < sp->ds.n ? o->limit : sp->ds.n;
+    *n = o->limit > 0 && o->limit < ds->n ? o->limit : ds->n;
+    return 0;
+}
+
+static int sanity_pick(SanityPick *sp, const Opts *o, const StudyProtocol *p, const StudyData *d) {
+    int n;
+    if (open_list(&sp->ds, &n, o, d)) return 1;
     sp->n = p->sanity_images < n ? p->sanity_images : n;
     for (int k = 0; k < sp->n; k++) sp->idx[k] = (int)((long long)k * n / sp->n);
     return 0;
@@ -190,18 +198,6 @@ static int sanity_of(const Opts *o, const StudyProtocol *p, const StudyData *d, 
     return rc;
 }
 
-/* The number of images the study takes from d's list (--limit applied);
-   -1 after an error. */
-static int list_length(const Opts *o, const StudyData *d) {
-    Dataset ds;
-    char err[1200];
-    if (dataset_open_root(&ds, d->list, d->root[0] ? d->root : NULL, NULL, 0, INT_MAX, err, sizeof err))
-        return cli_error("%s", err), -1;
-    int n = o->limit > 0 && o->limit < ds.n ? o->limit : ds.n;
-    dataset_free(&ds);
-    return n;
-}
-
 /* Every variant of data set d, in rounds of STUDY_ROUND images: each round
    runs the next images under every variant (the later variants read their
    maps from the cache), so a study stopped at any point holds the same
@@ -209,8 +205,10 @@ static int list_length(const Opts *o, const StudyData *d) {
    largest exit code, or -1 when a run wrote nothing (a setting error,
    which every run would repeat). */
 static int run_variants(const Opts *o, const StudyProtocol *p, const StudyData *d) {
-    int n = list_length(o, d), rc = 0;
-    if (n < 0) return 1;
+    Dataset ds;
+    int n, rc = 0;
+    if (open_list(&ds, &n, o, d)) return 1;
+    dataset_free(&ds);
     for (int upto = STUDY_ROUND;; upto += STUDY_ROUND) {
         for (int j = 0; j < p->n_variant; j++) {
             char outdir[2300], cache[2300];

@@ -107,15 +107,12 @@ static uint8_t *load_lesion(const Item *it, int S, char *path, size_t n) {
 }
 
 /* --map-cache DIR: the map under the key of its computation (eval/mapcache.h),
-   for evaluate and study to read instead of computing it again. A map that
-   cannot be stored costs only a note. */
+   for evaluate and study to read instead of computing it again. */
 static void store_map(const char *dir, const char *image, const AttribMethod *am, const AttribParams *P,
                       const float *logits, int K, const AttribResult *R) {
     char key[MAPCACHE_KEY_MAX];
-    if (mapcache_key(am, P, logits, K, key, sizeof key)) return;   /* not cacheable (a baseline from a file) */
-    MapCacheMeta meta = {R->forward, R->backward, R->seconds};
-    if (mapcache_store(dir, image, key, P->H, P->W, R->map, &meta))
-        fprintf(stderr, "salient: note: map cache: %s\n", eng_last_error());
+    if (mapcache_key(am, P, logits, K, key, sizeof key) == 0)   /* -1: not cacheable (a baseline from a file) */
+        mapcache_keep(dir, image, key, P->H, P->W, R);
 }
 
 /* One target of the image: sh (NULL for a run of one target) holds what

@@ -106,3 +106,9 @@ int mapcache_store(const char *dir, const char *image, const char *key, int H, i
     }
     return 0;
 }
+
+void mapcache_keep(const char *dir, const char *image, const char *key, int H, int W, const AttribResult *R) {
+    MapCacheMeta meta = {R->forward, R->backward, R->seconds};
+    if (mapcache_store(dir, image, key, H, W, R->map, &meta))
+        fprintf(stderr, "salient: note: map cache: %s\n", eng_last_error());
+}

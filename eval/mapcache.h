@@ -41,4 +41,7 @@ int mapcache_load(const char *dir, const char *key, int H, int W, float *map, Ma
 /* 0, or -1 with the engine error set. */
 int mapcache_store(const char *dir, const char *image, const char *key, int H, int W, const float *map,
                    const MapCacheMeta *meta);
+/* mapcache_store of a method's result (its map and cost); a map that
+   cannot be stored costs only a note on stderr. */
+void mapcache_keep(const char *dir, const char *image, const char *key, int H, int W, const AttribResult *R);
 #endif

@@ -179,11 +179,7 @@ static int run_or_load(const ScoreSettings *s, const ScoreImage *im, AttribParam
     out->forward = R->forward;
     out->backward = R->backward;
     out->method_seconds = R->seconds;
-    if (cacheable) {
-        MapCacheMeta meta = {R->forward, R->backward, R->seconds};
-        if (mapcache_store(s->map_cache, image, key, P->H, P->W, R->map, &meta))
-            fprintf(stderr, "salient: note: map cache: %s\n", eng_last_error());
-    }
+    if (cacheable) mapcache_keep(s->map_cache, image, key, P->H, P->W, R);
     return 0;
 }
 

@@ -30,11 +30,12 @@ OUT/<data>/sanity/sanity_final.csv when present, and prints Markdown:
   made monotone). A curve that reaches a given y at a smaller x has the
   larger area.
 
-Uses only json and csv from the standard library.
+Uses only json, csv and statistics from the standard library.
 """
 import csv
 import json
 import os
+import statistics
 import sys
 
 # The seed paper's AUCs, read from its published figures (brain AIC, brain
@@ -136,12 +137,6 @@ THRESHOLDS = (0.005, 0.01, 0.02, 0.03, 0.04, 0.05, 0.07, 0.10, 0.13, 0.21, 0.34,
 SHOW = (THRESHOLDS.index(0.05), THRESHOLDS.index(0.21))
 
 
-def median(v):
-    v = sorted(v)
-    n = len(v)
-    return None if not n else (v[n // 2] if n % 2 else 0.5 * (v[n // 2 - 1] + v[n // 2]))
-
-
 def clip01(v):
     return min(1.0, max(0.0, v))
 
@@ -176,8 +171,8 @@ def random_evidence(folder):
         cols = []
         for k in SHOW:
             for who in (m, "random"):
-                cols.append(median([pts[(i, who)][0][k] for i in imgs]))
-                cols.append(median([pts[(i, who)][1][k] for i in imgs]))
+                cols.append(statistics.median(pts[(i, who)][0][k] for i in imgs))
+                cols.append(statistics.median(pts[(i, who)][1][k] for i in imgs))
         out.append((m, len(imgs), wins, cols))
     return out
 

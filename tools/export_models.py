@@ -13,7 +13,9 @@ For each model it
   3. checks that the F16 file equals the .pth rounded to F16 tensor by tensor,
   4. writes /tmp/salient-models/<name>_f16.json (metrics + SHA-256 of the file),
      including a shortcut probe: the held-out accuracy when every input is made
-     darker (x * 0.7) or brighter (min(1, x * 1.3)) before the network.
+     darker (x * 0.7) or brighter (min(1, x * 1.3)) before the network, and a
+     sharpness probe: blurred (Gaussian, sigma 1 px at the input size) or
+     sharpened (unsharp mask x + (x - blur), clamped).
 The input folder is $SALIENT_MODELS_DIR (default /tmp/salient-models).
 The model cards weights/<name>.md quote these numbers.
 """
@@ -118,6 +120,12 @@ def export(name, arch, make_model, classes, eval_sets):
                                                      classes)["accuracy"]
         m["accuracy_if_intensity_x1.3"] = tc.metrics(tc.predict(model, (X * 1.3).clamp(0, 1)),
                                                      y, classes)["accuracy"]
+        # sharpness probe: the same images blurred (Gaussian, sigma 1 px) or
+        # unsharp-masked (x + (x - blur)) at the input size
+        blur = tc.gauss_blur(X, 1.0)
+        m["accuracy_if_blurred"] = tc.metrics(tc.predict(model, blur), y, classes)["accuracy"]
+        m["accuracy_if_sharpened"] = tc.metrics(tc.predict(model, (2 * X - blur).clamp(0, 1)),
+                                                y, classes)["accuracy"]
         res[key] = m
         print("%s %s: F16 acc %s (F32 %s), cm %s, max |dp| %g" % (
             name, key, m["accuracy"], m["accuracy_f32"], m["confusion_matrix"],

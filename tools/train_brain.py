@@ -156,6 +156,9 @@ def main():
     ap.add_argument("--outside-penalty", type=float, default=0.0,
                     help="weight of the Grad-CAM mass outside the head in the loss "
                          "(train_common.cam_outside_share); 0 = off")
+    ap.add_argument("--sharpness", type=float, default=0.0,
+                    help="largest amount of the per-image blur/unsharp-mask augmentation "
+                         "(train_common.augment); 0 = off")
     args = ap.parse_args()
 
     tc.seed_everything(args.seed)
@@ -211,6 +214,8 @@ def main():
            "aug": {"max_rot_deg": 15.0, "max_shift": 0.10, "scale_range": (0.85, 1.15),
                    "hflip": True, "contrast_range": (0.6, 1.7), "gamma_range": (0.7, 1.4),
                    "border_erase": 0.08}}
+    if args.sharpness > 0:
+        cfg["aug"]["sharpness"] = args.sharpness
     masks = None
     if args.masks:
         masks = {sz: load_masks(args.masks, tr_rows, sz, log) for sz, _ in stages}

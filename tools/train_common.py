@@ -107,7 +107,7 @@ def build_cache(paths, size, name, log):
 
 def augment(x, gen, max_rot_deg, max_shift, scale_range, hflip,
             contrast_range=(1.0, 1.0), gamma_range=(1.0, 1.0), border_erase=0.0,
-            extra=None):
+            sharpness=0.0, extra=None):
     """Seeded random augmentation of a batch (B,1,S,S) in [0,1]; training only.
 
     Geometry: rotation, isotropic scale, shift, optional horizontal flip;
@@ -117,6 +117,11 @@ def augment(x, gen, max_rot_deg, max_shift, scale_range, hflip,
     Border erase (border_erase > 0), for half of the images: each side loses an
     independent random band of up to border_erase of the size, set to black, so
     frames, labels and edges of the source scanner stop being usable cues.
+    Sharpness (sharpness = a > 0), per image: x -> clamp(x + s (x - blur(x)), 0, 1)
+    with s uniform in [-a, a] and a Gaussian blur of sigma 1 px: s = -1 is that
+    blur, s > 0 an unsharp mask. The held-out originals are downsampled from
+    their own sizes and come from other sources than the training copies, and
+    their sharpness differs; without it a network reads sharpness as a class cue.
     Returns (x, extra): extra (B,C,S,S), e.g. the head masks of the images,
     gets the same geometry and border erase (no intensity change); None
     stays None. The random draws are the same with or without it."""
@@ -124,6 +129,8 @@ def augment(x, gen, max_rot_deg, max_shift, scale_range, hflip,
     u = torch.rand(B, 7, generator=gen)
     if border_erase > 0:
         e = torch.rand(B, 5, generator=gen)
+    if sharpness > 0:
+        s = (torch.rand(B, generator=gen) * 2 - 1) * sharpness
     ang = (u[:, 0] * 2 - 1) * math.radians(max_rot_deg)
     sc = scale_range[0] + u[:, 1] * (scale_range[1] - scale_range[0])
     tx = (u[:, 2] * 2 - 1) * max_shift * 2  # normalised coords span 2
@@ -144,6 +151,8 @@ def augment(x, gen, max_rot_deg, max_shift, scale_range, hflip,
         c = loguni(u[:, 5], contrast_range).view(B, 1, 1, 1)
         g = loguni(u[:, 6], gamma_range).view(B, 1, 1, 1)
         x = (c * x.clamp(0, 1) ** g).clamp(0, 1)
+    if sharpness > 0:
+        x = (x + s.view(B, 1, 1, 1) * (x - gauss_blur(x, 1.0))).clamp(0, 1)
     if border_erase > 0:
         x = erase_borders(x, e, border_erase)
         if extra is not None:

@@ -206,7 +206,11 @@ def card(name):
             key, m["n"], m["accuracy"], m["balanced_accuracy"]),
             "", "Brightness probe (the same inputs x0.7 and x1.3, clamped to [0,1], before the "
             "network): accuracy %.4f and %.4f." % (m["accuracy_if_intensity_x0.7"],
-                                                  m["accuracy_if_intensity_x1.3"]),
+                                                  m["accuracy_if_intensity_x1.3"]) + (
+            " Sharpness probe (blurred with a Gaussian of sigma 1 px at the input size, or "
+            "sharpened by the unsharp mask x + (x - blur)): accuracy %.4f and %.4f." % (
+                m["accuracy_if_blurred"], m["accuracy_if_sharpened"])
+            if "accuracy_if_blurred" in m else ""),
             "", table(m["confusion_matrix"], m["classes"])]
     if "covid_cxr_mhh_called_pneumonia" in tr:
         lines += ["**covid-cxr-mhh** (n = %d COVID-19 X-rays of adults, a class the model never "

@@ -122,10 +122,8 @@ def export(name, arch, make_model, classes, eval_sets):
                                                      y, classes)["accuracy"]
         # sharpness probe: the same images blurred (Gaussian, sigma 1 px) or
         # unsharp-masked (x + (x - blur)) at the input size
-        blur = tc.gauss_blur(X, 1.0)
-        m["accuracy_if_blurred"] = tc.metrics(tc.predict(model, blur), y, classes)["accuracy"]
-        m["accuracy_if_sharpened"] = tc.metrics(tc.predict(model, (2 * X - blur).clamp(0, 1)),
-                                                y, classes)["accuracy"]
+        for key_s, amount in (("accuracy_if_blurred", -1.0), ("accuracy_if_sharpened", 1.0)):
+            m[key_s] = tc.metrics(tc.predict(model, tc.unsharp(X, amount)), y, classes)["accuracy"]
         res[key] = m
         print("%s %s: F16 acc %s (F32 %s), cm %s, max |dp| %g" % (
             name, key, m["accuracy"], m["accuracy_f32"], m["confusion_matrix"],

@@ -117,9 +117,8 @@ def augment(x, gen, max_rot_deg, max_shift, scale_range, hflip,
     Border erase (border_erase > 0), for half of the images: each side loses an
     independent random band of up to border_erase of the size, set to black, so
     frames, labels and edges of the source scanner stop being usable cues.
-    Sharpness (sharpness = a > 0), per image: x -> clamp(x + s (x - blur(x)), 0, 1)
-    with s uniform in [-a, a] and a Gaussian blur of sigma 1 px: s = -1 is that
-    blur, s > 0 an unsharp mask. The held-out originals are downsampled from
+    Sharpness (sharpness = a > 0), per image: x -> unsharp(x, s) with s uniform
+    in [-a, a]. The held-out originals are downsampled from
     their own sizes and come from other sources than the training copies, and
     their sharpness differs; without it a network reads sharpness as a class cue.
     Returns (x, extra): extra (B,C,S,S), e.g. the head masks of the images,
@@ -152,7 +151,7 @@ def augment(x, gen, max_rot_deg, max_shift, scale_range, hflip,
         g = loguni(u[:, 6], gamma_range).view(B, 1, 1, 1)
         x = (c * x.clamp(0, 1) ** g).clamp(0, 1)
     if sharpness > 0:
-        x = (x + s.view(B, 1, 1, 1) * (x - gauss_blur(x, 1.0))).clamp(0, 1)
+        x = unsharp(x, s.view(B, 1, 1, 1))
     if border_erase > 0:
         x = erase_borders(x, e, border_erase)
         if extra is not None:
@@ -181,6 +180,12 @@ def gauss_blur(x, sigma):
     g = g / g.sum()
     x = F.conv2d(F.pad(x, (r, r, 0, 0), mode="reflect"), g.view(1, 1, 1, -1))
     return F.conv2d(F.pad(x, (0, 0, r, r), mode="reflect"), g.view(1, 1, -1, 1))
+
+
+def unsharp(x, s):
+    """clamp(x + s (x - blur(x)), 0, 1) of (B,1,S,S), blur a Gaussian of sigma 1 px:
+    s = -1 is that blur, s > 0 an unsharp mask; s a number or a (B,1,1,1) tensor."""
+    return (x + s * (x - gauss_blur(x, 1.0))).clamp(0, 1)
 
 
 def erase_tumour(x, m, dilate_px=6, sigma=8.0):

@@ -19,8 +19,8 @@
 
    With "sanity = N" in the protocol, each data set also gets the MPRT
    (`salient sanity`, eval/mprt.h) of every method, with its parameters, on
-   N images evenly spaced through its list (rows k * n / N, n the list's
-   length or --limit), into OUT/<data>/sanity/<row>-<stem>/, summarised in
+   N images of its list, one class after the other (sanity_pick), into
+   OUT/<data>/sanity/<row>-<stem>/, summarised in
    OUT/<data>/sanity/ (mprt_summary_write). Image k runs in shard k mod N
    of --shard I/N, and --merge gathers them. An image whose sanity.json
    exists is not run again. */
@@ -84,8 +84,7 @@ static Opts run_opts(const Opts *o, const StudyProtocol *p, const StudyData *d, 
     return e;
 }
 
-/* The images of a data set's list that get the MPRT: rows k * n / N, n
-   the list's length or --limit. */
+/* The images of a data set's list that get the MPRT (sanity_pick). */
 typedef struct {
     Dataset ds;
     int idx[PROTOCOL_MAX_SANITY], n;
@@ -101,11 +100,34 @@ static int open_list(Dataset *ds, int *n, const Opts *o, const StudyData *d) {
     return 0;
 }
 
+/* The first of the list's first n rows that is not taken and has label c
+   (any label when c < 0), or -1. */
+static int first_untaken(const Dataset *ds, int n, const char *taken, int c) {
+    for (int i = 0; i < n; i++)
+        if (!taken[i] && (c < 0 || ds->v[i].label == c)) return i;
+    return -1;
+}
+
+/* The MPRT's images: the classes in turn (class 0, 1, ..., K-1, 0, ...),
+   each time the class's first image in the list not yet taken, skipping a
+   class with none left; so N images cover min(N, K) classes, whatever the
+   list's order. Only the list's first n rows count (n: its length or
+   --limit). */
 static int sanity_pick(SanityPick *sp, const Opts *o, const StudyProtocol *p, const StudyData *d) {
     int n;
     if (open_list(&sp->ds, &n, o, d)) return 1;
-    sp->n = p->sanity_images < n ? p->sanity_images : n;
-    for (int k = 0; k < sp->n; k++) sp->idx[k] = (int)((long long)k * n / sp->n);
+    int want = p->sanity_images < n ? p->sanity_images : n, K = sp->ds.n_classes > 0 ? sp->ds.n_classes : 1;
+    char *taken = calloc((size_t)n + 1, 1);
+    if (!taken) { dataset_free(&sp->ds); return cli_error("out of memory"); }
+    sp->n = 0;
+    for (int c = 0, misses = 0; sp->n < want; c = (c + 1) % K) {
+        int i = first_untaken(&sp->ds, n, taken, sp->ds.n_classes > 0 && misses < K ? c : -1);
+        if (i < 0) { misses++; continue; }
+        misses = 0;
+        taken[i] = 1;
+        sp->idx[sp->n++] = i;
+    }
+    free(taken);
     return 0;
 }
 

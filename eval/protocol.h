@@ -10,8 +10,8 @@
      methods = ig:steps=25, xrai   as -M: methods with their parameters (spaces dropped)
      insdel = off                  insertion/deletion too (on|off, default off)
      sanity = 4                    MPRT (eval/mprt.h) of every method on 4
-                                   images of each data set, evenly spaced
-                                   through its list (default 0: none)
+                                   images of each data set, the classes
+                                   in turn (default 0: none)
      sanity_by = block             MPRT steps: block (default) or module
 
      [variant paper]               how maps are scored; every variant scores

@@ -50,7 +50,7 @@ a=$(tail -n +2 $p/results.csv | awk -F, '$5!="gradcam" {print $1,$5,$12}' | sort
 b=$(tail -n +2 $r/results.csv | awk -F, '$5!="gradcam" {print $1,$5,$12}' | sort)
 [ -n "$a" ] && [ "$a" = "$b" ] && pass "study: ig and random score the same maps in both variants (outside_mass equal)" \
   || fail "study same maps" "differ"
-# MPRT: list rows 0 and 2 (k * 4 / 2), 11 blocks of a resnet18 plus the original model
+# MPRT: list rows 0 and 2 (the first glioma, then the first meningioma), 11 blocks of a resnet18 plus the original model
 sd=$T/o/brain/sanity
 fin=$sd/sanity_final.csv
 [ -f $sd/0-Te-gl_0017/sanity.json ] && [ -f $sd/2-Te-me_0134/sanity.json ] && [ "$(wc -l <$sd/0-Te-gl_0017/sanity.csv)" -eq 13 ] &&
@@ -92,6 +92,14 @@ g1=$(ls "$T/r/brain/paper/gallery" | wc -l); g2=$(ls "$T/r/brain/ours/gallery" |
   && [ "$g1" -eq 6 ] && [ "$g2" -eq 6 ] \
   && pass "study: the variants run in rounds of 10 images (paper 1-10, ours 1-10, paper 11-12, ours 11-12), 24 rows and a gallery of 6 each" \
   || fail "study rounds" "rc $rc, gallery $g1 $g2, order '$order': $(tail -2 "$T/logr")"
+# ---- the MPRT's images: the classes in turn, each class's first image not yet taken
+# (list12 is sorted by class, 3 each: rows 0-2 glioma, 3-5 meningioma, 6-8 notumor, 9-11 pituitary)
+sed 's/^methods = .*/methods = random/; s/^sanity = .*/sanity = 5/; s/^list = .*/list = list12.csv/' "$T/p/t.study" >"$T/p/k.study"
+$S study "$T/p/k.study" -d tests/data/samples --threads 1 -o "$T/k" >"$T/logk" 2>&1; rc=$?
+picked=$(ls "$T/k/brain/sanity" 2>/dev/null | grep -o '^[0-9]*-' | tr -d - | sort -n | tr '\n' ' ')
+[ $rc -eq 0 ] && [ "$picked" = "0 1 3 6 9 " ] \
+  && pass "study: the MPRT's 5 images take the classes in turn (rows 0, 3, 6, 9, then 1) from a list sorted by class" \
+  || fail "study MPRT picks" "rc $rc, rows '$picked': $(tail -2 "$T/logk")"
 
 printf 'methods = ig\nsanity_by = layer\n' >"$T/p/bad.study"
 expect_error "study: a bad MPRT granularity is refused, naming the line" "line 2: sanity_by = layer: expected module or block" \

@@ -3,6 +3,8 @@
 
 Run after tools/train_brain.py, tools/train_cxr.py and tools/export_models.py:
     /usr/bin/python3 tools/write_model_cards.py
+After tools/localize_brain.sh, only the card's localisation section:
+    /usr/bin/python3 tools/write_model_cards.py --localization brain_resnet18
 Reads /tmp/salient-models/<name>.json (training: recipe, split, history, held-out
 metrics in float32) and <name>_f16.json (export: SHA-256, held-out metrics with the
 shipped F16 weights) and writes the model card next to the weights. Every number in
@@ -239,6 +241,25 @@ def card(name):
     print("wrote weights/%s.md" % name)
 
 
+def update_localization(name):
+    """Rewrite only the card's "Where the maps look" section, from the
+    localisation results in the repository (the training records that the
+    rest of the card comes from stay where training wrote them)."""
+    path = os.path.join(ROOT, "weights", name + ".md")
+    lines = open(path).read().split("\n")
+    start = next((i for i, l in enumerate(lines) if l == "## Where the maps look"), None)
+    end = next(i for i, l in enumerate(lines) if l == "## Known shortcuts and limits")
+    head = lines[:start if start is not None else end]
+    with open(path, "w") as f:
+        f.write("\n".join(head + localization_section(name) + lines[end:]))
+    print("wrote the localisation section of weights/%s.md" % name)
+
+
 if __name__ == "__main__":
-    for n in sys.argv[1:] or ["brain_resnet18", "cxr_densenet121"]:
-        card(n)
+    args = sys.argv[1:]
+    if args[:1] == ["--localization"]:
+        for n in args[1:] or ["brain_resnet18"]:
+            update_localization(n)
+    else:
+        for n in args or ["brain_resnet18", "cxr_densenet121"]:
+            card(n)

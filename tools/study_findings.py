@@ -3,6 +3,9 @@
 re-measured", written from a study's summary.json files, never by hand.
 
     /usr/bin/python3 tools/study_findings.py results/study > results/study/FINDINGS.md
+    /usr/bin/python3 tools/study_findings.py --readme README.md results/study
+      (the second rewrites the lines between README's two study_findings.py
+      markers)
 
 Reads OUT/<data>/<variant>/summary.json (salient study's outputs) and
 OUT/<data>/sanity/sanity_final.csv when present, and prints Markdown:
@@ -30,9 +33,11 @@ OUT/<data>/sanity/sanity_final.csv when present, and prints Markdown:
   made monotone). A curve that reaches a given y at a smaller x has the
   larger area.
 
-Uses only json, csv and statistics from the standard library.
+Uses only the standard library.
 """
+import contextlib
 import csv
+import io
 import json
 import os
 import statistics
@@ -98,7 +103,19 @@ def data_section(out, data):
     if not pap and not rec:
         return
     any_sm = pap or rec
-    print("### %s (%d images listed)\n" % (data, any_sm.get("images_listed", 0)))
+    n_done = min(sm["n_images"] for sm in (pap, rec) if sm)
+    print("### %s: %d of the %d listed images scored\n" % (data, n_done, any_sm.get("images_listed", 0)))
+    for name, sm in (("paper", pap), ("recommended", rec)):
+        sk = (sm or {}).get("skipped", {})
+        if sk.get("sic"):
+            print("- variant %s: PIC's rules left %s (SIC) and %s (AIC) of them; skipped because the "
+                  "prediction was below min_pred: %d / %d, the blurred image held no less information "
+                  "than the original: %d / %d, the blurred image kept the prediction: %d / %d." % (
+                      name, (sm["methods"].get("random", {}).get("sic") or {}).get("n", "-"),
+                      (sm["methods"].get("random", {}).get("aic") or {}).get("n", "-"),
+                      sk["sic"]["min_pred"], sk["aic"]["min_pred"], sk["sic"]["blurred_info"],
+                      sk["aic"]["blurred_info"], sk["sic"]["blurred_pred"], sk["aic"]["blurred_pred"]))
+    print()
     print("| method | SIC paper | SIC as the paper ran it: median curve (median AUC) | "
           "SIC recommended: mean [95% CI] | AIC paper | AIC as the paper ran it | AIC recommended | n (paper / rec.) |")
     print("|---|---|---|---|---|---|---|---|")
@@ -193,13 +210,44 @@ def evidence_section(out, data):
         print()
 
 
-def main():
-    if len(sys.argv) != 2:
-        sys.exit("usage: study_findings.py STUDY_OUT")
-    out = sys.argv[1]
-    for data in sorted(d for d in os.listdir(out) if os.path.isdir(os.path.join(out, d)) and not d.startswith(".")):
+def protocol_data(out):
+    """The data sets the study's protocol names, in its order."""
+    path = os.path.join(out, "protocol.study")
+    if not os.path.exists(path):
+        return []
+    return [l.strip()[len("[data "):-1].strip() for l in open(path) if l.strip().startswith("[data ")]
+
+
+def findings(out):
+    done = sorted(d for d in os.listdir(out) if os.path.isdir(os.path.join(out, d)) and not d.startswith("."))
+    for data in protocol_data(out) + [d for d in done if d not in protocol_data(out)]:
+        if data not in done:
+            print("### %s: not yet run\n" % data)
+            continue
         data_section(out, data)
         evidence_section(out, data)
+
+
+BEGIN, END = "<!-- study_findings.py: begin -->", "<!-- study_findings.py: end -->"
+
+
+def main():
+    args = sys.argv[1:]
+    if len(args) == 3 and args[0] == "--readme":
+        readme, out = args[1], args[2]
+        text = open(readme).read()
+        if text.count(BEGIN) != 1 or text.count(END) != 1:
+            sys.exit("%s: expected one '%s' and one '%s' line" % (readme, BEGIN, END))
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf):
+            findings(out)
+        head, rest = text.split(BEGIN)
+        with open(readme, "w") as f:
+            f.write(head + BEGIN + "\n" + buf.getvalue() + END + rest.split(END, 1)[1])
+        return
+    if len(args) != 1:
+        sys.exit("usage: study_findings.py STUDY_OUT  |  study_findings.py --readme README.md STUDY_OUT")
+    findings(args[0])
 
 
 if __name__ == "__main__":

@@ -97,6 +97,28 @@ def versus_random(sm, metric):
     return out
 
 
+def smallest_holm_p(sm, metric):
+    """The smallest Holm-adjusted p-value the pairwise tests of metric could
+    reach: an exact two-sided Wilcoxon test on n pairs cannot go below
+    2 / 2^n, and Holm multiplies the smallest p by the number of tests."""
+    pairs = [p for p in sm.get("pairwise", []) if p["metric"] == metric]
+    n = max((p["n"] for p in pairs), default=0)
+    return (len(pairs) * 2.0 / 2 ** n if n else 1.0), n, len(pairs)
+
+
+def tests_line(sm, metric):
+    least, n, m = smallest_holm_p(sm, metric)
+    fr = sm.get("friedman", {}).get(metric, {})
+    if least >= 0.05:
+        return ("too few images for a test: with at most %d images per pair, no Holm-adjusted p-value "
+                "over the %d pairs can go below %.2g; Friedman over %s images." % (
+                    n, m, min(1.0, least), fr.get("n", 0)))
+    vs = versus_random(sm, metric)
+    return "%s; Friedman chi2 = %s, p = %s over %s images." % (
+        "; ".join(vs) if vs else "no method differs from random after Holm",
+        f3(fr.get("statistic")), "%.2g" % fr["p"] if fr.get("p") is not None else "-", fr.get("n", "-"))
+
+
 def data_section(out, data):
     pap = load(os.path.join(out, data, "paper", "summary.json"))
     rec = load(os.path.join(out, data, "recommended", "summary.json"))
@@ -135,11 +157,7 @@ def data_section(out, data):
         if not sm:
             continue
         for metric in ("sic", "aic"):
-            vs = versus_random(sm, metric)
-            fr = sm.get("friedman", {}).get(metric, {})
-            print("- %s, %s: %s; Friedman chi2 = %s, p = %s over %s images." % (
-                name, metric.upper(), "; ".join(vs) if vs else "no method differs from random after Holm",
-                f3(fr.get("statistic")), "%.2g" % fr["p"] if fr.get("p") is not None else "-", fr.get("n", "-")))
+            print("- %s, %s: %s" % (name, metric.upper(), tests_line(sm, metric)))
     san = os.path.join(out, data, "sanity", "sanity_final.csv")
     if os.path.exists(san):
         rows = list(csv.DictReader(open(san)))

@@ -110,9 +110,9 @@ def tests_line(sm, metric):
     least, n, m = smallest_holm_p(sm, metric)
     fr = sm.get("friedman", {}).get(metric, {})
     if least >= 0.05:
-        return ("too few images for a test: with at most %d images per pair, no Holm-adjusted p-value "
-                "over the %d pairs can go below %.2g; Friedman over %s images." % (
-                    n, m, min(1.0, least), fr.get("n", 0)))
+        return ("too few images for a test: with %d image(s) per pair at most, no Holm-adjusted "
+                "p-value over the %d pairs can go below %.2g (Friedman: %s image(s) scored by every "
+                "method)." % (n, m, min(1.0, least), fr.get("n", 0)))
     vs = versus_random(sm, metric)
     return "%s; Friedman chi2 = %s, p = %s over %s images." % (
         "; ".join(vs) if vs else "no method differs from random after Holm",

@@ -96,8 +96,7 @@ def cxr_list(data):
         for r in held:
             if r["label"] == c:
                 patients.setdefault(r["patient_id"], []).append(r["path"])
-        one = sorted(min(paths, key=key) for paths in patients.values())
-        by_class[c] = sorted(one, key=key)[:want[c]]
+        by_class[c] = sorted((min(paths, key=key) for paths in patients.values()), key=key)[:want[c]]
         print("cxr %s: %d held-out images of %d patients, %d taken" % (c, counts[c], len(patients), want[c]))
     label = {p: c for c in classes for p in by_class[c]}
     return [(p, label[p]) for p in interleave(by_class, classes)]

@@ -99,11 +99,13 @@ def versus_random(sm, metric):
 
 def smallest_holm_p(sm, metric):
     """The smallest Holm-adjusted p-value the pairwise tests of metric could
-    reach: an exact two-sided Wilcoxon test on n pairs cannot go below
-    2 / 2^n, and Holm multiplies the smallest p by the number of tests."""
-    pairs = [p for p in sm.get("pairwise", []) if p["metric"] == metric]
+    reach, by the rule of eval/summary.c's eval_min_holm_p (which the report
+    uses): an exact two-sided Wilcoxon test on n pairs cannot go below
+    2 / 2^n, and Holm multiplies the smallest p by the number of pairs
+    tested (those with a p-value). 1.0 when nothing was tested."""
+    pairs = [p for p in sm.get("pairwise", []) if p["metric"] == metric and p.get("p") is not None]
     n = max((p["n"] for p in pairs), default=0)
-    return (len(pairs) * 2.0 / 2 ** n if n else 1.0), n, len(pairs)
+    return (min(1.0, len(pairs) * 2.0 / 2 ** n) if n else 1.0), n, len(pairs)
 
 
 def tests_line(sm, metric):
@@ -112,7 +114,7 @@ def tests_line(sm, metric):
     if least >= 0.05:
         return ("too few images for a test: with %d image(s) per pair at most, no Holm-adjusted "
                 "p-value over the %d pairs can go below %.2g (Friedman: %s image(s) scored by every "
-                "method)." % (n, m, min(1.0, least), fr.get("n", 0)))
+                "method)." % (n, m, least, fr.get("n", 0)))
     vs = versus_random(sm, metric)
     return "%s; Friedman chi2 = %s, p = %s over %s images." % (
         "; ".join(vs) if vs else "no method differs from random after Holm",

@@ -440,6 +440,18 @@ static void write_friedman(JsonWriter *w, const EvalSummary *s) {
     jw_object_end(w);
 }
 
+/* The smallest Holm-adjusted p each metric's pairwise tests could reach
+   (eval_min_holm_p): at or above 0.05 no test can separate two methods. */
+static void write_holm_floor(JsonWriter *w, const EvalSummary *s) {
+    jw_key(w, "smallest_holm_p");
+    jw_object_begin(w);
+    for (int m = 0; m < EM_COUNT; m++) {
+        if (eval_metric_needs_mask((EvalMetric)m) && !s->has_masks) continue;
+        jw_kv_number(w, eval_metric_names[m], eval_min_holm_p(s, (EvalMetric)m));
+    }
+    jw_object_end(w);
+}
+
 static void write_skips(JsonWriter *w, const EvalSummary *s) {
     jw_key(w, "skipped");
     jw_object_begin(w);
@@ -513,6 +525,12 @@ int eval_summary_write_json(const EvalSummary *s, const JsonValue *run, const ch
     jw_kv_int(&w, "bootstrap_resamples", s->resamples);
     jw_kv_string(&w, "pairwise", "scipy.stats.wilcoxon defaults (two-sided, zero_method wilcox), Holm within each metric");
     jw_kv_string(&w, "friedman", "scipy.stats.friedmanchisquare over images where every method has a value");
+    write_holm_floor(&w, s);
+    jw_kv_string(&w, "smallest_holm_p_rule",
+                 "per metric, the smallest Holm-adjusted p its pairwise tests could reach: the pairs with a p-value "
+                 "times 2/2^n, n the most images of any pair, capped at 1 (an exact two-sided Wilcoxon test on n "
+                 "pairs cannot go below 2/2^n); at or above 0.05 the images are too few for any test; null when "
+                 "nothing was tested");
     jw_kv_string(&w, "curves", "point-wise mean and median of per-image 1001-point PIC curves, trapezoid AUC");
     jw_kv_string(&w, "outside", "share of the map's positive mass outside the head or body, the foreground found by a "
                                 "smoothed intensity threshold (eval/localize.h); lower is better, as for deletion");

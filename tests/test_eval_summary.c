@@ -416,8 +416,11 @@ int main(void) {
               json_len(json_get(js, "pairwise")) == (size_t)s.n_pairs && json_get(json_get(js, "friedman"), "energy") &&
               json_get(json_get(js, "friedman"), "outside") &&
               json_type(json_get(json_get(json_get(js, "methods"), "alpha"), "outside")) == JSON_OBJECT &&
-              json_len(json_get(json_get(js, "model"), "confusion")) == 3,
-          "summary.json parses with methods (outside included), pairwise, friedman and model.confusion", "%s", err);
+              json_len(json_get(json_get(js, "model"), "confusion")) == 3 &&
+              json_number(json_get(json_get(json_get(js, "statistics"), "smallest_holm_p"), "sic")) ==
+                  eval_min_holm_p(&s, EM_SIC),
+          "summary.json parses with methods (outside included), pairwise, friedman, model.confusion and the smallest "
+          "reachable Holm p", "%s", err);
     json_free(js); free(jb); remove(jp);
     char od[] = "/tmp/salient_test_outputs_XXXXXX", op[600];
     wrote_n = 0;

@@ -99,18 +99,24 @@ def versus_random(sm, metric):
 
 def smallest_holm_p(sm, metric):
     """The smallest Holm-adjusted p-value the pairwise tests of metric could
-    reach, by the rule of eval/summary.c's eval_min_holm_p (which the report
-    uses): an exact two-sided Wilcoxon test on n pairs cannot go below
-    2 / 2^n, and Holm multiplies the smallest p by the number of pairs
-    tested (those with a p-value). 1.0 when nothing was tested."""
+    reach, as salient wrote it (summary.json statistics.smallest_holm_p, from
+    eval/summary.c's eval_min_holm_p), with the most images of any pair and
+    the number of pairs with a p-value, for the wording."""
+    floors = sm.get("statistics", {}).get("smallest_holm_p")
+    if floors is None:
+        sys.exit("study_findings.py: a summary.json without statistics.smallest_holm_p: "
+                 "run the study command again to rewrite its summaries")
     pairs = [p for p in sm.get("pairwise", []) if p["metric"] == metric and p.get("p") is not None]
     n = max((p["n"] for p in pairs), default=0)
-    return (min(1.0, len(pairs) * 2.0 / 2 ** n) if n else 1.0), n, len(pairs)
+    least = floors.get(metric)
+    return (1.0 if least is None else least), n, len(pairs)
 
 
 def tests_line(sm, metric):
     least, n, m = smallest_holm_p(sm, metric)
     fr = sm.get("friedman", {}).get(metric, {})
+    if m == 0:
+        return "nothing to test: no two methods have a score on the same image."
     if least >= 0.05:
         return ("too few images for a test: with %d image(s) per pair at most, no Holm-adjusted "
                 "p-value over the %d pairs can go below %.2g (Friedman: %s image(s) scored by every "

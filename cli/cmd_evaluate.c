@@ -97,11 +97,12 @@ static int write_run_json(const Eval *E, const Dataset *d, int n_listed, const c
 
 /* ---------------- summary (shared by evaluate and merge) ---------------- */
 
-static int summarise_outdir(const char *outdir, const JsonValue *run) {
+/* images (NULL: every row) as eval_summarize_outdir takes them. */
+static int summarise_outdir(const char *outdir, const JsonValue *run, const char *const *images, int n_images) {
     char err[600];
     EvalSummary s;
     int dropped;
-    int rc = eval_summarize_outdir(&s, outdir, run, &dropped, err, sizeof err);
+    int rc = eval_summarize_outdir(&s, outdir, run, images, n_images, &dropped, err, sizeof err);
     if (dropped) fprintf(stderr, "salient: note: %d incomplete last record(s) dropped\n", dropped);
     if (rc) return cli_error("%s", err);
     int failed = report_write_outputs(&s, run, outdir, manifest_add_output, err, sizeof err) ? cli_error("%s", err) : 0;
@@ -305,6 +306,18 @@ static int open_outputs(Eval *E, const Dataset *d, int n_listed, Sink *k) {
     return 0;
 }
 
+/* The summary of this call's images only: the folder may hold rows of
+   others (an interrupted later study round, an earlier run with a larger
+   --limit), which stay in results.csv for a later call. */
+static int summarise_run(const Eval *E, const Dataset *d, const int *take, int n_mine, const JsonValue *run) {
+    const char **names = malloc(sizeof *names * (size_t)(n_mine + 1));
+    if (!names) return cli_error("out of memory");
+    for (int q = 0; q < n_mine; q++) names[q] = d->v[take[q]].name;
+    int rc = summarise_outdir(E->outdir, run, names, n_mine);
+    free(names);
+    return rc;
+}
+
 int cmd_evaluate(const Opts *o) {
     Eval E;
     if (parse_settings(&E, o)) return 1;
@@ -380,7 +393,7 @@ int cmd_evaluate(const Opts *o) {
         path_in(jp, sizeof jp, E.outdir, "run.json");
         JsonValue *run = json_read_file(jp, (size_t)64 << 20, err, sizeof err);
         if (!run) rc = cli_error("%s", err);
-        else if (summarise_outdir(E.outdir, run)) rc = 1;
+        else if (summarise_run(&E, &d, take, n_mine, run)) rc = 1;
         json_free(run);
     }
     if (k.fres) fclose(k.fres);
@@ -446,7 +459,7 @@ int cmd_merge(const Opts *o) {
         for (int q = 0; q < n; q++) total += parts[q].rows.n;
         fprintf(stderr, "salient: merged %d rows from %d folder%s into %s\n", total, n, n == 1 ? "" : "s", o->outdir);
         if (!rc) eval_merge_gallery(parts, n, o->outdir, manifest_add_output);
-        if (!rc && summarise_outdir(o->outdir, run)) rc = 1;
+        if (!rc && summarise_outdir(o->outdir, run, NULL, 0)) rc = 1;
     }
     json_free(run);
     for (int q = 0; q < n; q++) eval_part_free(&parts[q]);

@@ -665,8 +665,24 @@ void eval_summary_findings(const EvalSummary *s, char *buf, size_t n) {
     for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++) findings_metric(s, ms[i], r, buf, n, &L);
 }
 
-int eval_summarize_outdir(EvalSummary *s, const char *outdir, const JsonValue *run, int *dropped, char *err,
-                          size_t errlen) {
+/* Drops from rows every row whose image is not one of images[n]. 0 or -1 (out of memory). */
+static int keep_images(EvalRows *rows, const char *const *images, int n) {
+    EvalRows kept;
+    results_init(&kept);
+    for (int i = 0; i < rows->n; i++) {
+        int in = 0;
+        for (int k = 0; k < n && !in; k++) in = !strcmp(rows->v[i].image, images[k]);
+        if (in && results_add(&kept, &rows->v[i])) { results_free(&kept); return -1; }
+    }
+    kept.dropped_partial = rows->dropped_partial;
+    kept.legacy_files = rows->legacy_files;
+    results_free(rows);
+    *rows = kept;
+    return 0;
+}
+
+int eval_summarize_outdir(EvalSummary *s, const char *outdir, const JsonValue *run, const char *const *images,
+                          int n_images, int *dropped, char *err, size_t errlen) {
     char rp[2300], cp[2300];
     snprintf(rp, sizeof rp, "%s/results.csv", outdir);
     snprintf(cp, sizeof cp, "%s/curves_images.csv", outdir);
@@ -675,6 +691,10 @@ int eval_summarize_outdir(EvalSummary *s, const char *outdir, const JsonValue *r
     *dropped = 0;
     if (results_load(&rows, rp, cp, err, errlen)) { results_free(&rows); return -1; }
     *dropped = rows.dropped_partial;
+    if (images && keep_images(&rows, images, n_images)) {
+        results_free(&rows);
+        return err_fail(err, errlen, "summary: out of memory");
+    }
     const JsonValue *ml = json_get(run, "methods");
     int nm = (int)json_len(ml);
     const char **names = calloc(nm + 1, sizeof *names);

@@ -121,10 +121,13 @@ int eval_summarize(EvalSummary *s, const EvalRows *rows, const char *const *meth
 void eval_summary_free(EvalSummary *s);
 /* The summary of an evaluate output folder: OUTDIR/results.csv and
    curves_images.csv read back, the methods, min_pred, seed and classes
-   from its run.json (run). *dropped gets the incomplete last records
-   dropped. 0, or -1 with the reader's message or "summary: <reason>" in err. */
-int eval_summarize_outdir(EvalSummary *s, const char *outdir, const JsonValue *run, int *dropped, char *err,
-                          size_t errlen);
+   from its run.json (run). images (n_images names), when not NULL, keeps
+   only the rows of those images: a run summarises its own images even
+   where the folder holds rows of others (an interrupted later round). *dropped gets
+   the incomplete last records dropped. 0, or -1 with the reader's message
+   or "summary: <reason>" in err. */
+int eval_summarize_outdir(EvalSummary *s, const char *outdir, const JsonValue *run, const char *const *images,
+                          int n_images, int *dropped, char *err, size_t errlen);
 int eval_method_index(const EvalSummary *s, const char *name); /* -1 if absent */
 
 /* seed of the bootstrap of one (method, metric): eng_rng_split(seed, FNV-1a of "method/metric"). */

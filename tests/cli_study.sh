@@ -6,7 +6,8 @@
 # rule are computed again); a second run resumes without computing; two
 # shards merged equal the unsharded run; the MPRT of every method runs on
 # two of the images, block by block, is summarised, resumes and merges; a
-# bad protocol names its line.
+# round resumed after an interruption summarises its own images; a bad
+# protocol names its line.
 . tests/lib_cli.sh
 $B/tests/tool_mkmodel resnet18 1 4 3 F32 "$T/m.st" '"input_size":"32","labels":"glioma,meningioma,notumor,pituitary"' >/dev/null
 mkdir -p "$T/p"
@@ -92,6 +93,18 @@ g1=$(ls "$T/r/brain/paper/gallery" | wc -l); g2=$(ls "$T/r/brain/ours/gallery" |
   && [ "$g1" -eq 6 ] && [ "$g2" -eq 6 ] \
   && pass "study: the variants run in rounds of 10 images (paper 1-10, ours 1-10, paper 11-12, ours 11-12), 24 rows and a gallery of 6 each" \
   || fail "study rounds" "rc $rc, gallery $g1 $g2, order '$order': $(tail -2 "$T/logr")"
+# ---- a round summarises its own images: a study stopped after "paper" ran
+# images 11-12 but before "ours" did; run again, round 1 (images 1-10) must
+# summarise 10 images in both variants although paper's folder holds 12
+cp -r "$T/r" "$T/ri"
+for f in results.csv curves_images.csv; do
+  for l in $(tail -2 "$T/p/list12.csv" | cut -d, -f1); do grep -v "^$l," "$T/ri/brain/ours/$f" >"$T/tmp.csv"; mv "$T/tmp.csv" "$T/ri/brain/ours/$f"; done
+done
+$S study "$T/p/r.study" -d tests/data/samples --threads 1 -o "$T/ri" >"$T/logi" 2>"$T/logi.err"; rc=$?
+counts=$(grep -o 'on [0-9]* images;' "$T/logi" | tr -dc '0-9 \n' | tr -s ' \n' ' ')
+[ $rc -eq 0 ] && [ "$counts" = " 10 10 12 12 " ] && [ "$(rows "$T/ri/brain/ours/results.csv")" -eq 24 ] \
+  && pass "study: resumed after an interrupted round, round 1 summarises its own 10 images in both variants (10 10 12 12)" \
+  || fail "study round summary" "rc $rc, images summarised '$counts': $(tail -2 "$T/logi.err")"
 # ---- the MPRT's images: the classes in turn, each class's first image not yet taken
 # (list12 is sorted by class, 3 each: rows 0-2 glioma, 3-5 meningioma, 6-8 notumor, 9-11 pituitary)
 sed 's/^methods = .*/methods = random/; s/^sanity = .*/sanity = 5/; s/^list = .*/list = list12.csv/' "$T/p/t.study" >"$T/p/k.study"

@@ -125,12 +125,19 @@ static void test_parts(void) {
           "merged run.json: methods ig, random, xrai; shard null; merged_from with row counts; settings copied", "%zu methods", json_len(ml));
     EvalSummary s;
     int dropped = -1;
-    int rc = eval_summarize_outdir(&s, out, run, &dropped, err, sizeof err);
+    int rc = eval_summarize_outdir(&s, out, run, NULL, 0, &dropped, err, sizeof err);
     int j = rc ? -1 : eval_method_index(&s, "ig");
     CHECK(!rc && dropped == 0 && s.n_methods == 3 && j == 0 && s.m[j].stat[EM_SIC].n == 4 && fabs(s.m[j].stat[EM_SIC].mean - 0.15) < 1e-12,
           "summary of the merged folder: ig's SIC mean of (0, 0.1, 0.2, 0.3) over 4 images", "%s", err);
     if (!rc) eval_summary_free(&s);
-    CHECK(eval_summarize_outdir(&s, dir, run, &dropped, err, sizeof err) == -1 && strstr(err, "results.csv"),
+    const char *two[] = {"img_03.png", "img_01.png"};
+    rc = eval_summarize_outdir(&s, out, run, two, 2, &dropped, err, sizeof err);
+    j = rc ? -1 : eval_method_index(&s, "ig");
+    CHECK(!rc && s.n_images == 2 && j == 0 && s.m[j].stat[EM_SIC].n == 2 && fabs(s.m[j].stat[EM_SIC].mean - 0.2) < 1e-12,
+          "summary of two named images of the folder (a study round): ig's SIC mean of (0.1, 0.3) over 2 images",
+          "rc %d, %d images: %s", rc, rc ? -1 : s.n_images, err);
+    if (!rc) eval_summary_free(&s);
+    CHECK(eval_summarize_outdir(&s, dir, run, NULL, 0, &dropped, err, sizeof err) == -1 && strstr(err, "results.csv"),
           "summary of a folder without results.csv: an error naming it", "'%s'", err);
     json_free(run);
     eval_part_free(&parts[0]); eval_part_free(&parts[1]);

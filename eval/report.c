@@ -172,6 +172,28 @@ static void metric_table(FILE *f, const EvalSummary *s, int m) {
     baseline_note(f, s, (EvalMetric)m);
 }
 
+/* Some method has a value of metric m on some image. */
+static int metric_scored(const EvalSummary *s, int m) {
+    for (int j = 0; j < s->n_methods; j++)
+        if (s->m[j].stat[m].n > 0) return 1;
+    return 0;
+}
+
+/* The PIC and insertion/deletion tables of the metrics that were scored,
+   then one line naming those that were not (turned off, or every image
+   skipped), instead of tables of empty cells. */
+static void score_tables(FILE *f, const EvalSummary *s) {
+    char none[128] = "";
+    for (int m = EM_SIC; m <= EM_DELETION; m++) {
+        if (metric_scored(s, m)) { metric_table(f, s, m); continue; }
+        size_t L = strlen(none);
+        snprintf(none + L, sizeof none - L, "%s%s", L ? ", " : "", eval_metric_names[m]);
+    }
+    if (none[0])
+        fprintf(f, "<p class=\"note\">No values, so no table: %s (turned off for this run, or every image was "
+                   "skipped; the skips are listed below).</p>\n", none);
+}
+
 /* The mass outside the head/body (every image), then the mask metrics when
    some image has a lesion mask. */
 static void localisation_tables(FILE *f, const EvalSummary *s) {
@@ -228,7 +250,7 @@ static void friedman_table(FILE *f, const EvalSummary *s) {
     for (int j = 0; j < s->n_methods; j++) { fputs("<th>", f); html_esc(f, s->m[j].name); fputs("</th>", f); }
     fputs("<th>note</th></tr>\n", f);
     for (int m = 0; m < EM_COUNT; m++) {
-        if (eval_metric_needs_mask((EvalMetric)m) && !s->has_masks) continue;
+        if ((eval_metric_needs_mask((EvalMetric)m) && !s->has_masks) || !metric_scored(s, m)) continue;
         const EvalFriedman *fr = &s->friedman[m];
         fprintf(f, "<tr><td>%s</td><td>", eval_metric_names[m]);
         num(f, fr->statistic, 3);
@@ -450,7 +472,7 @@ int report_write_html(const char *path, const EvalSummary *s, const JsonValue *r
         for (int st = 0; st < 2; st++) svg_curves(f, s, kind, st);
     fputs("</div>\n<h2>Scores per method</h2>\n<p class=\"note\">Per-image AUCs summarised over the images where the "
           "method has a value; 95% CI: percentile bootstrap of the mean. The best mean is in bold.</p>\n", f);
-    for (int m = EM_SIC; m <= EM_DELETION; m++) metric_table(f, s, m);
+    score_tables(f, s);
     localisation_tables(f, s);
     fputs("<h3>Time</h3>\n<table><tr><th>method</th><th>mean seconds per image (map and its metrics)</th></tr>\n", f);
     for (int j = 0; j < s->n_methods; j++) {

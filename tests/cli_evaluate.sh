@@ -167,6 +167,11 @@ cells=$(tail -n +2 "$T/np/results.csv" | awk -F, '$6 != "" || $7 != "" || $13 !=
 [ $rc -eq 0 ] && [ "$cells" = "6 0" ] && tr -d ' \n' <"$T/np/run.json" | grep -q '"pic":false' \
   && pass "--no-pic: 6 rows without SIC/AIC, nothing failed, outside_mass for gradient and random (the untrained model's Grad-CAM has no positive mass), run.json says pic false" \
   || fail "--no-pic" "rc $rc, rows/bad: $cells: $(tail -2 "$T/err")"
+R=$T/np/report.html
+! grep -q '<h3>SIC AUC' "$R" && ! grep -q '<h3>Deletion AUC' "$R" && grep -q 'No values, so no table: sic, aic, insertion, deletion' "$R" &&
+  grep -q '<h3>Mass outside the head/body' "$R" && ! grep -q '<tr><td>sic</td>' "$R" && grep -q '<tr><td>outside</td>' "$R" \
+  && pass "--no-pic report: no empty tables for SIC, AIC, insertion, deletion, one line naming them; outside's table and Friedman row kept" \
+  || fail "--no-pic report" "$(grep -o 'No values[^<]*' "$R")"
 $S evaluate $ARGS --no-insdel -d "$T/np.csv" --labels "$T/labels.txt" -o "$T/np" --resume >/dev/null 2>"$T/err"; rc=$?
 [ $rc -ne 0 ] && grep -q "setting 'pic' differs" "$T/err" && pass "--resume of a --no-pic run with PIC on: refused, naming the setting" \
   || fail "--no-pic resume" "rc $rc: $(tail -2 "$T/err")"

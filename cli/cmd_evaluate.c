@@ -307,8 +307,8 @@ static int open_outputs(Eval *E, const Dataset *d, int n_listed, Sink *k) {
 }
 
 /* The summary of this call's images only: the folder may hold rows of
-   others (an interrupted later study round, an earlier run with a larger
-   --limit), which stay in results.csv for a later call. */
+   others (left by an interrupted later study round), which stay in
+   results.csv for the call that owns them. */
 static int summarise_run(const Eval *E, const Dataset *d, const int *take, int n_mine, const JsonValue *run) {
     const char **names = malloc(sizeof *names * (size_t)(n_mine + 1));
     if (!names) return cli_error("out of memory");

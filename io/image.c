@@ -20,14 +20,14 @@
    gigantic buffer. Its own code is compiled without our warnings.
    PGM/PPM are decoded here instead: stb_image 2.27 reads 16-bit PNM
    samples in the wrong byte order, ignores maxval and returns
-   uninitialised memory for a truncated raster. */
+   uninitialised memory for a truncated raster. stb_image_write's
+   implementation is in io/stb_write.c. */
 #define STBI_MAX_DIMENSIONS IMAGE_MAX_DIM
 #define STBI_ONLY_PNG
 #define STBI_ONLY_JPEG
 #define STBI_ONLY_BMP
 #define STBI_ONLY_TGA
 #define STB_IMAGE_IMPLEMENTATION
-#define STB_IMAGE_WRITE_IMPLEMENTATION
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wshadow"
 #pragma GCC diagnostic ignored "-Wsign-compare"

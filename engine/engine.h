@@ -89,10 +89,15 @@ typedef struct EngModel EngModel;
 /* Model graphs. depth: 18,34,50,101,152 (resnet) or 121,161,169,201 (densenet).
    Return NULL for an unknown depth or a bad channel/class count. */
 EngModel *eng_resnet(int depth, int in_channels, int n_classes);
+/* The same ResNet with output stride 16 or 32 (32 is torchvision's). At 16,
+   layer4's first block does not downsample (stride 1 in its 3x3 conv and its
+   downsample conv; the parameters are unchanged), so the last block's map is
+   14x14 at 224 px instead of 7x7. Its arch is "resnet18-os16". */
+EngModel *eng_resnet_os(int depth, int in_channels, int n_classes, int output_stride);
 EngModel *eng_densenet(int depth, int in_channels, int n_classes);
 void eng_model_free(EngModel *m);
 
-const char *eng_model_arch(const EngModel *m);   /* "resnet50", ... */
+const char *eng_model_arch(const EngModel *m);   /* "resnet50", "resnet18-os16", ... */
 /* A new model of the same architecture with a copy of m's parameters; NULL on error. */
 EngModel *eng_model_clone(const EngModel *m);
 int eng_model_in_channels(const EngModel *m);

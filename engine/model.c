@@ -165,13 +165,21 @@ static int resnet_block(EngModel *m, const char *p, int x, int planes, int strid
 }
 
 EngModel *eng_resnet(int depth, int in_channels, int n_classes) {
+    return eng_resnet_os(depth, in_channels, n_classes, 32);
+}
+
+EngModel *eng_resnet_os(int depth, int in_channels, int n_classes, int output_stride) {
     static const int cfg[5][5] = {{18, 2, 2, 2, 2}, {34, 3, 4, 6, 3}, {50, 3, 4, 6, 3},
                                   {101, 3, 4, 23, 3}, {152, 3, 8, 36, 3}};
     int ci = -1;
     for (int i = 0; i < 5; i++) if (cfg[i][0] == depth) ci = i;
     if (ci < 0) { eng_set_error("unknown resnet depth %d (18, 34, 50, 101, 152)", depth); return NULL; }
+    if (output_stride != 32 && output_stride != 16) {
+        eng_set_error("resnet output stride must be 32 or 16, not %d", output_stride);
+        return NULL;
+    }
     char arch[32];
-    snprintf(arch, sizeof arch, "resnet%d", depth);
+    snprintf(arch, sizeof arch, output_stride == 32 ? "resnet%d" : "resnet%d-os16", depth);
     EngModel *m = model_new(arch, in_channels, n_classes);
     if (!m) return NULL;
     int bottleneck = depth >= 50;
@@ -184,7 +192,8 @@ EngModel *eng_resnet(int depth, int in_channels, int n_classes) {
         snprintf(lp, sizeof lp, "layer%d", L + 1);
         for (int b = 0; b < cfg[ci][L + 1]; b++) {
             snprintf(bp, sizeof bp, "%s.%d", lp, b);
-            x = resnet_block(m, bp, x, 64 << L, (L > 0 && b == 0) ? 2 : 1, bottleneck);
+            int downsamples = L > 0 && b == 0 && !(L == 3 && output_stride == 16);
+            x = resnet_block(m, bp, x, 64 << L, downsamples ? 2 : 1, bottleneck);
         }
         add_alias(m, lp, x);
     }
@@ -283,7 +292,8 @@ const char *eng_model_arch(const EngModel *m) { return m->arch; }
 EngModel *eng_model_clone(const EngModel *m) {
     int depth = 0;
     EngModel *c = NULL;
-    if (sscanf(m->arch, "resnet%d", &depth) == 1) c = eng_resnet(depth, m->in_channels, m->n_classes);
+    if (sscanf(m->arch, "resnet%d", &depth) == 1)
+        c = eng_resnet_os(depth, m->in_channels, m->n_classes, strstr(m->arch, "-os16") ? 16 : 32);
     else if (sscanf(m->arch, "densenet%d", &depth) == 1) c = eng_densenet(depth, m->in_channels, m->n_classes);
     else eng_set_error("cannot clone architecture '%s'", m->arch);
     if (!c) return NULL;

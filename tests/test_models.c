@@ -42,14 +42,17 @@ typedef struct {
     int in_ch, classes, K;
     uint64_t seed;
     const char *layers[2];
+    const char *meta;  /* extra __metadata__ entries, or NULL */
 } Case;
 
 static const Case cases[] = {
-    {"resnet18_c1k10", "resnet18", "F32", 1, 10, 3, 1, {"layer3", "layer4.1.conv2"}},
-    {"resnet50_c3k1000_f16", "resnet50", "F16", 3, 1000, 417, 2, {"layer4", "layer2.0.downsample.0"}},
-    {"densenet121_c3k5", "densenet121", "F32", 3, 5, 2, 3, {"features.denseblock3", "features.norm5"}},
+    {"resnet18_c1k10", "resnet18", "F32", 1, 10, 3, 1, {"layer3", "layer4.1.conv2"}, NULL},
+    {"resnet50_c3k1000_f16", "resnet50", "F16", 3, 1000, 417, 2, {"layer4", "layer2.0.downsample.0"}, NULL},
+    {"densenet121_c3k5", "densenet121", "F32", 3, 5, 2, 3, {"features.denseblock3", "features.norm5"}, NULL},
     /* 112x112: layer1 (28x28) runs Winograd convolutions both ways */
-    {"resnet18_c1k10_112", "resnet18", "F32", 1, 10, 5, 4, {"layer3", "layer4"}},
+    {"resnet18_c1k10_112", "resnet18", "F32", 1, 10, 5, 4, {"layer3", "layer4"}, NULL},
+    /* output stride 16 (layer4 without stride), named by the file's metadata */
+    {"resnet18_os16_c1k4", "resnet18-os16", "F32", 1, 4, 2, 6, {"layer4.0", "layer4"}, "\"output_stride\":\"16\""},
 };
 
 static float *load_golden(const char *dir, const char *file, NpyArray *a) {
@@ -100,7 +103,9 @@ static EngModel *make_and_load(const Case *c) {
             for (size_t k = 0; k < p->numel; k++) p->data[k] = detweights_round_f16(p->data[k]);
         }
     snprintf(path, sizeof path, "/tmp/salient_test_%s_%d.safetensors", c->name, (int)getpid());
-    if (stw_write_model(path, gen, c->dtype, "\"input_size\":\"64\"")) { printf("FAIL %s write\n", c->name); return NULL; }
+    char meta[256];
+    snprintf(meta, sizeof meta, "\"input_size\":\"64\"%s%s", c->meta ? "," : "", c->meta ? c->meta : "");
+    if (stw_write_model(path, gen, c->dtype, meta)) { printf("FAIL %s write\n", c->name); return NULL; }
     WeightsInfo info;
     EngModel *m = weights_load(path, NULL, &info, err, sizeof err);
     unlink(path);
@@ -258,7 +263,7 @@ static void run_case(const Case *c) {
        kinks between the midpoints (measured: 0.28% here); the bar is 1%.
        A wrong backward op (a missed term, a wrong padding) moves the
        integral by far more than the forward secant. */
-    if (!strcmp(c->arch, "resnet18") && H <= 64) {
+    if (!strncmp(c->arch, "resnet18", 8) && H <= 64) {
         EngRng r;
         eng_rng_seed(&r, 7);
         enum { S = 64 };
@@ -375,10 +380,56 @@ static void test_bf16_and_errors(void) {
     eng_model_free(gen);
 }
 
+/* Output stride 16: layer4 keeps layer3's resolution (14x14 at 224 px
+   where torchvision's resnet has 7x7) with the same parameters; a clone
+   keeps the variant; metadata asking for another stride, or for a stride
+   on a DenseNet, is refused with a message. */
+static void test_output_stride(void) {
+    char err[512], path[128];
+    EngModel *a = eng_resnet(18, 1, 4), *b = eng_resnet_os(18, 1, 4, 16);
+    int h[2] = {0, 0};
+    for (int k = 0; k < 2; k++) {
+        EngModel *m = k ? b : a;
+        EngPass *p = eng_pass_new(m, 1, 224, 224);
+        const EngNode *n = p ? eng_model_node(m, eng_model_node_find(m, "layer4")) : NULL;
+        h[k] = n ? n->h * 1000 + n->w : -1;
+        eng_pass_free(p);
+    }
+    CHECK(h[0] == 7007 && h[1] == 14014 && eng_model_n_params(a) == eng_model_n_params(b),
+          "output stride 16: layer4 is 14x14 at 224 px (7x7 at stride 32), same parameters", "layer4 %d / %d", h[0], h[1]);
+    EngModel *c = eng_model_clone(b);
+    CHECK(c && !strcmp(eng_model_arch(c), "resnet18-os16"), "a clone keeps output stride 16", "arch %s",
+          c ? eng_model_arch(c) : eng_last_error());
+    eng_model_free(c);
+    CHECK(!eng_resnet_os(18, 1, 4, 8) && strstr(eng_last_error(), "stride"), "eng_resnet_os refuses stride 8",
+          "built it");
+    snprintf(path, sizeof path, "/tmp/salient_test_os_%d.safetensors", (int)getpid());
+    stw_write_model(path, a, "F32", "\"output_stride\":\"8\"");
+    EngModel *m = weights_load(path, NULL, NULL, err, sizeof err);
+    CHECK(!m && strstr(err, "output_stride"), "metadata output_stride=8 is refused by name", "got: %s",
+          m ? "(loaded)" : err);
+    eng_model_free(m);
+    stw_write_model(path, a, "F32", "\"output_stride\":\"32\"");
+    m = weights_load(path, NULL, NULL, err, sizeof err);
+    CHECK(m && !strcmp(eng_model_arch(m), "resnet18"), "metadata output_stride=32 is torchvision's resnet", "got: %s",
+          m ? eng_model_arch(m) : err);
+    eng_model_free(m);
+    EngModel *d = eng_densenet(121, 1, 4);
+    stw_write_model(path, d, "F16", "\"output_stride\":\"16\"");
+    m = weights_load(path, NULL, NULL, err, sizeof err);
+    CHECK(!m && strstr(err, "ResNet"), "output_stride=16 on a DenseNet is refused", "got: %s", m ? "(loaded)" : err);
+    eng_model_free(m);
+    eng_model_free(d);
+    unlink(path);
+    eng_model_free(a);
+    eng_model_free(b);
+}
+
 int main(void) {
     eng_set_threads(0);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(&cases[i]);
     test_winograd_weights_follow_changes(&cases[3]);
     test_bf16_and_errors();
+    test_output_stride();
     CHECK_DONE();
 }

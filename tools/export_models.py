@@ -60,7 +60,7 @@ sha256_file = tc.sha256_file   # make_samples.py imports it from here
 def load_shipped(make_model, path):
     """torchvision model with the weights of a shipped .safetensors (F16 -> F32)."""
     tensors, meta = read_safetensors(path)
-    model = make_model()
+    model = tc.set_output_stride(make_model(), int(meta.get("output_stride", "32")))
     sd = model.state_dict()
     missing = [k for k in sd if k not in tensors and not k.endswith("num_batches_tracked")]
     extra = [k for k in tensors if k not in sd]
@@ -87,6 +87,8 @@ def export(name, arch, make_model, classes, eval_sets):
            "--dtype", "f16", "--meta", "arch=" + arch,
            "input_size=%d" % info["input_size"], "mean=%g" % info["mean"],
            "std=%g" % info["std"], "labels=" + ",".join(classes), "--check"]
+    if info.get("output_stride", 32) != 32:
+        cmd[cmd.index("--check"):cmd.index("--check")] = ["output_stride=%d" % info["output_stride"]]
     print(" ".join(cmd), flush=True)
     subprocess.run(cmd, check=True)
 
@@ -174,7 +176,9 @@ def main():
     tc.seed_everything(0)
     which = sys.argv[1:] or ["brain", "cxr"]
     if "brain" in which:
-        export("brain_resnet18", "resnet18", train_brain.make_model, train_brain.CLASSES,
+        os_ = json.load(open(os.path.join(tc.OUT_DIR, "brain_resnet18.json"))).get("output_stride", 32)
+        export("brain_resnet18", "resnet18", lambda: train_brain.make_model(os_),
+               train_brain.CLASSES,
                brain_sets())
     if "cxr" in which:
         export("cxr_densenet121", "densenet121", train_cxr.make_model, train_cxr.CLASSES,

@@ -55,13 +55,24 @@ CASES = [
     dict(name="resnet18_c1k10_112", arch="resnet18", in_channels=1, classes=10, seed=4,
          input_shape=[1, 1, 112, 112], input_seed=14, K=5, f16=False,
          layers=["layer3", "layer4"]),
+    # output stride 16: layer4's first block without stride (the metadata
+    # key output_stride=16), so layer4.0 and layer4 keep layer3's 4x4
+    dict(name="resnet18_os16_c1k4", arch="resnet18", in_channels=1, classes=4, seed=6,
+         input_shape=[2, 1, 64, 64], input_seed=16, K=2, f16=False, output_stride=16,
+         layers=["layer4.0", "layer4"]),
 ]
 
 
-def build_model(arch, in_channels, classes):
+def build_model(arch, in_channels, classes, output_stride=32):
     """torchvision's model; a first conv of in_channels inputs keeps the
-    original kernel/stride/padding and has no bias."""
+    original kernel/stride/padding and has no bias. Output stride 16 (ResNet):
+    layer4's first block does not downsample (stride 1 in its strided conv
+    and in its downsample conv)."""
     m = getattr(torchvision.models, arch)(weights=None, num_classes=classes)
+    if output_stride == 16:
+        blk = m.layer4[0]
+        (blk.conv2 if hasattr(blk, "conv3") else blk.conv1).stride = (1, 1)
+        blk.downsample[0].stride = (1, 1)
     if in_channels != 3:
         if arch.startswith("resnet"):
             m.conv1 = nn.Conv2d(in_channels, 64, kernel_size=7, stride=2, padding=3, bias=False)
@@ -179,7 +190,7 @@ def pick_input(case, model):
 
 def make_case(case, outdir):
     torch.manual_seed(0)  # build-time init is overwritten, but keep it reproducible
-    model = build_model(case["arch"], case["in_channels"], case["classes"])
+    model = build_model(case["arch"], case["in_channels"], case["classes"], case.get("output_stride", 32))
     fill_model(model, case["seed"])
     if case["f16"]:
         with torch.no_grad():
@@ -222,7 +233,8 @@ def make_case(case, outdir):
     for fname, arr in files.items():
         np.save(os.path.join(d, fname), arr)
     meta = {
-        "case": case["name"], "arch": case["arch"], "in_channels": case["in_channels"],
+        "case": case["name"], "arch": case["arch"], "output_stride": case.get("output_stride", 32),
+        "in_channels": case["in_channels"],
         "classes": case["classes"], "weights": "tools/detweights.py", "seed": case["seed"],
         "weights_dtype": "f32 rounded through f16" if case["f16"] else "f32",
         "input_seed": input_seed, "input": "torch.manual_seed(input_seed); torch.randn(*input_shape)",

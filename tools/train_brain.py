@@ -71,11 +71,26 @@ TRAIN_DIR = os.path.join(DATA, "brain-tumor-mri-train")
 TEST_DIR = os.path.join(DATA, "brain-tumor-mri")
 
 
-def make_model():
+def make_model(output_stride=32):
+    """output_stride 16: layer4's first block keeps its input's resolution
+    (stride 1 in layer4.0.conv1 and layer4.0.downsample.0; same parameters and
+    state_dict names), so the CAM layer is a 14x14 grid at 224 px, not 7x7."""
     m = torchvision.models.resnet18(num_classes=len(CLASSES))
     m.conv1 = torch.nn.Conv2d(1, 64, kernel_size=7, stride=2, padding=3, bias=False)
     torch.nn.init.kaiming_normal_(m.conv1.weight, mode="fan_out", nonlinearity="relu")
-    return m
+    return tc.set_output_stride(m, output_stride)
+
+
+def load_init(model, path):
+    """Initial weights from a .pth state_dict or a shipped .safetensors (F16)."""
+    if path.endswith(".safetensors"):
+        import export_models
+        tensors, _ = export_models.read_safetensors(path)
+        sd = model.state_dict()
+        model.load_state_dict({k: tensors[k].to(sd[k].dtype) if k in tensors else sd[k]
+                               for k in sd})
+    else:
+        model.load_state_dict(torch.load(path))
 
 
 def parse_stages(text):
@@ -156,10 +171,17 @@ def main():
     ap.add_argument("--outside-penalty", type=float, default=0.0,
                     help="weight of the Grad-CAM mass outside the head in the loss "
                          "(train_common.cam_outside_share); 0 = off")
+    ap.add_argument("--output-stride", type=int, default=32, choices=(32, 16),
+                    help="16: layer4 without stride, a 14x14 CAM grid at 224 px (make_model)")
+    ap.add_argument("--tumour-penalty", type=float, default=0.0,
+                    help="with --masks: weight of the share of the true class's CAM mass "
+                         "outside the tumour mask, for training images with a mask; 0 = off")
     ap.add_argument("--sharpness", type=float, default=0.0,
                     help="largest amount of the per-image blur/unsharp-mask augmentation "
                          "(train_common.augment); 0 = off")
     args = ap.parse_args()
+    if args.tumour_penalty > 0 and not args.masks:
+        ap.error("--tumour-penalty needs --masks")
 
     tc.seed_everything(args.seed)
     log = tc.Log(os.path.join(args.out, "train_brain.log"))
@@ -220,6 +242,8 @@ def main():
     if args.masks:
         masks = {sz: load_masks(args.masks, tr_rows, sz, log) for sz, _ in stages}
         cfg["tumour_aug"] = {"p_erase": args.p_erase, "p_crop": args.p_crop}
+        if args.tumour_penalty > 0:
+            cfg["tumour_penalty"] = args.tumour_penalty
         if args.limit:
             masks = {k: (v[0][sel], v[1][sel]) for k, v in masks.items()}
     heads = None
@@ -228,9 +252,11 @@ def main():
         cfg["outside_penalty"] = args.outside_penalty
         log("head masks: mean share of the image %.3f" % heads[S].mean().item())
     torch.manual_seed(args.seed)
-    model = make_model()
+    model = make_model(args.output_stride)
+    if args.output_stride != 32:
+        cfg["output_stride"] = args.output_stride
     if args.init:
-        model.load_state_dict(torch.load(args.init))
+        load_init(model, args.init)
         cfg["init"] = {"file": os.path.basename(args.init), "sha256": tc.sha256_file(args.init)}
         log("initialised from", args.init, cfg["init"]["sha256"])
     t0 = time.time()
@@ -249,6 +275,7 @@ def main():
         "model": "resnet18", "arch": "torchvision.models.resnet18(num_classes=4), "
                  "conv1 = Conv2d(1,64,7,2,3,bias=False)",
         "classes": CLASSES, "input_size": S, "in_channels": 1,
+        "output_stride": args.output_stride,
         "mean": tc.MEAN, "std": tc.STD, "seed": args.seed, "epochs": cfg["epochs"],
         "train_seconds": round(train_s, 1), "recipe": {k: v for k, v in cfg.items()
                                                        if k != "classes"},

@@ -225,27 +225,29 @@ def tumour_augment(x, m, has, y, gen, k, smoothing, p_erase, p_crop, fg=None):
     """Per image with a tumour mask (has[i]): with probability p_erase the
     tumour is erased and the target becomes uniform over the k classes (no
     evidence left, so no confident answer); else with probability p_crop the
-    image is zoomed around the tumour (label kept). Returns the images and
-    the target distributions (label smoothing as F.cross_entropy applies it),
-    and fg (the head masks, or None) after the same zoom."""
+    image is zoomed around the tumour (label kept). Returns the images, the
+    target distributions (label smoothing as F.cross_entropy applies it), fg
+    (the head masks, or None) after the same zoom, and the tumour masks after
+    it (zero where the tumour was erased)."""
     B = x.shape[0]
     u = torch.rand(B, 4, generator=gen)
     t = torch.full((B, k), smoothing / k)
     t[torch.arange(B), y] += 1.0 - smoothing
     erase = has & (u[:, 0] < p_erase)
     crop = has & ~erase & (u[:, 0] < p_erase + p_crop)
-    x = x.clone()
+    x, m = x.clone(), m.clone()
     if erase.any():
         x[erase] = erase_tumour(x[erase], m[erase])
         t[erase] = 1.0 / k
+        m[erase] = 0.0
     if crop.any():
-        both = x[crop] if fg is None else torch.cat([x[crop], fg[crop]], 1)
-        both = crop_around_tumour(both, m[crop], u[crop][:, 1:])
-        x[crop] = both[:, :1]
+        parts = [x[crop], m[crop]] + ([] if fg is None else [fg[crop]])
+        both = crop_around_tumour(torch.cat(parts, 1), m[crop], u[crop][:, 1:])
+        x[crop], m[crop] = both[:, :1], both[:, 1:2]
         if fg is not None:
             fg = fg.clone()
-            fg[crop] = both[:, 1:]
-    return x, t, fg
+            fg[crop] = both[:, 2:]
+    return x, t, fg, m
 
 
 # ---- the map's mass outside the head (shortcut penalty) ----
@@ -273,6 +275,21 @@ def head_foreground(X, log=None):
         if log and (i + 1) % 1000 == 0:
             log("  head masks %d/%d" % (i + 1, X.shape[0]))
     return out
+
+
+def set_output_stride(model, output_stride):
+    """A torchvision ResNet with output stride 32 (torchvision's) or 16: at 16,
+    layer4's first block keeps its input's resolution (stride 1 in its strided
+    conv and its downsample conv; the same parameters and state_dict names),
+    as salient's eng_resnet_os builds it and the metadata key output_stride=16
+    asks for. Returns the model."""
+    if output_stride == 16:
+        blk = model.layer4[0]
+        (blk.conv2 if hasattr(blk, "conv3") else blk.conv1).stride = (1, 1)
+        blk.downsample[0].stride = (1, 1)
+    elif output_stride != 32:
+        raise SystemExit("output stride must be 32 or 16, not %r" % output_stride)
+    return model
 
 
 def resnet_forward_cam(model, x):
@@ -360,7 +377,12 @@ def train(model, Xtr, ytr, cfg, log, val=None, ckpt=None, masks=None, heads=None
     masks} and forward_cam(model, x) -> (logits, features): the loss adds
     lam x the mean cam_outside_share of the true class (the head masks go
     through the same augmentation as the images), so mass outside the head
-    costs as much as a wrong answer."""
+    costs as much as a wrong answer.
+
+    With cfg["tumour_penalty"] = mu > 0 and masks: the loss also adds mu x
+    the class-y CAM's share outside the tumour mask (cam_outside_share with
+    the tumour mask, warped with the image), summed over the images that
+    have a mask and divided by the batch size."""
     sizes = size_schedule(cfg)
     gen = torch.Generator().manual_seed(cfg["seed"] + 1)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=cfg["wd"])
@@ -383,13 +405,14 @@ def train(model, Xtr, ytr, cfg, log, val=None, ckpt=None, masks=None, heads=None
         history, first = st["history"], st["epoch"]
         log("resumed from %s after epoch %d" % (ckpt, first))
     lam = cfg.get("outside_penalty", 0.0)
+    mu = cfg.get("tumour_penalty", 0.0) if masks is not None else 0.0
     model.to(memory_format=torch.channels_last)
     for ep in range(first, cfg["epochs"]):
         model.train()
         t = time.time()
         S = sizes[ep]
         perm = torch.randperm(ytr.shape[0], generator=gen)
-        tot, correct, seen, out_tot = 0.0, 0, 0, 0.0
+        tot, correct, seen, out_tot, tum_tot, tum_n = 0.0, 0, 0, 0.0, 0.0, 0
         for bi in range(steps_per_epoch):
             idx = perm[bi * cfg["batch"]:(bi + 1) * cfg["batch"]]
             if idx.numel() < 2:  # BatchNorm needs > 1 sample
@@ -397,12 +420,19 @@ def train(model, Xtr, ytr, cfg, log, val=None, ckpt=None, masks=None, heads=None
             xb, yb = Xtr[S][idx], ytr[idx]
             hb = heads[S][idx] if lam > 0 else None
             ta = cfg.get("tumour_aug")
+            mb = None
             if ta and masks is not None:
-                xb, tb, hb = tumour_augment(xb, masks[S][0][idx], masks[S][1][idx], yb, gen,
-                                            len(cfg["classes"]), cfg["smoothing"], **ta, fg=hb)
-            xb, hb = augment(xb, gen, **cfg["aug"], extra=hb)
+                xb, tb, hb, mb = tumour_augment(xb, masks[S][0][idx], masks[S][1][idx], yb, gen,
+                                                len(cfg["classes"]), cfg["smoothing"], **ta,
+                                                fg=hb)
+            if mu > 0:
+                ex = mb if hb is None else torch.cat([hb, mb], 1)
+                ex = augment(xb, gen, **cfg["aug"], extra=ex)
+                xb, hb, mb = ex[0], (None if hb is None else ex[1][:, :1]), ex[1][:, -1:]
+            else:
+                xb, hb = augment(xb, gen, **cfg["aug"], extra=hb)
             xb = normalize(xb).contiguous(memory_format=torch.channels_last)
-            if lam > 0:
+            if lam > 0 or mu > 0:
                 logits, feat = forward_cam(model, xb)
             else:
                 logits = model(xb)
@@ -414,6 +444,13 @@ def train(model, Xtr, ytr, cfg, log, val=None, ckpt=None, masks=None, heads=None
                 share = cam_outside_share(feat, model.fc.weight, yb, hb)
                 loss = loss + lam * share.mean()
                 out_tot += share.sum().item()
+            if mu > 0:
+                has_t = mb.flatten(1).amax(1) > 0.5
+                if has_t.any():
+                    tshare = cam_outside_share(feat[has_t], model.fc.weight, yb[has_t], mb[has_t])
+                    loss = loss + mu * tshare.sum() / idx.numel()
+                    tum_tot += tshare.sum().item()
+                    tum_n += int(has_t.sum().item())
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -424,12 +461,15 @@ def train(model, Xtr, ytr, cfg, log, val=None, ckpt=None, masks=None, heads=None
             if (bi + 1) % 20 == 0:
                 log("  ep %d (%d px) batch %d/%d loss %.4f acc %.3f%s  %.1f img/s" % (
                     ep + 1, S, bi + 1, steps_per_epoch, tot / seen, correct / seen,
-                    " outside %.3f" % (out_tot / seen) if lam > 0 else "",
+                    (" outside %.3f" % (out_tot / seen) if lam > 0 else "")
+                    + (" off-tumour %.3f" % (tum_tot / max(1, tum_n)) if mu > 0 else ""),
                     seen / (time.time() - t)))
         rec = {"epoch": ep + 1, "size": S, "train_loss": round(tot / seen, 4),
                "train_acc": round(correct / seen, 4), "seconds": round(time.time() - t, 1)}
         if lam > 0:
             rec["train_cam_outside"] = round(out_tot / seen, 4)
+        if mu > 0:
+            rec["train_cam_off_tumour"] = round(tum_tot / max(1, tum_n), 4)
         if val is not None and ((ep + 1) % cfg.get("val_every", 1) == 0
                                 or ep + 1 == cfg["epochs"]):
             m = metrics(predict(model, val[0][S]), val[1], cfg["classes"])

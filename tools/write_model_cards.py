@@ -212,7 +212,12 @@ def card(name):
                  tr["model"], tr["in_channels"], len(classes), ", ".join(classes),
                  tr["input_size"], tr["input_size"], name),
              "", "- SHA-256: `%s` (%d bytes)" % (ex["sha256"], ex["bytes"]),
-             "- Architecture: %s" % tr["arch"],
+             "- Architecture: %s" % tr["arch"] + (
+                 "; layer4 without stride (`layer4.0.conv1` and `layer4.0.downsample.0` at stride "
+                 "1, the same parameters): output stride 16, so the CAM layer is a %dx%d grid "
+                 "(metadata `output_stride=16`; salient's arch `resnet18-os16`)" % (
+                     tr["input_size"] // 16, tr["input_size"] // 16)
+                 if tr.get("output_stride", 32) == 16 else ""),
              "- Preprocessing (salient applies it from the file's metadata): gray in [0,1] -> "
              "bilinear antialiased resize to %d x %d (torch `interpolate(antialias=True)`) -> "
              "(x - %g) / %g." % (tr["input_size"], tr["input_size"], tr["mean"], tr["std"]),

@@ -51,13 +51,15 @@ static int detect_densenet(const StFile *f) {
 }
 
 EngModel *weights_model_for_arch(const char *arch, int in_channels, int n_classes, char *err, size_t errlen) {
-    int depth = 0;
+    int depth = 0, os = 0;
     char extra;
     EngModel *m = NULL;
     if (sscanf(arch, "resnet%d%c", &depth, &extra) == 1) m = eng_resnet(depth, in_channels, n_classes);
+    else if (sscanf(arch, "resnet%d-os%d%c", &depth, &os, &extra) == 2)
+        m = eng_resnet_os(depth, in_channels, n_classes, os);
     else if (sscanf(arch, "densenet%d%c", &depth, &extra) == 1) m = eng_densenet(depth, in_channels, n_classes);
     else {
-        err_fail(err, errlen, "unknown architecture '%s' (resnet18/34/50/101/152, densenet121/161/169/201)", arch);
+        err_fail(err, errlen, "unknown architecture '%s' (resnet18/34/50/101/152, optionally -os16, densenet121/161/169/201)", arch);
         return NULL;
     }
     if (!m) err_fail(err, errlen, "%s", eng_last_error());
@@ -83,6 +85,19 @@ static int detect_arch(const StFile *f, char *arch, size_t n, char *err, size_t 
     err_fail(err, errlen, "cannot tell the architecture: no 'conv1.weight'+'fc.weight' (ResNet) nor "
                           "'features.conv0.weight'+'classifier.weight' (DenseNet); use --arch");
     return -1;
+}
+
+/* The metadata's output_stride (ResNet only): 32 keeps the detected arch,
+   16 names the variant whose layer4 does not downsample. */
+static int apply_output_stride(const StFile *f, char *arch, size_t n, char *err, size_t errlen) {
+    const char *v = st_meta(f, "output_stride");
+    if (!v || !strcmp(v, "32")) return 0;
+    if (strcmp(v, "16") || arch[0] != 'r')
+        return err_fail(err, errlen, "metadata output_stride=%.20s: only 32 or 16, and only for a ResNet", v);
+    size_t L = strlen(arch);
+    if (L + 5 >= n) return err_fail(err, errlen, "architecture name too long");
+    memcpy(arch + L, "-os16", 6);
+    return 0;
 }
 
 static void shape_str(char *buf, size_t n, int ndim, const int64_t *s64, const int *s32) {
@@ -171,6 +186,7 @@ EngModel *weights_load(const char *path, const char *arch, WeightsInfo *info, ch
     EngModel *m = NULL;
     if (arch && *arch) snprintf(in->arch, sizeof in->arch, "%s", arch);
     else if (detect_arch(&f, in->arch, sizeof in->arch, ebuf, sizeof ebuf)) goto fail;
+    else if (apply_output_stride(&f, in->arch, sizeof in->arch, ebuf, sizeof ebuf)) goto fail;
     const StTensor *c0 = st_find(&f, first_conv(in->arch)), *fc = st_find(&f, classifier(in->arch));
     if (!c0 || c0->ndim != 4) { snprintf(ebuf, sizeof ebuf, "missing tensor '%s' (or not 4-D)", first_conv(in->arch)); goto fail; }
     if (!fc || fc->ndim != 2) { snprintf(ebuf, sizeof ebuf, "missing tensor '%s' (or not 2-D)", classifier(in->arch)); goto fail; }

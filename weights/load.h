@@ -7,7 +7,9 @@
    `classifier.weight`, its depth by the number of dense layers per block.
    Classes come from fc/classifier.weight's rows, input channels from the
    first conv's second dimension. `arch` (e.g. "resnet50") overrides the
-   detection; the file must still match it.
+   detection; the file must still match it. A ResNet's output stride cannot be
+   seen in its tensors: the metadata key output_stride=16 (layer4 without
+   stride, see eng_resnet_os) makes a detected "resnet18" a "resnet18-os16".
 
    Loading is strict, like torch's load_state_dict(strict=True): every
    parameter and buffer of the architecture must be present with the exact
@@ -17,7 +19,8 @@
 
    Optional `__metadata__` keys written by tools/convert.py: input_size,
    mean, std (comma-separated floats), labels (comma-separated names),
-   head ("softmax", the default, or "sigmoid"). */
+   head ("softmax", the default, or "sigmoid"), output_stride (32, the
+   default, or 16; ResNet only). */
 #ifndef WEIGHTS_LOAD_H
 #define WEIGHTS_LOAD_H
 #include "engine/engine.h"
@@ -49,7 +52,7 @@ void weights_info_free(WeightsInfo *info);
 void weights_normalisation(const WeightsInfo *info, int C, const float *mean, int n_mean, const float *std, int n_std,
                            float out_mean[4], float out_std[4]);
 
-/* Parses "resnet50" / "densenet121" into a model; NULL with a message otherwise. */
+/* Parses "resnet50" / "resnet18-os16" / "densenet121" into a model; NULL with a message otherwise. */
 EngModel *weights_model_for_arch(const char *arch, int in_channels, int n_classes, char *err, size_t errlen);
 
 #endif

@@ -168,7 +168,7 @@ void opts_usage_common(void) {
     fprintf(stderr,
             "common options:\n"
             "  -m, --model FILE     safetensors weights (torchvision state_dict names)\n"
-            "  --arch NAME          override the detected architecture (resnet18..152, densenet121..201)\n"
+            "  --arch NAME          override the detected architecture (resnet18..152, resnet50-os16 etc., densenet121..201)\n"
             "  --size S             input size (default: the model's metadata, else 224)\n"
             "  --mean M[,M,M] --std S[,S,S]  normalisation (default: metadata, else ImageNet's)\n"
             "  --labels FILE        class names, one per line\n"

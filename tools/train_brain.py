@@ -174,8 +174,10 @@ def main():
     ap.add_argument("--output-stride", type=int, default=32, choices=(32, 16),
                     help="16: layer4 without stride, a 14x14 CAM grid at 224 px (make_model)")
     ap.add_argument("--tumour-penalty", type=float, default=0.0,
-                    help="with --masks: weight of the share of the true class's CAM mass "
-                         "outside the tumour mask, for training images with a mask; 0 = off")
+                    help="with --masks: weight of the share of the true class's CAM that is "
+                         "not positive evidence inside the tumour mask "
+                         "(train_common.cam_off_region_share), for training images with a "
+                         "mask; 0 = off")
     ap.add_argument("--sharpness", type=float, default=0.0,
                     help="largest amount of the per-image blur/unsharp-mask augmentation "
                          "(train_common.augment); 0 = off")
@@ -244,6 +246,7 @@ def main():
         cfg["tumour_aug"] = {"p_erase": args.p_erase, "p_crop": args.p_crop}
         if args.tumour_penalty > 0:
             cfg["tumour_penalty"] = args.tumour_penalty
+            cfg["tumour_penalty_form"] = "1 - sum(relu(cam) * mask) / sum(|cam|)"
         if args.limit:
             masks = {k: (v[0][sel], v[1][sel]) for k, v in masks.items()}
     heads = None

@@ -311,6 +311,24 @@ def cam_outside_share(f, fc_weight, y, fg):
     return (pos * outside).sum((1, 2)) / (pos.sum((1, 2)) + 1e-6)
 
 
+def cam_off_region_share(f, fc_weight, y, region):
+    """Per image, the share of the class-y CAM's absolute mass that is not
+    positive evidence inside the region: 1 - sum(relu(CAM) r) / sum(|CAM|),
+    r the region mask averaged over each CAM cell. Unlike cam_outside_share
+    it cannot be lowered by making the CAM negative everywhere (then it is
+    1, not 0): a network trained against cam_outside_share with the tumour
+    mask did exactly that, and its Grad-CAM maps came out empty."""
+    cam = torch.einsum("bkhw,bk->bhw", f, fc_weight[y])
+    inside = F.adaptive_avg_pool2d(region, cam.shape[-2:])[:, 0]
+    return 1.0 - (F.relu(cam) * inside).sum((1, 2)) / (cam.abs().sum((1, 2)) + 1e-6)
+
+
+def cam_empty(f, fc_weight, y):
+    """Per image, 1.0 when the class-y CAM has no positive cell (an empty Grad-CAM map)."""
+    cam = torch.einsum("bkhw,bk->bhw", f, fc_weight[y])
+    return (cam.amax((1, 2)) <= 0).float()
+
+
 @torch.no_grad()
 def predict(model, X, bs=64):
     """Softmax probabilities (N, K) for cached unnormalised inputs X (N,1,S,S)."""
@@ -380,9 +398,10 @@ def train(model, Xtr, ytr, cfg, log, val=None, ckpt=None, masks=None, heads=None
     costs as much as a wrong answer.
 
     With cfg["tumour_penalty"] = mu > 0 and masks: the loss also adds mu x
-    the class-y CAM's share outside the tumour mask (cam_outside_share with
-    the tumour mask, warped with the image), summed over the images that
-    have a mask and divided by the batch size."""
+    cam_off_region_share of the class-y CAM with the tumour mask (warped with
+    the image), summed over the images that have a mask and divided by the
+    batch size. The log's "empty" is the share of images whose true-class
+    CAM has no positive cell."""
     sizes = size_schedule(cfg)
     gen = torch.Generator().manual_seed(cfg["seed"] + 1)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=cfg["wd"])
@@ -412,7 +431,7 @@ def train(model, Xtr, ytr, cfg, log, val=None, ckpt=None, masks=None, heads=None
         t = time.time()
         S = sizes[ep]
         perm = torch.randperm(ytr.shape[0], generator=gen)
-        tot, correct, seen, out_tot, tum_tot, tum_n = 0.0, 0, 0, 0.0, 0.0, 0
+        tot, correct, seen, out_tot, tum_tot, tum_n, empty = 0.0, 0, 0, 0.0, 0.0, 0, 0.0
         for bi in range(steps_per_epoch):
             idx = perm[bi * cfg["batch"]:(bi + 1) * cfg["batch"]]
             if idx.numel() < 2:  # BatchNorm needs > 1 sample
@@ -447,10 +466,12 @@ def train(model, Xtr, ytr, cfg, log, val=None, ckpt=None, masks=None, heads=None
             if mu > 0:
                 has_t = mb.flatten(1).amax(1) > 0.5
                 if has_t.any():
-                    tshare = cam_outside_share(feat[has_t], model.fc.weight, yb[has_t], mb[has_t])
+                    tshare = cam_off_region_share(feat[has_t], model.fc.weight, yb[has_t], mb[has_t])
                     loss = loss + mu * tshare.sum() / idx.numel()
                     tum_tot += tshare.sum().item()
                     tum_n += int(has_t.sum().item())
+            if lam > 0 or mu > 0:
+                empty += cam_empty(feat.detach(), model.fc.weight.detach(), yb).sum().item()
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -462,7 +483,8 @@ def train(model, Xtr, ytr, cfg, log, val=None, ckpt=None, masks=None, heads=None
                 log("  ep %d (%d px) batch %d/%d loss %.4f acc %.3f%s  %.1f img/s" % (
                     ep + 1, S, bi + 1, steps_per_epoch, tot / seen, correct / seen,
                     (" outside %.3f" % (out_tot / seen) if lam > 0 else "")
-                    + (" off-tumour %.3f" % (tum_tot / max(1, tum_n)) if mu > 0 else ""),
+                    + (" off-tumour %.3f" % (tum_tot / max(1, tum_n)) if mu > 0 else "")
+                    + (" empty %.3f" % (empty / seen) if lam > 0 or mu > 0 else ""),
                     seen / (time.time() - t)))
         rec = {"epoch": ep + 1, "size": S, "train_loss": round(tot / seen, 4),
                "train_acc": round(correct / seen, 4), "seconds": round(time.time() - t, 1)}
@@ -470,6 +492,8 @@ def train(model, Xtr, ytr, cfg, log, val=None, ckpt=None, masks=None, heads=None
             rec["train_cam_outside"] = round(out_tot / seen, 4)
         if mu > 0:
             rec["train_cam_off_tumour"] = round(tum_tot / max(1, tum_n), 4)
+        if lam > 0 or mu > 0:
+            rec["train_cam_empty"] = round(empty / seen, 4)
         if val is not None and ((ep + 1) % cfg.get("val_every", 1) == 0
                                 or ep + 1 == cfg["epochs"]):
             m = metrics(predict(model, val[0][S]), val[1], cfg["classes"])

@@ -5,6 +5,8 @@ Run after tools/train_brain.py, tools/train_cxr.py and tools/export_models.py:
     /usr/bin/python3 tools/write_model_cards.py
 After tools/localize_brain.sh, only the card's localisation section:
     /usr/bin/python3 tools/write_model_cards.py --localization brain_resnet18
+After editing SHORTCUTS below, only the card's "Known shortcuts and limits":
+    /usr/bin/python3 tools/write_model_cards.py --shortcuts brain_resnet18
 Reads /tmp/salient-models/<name>.json (training: recipe, split, history, held-out
 metrics in float32) and <name>_f16.json (export: SHA-256, held-out metrics with the
 shipped F16 weights) and writes the model card next to the weights. Every number in
@@ -112,6 +114,19 @@ SHORTCUTS = {
      Grad-CAM++ 0.149 and 9.2%; IG 0.427. Training time 4,531 s (on 2 cores shared with
      another job for the first 4 epochs: 870-980 s per epoch, 287 s alone); the whole line
      from scratch (attempts 4 to 7) 13,117 s.
+  8. Attempt 7's weights rebuilt with output stride 16 (layer4 without stride: a 14x14 CAM grid,
+     the same parameters; `--output-stride 16`) and trained 4 more epochs at 224 px
+     (peak learning rate 3e-4, the recipe of attempt 7) with a second penalty,
+     `--tumour-penalty 1`: the share of the true class's positive CAM mass that lies
+     outside the figshare tumour mask, on the 3,345 training images that have one. Before
+     any held-out number was seen, the rule was to ship it if validation reached 0.95;
+     it reached **0.961** (epoch 3: 0.955), and the penalty fell from 0.62 to 0.008. Held-out
+     **0.865** / 0.881, 0.815 on the 248 slices without a mirrored copy. Not shipped: the
+     network had lowered the penalty by making the CAM negative everywhere (a share of
+     nothing is 0), so the logits came from the biases and the least negative CAM, and
+     Grad-CAM's map was empty on 17 of the first 19 held-out tumour slices measured. The
+     penalty was rewritten so that this costs the most: 1 - (positive CAM mass inside the
+     mask) / (absolute CAM mass). Training time 3,422 s.
 - **Why the CAM methods' pointing game stays far below 0.7 on this network.** The CAM
   layer of a ResNet-18 at 224 px is a 7x7 grid; the map is resized to 224x224 with bilinear
   interpolation, whose maximum lies at a grid node, so the map's maximum is one of the few
@@ -119,7 +134,7 @@ SHORTCUTS = {
   of those pixels (`tools/cam_pointing_ceiling.py`; the median tumour covers 1.2% of the
   image): **no CAM map of this network can score above 0.633** (glioma 0.845, meningioma
   0.644, pituitary 0.402), whatever the training. A 14x14 grid (448 px inputs, or a last stage
-  without stride) would raise that ceiling to 0.940. Grad-CAM's and Grad-CAM++'s 0.137-0.149 are
+  without stride, which salient runs as `resnet18-os16`) would raise that ceiling to 0.940. Grad-CAM's and Grad-CAM++'s 0.137-0.149 are
   therefore 22-24% of what is reachable; Integrated Gradients, which works at the pixel
   level, points at the tumour in 43% of the slices.
 - **Leakage found in the earlier weights' training data.** `tools/match_train_masks.py`
@@ -269,11 +284,25 @@ def update_localization(name):
     print("wrote the localisation section of weights/%s.md" % name)
 
 
+def update_shortcuts(name):
+    """Rewrite only the card's "Known shortcuts and limits" section (the
+    last one) from SHORTCUTS."""
+    path = os.path.join(ROOT, "weights", name + ".md")
+    lines = open(path).read().split("\n")
+    start = next(i for i, l in enumerate(lines) if l == "## Known shortcuts and limits")
+    with open(path, "w") as f:
+        f.write("\n".join(lines[:start] + ["## Known shortcuts and limits", SHORTCUTS[name], ""]))
+    print("wrote the shortcuts section of weights/%s.md" % name)
+
+
 if __name__ == "__main__":
     args = sys.argv[1:]
     if args[:1] == ["--localization"]:
         for n in args[1:] or ["brain_resnet18"]:
             update_localization(n)
+    elif args[:1] == ["--shortcuts"]:
+        for n in args[1:] or ["brain_resnet18"]:
+            update_shortcuts(n)
     else:
         for n in args or ["brain_resnet18", "cxr_densenet121"]:
             card(n)

@@ -12,14 +12,16 @@
 # (outside_mass); no PIC or insertion/deletion (--no-pic --no-insdel).
 # Needs the data folder next to the repository (../shared/data); resumable:
 # run it again after an interruption and it continues where it stopped.
-# The cheap methods run on every slice first, then Score-CAM and XRAI.
+# Grad-CAM, Grad-CAM++ and random run on every slice first, then IG, then
+# Score-CAM and XRAI.
 set -e
 cd "$(dirname "$0")/.."
 DATA=${SALIENT_DATA:-../shared/data}
 OUT=${1:-results/localization-brain}
 MODEL=${MODEL:-weights/brain_resnet18.safetensors}
 SET=${TMPDIR:-/tmp}/salient-localize-brain
-FAST=gradcam,gradcampp,ig,random   # about 1 s per image each
+CHEAP=gradcam,gradcampp,random     # one pass per image
+FAST=$CHEAP,ig                      # IG: 25 passes per image
 SLOW=scorecam,xrai                  # 513 and 200 passes per image
 [ -f "$DATA/brain-tumor-masks/kaggle_test_map.csv" ] || { echo "localize_brain: $DATA/brain-tumor-masks is missing"; exit 1; }
 rm -rf "$SET"
@@ -37,9 +39,9 @@ broken=$(find "$SET" -xtype l | wc -l)
 [ "$broken" -eq 0 ] || { echo "localize_brain: $broken images or masks not found under $DATA"; exit 1; }
 printf 'glioma\nmeningioma\nnotumor\npituitary\n' >"$SET/labels.txt"
 echo "localize_brain: $(find "$SET" -name '*.jpg' | wc -l) slices with masks"
-# the cheap methods first, so their results exist early; then all six
-ALL="$FAST $FAST,$SLOW"
-[ "${ONLY:-}" = fast ] && ALL=$FAST
+# the cheap methods first, so their results exist early; then IG; then all six
+ALL="$CHEAP $FAST $FAST,$SLOW"
+[ "${ONLY:-}" = fast ] && ALL="$CHEAP $FAST"
 for methods in $ALL; do
   resume=""
   [ -f "$OUT/results.csv" ] && resume=--resume

@@ -102,12 +102,12 @@ SHORTCUTS = {
      own sizes (150 to 722 px) and many come from other sources than the training copies,
      which a third party resized to 224 px: their sharpness differs, and the network had
      learnt it as a cue.
-  7. **These weights**: attempt 6 trained 6 more epochs at 224 px with the same recipe plus
+  7. Attempt 6 trained 6 more epochs at 224 px with the same recipe plus
      a per-image sharpness augmentation (`--sharpness 1`: x + s (x - blur(x)), s uniform
      in [-1, 1], blur a Gaussian of sigma 1 px; s = -1 is the blur, s > 0 an unsharp mask);
      the recipe above shows this stage, initialised from attempt 6. Validation **0.957**
-     (attempt 6: 0.942), so validation alone would have chosen it. Held-out **0.890** /
-     0.912, **0.843** on the 248 slices without a mirrored copy in training, **0.854** on
+     (attempt 6: 0.942), so validation alone would have chosen it. Shipped until attempt 9.
+     Held-out **0.890** / 0.912, **0.843** on the 248 slices without a mirrored copy in training, **0.854** on
      the 137 without a copy of either kind (no held-out slice has a copy in these weights'
      training data). Blurred / sharpened held-out inputs: 0.880 / 0.843. Grad-CAM: pointing
      game 0.137, mask energy 0.082, **0.1% of its mass outside the head** (the bar is 10%);
@@ -127,16 +127,25 @@ SHORTCUTS = {
      Grad-CAM's map was empty on 17 of the first 19 held-out tumour slices measured. The
      penalty was rewritten so that this costs the most: 1 - (positive CAM mass inside the
      mask) / (absolute CAM mass). Training time 3,422 s.
-- **Why the CAM methods' pointing game stays far below 0.7 on this network.** The CAM
-  layer of a ResNet-18 at 224 px is a 7x7 grid; the map is resized to 224x224 with bilinear
+  9. **These weights**: attempt 8's recipe with the rewritten penalty, from attempt 7's
+     weights, 3 epochs at 224 px; the recipe above shows this stage. The rule, written
+     before any held-out number: ship if validation reaches 0.95 and no more than 1% of the
+     last epoch's training images have an empty true-class CAM. Validation **0.959**, empty
+     CAMs 0.0% (the penalty fell from 0.84 to 0.61 over the epochs). Held-out **0.868** /
+     0.884 (attempt 7: 0.890 / 0.912), 0.815 on the 248 slices without a mirrored copy,
+     0.810 on the 137 without a copy of either kind. Grad-CAM: pointing game **0.657**
+     (attempt 7: 0.137), mask energy **0.301** (0.082), 0.3% of its mass outside the head;
+     Grad-CAM++ 0.645 and 4.4%. The maps now find the tumour; the held-out accuracy fell
+     by 0.022. Training time 2,986 s.
+- **Why the CAM methods' pointing game stayed far below 0.7 with torchvision's ResNet-18.**
+  Its CAM layer at 224 px is a 7x7 grid; the map is resized to 224x224 with bilinear
   interpolation, whose maximum lies at a grid node, so the map's maximum is one of the few
   pixels next to the 49 nodes. On the 248 masked held-out slices only 157 tumours cover any
   of those pixels (`tools/cam_pointing_ceiling.py`; the median tumour covers 1.2% of the
   image): **no CAM map of this network can score above 0.633** (glioma 0.845, meningioma
   0.644, pituitary 0.402), whatever the training. A 14x14 grid (448 px inputs, or a last stage
-  without stride, which salient runs as `resnet18-os16`) would raise that ceiling to 0.940. Grad-CAM's and Grad-CAM++'s 0.137-0.149 are
-  therefore 22-24% of what is reachable; Integrated Gradients, which works at the pixel
-  level, points at the tumour in 43% of the slices.
+  without stride, which salient runs as `resnet18-os16`) raises that ceiling to 0.940; these
+  weights have it (attempt 9), and their Grad-CAM reaches 0.657, 70% of that ceiling.
 - **Leakage found in the earlier weights' training data.** `tools/match_train_masks.py`
   matched every training image to its figshare slice, mirrored or not, and found that
   **152 of the 400 held-out slices have a left-right mirrored copy of the same slice in
@@ -144,10 +153,10 @@ SHORTCUTS = {
   split of attempts 1-3 kept them. Attempts 4-7 leave these 153 training images out, and
   the held-out results above list the subsets with and without a mirrored copy.
 - The accuracy target this project set (0.95 on all 400 and on the twin-free slices) is
-  not reached: meningiomas called `notumor` (12 of 100) and gliomas called meningioma or
-  `notumor` (11 and 6 of 100) are the main errors.
-- Brightness probe: x0.7 moves held-out accuracy to 0.870 (-0.020) and x1.3 to 0.868
-  (-0.023), just beyond the 0.02 this project set.
+  not reached: meningiomas called `notumor` (16 of 100) and gliomas called `notumor` or
+  meningioma (12 and 8 of 100) are the main errors.
+- Brightness probe: x0.7 moves held-out accuracy to 0.898 (+0.030) and x1.3 to 0.848
+  (-0.020); the project's bar is 0.02.
 - The classes come from different sources (sizes, borders, contrast); the training copies
   are 224x224 JPEGs re-encoded by a third party while the held-out files are originals:
   look at where the maps point before trusting a prediction.

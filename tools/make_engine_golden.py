@@ -39,6 +39,7 @@ import torchvision
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from detweights import fill_model  # noqa: E402
 from golden_spread import NPERTURB, perturbed_copy  # noqa: E402
+from train_common import set_output_stride  # noqa: E402
 
 CASES = [
     dict(name="resnet18_c1k10", arch="resnet18", in_channels=1, classes=10, seed=1,
@@ -66,13 +67,10 @@ CASES = [
 def build_model(arch, in_channels, classes, output_stride=32):
     """torchvision's model; a first conv of in_channels inputs keeps the
     original kernel/stride/padding and has no bias. Output stride 16 (ResNet):
-    layer4's first block does not downsample (stride 1 in its strided conv
-    and in its downsample conv)."""
+    layer4's first block does not downsample (train_common.set_output_stride)."""
     m = getattr(torchvision.models, arch)(weights=None, num_classes=classes)
-    if output_stride == 16:
-        blk = m.layer4[0]
-        (blk.conv2 if hasattr(blk, "conv3") else blk.conv1).stride = (1, 1)
-        blk.downsample[0].stride = (1, 1)
+    if arch.startswith("resnet"):
+        set_output_stride(m, output_stride)
     if in_channels != 3:
         if arch.startswith("resnet"):
             m.conv1 = nn.Conv2d(in_channels, 64, kernel_size=7, stride=2, padding=3, bias=False)

@@ -84,11 +84,8 @@ def make_model(output_stride=32):
 def load_init(model, path):
     """Initial weights from a .pth state_dict or a shipped .safetensors (F16)."""
     if path.endswith(".safetensors"):
-        import export_models
-        tensors, _ = export_models.read_safetensors(path)
-        sd = model.state_dict()
-        model.load_state_dict({k: tensors[k].to(sd[k].dtype) if k in tensors else sd[k]
-                               for k in sd})
+        from export_models import load_shipped  # imports this module: not at the top
+        model.load_state_dict(load_shipped(make_model, path)[0].state_dict())
     else:
         model.load_state_dict(torch.load(path))
 

@@ -301,12 +301,19 @@ def resnet_forward_cam(model, x):
     return m.fc(torch.flatten(m.avgpool(f), 1)), f
 
 
+def class_cam(f, fc_weight, y):
+    """Per image, the class-y CAM sum_k W[y,k] f_k (B, h, w) of the last block's
+    output f (B, K, h, w): Grad-CAM before its ReLU, times h*w, for global
+    average pooling followed by one linear layer."""
+    return torch.einsum("bkhw,bk->bhw", f, fc_weight[y])
+
+
 def cam_outside_share(f, fc_weight, y, fg):
     """Per image, the share of the class-y CAM's positive mass that lies
     outside the head: CAM = sum_k W[y,k] f_k (for global average pooling and
     one linear layer this is Grad-CAM times h*w), the head mask averaged
     over each CAM cell. 0 when the CAM has no positive mass."""
-    pos = F.relu(torch.einsum("bkhw,bk->bhw", f, fc_weight[y]))
+    pos = F.relu(class_cam(f, fc_weight, y))
     outside = 1.0 - F.adaptive_avg_pool2d(fg, pos.shape[-2:])[:, 0]
     return (pos * outside).sum((1, 2)) / (pos.sum((1, 2)) + 1e-6)
 
@@ -318,15 +325,14 @@ def cam_off_region_share(f, fc_weight, y, region):
     it cannot be lowered by making the CAM negative everywhere (then it is
     1, not 0): a network trained against cam_outside_share with the tumour
     mask did exactly that, and its Grad-CAM maps came out empty."""
-    cam = torch.einsum("bkhw,bk->bhw", f, fc_weight[y])
+    cam = class_cam(f, fc_weight, y)
     inside = F.adaptive_avg_pool2d(region, cam.shape[-2:])[:, 0]
     return 1.0 - (F.relu(cam) * inside).sum((1, 2)) / (cam.abs().sum((1, 2)) + 1e-6)
 
 
 def cam_empty(f, fc_weight, y):
     """Per image, 1.0 when the class-y CAM has no positive cell (an empty Grad-CAM map)."""
-    cam = torch.einsum("bkhw,bk->bhw", f, fc_weight[y])
-    return (cam.amax((1, 2)) <= 0).float()
+    return (class_cam(f, fc_weight, y).amax((1, 2)) <= 0).float()
 
 
 @torch.no_grad()

@@ -167,7 +167,8 @@ fuzz:
 	clang -std=c11 -g -O1 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	  -o build-fuzz/fuzz_dicom tests/fuzz/fuzz_dicom.c $(wildcard io/*.c) engine/error.c -lz -lm
 
-demo: all
+demo: deps
+	@$(MAKE) --no-print-directory -j$$(nproc) salient lib
 	@sh tools/demo.sh
 
 SALIENT_DATA ?= ../shared/data

@@ -109,10 +109,16 @@ static int summarise_outdir(const char *outdir, const JsonValue *run, const char
     /* a short table on stdout */
     printf("%-14s %8s %8s %8s %8s %8s %6s  (means over images; n = SIC images)\n", "method", "SIC", "AIC", "ins", "del",
            "outside", "n");
-    for (int j = 0; j < s.n_methods; j++)
-        printf("%-14s %8.4f %8.4f %8.4f %8.4f %8.4f %6d\n", s.m[j].name, s.m[j].stat[EM_SIC].mean, s.m[j].stat[EM_AIC].mean,
-               s.m[j].stat[EM_INSERTION].mean, s.m[j].stat[EM_DELETION].mean, s.m[j].stat[EM_OUTSIDE].mean,
-               s.m[j].stat[EM_SIC].n);
+    static const int cols[] = {EM_SIC, EM_AIC, EM_INSERTION, EM_DELETION, EM_OUTSIDE};
+    for (int j = 0; j < s.n_methods; j++) {
+        printf("%-14s", s.m[j].name);
+        for (int c = 0; c < 5; c++) {   /* a metric that was not measured (--no-pic, --no-insdel, no image): "-" */
+            const EvalStat *st = &s.m[j].stat[cols[c]];
+            if (st->n > 0 && isfinite(st->mean)) printf(" %8.4f", st->mean);
+            else printf(" %8s", "-");
+        }
+        printf(" %6d\n", s.m[j].stat[EM_SIC].n);
+    }
     printf("accuracy %.4f on %d images; %d unreadable; report: %s/report.html\n", s.accuracy, s.n_labelled,
            s.n_unreadable, outdir);
     eval_summary_free(&s);
@@ -206,7 +212,12 @@ static void emit_all(Eval *E, Sink *k, EvalRow *base, const char *reason, int fa
 static int evaluate_image(Eval *E, Sink *k, AttribParams *P, const DataItem *it, float *x) {
     int need = 0;
     for (int j = 0; j < E->n_methods; j++) need += results_find(k->done, it->name, E->methods[j]->name) < 0;
-    if (!need) return 0;
+    if (!need) {   /* done in an earlier run: still an input of the results this run writes */
+        char mpath[4200];
+        manifest_add_input(it->path);
+        if (dataset_mask_path(it->path, mpath, sizeof mpath)) manifest_add_input(mpath);
+        return 0;
+    }
     EvalRow base = eval_row_empty();
     base.image = it->name;
     base.label = it->label;

@@ -97,6 +97,12 @@ cp "$O/results.csv" "$T/before.csv"
 $S evaluate $ARGS -d "$T/data" -o "$O" --resume >/dev/null 2>"$T/err"
 grep -q "resume: 4 of 4 images already in results.csv, 0 computed" "$T/err" && cmp -s "$O/results.csv" "$T/before.csv" \
   && pass "--resume on a finished run computes nothing and leaves results.csv identical" || fail "resume finished" "$(grep resume "$T/err")"
+# its manifest still names every image behind results.csv (with its hash), none computed now
+n_img=$(find "$T/data" -name '*.png' ! -name '*.mask.png' | wc -l)
+n_man=$(grep -c '"path": "'"$T"'/data/.*[^k]\.png"' "$O/manifest.json")
+[ "$n_img" -eq 4 ] && [ "$n_man" -eq "$n_img" ] \
+  && pass "--resume with nothing to compute: manifest.json still lists the $n_img input images" \
+  || fail "resume manifest" "$n_man of $n_img images in manifest.json"
 # without --resume an existing run is refused
 $S evaluate $ARGS -d "$T/data" -o "$O" >/dev/null 2>"$T/err"; rc=$?
 [ $rc -ne 0 ] && grep -q "add --resume" "$T/err" && pass "an existing results.csv is not overwritten without --resume" || fail "overwrite guard" "rc $rc"

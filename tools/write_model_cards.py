@@ -198,27 +198,45 @@ def fmt_stat(st):
     return "%.3f [%.3f, %.3f]" % (st["mean"], lo, hi)
 
 
-def localization_section(name):
-    """The localisation table from tools/localize_brain.sh's summary.json."""
+def localization_summaries(name):
+    """method -> (its summary entry, results folder): tools/localize_brain.sh's
+    OUT (the one-pass methods and IG) and OUT/slow/merged (Score-CAM, XRAI)."""
     path = LOCALIZATION.get(name)
-    if not path or not os.path.exists(path):
+    meth = {}
+    for p in (path, path and os.path.join(os.path.dirname(path), "slow", "merged", "summary.json")):
+        if p and os.path.exists(p):
+            for m, st in json.load(open(p))["methods"].items():
+                meth.setdefault(m, (st, os.path.relpath(os.path.dirname(p), ROOT)))
+    return meth
+
+
+def localization_section(name):
+    """The localisation table from tools/localize_brain.sh's summary.json files."""
+    meth = localization_summaries(name)
+    if not meth:
         return []
-    sm = json.load(open(path))
-    meth = sm["methods"]
-    n = max(meth[m]["pointing"]["n"] for m in LOC_METHODS if m in meth)
+    n = max(meth[m][0]["pointing"]["n"] for m in LOC_METHODS if m in meth)
+    dirs = sorted({meth[m][1] for m in LOC_METHODS if m in meth})
     out = ["## Where the maps look",
            "`tools/localize_brain.sh` (`salient evaluate`, every method at its defaults, the "
            "predicted class explained) on the %d held-out tumour slices that have a tumour mask. "
            "Pointing game: the map's maximum lies inside the tumour. Mask energy: the share of the "
            "map's positive mass inside the tumour. Mass outside the head: the share of the map's "
            "positive mass outside the head's silhouette (a smoothed intensity threshold of the image "
-           "itself). Means with 95%% bootstrap intervals; results in `%s`." % (
-               n, os.path.relpath(os.path.dirname(path), ROOT)), "",
-           "| method | " + " | ".join(t for _, t in LOC_METRICS) + " |",
-           "|---|" + "---|" * len(LOC_METRICS)]
+           "itself). Means with 95%% bootstrap intervals over the n slices measured; results in %s." % (
+               n, " and ".join("`%s`" % d for d in dirs)), "",
+           "| method | n | " + " | ".join(t for _, t in LOC_METRICS) + " |",
+           "|---|---|" + "---|" * len(LOC_METRICS)]
     for m in LOC_METHODS:
         if m in meth:
-            out.append("| %s | " % m + " | ".join(fmt_stat(meth[m].get(k)) for k, _ in LOC_METRICS) + " |")
+            st = meth[m][0]
+            out.append("| %s | %d | " % (m, st["pointing"]["n"])
+                       + " | ".join(fmt_stat(st.get(k)) for k, _ in LOC_METRICS) + " |")
+    partial = [m for m in LOC_METHODS if m in meth and meth[m][0]["pointing"]["n"] < n]
+    if partial:
+        out += ["", "%s: measured on the slices of the shards of `tools/localize_brain.sh` done so far "
+                "(shard I of N takes every N-th slice from the I-th, so each shard samples every "
+                "class); the run resumes where it stopped." % ", ".join(partial)]
     missing = [m for m in LOC_METHODS if m not in meth]
     if missing:
         out += ["", "Not yet measured: %s (the run is resumable: `tools/localize_brain.sh`)."

@@ -3,7 +3,8 @@
 # (weights/) on the bundled scans (tests/data/samples/):
 #   1. predictions for every sample image,
 #   2. `explain -M all` for one image of each class of both models (heatmap grids),
-#   3. `evaluate` with the eight methods the seed paper scored, on the explained images,
+#   3. `evaluate` with the eight methods the seed paper scored, on the correctly
+#      classified examples,
 # writing demo/ and printing where to open it. Runs in minutes on two cores;
 # the settings below that differ from the methods' defaults keep it so and are
 # written into every output (explain.json, summary.json, manifest.json) and
@@ -100,7 +101,8 @@ brain_lane() {
 
 # Both lanes run in the background, each into its log; the logs are printed
 # in order once both are done, and a lane that failed fails the demo.
-echo "demo: the two models side by side, one engine thread each (logs: $OUT/brain.log, $OUT/cxr.log)"
+echo "demo: the two models side by side, one engine thread each, about 9 minutes on two cores"
+echo "  (progress: $OUT/brain.log, $OUT/cxr.log)"
 brain_lane >"$OUT/brain.log" 2>&1 &
 brain_pid=$!
 cxr_lane >"$OUT/cxr.log" 2>&1 &

@@ -2,7 +2,8 @@
 # make demo: the main job on the embedded default - the two shipped models
 # (weights/) on the bundled scans (tests/data/samples/):
 #   1. predictions for every sample image,
-#   2. `explain -M all` for one image of each class of both models (heatmap grids),
+#   2. `explain -M all` (heatmap grids) for one correctly classified image of each
+#      class of both models and the first misclassified image,
 #   3. `evaluate` with the eight methods the seed paper scored, on the correctly
 #      classified examples,
 # writing demo/ and printing where to open it. Runs in minutes on two cores;

@@ -58,7 +58,7 @@ done
 # a fair sample), LANES of them at a time with one engine thread each, into
 # OUT/slow/shard-I; then the shards that have results are merged into
 # OUT/slow/merged (the results do not depend on the thread count).
-SHARDS=${SHARDS:-4}
+SHARDS=${SHARDS:-8}
 LANES=${LANES:-2}
 slow_shard() {
   dir="$OUT/slow/shard-$1"

@@ -112,7 +112,7 @@ static int summarise_outdir(const char *outdir, const JsonValue *run, const char
     static const int cols[] = {EM_SIC, EM_AIC, EM_INSERTION, EM_DELETION, EM_OUTSIDE};
     for (int j = 0; j < s.n_methods; j++) {
         printf("%-14s", s.m[j].name);
-        for (int c = 0; c < 5; c++) {   /* a metric that was not measured (--no-pic, --no-insdel, no image): "-" */
+        for (size_t c = 0; c < sizeof cols / sizeof cols[0]; c++) {   /* a metric that was not measured (--no-pic, --no-insdel, no image): "-" */
             const EvalStat *st = &s.m[j].stat[cols[c]];
             if (st->n > 0 && isfinite(st->mean)) printf(" %8.4f", st->mean);
             else printf(" %8s", "-");

@@ -59,11 +59,11 @@ pick_examples() {
           if (wrong != "" && only != "right") printf "%s", wrong; print "" }' "$1"
 }
 
-# predict_and_explain NAME WEIGHTS SAMPLES: predictions for every bundled
-# image, then explain -M all for the examples pick_examples chooses; their
+# predict_and_explain NAME WEIGHTS: predictions for every bundled image
+# (SAMPLES/NAME), then explain -M all for the examples pick_examples chooses; their
 # paths go to OUT/NAME/examples.txt.
 predict_and_explain() {
-  name=$1; model=$2; data=$3
+  name=$1; model=$2; data=$SAMPLES/$1
   step "$name: model"
   $S info -m "$model"
   step "$name: predictions for every bundled image"
@@ -77,36 +77,33 @@ predict_and_explain() {
     -o "$OUT/$name/explain" $(cat "$OUT/$name/examples.txt") 2>"$OUT/$name/explain.log" | sed 's/^/  /'
 }
 
-# evaluate_examples NAME WEIGHTS [THREADS]: the paper's eight methods on the
-# explained images that are correctly classified (their labels are their
-# folders' names).
+# evaluate_examples NAME WEIGHTS: the paper's eight methods on the explained
+# images that are correctly classified (their labels are their folders' names).
 evaluate_examples() {
-  name=$1; model=$2; threads=${3:+--threads $3}
+  name=$1; model=$2
   step "$name: evaluate $EVAL_METHODS on the correctly classified examples"
   list="$OUT/$name/evaluate-list.csv"
   echo "path,label" >"$list"
   for f in $(pick_examples "$OUT/$name/predict/predictions.txt" "$SAMPLES/$name" right); do
     echo "$(pwd)/$f,$(basename "$(dirname "$f")")" >>"$list"
   done
-  $S evaluate -m "$model" -d "$list" -M $EVAL_METHODS $EVAL_OPTS $threads --map-cache "$MAPS" -o "$OUT/$name/evaluate" || true
+  $S evaluate -m "$model" -d "$list" -M $EVAL_METHODS $EVAL_OPTS --threads "$LANE_THREADS" --map-cache "$MAPS" \
+    -o "$OUT/$name/evaluate" || true
 }
 
-cxr_lane() {
-  predict_and_explain cxr weights/cxr_densenet121.safetensors "$SAMPLES/cxr"
-  evaluate_examples cxr weights/cxr_densenet121.safetensors "$LANE_THREADS"
-}
-brain_lane() {
-  predict_and_explain brain weights/brain_resnet18.safetensors "$SAMPLES/brain"
-  evaluate_examples brain weights/brain_resnet18.safetensors "$LANE_THREADS"
+# lane NAME WEIGHTS: one model's whole demo, on the samples in SAMPLES/NAME.
+lane() {
+  predict_and_explain "$1" "$2"
+  evaluate_examples "$1" "$2"
 }
 
 # Both lanes run in the background, each into its log; the logs are printed
 # in order once both are done, and a lane that failed fails the demo.
 echo "demo: the two models side by side, one engine thread each, about 9 minutes on two cores"
 echo "  (progress: $OUT/brain.log, $OUT/cxr.log)"
-brain_lane >"$OUT/brain.log" 2>&1 &
+lane brain weights/brain_resnet18.safetensors >"$OUT/brain.log" 2>&1 &
 brain_pid=$!
-cxr_lane >"$OUT/cxr.log" 2>&1 &
+lane cxr weights/cxr_densenet121.safetensors >"$OUT/cxr.log" 2>&1 &
 cxr_pid=$!
 failed=""
 wait $brain_pid || failed="$failed brain"

@@ -79,4 +79,5 @@ while [ "$i" -lt "$SHARDS" ]; do
   done
   for p in $pids; do wait "$p"; done
 done
-./salient merge "$OUT"/slow/shard-* -o "$OUT/slow/merged"
+# shard-*[0-9]: the shards' folders, not their logs (shard-I.log)
+./salient merge "$OUT"/slow/shard-*[0-9] -o "$OUT/slow/merged"

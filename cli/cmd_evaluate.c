@@ -186,14 +186,16 @@ static void score_and_emit(Eval *E, Sink *k, AttribParams *P, const AttribMethod
     else free(out.map);
 }
 
-/* The lesion mask beside the image (<image>.mask.png) at the input size, or NULL. */
+/* The lesion mask beside the image (<image>.mask.png) at the input size, or
+   NULL. A mask file that exists is an input of the run even when it is empty
+   or unreadable (as on --resume, evaluate_image). */
 static uint8_t *load_lesion(const Eval *E, const DataItem *it) {
     char mpath[4200], err[600];
     uint8_t *mask;
     int cnt = localize_lesion_beside(it->path, E->sc.S, E->sc.S, &mask, mpath, sizeof mpath, err, sizeof err);
+    if (mpath[0]) manifest_add_input(mpath);
     if (cnt < 0) fprintf(stderr, "\nsalient: %s: lesion mask ignored: %s\n", it->name, err);
     else if (cnt == 0 && mpath[0]) fprintf(stderr, "\nsalient: %s: lesion mask %s is empty: no localisation\n", it->name, mpath);
-    else if (cnt > 0) manifest_add_input(mpath);
     return mask;
 }
 

@@ -19,6 +19,7 @@ n1=$(ls $SRC/notumor | head -1)
 cp "$SRC/glioma/$g1" "$SRC/glioma/$g2" "$T/data/glioma/"
 cp "$SRC/notumor/$n1" "$T/data/notumor/"
 cp tests/data/eval/lesion.mask.png "$T/data/glioma/${g1%.png}.mask.png"
+cp tests/data/eval/empty.mask.png "$T/data/glioma/${g2%.png}.mask.png"   # a mask without lesion pixels
 printf 'this is not a png' >"$T/data/notumor/corrupt.png"
 echo "readme" >"$T/data/notumor/notes.txt"
 $B/tests/tool_mkmodel resnet18 1 2 1 F32 "$T/m.st" '"input_size":"64"'
@@ -94,6 +95,8 @@ fi
 
 # ---- resume on a finished run: nothing recomputed, rows unchanged
 cp "$O/results.csv" "$T/before.csv"
+inputs() { sed -n '/^  "inputs": \[/,/^  \]/p' "$1" | grep '"path"' | sort; }   # manifest.json's input paths
+inputs "$O/manifest.json" >"$T/inputs_fresh"
 $S evaluate $ARGS -d "$T/data" -o "$O" --resume >/dev/null 2>"$T/err"
 grep -q "resume: 4 of 4 images already in results.csv, 0 computed" "$T/err" && cmp -s "$O/results.csv" "$T/before.csv" \
   && pass "--resume on a finished run computes nothing and leaves results.csv identical" || fail "resume finished" "$(grep resume "$T/err")"
@@ -103,6 +106,11 @@ n_man=$(grep -c '"path": "'"$T"'/data/.*[^k]\.png"' "$O/manifest.json")
 [ "$n_img" -eq 4 ] && [ "$n_man" -eq "$n_img" ] \
   && pass "--resume with nothing to compute: manifest.json still lists the $n_img input images" \
   || fail "resume manifest" "$n_man of $n_img images in manifest.json"
+# both masks are inputs, the empty one too, in the fresh run and on resume alike
+inputs "$O/manifest.json" >"$T/inputs_resumed"
+[ "$(grep -c '\.mask\.png"' "$T/inputs_fresh")" -eq 2 ] && cmp -s "$T/inputs_fresh" "$T/inputs_resumed" \
+  && pass "manifest.json lists the same inputs (both masks, the empty one too) in the fresh run and on --resume" \
+  || fail "manifest inputs" "$(diff "$T/inputs_fresh" "$T/inputs_resumed" | head -5; grep -c mask "$T/inputs_fresh")"
 # without --resume an existing run is refused
 $S evaluate $ARGS -d "$T/data" -o "$O" >/dev/null 2>"$T/err"; rc=$?
 [ $rc -ne 0 ] && grep -q "add --resume" "$T/err" && pass "an existing results.csv is not overwritten without --resume" || fail "overwrite guard" "rc $rc"

@@ -12,6 +12,7 @@ metrics in float32) and <name>_f16.json (export: SHA-256, held-out metrics with 
 shipped F16 weights) and writes the model card next to the weights. Every number in
 a card comes from those two files.
 """
+import csv
 import json
 import os
 import sys
@@ -228,6 +229,33 @@ def localization_summaries(name):
     return meth
 
 
+def by_correctness(meth):
+    """Lines: each method's pointing game on the slices the model classifies
+    correctly and on those it gets wrong (results.csv of each method's folder;
+    a map explains the predicted class, so on a wrong prediction it shows the
+    evidence for the wrong class)."""
+    hits = {}
+    for m in LOC_METHODS:
+        if m not in meth:
+            continue
+        with open(os.path.join(ROOT, meth[m][1], "results.csv")) as f:
+            for r in csv.DictReader(f):
+                if r["method"] == m and r["pointing_hit"] != "":
+                    hits.setdefault((m, r["label"] == r["predicted"]), []).append(float(r["pointing_hit"]))
+    if not hits:
+        return []
+    out = ["", "Pointing game by whether the model classifies the slice correctly (the map explains "
+           "the predicted class; on a wrong prediction that is the evidence for the wrong class):", "",
+           "| method | correct: n | pointing game | wrong: n | pointing game |", "|---|---|---|---|---|"]
+    for m in LOC_METHODS:
+        ok, bad = hits.get((m, True), []), hits.get((m, False), [])
+        if ok or bad:
+            out.append("| %s | %d | %s | %d | %s |" % (
+                m, len(ok), "%.3f" % (sum(ok) / len(ok)) if ok else "-",
+                len(bad), "%.3f" % (sum(bad) / len(bad)) if bad else "-"))
+    return out
+
+
 def localization_section(name):
     """The localisation table from tools/localize_brain.sh's summary.json files."""
     meth = localization_summaries(name)
@@ -255,6 +283,7 @@ def localization_section(name):
         out += ["", "%s: measured on the slices of the shards of `tools/localize_brain.sh` done so far "
                 "(shard I of N takes every N-th slice from the I-th, so each shard samples every "
                 "class); the run resumes where it stopped." % ", ".join(partial)]
+    out += by_correctness(meth)
     missing = [m for m in LOC_METHODS if m not in meth]
     if missing:
         out += ["", "Not yet measured: %s (the run is resumable: `tools/localize_brain.sh`)."

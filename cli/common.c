@@ -67,18 +67,23 @@ void pbar_step(ProgressBar *pb, int computed, const char *label) {
     pbar_draw(pb, label);
 }
 
+/* The rate counts only the items computed in this run (not those skipped as
+   already done), and is unknown ("?") until one was computed and a second
+   has passed: a rate from a few milliseconds means nothing. */
 static void pbar_draw(ProgressBar *pb, const char *label) {
-    double el = attrib_now() - pb->t0, rate = el > 0 ? pb->computed / el : 0;
+    double el = attrib_now() - pb->t0, rate = pb->computed > 0 && el >= 1.0 ? pb->computed / el : 0;
     double left = rate > 0 ? (pb->total - pb->done) / rate : NAN;
-    char eta[32], spent[32];
+    char eta[32], spent[32], speed[32];
     fmt_duration(eta, sizeof eta, left);
     fmt_duration(spent, sizeof spent, el);
+    if (rate > 0) snprintf(speed, sizeof speed, "%.3g/s", rate);
+    else snprintf(speed, sizeof speed, "?/s");
     int pct = pb->total > 0 ? (int)(100 * pb->done / pb->total) : 100;
     if (pb->tty) {
         int width = 28, fill = pb->total > 0 ? (int)(width * pb->done / pb->total) : width;
         fprintf(stderr, "\r[");
         for (int i = 0; i < width; i++) fputc(i < fill ? '#' : '.', stderr);
-        fprintf(stderr, "] %3d%% %ld/%ld %s  %.3g/s  %s left  %-36.36s", pct, pb->done, pb->total, pb->what, rate, eta,
+        fprintf(stderr, "] %3d%% %ld/%ld %s  %s  %s left  %-36.36s", pct, pb->done, pb->total, pb->what, speed, eta,
                 label ? label : "");
         fflush(stderr);
         return;
@@ -86,8 +91,8 @@ static void pbar_draw(ProgressBar *pb, const char *label) {
     long every = pb->total / 20 > 0 ? pb->total / 20 : 1;
     if (pb->done - pb->last_line >= every || pb->done == pb->total) {
         pb->last_line = pb->done;
-        fprintf(stderr, "salient: %ld/%ld %s (%d%%), %.2f/s, %s spent, %s left\n", pb->done, pb->total, pb->what, pct,
-                rate, spent, eta);
+        fprintf(stderr, "salient: %ld/%ld %s (%d%%), %s, %s spent, %s left\n", pb->done, pb->total, pb->what, pct,
+                speed, spent, eta);
     }
 }
 

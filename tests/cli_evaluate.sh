@@ -100,6 +100,9 @@ inputs "$O/manifest.json" >"$T/inputs_fresh"
 $S evaluate $ARGS -d "$T/data" -o "$O" --resume >/dev/null 2>"$T/err"
 grep -q "resume: 4 of 4 images already in results.csv, 0 computed" "$T/err" && cmp -s "$O/results.csv" "$T/before.csv" \
   && pass "--resume on a finished run computes nothing and leaves results.csv identical" || fail "resume finished" "$(grep resume "$T/err")"
+# its progress lines give no rate for images skipped as done (not "0.00/s" or a rate from milliseconds)
+grep -q "images (100%), ?/s, .* spent, ? left" "$T/err" && ! grep -q "[0-9]/s" "$T/err" \
+  && pass "progress of a resume with nothing to compute: rate and time left unknown (?)" || fail "resume progress" "$(grep images "$T/err" | tail -2)"
 # its manifest still names every image behind results.csv (with its hash), none computed now
 n_img=$(find "$T/data" -name '*.png' ! -name '*.mask.png' | wc -l)
 n_man=$(grep -c '"path": "'"$T"'/data/.*[^k]\.png"' "$O/manifest.json")

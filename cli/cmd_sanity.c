@@ -5,7 +5,9 @@
 
    Outputs in OUTDIR: sanity.csv (step,module,<method>...; step 0 is the
    original model), sanity.json, sanity.png (correlation against the
-   number of randomised layers), manifest.json. */
+   number of randomised layers, drawn from sanity.json), manifest.json.
+   `salient sanity --replot DIR...` redraws each DIR's sanity.png from its
+   sanity.json. */
 #include "attrib/attrib.h"
 #include "cli/audit.h"
 #include "cli/cli.h"
@@ -39,9 +41,24 @@ static int write_outputs(const char *outdir, const Opts *o, const Model *md, int
     snprintf(path, sizeof path, "%s/sanity.json", outdir);
     if (mprt_write_json(t, ms, &info, path, err, sizeof err)) rc = cli_error("%s", err);
     else manifest_add_output(path);
+    char json[2300];
+    snprintf(json, sizeof json, "%s/sanity.json", outdir);
     snprintf(path, sizeof path, "%s/sanity.png", outdir);
-    if (mprt_plot_png(t, ms, eng_model_arch(md->m), path)) rc = cli_error("cannot write %s", path);
-    else manifest_add_output(path);
+    if (!rc && mprt_plot_json(json, path, err, sizeof err)) rc = cli_error("%s", err);
+    else if (!rc) manifest_add_output(path);
+    return rc;
+}
+
+/* --replot DIR...: each DIR's sanity.png redrawn from its sanity.json. */
+static int replot(const Opts *o) {
+    int rc = 0;
+    for (int i = 0; i < o->n_pos; i++) {
+        char json[2300], png[2300], err[2400];
+        snprintf(json, sizeof json, "%s/sanity.json", o->pos[i]);
+        snprintf(png, sizeof png, "%s/sanity.png", o->pos[i]);
+        if (mprt_plot_json(json, png, err, sizeof err)) rc = cli_error("%s", err);
+        else fprintf(stderr, "salient: %s redrawn from %s\n", png, json);
+    }
     return rc;
 }
 
@@ -62,9 +79,10 @@ static void print_table(const AttribMethod **ms, int nm, const Mprt *t) {
 }
 
 int cmd_sanity(const Opts *o) {
+    if (o->replot && o->n_pos >= 1) return replot(o);
     if (o->n_pos != 1)
         return cli_error("usage: salient sanity -m MODEL IMAGE [-M METHODS] [--granularity module|block] [-o OUTDIR] "
-                         "[--seed S]");
+                         "[--seed S]  |  salient sanity --replot DIR...");
     MprtGranularity by = MPRT_BY_MODULE;
     if (o->granularity && mprt_granularity_parse(o->granularity, &by))
         return cli_error("sanity --granularity %s: give module or block", o->granularity);

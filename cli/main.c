@@ -31,7 +31,8 @@ static const Command commands[] = {
     {"study", cmd_study, "study PROTOCOL -o OUT [-d DATA] [--only NAME] [--limit N] [--shard I/N] [--threads T] [--map-cache DIR]\n"
                          "        the whole comparison a protocol file describes (docs/STUDY.md); --merge SHARD_OUT... -o OUT joins shards"},
     {"merge", cmd_merge, "merge OUTDIR... -o MERGED                join shard outputs into one set of results and one report"},
-    {"sanity", cmd_sanity, "sanity -m MODEL IMAGE [-M METHODS] [--granularity module|block] [-o OUTDIR] [--seed S]   MPRT: randomise layers from the top"},
+    {"sanity", cmd_sanity, "sanity -m MODEL IMAGE [-M METHODS] [--granularity module|block] [-o OUTDIR] [--seed S]   MPRT: randomise layers from the top\n"
+     "        sanity --replot DIR...   redraw each DIR's sanity.png from its sanity.json"},
     {"selfcheck", cmd_selfcheck, "selfcheck -m MODEL [IMAGE] [--verbose]   fast path vs double-accumulating reference, layer by layer"},
     {"gradcheck", cmd_gradcheck, "gradcheck -m MODEL [IMAGE] [--pixels K]  input gradient vs central finite differences"},
     {"trace-diff", cmd_trace_diff, "trace-diff A.jsonl B.jsonl               first op whose bits differ, first beyond rounding"},

@@ -39,7 +39,7 @@ static const OptSpec specs[] = {
     S("--data", "-d", data), S("--shard", NULL, shard), S("--map-cache", NULL, map_cache), S("--root", NULL, root), S("--only", NULL, only), S("--granularity", NULL, granularity), S("--substrate", NULL, substrate),
     S("--trace-level", NULL, trace_level), {"--seed", NULL, T_U64, offsetof(Opts, seed), 0, 0, 0},
     I("--limit", NULL, limit, 1, 100000000),
-    F("--resume", NULL, resume), F("--merge", NULL, merge), I("--pixels", NULL, pixels, 1, 1000000), F("--no-png", NULL, no_png),
+    F("--resume", NULL, resume), F("--merge", NULL, merge), F("--replot", NULL, replot), I("--pixels", NULL, pixels, 1, 1000000), F("--no-png", NULL, no_png),
     D("--min-pred", NULL, min_pred, 0, 1), I("--insdel-steps", NULL, insdel_steps, 1, 1000000),
     F("--no-insdel", NULL, no_insdel), F("--no-pic", NULL, no_pic), F("--profile", NULL, profile),
 };

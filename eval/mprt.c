@@ -1,7 +1,6 @@
 /* mprt.c - the model parameter randomisation test (see mprt.h). */
 #include "eval/mprt.h"
 #include "engine/rng.h"
-#include "eval/plot.h"
 #include "eval/stats.h"
 #include "io/json.h"
 
@@ -264,22 +263,4 @@ int mprt_write_json(const Mprt *t, const AttribMethod *const *ms, const MprtRunI
     jw_object_end(&w);
     int bad = jw_error(&w);
     return fclose(f) || bad ? err_fail(err, errlen, "cannot write %s", path) : 0;
-}
-
-int mprt_plot_png(const Mprt *t, const AttribMethod *const *ms, const char *arch, const char *path) {
-    int nm = t->n_methods, nmod = t->n_modules, rc = -1;
-    double *xs = malloc(sizeof(double) * (nmod + 1)), *ys = malloc(sizeof(double) * (size_t)(nmod + 1) * nm);
-    PlotSeries *ser = calloc(nm > 0 ? nm : 1, sizeof *ser);
-    if (xs && ys && ser) {
-        for (int s = 0; s <= nmod; s++) xs[s] = s;
-        for (int j = 0; j < nm; j++) {
-            for (int s = 0; s <= nmod; s++) ys[(size_t)j * (nmod + 1) + s] = t->corr[(size_t)s * nm + j];
-            ser[j] = (PlotSeries){ms[j]->name, xs, ys + (size_t)j * (nmod + 1), nmod + 1};
-        }
-        char title[160];
-        snprintf(title, sizeof title, "MPRT %s: Spearman(original map, map) as layers are randomised from the top", arch);
-        rc = plot_png(path, title, "modules randomised (classifier first)", "Spearman", ser, nm, 0, nmod > 0 ? nmod : 1, -0.2, 1);
-    }
-    free(xs); free(ys); free(ser);
-    return rc;
 }

@@ -103,6 +103,9 @@ int mprt_write_json(const Mprt *t, const AttribMethod *const *methods, const Mpr
    undefined correlation is left out of the mean) and sanity_steps.png.
    0, or -1 with the reason in err (a file unreadable or unlike the first). */
 int mprt_summary_write(const char *const *json_paths, int n_images, const char *outdir, char *err, size_t errlen);
-/* sanity.png: each method's correlation against the number of modules randomised. 0 or -1. */
-int mprt_plot_png(const Mprt *t, const AttribMethod *const *methods, const char *arch, const char *path);
+/* sanity.png drawn from a sanity.json (so the figure always shows the
+   recorded numbers, and can be redrawn from them): each method's
+   correlation against the number of steps randomised, on [-1, 1].
+   0, or -1 with the reason in err. */
+int mprt_plot_json(const char *json_path, const char *png_path, char *err, size_t errlen);
 #endif

@@ -119,7 +119,10 @@ static int write_steps_csv(const Summary *s, const char *path, char *err, size_t
     return fclose(f) ? err_fail(err, n, "cannot write %s", path) : 0;
 }
 
-static int plot_means(const Summary *s, const char *path, char *err, size_t n) {
+/* The correlations against the steps, one line per method: the mean over
+   the images (one image: its own). */
+static int plot_steps(const Summary *s, const char *title, const char *xlabel, const char *ylabel, const char *path,
+                      char *err, size_t n) {
     int S1 = s->n_steps + 1, rc = -1;
     double *xs = malloc(sizeof(double) * S1), *ys = malloc(sizeof(double) * (size_t)S1 * s->n_methods);
     PlotSeries *ser = calloc(s->n_methods, sizeof *ser);
@@ -129,14 +132,36 @@ static int plot_means(const Summary *s, const char *path, char *err, size_t n) {
             for (int k = 0; k < S1; k++) ys[(size_t)j * S1 + k] = step_mean(s, k, j);
             ser[j] = (PlotSeries){s->method[j], xs, ys + (size_t)j * S1, S1};
         }
-        char title[160];
-        snprintf(title, sizeof title, "MPRT, mean over %d images: Spearman(original map, map) as the model is randomised",
-                 s->n_images);
-        rc = plot_png(path, title, "steps randomised (classifier first)", "Spearman", ser, s->n_methods, 0, s->n_steps,
-                      -0.2, 1);
+        rc = plot_png(path, title, xlabel, ylabel, ser, s->n_methods, 0, s->n_steps, -1, 1);
     }
     free(xs); free(ys); free(ser);
     return rc ? err_fail(err, n, "cannot write %s", path) : 0;
+}
+
+static int plot_means(const Summary *s, const char *path, char *err, size_t n) {
+    char title[160];
+    snprintf(title, sizeof title, "MPRT, mean over %d images: each map against the original model's map", s->n_images);
+    return plot_steps(s, title, "steps randomised, from the classifier down (their names: sanity_steps.csv)",
+                      "mean Spearman rank correlation", path, err, n);
+}
+
+int mprt_plot_json(const char *json_path, const char *png_path, char *err, size_t errlen) {
+    JsonValue *v = json_read_file(json_path, SUMMARY_MAX_BYTES, err, errlen);
+    if (!v) return -1;
+    Summary s = {0};
+    int rc = summary_init(&s, v, 1, json_path, err, errlen);
+    if (!rc) rc = summary_add(&s, v, 0, json_path, err, errlen);
+    if (!rc) {
+        const char *arch = json_string(json_get(json_get(v, "model"), "arch")), *by = json_string(json_get(v, "steps_are"));
+        char title[200], xlabel[200], unit[32] = "steps";
+        if (by) snprintf(unit, sizeof unit, "%.*s", (int)strcspn(by, ": "), by);
+        snprintf(title, sizeof title, "MPRT, %s: each map against the original model's map", arch ? arch : "model");
+        snprintf(xlabel, sizeof xlabel, "%s randomised, from the classifier down (their names: sanity.csv)", unit);
+        rc = plot_steps(&s, title, xlabel, "Spearman rank correlation", png_path, err, errlen);
+    }
+    summary_free(&s);
+    json_free(v);
+    return rc;
 }
 
 int mprt_summary_write(const char *const *json_paths, int n_images, const char *outdir, char *err, size_t errlen) {

@@ -31,25 +31,41 @@ static void draw_line(Canvas *c, int x0, int y0, int x1, int y1, const uint8_t r
     }
 }
 
-void plot_draw(Canvas *c, int x0, int y0, int w, int h, const char *title, const char *xlabel, const PlotSeries *s,
-               int ns, double xmin, double xmax, double ymin, double ymax, int legend) {
-    static const uint8_t black[3] = {0, 0, 0}, grid[3] = {225, 225, 225}, gray[3] = {90, 90, 90};
-    int L = x0 + 46, R = x0 + w - 12, T = y0 + 26, B = y0 + h - 34;
-    if (R <= L + 10 || B <= T + 10) return;
-    canvas_text(c, x0 + (w - canvas_text_width(title, 2)) / 2, y0 + 4, title, 2, black);
-    for (int g = 0; g <= 5; g++) {
-        int yy = B - (B - T) * g / 5, xx = L + (R - L) * g / 5;
+/* The tick spacing: the smallest of 1, 2, 2.5, 5 times a power of ten that
+   cuts range into at most 6 intervals (whole numbers only when integer). */
+static double nice_step(double range, int integer) {
+    static const double mant[4] = {1, 2, 2.5, 5};
+    for (double p = 1e-6; p < 1e12; p *= 10)
+        for (int i = 0; i < 4; i++) {
+            double step = mant[i] * p;
+            if (integer && step != floor(step)) continue;
+            if (range / step <= 6 + 1e-9) return step;
+        }
+    return range;
+}
+
+/* Grid lines and tick labels at multiples of the axis' nice step. */
+static void draw_ticks(Canvas *c, int L, int R, int T, int B, double xmin, double xmax, double ymin, double ymax) {
+    static const uint8_t grid[3] = {225, 225, 225}, gray[3] = {90, 90, 90};
+    int xint = xmin == floor(xmin) && xmax == floor(xmax) && xmax - xmin >= 2;
+    double xs = nice_step(xmax - xmin, xint), ys = nice_step(ymax - ymin, 0);
+    char lab[32];
+    for (double v = ceil(ymin / ys - 1e-9) * ys; v <= ymax + 1e-9 * ys; v += ys) {
+        int yy = B - (int)lround((v - ymin) / (ymax - ymin) * (B - T));
         draw_line(c, L, yy, R, yy, grid, 1);
-        draw_line(c, xx, T, xx, B, grid, 1);
-        char lab[32];
-        snprintf(lab, sizeof lab, "%.3g", ymin + (ymax - ymin) * g / 5);
+        snprintf(lab, sizeof lab, "%.3g", fabs(v) < 1e-9 * ys ? 0.0 : v);
         canvas_text(c, L - 6 - canvas_text_width(lab, 1), yy - 3, lab, 1, gray);
-        snprintf(lab, sizeof lab, "%.3g", xmin + (xmax - xmin) * g / 5);
+    }
+    for (double v = ceil(xmin / xs - 1e-9) * xs; v <= xmax + 1e-9 * xs; v += xs) {
+        int xx = L + (int)lround((v - xmin) / (xmax - xmin) * (R - L));
+        draw_line(c, xx, T, xx, B, grid, 1);
+        snprintf(lab, sizeof lab, "%.3g", fabs(v) < 1e-9 * xs ? 0.0 : v);
         canvas_text(c, xx - canvas_text_width(lab, 1) / 2, B + 5, lab, 1, gray);
     }
-    draw_line(c, L, B, R, B, black, 1);
-    draw_line(c, L, T, L, B, black, 1);
-    if (xlabel) canvas_text(c, L + (R - L - canvas_text_width(xlabel, 1)) / 2, B + 18, xlabel, 1, black);
+}
+
+static void draw_series(Canvas *c, int L, int T, int R, int B, const PlotSeries *s, int ns, double xmin, double xmax,
+                        double ymin, double ymax) {
     double sx = (R - L) / (xmax - xmin), sy = (B - T) / (ymax - ymin);
     for (int k = 0; k < ns; k++) {
         uint8_t col[3];
@@ -66,12 +82,18 @@ void plot_draw(Canvas *c, int x0, int y0, int w, int h, const char *title, const
             px = qx; py = qy; have = 1;
         }
     }
-    /* legend inside the axes, on a white box: top left, or bottom right */
+}
+
+static int legend_width(const PlotSeries *s, int ns) {
     int lw = 0;
     for (int k = 0; k < ns; k++) { int tw = canvas_text_width(s[k].name, 1); if (tw > lw) lw = tw; }
-    lw += 34;
-    int lh = 12 * ns + 6, lx = legend ? R - lw - 6 : L + 4, ly0 = legend == 1 ? B - lh - 6 : T + 4;
-    static const uint8_t white[3] = {255, 255, 255};
+    return lw + 34;
+}
+
+/* The legend on a white box of width lw with its top left at (lx, ly0). */
+static void draw_legend(Canvas *c, int lx, int ly0, int lw, const PlotSeries *s, int ns) {
+    static const uint8_t white[3] = {255, 255, 255}, black[3] = {0, 0, 0};
+    int lh = 12 * ns + 6;
     for (int yy = ly0; yy < ly0 + lh; yy++) draw_line(c, lx, yy, lx + lw, yy, white, 1);
     for (int k = 0; k < ns; k++) {
         uint8_t col[3];
@@ -82,13 +104,36 @@ void plot_draw(Canvas *c, int x0, int y0, int w, int h, const char *title, const
     }
 }
 
+void plot_draw(Canvas *c, int x0, int y0, int w, int h, const char *title, const char *xlabel, const PlotSeries *s,
+               int ns, double xmin, double xmax, double ymin, double ymax, int legend) {
+    static const uint8_t black[3] = {0, 0, 0};
+    int lw = legend_width(s, ns);
+    int L = x0 + 46, R = x0 + w - 12 - (legend == PLOT_LEGEND_OUTSIDE ? lw + 8 : 0), T = y0 + 26, B = y0 + h - 34;
+    if (R <= L + 10 || B <= T + 10 || !(xmax > xmin) || !(ymax > ymin)) return;
+    if (title) {
+        int scale = canvas_text_width(title, 2) <= w ? 2 : 1;
+        canvas_text(c, x0 + (w - canvas_text_width(title, scale)) / 2, y0 + 4 + (2 - scale) * 4, title, scale, black);
+    }
+    draw_ticks(c, L, R, T, B, xmin, xmax, ymin, ymax);
+    draw_line(c, L, B, R, B, black, 1);
+    draw_line(c, L, T, L, B, black, 1);
+    if (xlabel) canvas_text(c, L + (R - L - canvas_text_width(xlabel, 1)) / 2, B + 18, xlabel, 1, black);
+    draw_series(c, L, T, R, B, s, ns, xmin, xmax, ymin, ymax);
+    int lh = 12 * ns + 6;
+    int lx = legend == PLOT_LEGEND_OUTSIDE ? R + 8 : legend ? R - lw - 6 : L + 4;
+    int ly0 = legend == 1 ? B - lh - 6 : T + 4;
+    draw_legend(c, lx, ly0, lw, s, ns);
+}
+
 int plot_png(const char *path, const char *title, const char *xlabel, const char *ylabel, const PlotSeries *s, int ns,
              double xmin, double xmax, double ymin, double ymax) {
     Canvas c;
-    if (canvas_new(&c, 760, 480, 255)) return -1;
-    plot_draw(&c, 10, 4, 740, 466, title, xlabel, s, ns, xmin, xmax, ymin, ymax, 2);
+    if (canvas_new(&c, 900, 480, 255)) return -1;
     static const uint8_t black[3] = {0, 0, 0};
-    if (ylabel) canvas_text(&c, 8, 14, ylabel, 1, black);
+    int scale = canvas_text_width(title, 2) <= 880 ? 2 : 1;
+    canvas_text(&c, (900 - canvas_text_width(title, scale)) / 2, 8, title, scale, black);
+    if (ylabel) canvas_text(&c, 10, 30, ylabel, 1, black);
+    plot_draw(&c, 10, 20, 880, 456, NULL, xlabel, s, ns, xmin, xmax, ymin, ymax, PLOT_LEGEND_OUTSIDE);
     int rc = canvas_write(&c, path);
     canvas_free(&c);
     return rc;

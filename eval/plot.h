@@ -21,10 +21,17 @@ typedef struct {
     const double *x, *y;   /* n points; NaN y values break the line */
     int n;
 } PlotSeries;
-/* Axes, grid, series in the palette's colours and a legend (legend: 0 top
-   left, 1 bottom right, 2 top right) in the box (x0, y0, w, h) of c. */
+/* Axes, grid (ticks at 1, 2, 2.5 or 5 times a power of ten, whole numbers
+   on an x axis from one whole number to another), series in the palette's
+   colours and a legend (legend: 0 top left, 1 bottom right, 2 top right,
+   PLOT_LEGEND_OUTSIDE right of the axes) in the box (x0, y0, w, h) of c.
+   A title that does not fit at double size is drawn at single size; NULL:
+   none. Values outside [ymin, ymax] are drawn at the edge. */
+#define PLOT_LEGEND_OUTSIDE 3
 void plot_draw(Canvas *c, int x0, int y0, int w, int h, const char *title, const char *xlabel, const PlotSeries *s,
                int ns, double xmin, double xmax, double ymin, double ymax, int legend);
+/* One plot on a 900x480 PNG: the title above, the y axis' label above the
+   axis, the legend right of the axes. */
 int plot_png(const char *path, const char *title, const char *xlabel, const char *ylabel, const PlotSeries *s, int ns,
              double xmin, double xmax, double ymin, double ymax);
 void plot_color(int i, uint8_t rgb[3]);    /* the palette (also the SVG's) */

@@ -218,4 +218,12 @@ if [ $rc -eq 0 ] && [ -s "$T/san/sanity.csv" ] && [ -s "$T/san/sanity.png" ] && 
     && pass "MPRT flags random (Spearman 1 after all layers) and not gradient ($(echo "$last" | cut -d, -f3))" \
     || fail "sanity flags" "flagged [$flagged], last row $last"
 else fail "sanity" "rc $rc: $(tail -3 "$T/err")"; fi
+# sanity.png is drawn from sanity.json: --replot redraws the same bytes; a folder without one is an error
+cp "$T/san/sanity.png" "$T/san.png"; rm "$T/san/sanity.png"
+$S sanity --replot "$T/san" 2>"$T/err" && cmp -s "$T/san/sanity.png" "$T/san.png" \
+  && pass "sanity --replot redraws sanity.png from sanity.json, byte for byte" || fail "sanity replot" "$(cat "$T/err")"
+mkdir -p "$T/nosan"
+$S sanity --replot "$T/nosan" 2>"$T/err"; rc=$?
+[ $rc -ne 0 ] && grep -q "nosan/sanity.json" "$T/err" && pass "sanity --replot on a folder without sanity.json: error naming it (rc $rc)" \
+  || fail "sanity replot missing" "rc $rc: $(cat "$T/err")"
 exit 0

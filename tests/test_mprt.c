@@ -51,13 +51,15 @@ int main(void) {
           "sanity.json: target, seed, model and threshold as given", "missing");
     json_free(v);
     Image im = {0};
-    CHECK(!mprt_plot_png(&t, ms, "resnet18", png) && !image_load(png, &im, err, sizeof err) && im.w > 100 && im.h > 100,
-          "sanity.png written and readable", "%s", err);
+    CHECK(!mprt_plot_json(js, png, err, sizeof err) && !image_load(png, &im, err, sizeof err) && im.w > 100 && im.h > 100,
+          "sanity.png drawn from sanity.json, readable", "%s", err);
     free(im.data);
     CHECK(mprt_write_csv(&t, ms, "/nonexistent/s.csv", err, sizeof err) == -1 && strstr(err, "cannot write /nonexistent/s.csv"),
           "an unwritable sanity.csv: an error naming it", "'%s'", err);
     CHECK(mprt_write_json(&t, ms, &info, "/nonexistent/s.json", err, sizeof err) == -1 && strstr(err, "/nonexistent/s.json") &&
-          mprt_plot_png(&t, ms, "resnet18", "/nonexistent/s.png") == -1, "unwritable sanity.json and sanity.png: errors", "'%s'", err);
+          mprt_plot_json(js, "/nonexistent/s.png", err, sizeof err) == -1 && strstr(err, "/nonexistent/s.png") &&
+          mprt_plot_json("/nonexistent/s.json", png, err, sizeof err) == -1 && strstr(err, "/nonexistent/s.json"),
+          "unwritable sanity.json and sanity.png, unreadable sanity.json: errors naming them", "'%s'", err);
     /* a second image: ig 0.2 at the end, random 0.97; the summary of both */
     double corr2[6] = {1, 1, 0.4, 0.99, 0.2, 0.97};
     Mprt t2 = {mods, 2, 2, corr2, MPRT_BY_MODULE};

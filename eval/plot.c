@@ -130,8 +130,10 @@ int plot_png(const char *path, const char *title, const char *xlabel, const char
     Canvas c;
     if (canvas_new(&c, 900, 480, 255)) return -1;
     static const uint8_t black[3] = {0, 0, 0};
-    int scale = canvas_text_width(title, 2) <= 880 ? 2 : 1;
-    canvas_text(&c, (900 - canvas_text_width(title, scale)) / 2, 8, title, scale, black);
+    if (title) {
+        int scale = canvas_text_width(title, 2) <= 880 ? 2 : 1;
+        canvas_text(&c, (900 - canvas_text_width(title, scale)) / 2, 8 + (2 - scale) * 4, title, scale, black);
+    }
     if (ylabel) canvas_text(&c, 10, 30, ylabel, 1, black);
     plot_draw(&c, 10, 20, 880, 456, NULL, xlabel, s, ns, xmin, xmax, ymin, ymax, PLOT_LEGEND_OUTSIDE);
     int rc = canvas_write(&c, path);

@@ -30,6 +30,15 @@
 
 #define SANITY_DEFAULT_METHODS "guidedig,ig,sg-ig,xrai,gradcam,gradcampp,scorecam,random"
 
+/* DIR/sanity.png drawn from DIR/sanity.json; png gets its path. 0, or -1
+   with the reason in err. */
+static int draw_figure(const char *dir, char *png, size_t pn, char *err, size_t errlen) {
+    char json[2300];
+    snprintf(json, sizeof json, "%s/sanity.json", dir);
+    snprintf(png, pn, "%s/sanity.png", dir);
+    return mprt_plot_json(json, png, err, errlen);
+}
+
 static int write_outputs(const char *outdir, const Opts *o, const Model *md, int target, const AttribMethod **ms,
                          const Mprt *t) {
     char path[2300], err[2400];
@@ -41,23 +50,19 @@ static int write_outputs(const char *outdir, const Opts *o, const Model *md, int
     snprintf(path, sizeof path, "%s/sanity.json", outdir);
     if (mprt_write_json(t, ms, &info, path, err, sizeof err)) rc = cli_error("%s", err);
     else manifest_add_output(path);
-    char json[2300];
-    snprintf(json, sizeof json, "%s/sanity.json", outdir);
-    snprintf(path, sizeof path, "%s/sanity.png", outdir);
-    if (!rc && mprt_plot_json(json, path, err, sizeof err)) rc = cli_error("%s", err);
-    else if (!rc) manifest_add_output(path);
-    return rc;
+    if (rc) return rc;
+    if (draw_figure(outdir, path, sizeof path, err, sizeof err)) return cli_error("%s", err);
+    manifest_add_output(path);
+    return 0;
 }
 
 /* --replot DIR...: each DIR's sanity.png redrawn from its sanity.json. */
 static int replot(const Opts *o) {
     int rc = 0;
     for (int i = 0; i < o->n_pos; i++) {
-        char json[2300], png[2300], err[2400];
-        snprintf(json, sizeof json, "%s/sanity.json", o->pos[i]);
-        snprintf(png, sizeof png, "%s/sanity.png", o->pos[i]);
-        if (mprt_plot_json(json, png, err, sizeof err)) rc = cli_error("%s", err);
-        else fprintf(stderr, "salient: %s redrawn from %s\n", png, json);
+        char png[2300], err[2400];
+        if (draw_figure(o->pos[i], png, sizeof png, err, sizeof err)) rc = cli_error("%s", err);
+        else fprintf(stderr, "salient: %s redrawn from %s/sanity.json\n", png, o->pos[i]);
     }
     return rc;
 }

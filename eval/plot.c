@@ -104,16 +104,22 @@ static void draw_legend(Canvas *c, int lx, int ly0, int lw, const PlotSeries *s,
     }
 }
 
+/* title centred in [x0, x0 + w) with its top at y: double size if it fits,
+   else single size (a little lower); NULL: nothing. */
+static void draw_title(Canvas *c, int x0, int w, int y, const char *title) {
+    static const uint8_t black[3] = {0, 0, 0};
+    if (!title) return;
+    int scale = canvas_text_width(title, 2) <= w ? 2 : 1;
+    canvas_text(c, x0 + (w - canvas_text_width(title, scale)) / 2, y + (2 - scale) * 4, title, scale, black);
+}
+
 void plot_draw(Canvas *c, int x0, int y0, int w, int h, const char *title, const char *xlabel, const PlotSeries *s,
                int ns, double xmin, double xmax, double ymin, double ymax, int legend) {
     static const uint8_t black[3] = {0, 0, 0};
     int lw = legend_width(s, ns);
     int L = x0 + 46, R = x0 + w - 12 - (legend == PLOT_LEGEND_OUTSIDE ? lw + 8 : 0), T = y0 + 26, B = y0 + h - 34;
     if (R <= L + 10 || B <= T + 10 || !(xmax > xmin) || !(ymax > ymin)) return;
-    if (title) {
-        int scale = canvas_text_width(title, 2) <= w ? 2 : 1;
-        canvas_text(c, x0 + (w - canvas_text_width(title, scale)) / 2, y0 + 4 + (2 - scale) * 4, title, scale, black);
-    }
+    draw_title(c, x0, w, y0 + 4, title);
     draw_ticks(c, L, R, T, B, xmin, xmax, ymin, ymax);
     draw_line(c, L, B, R, B, black, 1);
     draw_line(c, L, T, L, B, black, 1);
@@ -130,10 +136,7 @@ int plot_png(const char *path, const char *title, const char *xlabel, const char
     Canvas c;
     if (canvas_new(&c, 900, 480, 255)) return -1;
     static const uint8_t black[3] = {0, 0, 0};
-    if (title) {
-        int scale = canvas_text_width(title, 2) <= 880 ? 2 : 1;
-        canvas_text(&c, (900 - canvas_text_width(title, scale)) / 2, 8 + (2 - scale) * 4, title, scale, black);
-    }
+    draw_title(&c, 10, 880, 8, title);
     if (ylabel) canvas_text(&c, 10, 30, ylabel, 1, black);
     plot_draw(&c, 10, 20, 880, 456, NULL, xlabel, s, ns, xmin, xmax, ymin, ymax, PLOT_LEGEND_OUTSIDE);
     int rc = canvas_write(&c, path);

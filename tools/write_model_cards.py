@@ -158,15 +158,7 @@ SHORTCUTS = {
   meningioma (12 and 8 of 100) are the main errors. By source (`tools/brain_error_sources.py`,
   `results/brain-error-sources.json`; figshare = confidently matched to a figshare slice):
 
-  | class | source | held-out | accuracy | errors as | training kept | left out as near-dup |
-  |---|---|---|---|---|---|---|
-  | glioma | figshare | 97 | 0.763 | notumor 12, meningioma 8, pituitary 3 | 1264 | 7 |
-  | glioma | other | 3 | 1.000 | - | 50 | 0 |
-  | meningioma | figshare | 59 | 0.966 | pituitary 1, glioma 1 | 1178 | 1 |
-  | meningioma | other | 41 | 0.585 | notumor 16, pituitary 1 | 50 | 110 |
-  | notumor | other | 100 | 0.950 | glioma 4, meningioma 1 | 770 | 821 |
-  | pituitary | figshare | 92 | 0.946 | meningioma 3, notumor 2 | 1426 | 9 |
-  | pituitary | other | 8 | 0.875 | notumor 1 | 21 | 1 |
+{error_sources}
 
   Two groups hold 40 of the 53 errors. All 16 meningiomas called `notumor` are among the 41
   held-out meningiomas that do not come from figshare (other sizes and contrast): the
@@ -227,6 +219,30 @@ def localization_summaries(name):
             for m, st in json.load(open(p))["methods"].items():
                 meth.setdefault(m, (st, os.path.relpath(os.path.dirname(p), ROOT)))
     return meth
+
+
+ERROR_SOURCES = os.path.join(ROOT, "results", "brain-error-sources.json")
+
+
+def error_sources_table():
+    """The held-out accuracy by class and source, as tools/brain_error_sources.py
+    wrote it to results/brain-error-sources.json (Markdown, indented for a list item)."""
+    rows = json.load(open(ERROR_SOURCES))["rows"]
+    out = ["  | class | source | held-out | accuracy | errors as | training kept | left out as near-dup |",
+           "  |---|---|---|---|---|---|---|"]
+    for r in rows:
+        out.append("  | %s | %s | %d | %s | %s | %d | %d |" % (
+            r["class"], r["source"], r["held_out"],
+            "%.3f" % r["accuracy"] if r["accuracy"] is not None else "-",
+            ", ".join("%s %d" % kv for kv in r["errors_as"].items()) or "-",
+            r["train_kept"], r["train_excluded_near_dup"]))
+    return "\n".join(out)
+
+
+def shortcuts(name):
+    """The card's "Known shortcuts and limits" text, its tables filled in."""
+    text = SHORTCUTS[name]
+    return text.replace("{error_sources}", error_sources_table()) if "{error_sources}" in text else text
 
 
 def by_correctness(meth):
@@ -338,7 +354,7 @@ def card(name):
                   "saw): %.1f%% called pneumonia (float32 weights, before F16 rounding)." % (tr["covid_cxr_mhh_n"],
                                                       100 * tr["covid_cxr_mhh_called_pneumonia"]), ""]
     lines += localization_section(name)
-    lines += ["## Known shortcuts and limits", SHORTCUTS[name], ""]
+    lines += ["## Known shortcuts and limits", shortcuts(name), ""]
     with open(os.path.join(ROOT, "weights", name + ".md"), "w") as f:
         f.write("\n".join(lines))
     print("wrote weights/%s.md" % name)
@@ -365,7 +381,7 @@ def update_shortcuts(name):
     lines = open(path).read().split("\n")
     start = next(i for i, l in enumerate(lines) if l == "## Known shortcuts and limits")
     with open(path, "w") as f:
-        f.write("\n".join(lines[:start] + ["## Known shortcuts and limits", SHORTCUTS[name], ""]))
+        f.write("\n".join(lines[:start] + ["## Known shortcuts and limits", shortcuts(name), ""]))
     print("wrote the shortcuts section of weights/%s.md" % name)
 
 

@@ -118,6 +118,20 @@ def split_train_val(rows, frac, seed):
     return train, val
 
 
+def repeat_other_tumour(rows, k, log):
+    """The training rows, with every tumour image that has no figshare match
+    (r["sha256"] is not "figshare:N", see main) repeated k times in all.
+
+    The held-out errors concentrate on the tumour slices of the other sources
+    (tools/brain_error_sources.py): 50 such meningiomas are left after the
+    near-duplicate rule, against 1,178 from figshare. Repeating them gives
+    them k times the weight in the loss; the validation split is unchanged."""
+    other = [r for r in rows if r["label"] != "notumor" and not r["sha256"].startswith("figshare:")]
+    counts = {c: sum(r["label"] == c for r in other) for c in CLASSES if c != "notumor"}
+    log("repeating %d non-figshare tumour images x%d: %s" % (len(other), k, counts))
+    return rows + [r for _ in range(k - 1) for r in other]
+
+
 def test_near_dups():
     """Testing-split file names that have a same-slice twin among training files,
     and each one's smallest thumbnail distance to any training file."""
@@ -178,9 +192,15 @@ def main():
     ap.add_argument("--sharpness", type=float, default=0.0,
                     help="largest amount of the per-image blur/unsharp-mask augmentation "
                          "(train_common.augment); 0 = off")
+    ap.add_argument("--repeat-other", type=int, default=1,
+                    help="with --masks: each training tumour image that does not come from "
+                         "figshare (no confident match) appears this many times per epoch, "
+                         "each time differently augmented (repeat_other_tumour)")
     args = ap.parse_args()
     if args.tumour_penalty > 0 and not args.masks:
         ap.error("--tumour-penalty needs --masks")
+    if args.repeat_other < 1 or (args.repeat_other > 1 and not args.masks):
+        ap.error("--repeat-other needs --masks and a count >= 1")
 
     tc.seed_everything(args.seed)
     log = tc.Log(os.path.join(args.out, "train_brain.log"))
@@ -207,6 +227,8 @@ def main():
         log("excluded %d more: the same figshare slice as a held-out image (mirrored copies) -> %d" % (
             n_mirror_leak, len(kept)))
     tr_rows, va_rows = split_train_val(kept, 0.10, args.seed)
+    if args.repeat_other > 1:
+        tr_rows = repeat_other_tumour(tr_rows, args.repeat_other, log)
     test_rows = tc.read_csv(os.path.join(TEST_DIR, "labels.csv"))
     flagged, _ = test_near_dups()
 
@@ -241,6 +263,8 @@ def main():
     if args.masks:
         masks = {sz: load_masks(args.masks, tr_rows, sz, log) for sz, _ in stages}
         cfg["tumour_aug"] = {"p_erase": args.p_erase, "p_crop": args.p_crop}
+        if args.repeat_other > 1:
+            cfg["repeat_other_tumour"] = args.repeat_other
         if args.tumour_penalty > 0:
             cfg["tumour_penalty"] = args.tumour_penalty
             cfg["tumour_penalty_form"] = "1 - sum(relu(cam) * mask) / sum(|cam|)"
@@ -279,7 +303,8 @@ def main():
         "mean": tc.MEAN, "std": tc.STD, "seed": args.seed, "epochs": cfg["epochs"],
         "train_seconds": round(train_s, 1), "recipe": {k: v for k, v in cfg.items()
                                                        if k != "classes"},
-        "split_sizes": {"train": len(ytr), "val": len(yva), "held_out": len(yte),
+        "split_sizes": {"train": len({r["path"] for r in tr_rows}) if not args.limit else len(ytr),
+                        "train_per_epoch": len(ytr), "val": len(yva), "held_out": len(yte),
                         "excluded_near_dup_of_test": len(rows) - len(kept) - n_mirror_leak,
                         "excluded_mirrored_same_slice_as_held_out": n_mirror_leak},
         "history": hist,

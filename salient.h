@@ -30,7 +30,9 @@
         int C = info.in_channels, K = info.n_classes;
         int S = info.input_size ? info.input_size : 224;     // metadata, else 224
         // info.mean/std: info.n_mean/n_std values (1 = every channel), 0 if absent;
-        // info.labels: info.n_labels class names, 0 if absent.
+        // info.labels: info.n_labels class names, 0 if absent;
+        // info.intensity_percentile: > 0 if each input is to be divided by
+        // that percentile of its own values before mean/std (step 2).
 
    2. Preprocess an image (io/image.h): decode (PNG, JPEG, BMP, TGA, PGM/PPM),
       resize to S x S as torch's antialiased bilinear interpolate, convert to
@@ -38,6 +40,12 @@
         float mean[3], std[3];                                // one value per channel
         float *x = malloc(sizeof(float) * C * S * S);         // (C,S,S)
         if (image_preprocess("scan.png", C, S, mean, std, x, err, sizeof err)) ...
+      A model with info.intensity_percentile > 0 takes the [0,1] image
+      (mean, std NULL), scaled, then normalised:
+        image_preprocess("scan.png", C, S, NULL, NULL, x, err, sizeof err);
+        Image in = {C, S, S, x};
+        image_scale_percentile(&in, info.intensity_percentile);
+        image_normalize(&in, mean, std);
 
    3. Predict and run a method (attrib/attrib.h). One AttribParams holds the
       model, the image and the method's parameters (0 = the method's

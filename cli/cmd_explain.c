@@ -235,7 +235,8 @@ static int explain_one(Run *run, const Item *it, const float *x, ExplainShared *
     ExplainRecord rec = {SALIENT_VERSION, md->path, eng_model_arch(m), md->info.sha256, md->sigmoid, it->path,
                          it->index, it->load, C, S, K, md->mean, md->std, logits, prob, sh != NULL, &fig, rule,
                          truth_from, mask_path[0] ? mask_path : NULL, o->seed, eng_get_threads(), run->pt,
-                         run->methods, run->n_methods, ok, res, method_settings_of(o), layer, o->batch};
+                         run->methods, run->n_methods, ok, res, method_settings_of(o), layer, o->batch,
+                         md->info.intensity_percentile};
     char err[1400];
     if (explain_json_write(path, &rec, err, sizeof err)) { failed++; cli_error("%s", err); }
     else manifest_add_output(path);

@@ -36,6 +36,7 @@ int cmd_info(const Opts *o) {
         jw_kv_int(&w, "input_channels", eng_model_in_channels(m));
         jw_kv_int(&w, "parameters", (long long)eng_model_param_count(m));
         jw_kv_int(&w, "input_size", md.size);
+        if (md.info.intensity_percentile > 0) jw_kv_number(&w, "intensity_percentile", md.info.intensity_percentile);
         jw_kv_string(&w, "dtypes", md.info.dtypes);
         jw_kv_string(&w, "sha256", md.info.sha256);
         jw_object_end(&w);
@@ -51,7 +52,12 @@ int cmd_info(const Opts *o) {
         for (int c = 0; c < eng_model_in_channels(m); c++) printf("%s%g", c ? "," : "", md.mean[c]);
         printf(" / ");
         for (int c = 0; c < eng_model_in_channels(m); c++) printf("%s%g", c ? "," : "", md.std[c]);
-        printf("\nweights dtype   %s\n", md.info.dtypes);
+        printf("\n");
+        if (md.info.intensity_percentile > 0)
+            printf("intensity scale each input divided by percentile %g of its own values, clamped to [0,1], "
+                   "before mean / std\n",
+                   md.info.intensity_percentile);
+        printf("weights dtype   %s\n", md.info.dtypes);
         printf("sha256          %s\n", md.info.sha256);
         if (md.n_labels) {
             printf("labels          ");

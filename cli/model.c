@@ -67,9 +67,18 @@ int model_preprocess(const Model *md, const Opts *o, const char *path, float *x,
     ImageLoadOpts lo = {o->frame, o->slice, o->volume, o->window};
     ImageLoadInfo local;
     if (!info) info = &local;
-    int rc = image_preprocess_opts(path, &lo, eng_model_in_channels(md->m), md->size, md->mean, md->std, x, info, err, n);
-    if (!rc) manifest_input_decoded(path, info);
-    return rc;
+    int C = eng_model_in_channels(md->m);
+    float pct = md->info.intensity_percentile;
+    int rc = image_preprocess_opts(path, &lo, C, md->size, pct > 0 ? NULL : md->mean, pct > 0 ? NULL : md->std, x,
+                                   info, err, n);
+    if (rc) return rc;
+    if (pct > 0) {  /* the model's own intensity scale, between the [0,1] image and the normalisation */
+        Image view = {C, md->size, md->size, x};
+        if (image_scale_percentile(&view, pct)) return snprintf(err, n, "%s: out of memory", path), -1;
+        image_normalize(&view, md->mean, md->std);
+    }
+    manifest_input_decoded(path, info);
+    return 0;
 }
 
 int opts_size_from_npy(Opts *o) {

@@ -190,7 +190,12 @@ int explain_json_write(const char *path, const ExplainRecord *r, char *err, size
     jw_kv_int(&w, "size", r->S); jw_kv_int(&w, "channels", r->C);
     numbers(&w, "mean", r->mean, r->C);
     numbers(&w, "std", r->std, r->C);
-    jw_kv_string(&w, "preprocessed", r->npy_index >= 0 ? "as given (--input-npy)" : "bilinear antialiased resize, [0,1], normalised");
+    if (r->intensity_percentile > 0) jw_kv_number(&w, "intensity_percentile", r->intensity_percentile);
+    jw_kv_string(&w, "preprocessed", r->npy_index >= 0 ? "as given (--input-npy)"
+                                     : r->intensity_percentile > 0
+                                         ? "bilinear antialiased resize, [0,1], divided by the intensity_percentile-th "
+                                           "percentile of its own values and clamped to [0,1], normalised"
+                                         : "bilinear antialiased resize, [0,1], normalised");
     jw_object_end(&w);
     jw_key(&w, "prediction"); jw_object_begin(&w);
     jw_kv_int(&w, "class", fig->pred); jw_kv_string(&w, "label", fig->pred_name);

@@ -102,6 +102,7 @@ typedef struct {
     const MethodSettings *settings;        /* the methods' parameters as run */
     const char *layer;                     /* the CAM methods' layer unless their own is given */
     int batch;
+    float intensity_percentile;            /* the model's input scale (weights/load.h), 0 if none */
 } ExplainRecord;
 /* Writes explain.json at path (the image's SHA-256 read from its file).
    0, or -1 with "cannot write PATH" in err. */

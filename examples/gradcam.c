@@ -29,7 +29,11 @@ int main(int argc, char **argv) {
     }
     float *x = malloc(sizeof(float) * C * S * S), *logits = malloc(sizeof(float) * K), *prob = malloc(sizeof(float) * K);
     if (!x || !logits || !prob) return fail("out of memory");
-    if (image_preprocess(argv[2], C, S, mean, std, x, err, sizeof err)) return fail(err);
+    if (image_preprocess(argv[2], C, S, NULL, NULL, x, err, sizeof err)) return fail(err);  /* [0,1] */
+    Image in = {C, S, S, x};                                      /* a view of x */
+    if (info.intensity_percentile > 0 && image_scale_percentile(&in, info.intensity_percentile))
+        return fail("out of memory");
+    image_normalize(&in, mean, std);
     AttribParams P;                                               /* 3. predict, explain the prediction */
     attrib_params_default(&P);
     P.model = m; P.x = x; P.C = C; P.H = P.W = S; P.mean = mean; P.std = std;

@@ -640,6 +640,38 @@ void image_normalize(Image *im, const float *mean, const float *std) {
     }
 }
 
+static int image__cmp_float(const void *a, const void *b) {
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* The p-th percentile of v[0..n) (n >= 1), in float as torch.quantile computes it. */
+static float image__percentile(float *sorted, size_t n, float p) {
+    qsort(sorted, n, sizeof *sorted, image__cmp_float);
+    double rank = (double)p / 100.0 * (double)(n - 1);
+    size_t lo = (size_t)rank;
+    if (lo >= n - 1) return sorted[n - 1];
+    float frac = (float)(rank - (double)lo);
+    return sorted[lo] + frac * (sorted[lo + 1] - sorted[lo]);
+}
+
+int image_scale_percentile(Image *im, float percentile) {
+    if (!im || !im->data || !(percentile > 0.0f && percentile <= 100.0f)) return -1;
+    size_t n = image__count(im->c, im->h, im->w);
+    if (n == 0) return 0;
+    float *v = malloc(n * sizeof *v);
+    if (!v) return -1;
+    for (size_t i = 0; i < n; i++) v[i] = im->data[i] != im->data[i] ? 0.0f : im->data[i];
+    float q = image__percentile(v, n, percentile);
+    free(v);
+    if (!(q > 0.0f)) return 0;
+    for (size_t i = 0; i < n; i++) {
+        float x = im->data[i] / q;
+        im->data[i] = x < 0.0f ? 0.0f : x > 1.0f ? 1.0f : x;
+    }
+    return 0;
+}
+
 int image_preprocess(const char *path, int channels, int size, const float *mean, const float *std,
                      float *out_chw, char *err, size_t errlen) {
     return image_preprocess_opts(path, NULL, channels, size, mean, std, out_chw, NULL, err, errlen);

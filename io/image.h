@@ -136,6 +136,13 @@ int image_peek_size(const uint8_t *buf, size_t len, int *w, int *h);
 int image_resize(const Image *in, int oh, int ow, Image *out);
 int image_to_channels(const Image *in, int c, Image *out);
 void image_normalize(Image *im, const float *mean, const float *std);   /* (x - mean[c]) / std[c] */
+/* Every value divided by q, the percentile-th percentile (0 < percentile <=
+   100) of all the image's values, then clamped to [0, 1]; nothing changes
+   when q <= 0. q interpolates linearly between the two nearest order
+   statistics at rank percentile/100 x (n - 1), as numpy.percentile and
+   torch.quantile do by default. An image multiplied by a gain g > 0 gives
+   the same result, up to what a clamp before it cut off. -1 if out of memory. */
+int image_scale_percentile(Image *im, float percentile);
 /* load -> resize to size x size -> channels -> normalize (skipped if mean
    or std is NULL) into out_chw, a caller buffer of channels*size*size floats. */
 int image_preprocess(const char *path, int channels, int size, const float *mean, const float *std,

@@ -61,6 +61,27 @@ $S bench -m "$M" --size 64 --batch 2 --repeat 2 --profile >"$T/b" 2>"$T/bp" && g
   && grep -q "^total " "$T/bp" && pass "bench --profile prints per-op times (stderr) and the JSON line (stdout)" \
   || fail "bench --profile" "$(cat "$T/b" "$T/bp")"
 
+# metadata intensity_percentile: every input divided by that percentile of its
+# own values before mean/std, so an image and the same image x0.7 (16-bit
+# levels 10k and 7k: exactly) get the same prediction; without it they do not
+# (which shows the pair can tell). The scale itself is checked against
+# torch.quantile in tests/test_io.c.
+$B/tests/tool_mkmodel resnet18 1 3 1 F32 "$T/ip.st" '"input_size":"32","intensity_percentile":"99"' >/dev/null
+$B/tests/tool_mkmodel resnet18 1 3 1 F32 "$T/noip.st" '"input_size":"32"' >/dev/null
+gain_dp() {  # max |p(image) - p(image x0.7)| of model $1
+  $S predict -m "$1" --json tests/data/io/gain_base.pgm tests/data/io/gain_x07.pgm 2>"$T/err" | tr -d ' \n' |
+    sed 's/.*"probs":\[\([^]]*\)\].*"probs":\[\([^]]*\)\].*/\1;\2/' |
+    awk -F';' '{n=split($1,a,","); split($2,b,","); m=-1; for(i=1;i<=n;i++){d=a[i]-b[i]; if(d<0)d=-d; if(d>m)m=d}; print m}'
+}
+d1=$(gain_dp "$T/ip.st"); d0=$(gain_dp "$T/noip.st")
+awk -v a="$d1" -v b="$d0" 'BEGIN{exit !(a != "" && a >= 0 && a <= 1e-4 && b > 1e-3)}' \
+  && pass "intensity_percentile: an image and the same x0.7 predict alike (max |dp| $d1; $d0 without the scale)" \
+  || fail "intensity_percentile" "max |dp| $d1 with the scale, $d0 without: $(cat "$T/err")"
+$S info -m "$T/ip.st" | grep -q "intensity scale .*percentile 99 " && pass "info shows the intensity scale" \
+  || fail "info intensity scale" "$($S info -m "$T/ip.st")"
+$B/tests/tool_mkmodel resnet18 1 3 1 F32 "$T/badip.st" '"intensity_percentile":"120"' >/dev/null
+expect_error "metadata intensity_percentile out of range" "intensity_percentile" $S predict -m "$T/badip.st" tests/data/io/gain_base.pgm
+
 # hostile weights files
 expect_error "missing weights file" "nope.safetensors" $S info -m "$T/nope.safetensors"
 head -c 5 "$M" >"$T/short.st";  expect_error "file shorter than 8 bytes" "short" $S info -m "$T/short.st"

@@ -10,6 +10,13 @@ if $S explain -m "$T/m.st" --input-npy $G/x.npy -M gradcam --no-png -o "$T/npy" 
    grep -q '"size": 64' "$T/npy/x_0/explain.json"; then
   pass "explain --input-npy takes the input size from the array (64, metadata 32)"
 else fail "explain --input-npy size" "$(tail -2 "$T/err")"; fi
+# a model whose metadata scales each input by a percentile: explain.json says so
+$B/tests/tool_mkmodel resnet18 1 10 1 F32 "$T/ip.st" '"input_size":"32","intensity_percentile":"99.5"' >/dev/null
+if $S explain -m "$T/ip.st" -M gradcam --no-png tests/data/io/gain_base.pgm -o "$T/ip" >/dev/null 2>"$T/err" &&
+   grep -q '"intensity_percentile": 99.5' "$T/ip/gain_base/explain.json" &&
+   grep -q '"preprocessed": "[^"]*divided by the intensity_percentile-th percentile' "$T/ip/gain_base/explain.json"; then
+  pass "explain.json records the model's intensity scale"
+else fail "explain.json intensity scale" "$(tail -2 "$T/err"; grep -A3 '"input"' "$T/ip/gain_base/explain.json" 2>/dev/null)"; fi
 mkdir -p "$T/a" "$T/b"
 img=tests/data/samples/brain/glioma/Te-gl_0017.png
 cp $img "$T/a/s.png"; cp $img "$T/b/s.png"

@@ -596,6 +596,47 @@ static void check_resize(const Image *in, int oh, int ow, const char *golden, co
     npy_free(&g);
 }
 
+/* image_scale_percentile against torch.quantile's scale (make_io_golden.py):
+   the 16 px gray image divided by its 99th and 37.5th percentile. The
+   resized values agree with torch's to 1e-5 (image.resize_*); dividing by q
+   scales that and q's own error by 1/q, so the bound is 3e-5 / q. The same
+   image times 0.7 gives the same result (a gain cancels), to float rounding. */
+static void test_scale_percentile(void) {
+    char err[256];
+    Image im, rs;
+    NpyArray gq, g;
+    if (image_load(DATA "gray16_29x31.png", &im, err, sizeof err) || image_resize(&im, 16, 16, &rs)) {
+        CHECK(0, "image.scale_percentile_load", "%s", err);
+        return;
+    }
+    image_free(&im);
+    float *q = golden_f32("scale_gray16_s16_q.npy", &gq);
+    const float pct[2] = {99.0f, 37.5f};
+    const char *file[2] = {"scale_gray16_s16_p99.npy", "scale_gray16_s16_p37.5.npy"};
+    for (int k = 0; k < 2 && q; k++) {
+        float *want = golden_f32(file[k], &g);
+        Image a = {1, 16, 16, malloc(256 * sizeof(float))}, b = {1, 16, 16, malloc(256 * sizeof(float))};
+        memcpy(a.data, rs.data, 256 * sizeof(float));
+        for (int i = 0; i < 256; i++) b.data[i] = rs.data[i] * 0.7f;
+        int rc = image_scale_percentile(&a, pct[k]) | image_scale_percentile(&b, pct[k]);
+        size_t worst = 0;
+        double e = (!rc && want && g.numel == 256) ? max_abs(a.data, want, 256, &worst) : INFINITY;
+        double eg = !rc ? max_abs(a.data, b.data, 256, &worst) : INFINITY;
+        printf("  scale by the %g-th percentile (q %.4f): max abs error %.3g vs torch, %.3g after a gain of 0.7\n",
+               pct[k], q[k], e, eg);
+        CHECK(e <= 3e-5 / q[k], "image.scale_percentile_vs_torch", "p %g: error %g", pct[k], e);
+        CHECK(eg <= 1e-6, "image.scale_percentile_gain_cancels", "p %g: error %g", pct[k], eg);
+        free(a.data); free(b.data); free(want); npy_free(&g);
+    }
+    free(q); npy_free(&gq);
+    Image zero = {1, 2, 2, (float[4]){0, 0, 0, 0}};
+    CHECK(image_scale_percentile(&zero, 50) == 0 && zero.data[3] == 0.0f, "image.scale_percentile_black_unchanged",
+          "changed a black image");
+    CHECK(image_scale_percentile(&rs, 0) < 0 && image_scale_percentile(&rs, 101) < 0,
+          "image.scale_percentile_refuses_out_of_range", "accepted 0 or 101");
+    image_free(&rs);
+}
+
 static void test_images(void) {
     char err[512];
     Image rgb, im;
@@ -679,6 +720,7 @@ static void test_images(void) {
         CHECK(e <= 5e-5, "image.preprocess_vs_torch", "%s c=%d: error %g at %zu %s", pre[k].file, pre[k].c, e, worst, rc ? err : "");
         free(got); free(want); npy_free(&g);
     }
+    test_scale_percentile();
     float dummy[4];
     CHECK(image_preprocess(DATA "rgb_37x53.png", 2, 2, NULL, NULL, dummy, err, sizeof err) < 0 && strstr(err, "channels must be 1 or 3"),
           "image.preprocess_bad_channels", "%s", err);

@@ -425,11 +425,46 @@ static void test_output_stride(void) {
     eng_model_free(b);
 }
 
+/* Metadata intensity_percentile: read into WeightsInfo, absent = 0, and a
+   value that is not one number in (0, 100] refused by name (it would change
+   every input). */
+static void test_intensity_percentile_metadata(void) {
+    char err[512], path[128];
+    EngModel *a = eng_resnet(18, 1, 4);
+    snprintf(path, sizeof path, "/tmp/salient_test_ip_%d.safetensors", (int)getpid());
+    struct { const char *meta; float want; } ok[] = {{"\"intensity_percentile\":\"99\"", 99.0f},
+                                                     {"\"intensity_percentile\":\"99.5\"", 99.5f},
+                                                     {NULL, 0.0f}};
+    for (int i = 0; i < 3; i++) {
+        WeightsInfo info;
+        stw_write_model(path, a, "F32", ok[i].meta);
+        EngModel *m = weights_load(path, NULL, &info, err, sizeof err);
+        CHECK(m && info.intensity_percentile == ok[i].want, "metadata intensity_percentile is read",
+              "%s: got %g (%s)", ok[i].meta ? ok[i].meta : "(absent)", m ? info.intensity_percentile : -1.0,
+              m ? "" : err);
+        if (m) weights_info_free(&info);
+        eng_model_free(m);
+    }
+    const char *bad[] = {"\"intensity_percentile\":\"abc\"", "\"intensity_percentile\":\"0\"",
+                         "\"intensity_percentile\":\"150\"", "\"intensity_percentile\":\"99,1\"",
+                         "\"intensity_percentile\":\"nan\""};
+    for (int i = 0; i < 5; i++) {
+        stw_write_model(path, a, "F32", bad[i]);
+        EngModel *m = weights_load(path, NULL, NULL, err, sizeof err);
+        CHECK(!m && strstr(err, "intensity_percentile"), "a bad intensity_percentile is refused by name",
+              "%s: %s", bad[i], m ? "(loaded)" : err);
+        eng_model_free(m);
+    }
+    unlink(path);
+    eng_model_free(a);
+}
+
 int main(void) {
     eng_set_threads(0);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(&cases[i]);
     test_winograd_weights_follow_changes(&cases[3]);
     test_bf16_and_errors();
     test_output_stride();
+    test_intensity_percentile_metadata();
     CHECK_DONE();
 }

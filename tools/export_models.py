@@ -89,6 +89,9 @@ def export(name, arch, make_model, classes, eval_sets):
            "std=%g" % info["std"], "labels=" + ",".join(classes), "--check"]
     if info.get("output_stride", 32) != 32:
         cmd[cmd.index("--check"):cmd.index("--check")] = ["output_stride=%d" % info["output_stride"]]
+    pct = info.get("recipe", {}).get("intensity_percentile")
+    if pct:  # salient scales every input by this percentile of its gray levels, as training did
+        cmd[cmd.index("--check"):cmd.index("--check")] = ["intensity_percentile=%g" % pct]
     print(" ".join(cmd), flush=True)
     subprocess.run(cmd, check=True)
 
@@ -111,21 +114,22 @@ def export(name, arch, make_model, classes, eval_sets):
     for key, (files, labels) in eval_sets.items():
         X = torch.cat([tc.resize_sq(tc.load_gray01(p), S)[None] for p in files])
         y = torch.tensor([classes.index(c) for c in labels])
-        p16 = tc.predict(model, X)
-        p32 = tc.predict(fp32, X)
+        p16 = tc.predict(model, X, percentile=pct)
+        p32 = tc.predict(fp32, X, percentile=pct)
         m = tc.metrics(p16, y, classes)
         m["max_abs_prob_diff_f16_vs_f32"] = round((p16 - p32).abs().max().item(), 6)
         m["argmax_changes_f16_vs_f32"] = int((p16.argmax(1) != p32.argmax(1)).sum())
         m["accuracy_f32"] = tc.metrics(p32, y, classes)["accuracy"]
         # shortcut probe: the same images made darker / brighter before the network
-        m["accuracy_if_intensity_x0.7"] = tc.metrics(tc.predict(model, X * 0.7), y,
+        m["accuracy_if_intensity_x0.7"] = tc.metrics(tc.predict(model, X * 0.7, percentile=pct), y,
                                                      classes)["accuracy"]
-        m["accuracy_if_intensity_x1.3"] = tc.metrics(tc.predict(model, (X * 1.3).clamp(0, 1)),
+        m["accuracy_if_intensity_x1.3"] = tc.metrics(tc.predict(model, (X * 1.3).clamp(0, 1), percentile=pct),
                                                      y, classes)["accuracy"]
         # sharpness probe: the same images blurred (Gaussian, sigma 1 px) or
         # unsharp-masked (x + (x - blur)) at the input size
         for key_s, amount in (("accuracy_if_blurred", -1.0), ("accuracy_if_sharpened", 1.0)):
-            m[key_s] = tc.metrics(tc.predict(model, tc.unsharp(X, amount)), y, classes)["accuracy"]
+            m[key_s] = tc.metrics(tc.predict(model, tc.unsharp(X, amount), percentile=pct), y,
+                                  classes)["accuracy"]
         res[key] = m
         print("%s %s: F16 acc %s (F32 %s), cm %s, max |dp| %g" % (
             name, key, m["accuracy"], m["accuracy_f32"], m["confusion_matrix"],

@@ -20,6 +20,10 @@ What each file is for:
   rgb_6x5.{bmp,tga,ppm} (+ rgb_6x5_u8.npy) the other decoders
   gray_16x12.jpg (+ _pil.npy)              gray JPEG decoded by PIL (decoders may differ by a level)
   pre_*.npy                                image_preprocess references (ImageNet mean/std)
+  scale_gray16_s16_p{99,37.5}.npy (+ _q)   image_scale_percentile: gray16 at 16 px divided by
+                                           its torch.quantile (the q values), clamped to [0, 1]
+  gain_base.pgm, gain_x07.pgm              16-bit gray, levels 10 k and 7 k: one image and the
+                                           same exactly x0.7
   np_*.npy                                 numpy.save output of each dtype and header version
   tiny.safetensors (+ tiny_*.npy)          F32/F16/BF16/I64 tensors written with struct + json;
                                            expected float32 values converted by numpy/torch
@@ -93,6 +97,23 @@ def make_images():
     r16 = torch_resize(g, 16, 16)
     pre = np.repeat(r16, 3, axis=0)
     np.save(path("pre_gray16_c3_s16.npy"), ((pre - MEAN[:, None, None]) / STD[:, None, None]).astype(np.float32))
+    # image_scale_percentile: the 16 px gray image divided by its own percentile
+    # (torch.quantile, linear interpolation) and clamped to [0, 1]
+    qs = []
+    for pct in (99, 37.5):
+        x = torch.from_numpy(r16)
+        q = torch.quantile(x.flatten(), pct / 100.0)
+        qs.append(q.item())
+        np.save(path("scale_gray16_s16_p%g.npy" % pct), (x / q).clamp(0, 1).numpy().astype(np.float32))
+    np.save(path("scale_gray16_s16_q.npy"), np.array(qs, dtype=np.float32))
+    # a 16-bit gray image whose levels are multiples of 10, and the same times
+    # 0.7 (multiples of 7: exact), for the model-level test of the metadata
+    # intensity_percentile (tests/cli_engine.sh)
+    k = (g16[:24, :24].astype(np.int64) * 6553 // 65535)
+    for name, mult in (("gain_base.pgm", 10), ("gain_x07.pgm", 7)):
+        with open(path(name), "wb") as f:
+            f.write(b"P5\n24 24\n65535\n")
+            f.write((k * mult).astype(">u2").tobytes())
 
     rgba = rng.integers(0, 256, (7, 9, 4), dtype=np.uint8)
     Image.fromarray(rgba, "RGBA").save(path("rgba_9x7.png"))

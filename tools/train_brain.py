@@ -196,6 +196,10 @@ def main():
                     help="with --masks: each training tumour image that does not come from "
                          "figshare (no confident match) appears this many times per epoch, "
                          "each time differently augmented (repeat_other_tumour)")
+    ap.add_argument("--intensity-percentile", type=float, default=0.0,
+                    help="divide every input by this percentile of its own gray levels "
+                         "(train_common.scale_intensity), in training and in every "
+                         "prediction; 0 = off")
     args = ap.parse_args()
     if args.tumour_penalty > 0 and not args.masks:
         ap.error("--tumour-penalty needs --masks")
@@ -259,6 +263,9 @@ def main():
                    "border_erase": 0.08}}
     if args.sharpness > 0:
         cfg["aug"]["sharpness"] = args.sharpness
+    pct = args.intensity_percentile or None
+    if pct:
+        cfg["intensity_percentile"] = pct
     masks = None
     if args.masks:
         masks = {sz: load_masks(args.masks, tr_rows, sz, log) for sz, _ in stages}
@@ -292,7 +299,7 @@ def main():
 
     os.makedirs(args.out, exist_ok=True)
     torch.save(model.state_dict(), os.path.join(args.out, "brain_resnet18.pth"))
-    probs = tc.predict(model, Xte)
+    probs = tc.predict(model, Xte, percentile=pct)
     names = [os.path.basename(r["file"]) for r in test_rows]
     nodup = torch.tensor([n not in flagged for n in names])
     res = {
@@ -310,7 +317,8 @@ def main():
         "history": hist,
         "held_out": tc.metrics(probs, yte, CLASSES),
         "held_out_no_near_dup": tc.metrics(probs[nodup], yte[nodup], CLASSES),
-        "held_out_intensity": {str(f): tc.metrics(tc.predict(model, (Xte * f).clamp(0, 1)),
+        "held_out_intensity": {str(f): tc.metrics(tc.predict(model, (Xte * f).clamp(0, 1),
+                                                             percentile=pct),
                                                   yte, CLASSES)["accuracy"]
                                for f in (0.7, 1.0, 1.3)},
         "held_out_files": [r["file"] for r in test_rows],

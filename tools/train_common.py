@@ -77,12 +77,28 @@ def resize_sq(x, size):
                          align_corners=False, antialias=True)[0]
 
 
-def preprocess_file(path, size):
+def preprocess_file(path, size, percentile=None):
     """Steps 1-4 for one file: returns the normalised (1, 1, S, S) input batch."""
-    return normalize(resize_sq(load_gray01(path), size)[None])
+    return normalize(resize_sq(load_gray01(path), size)[None], percentile)
 
 
-def normalize(x):
+def scale_intensity(x, percentile):
+    """Each image of x (N, 1, S, S) divided by the given percentile of its own
+    gray levels (linear interpolation between order statistics, numpy's
+    default), then clamped to [0, 1]; an image whose percentile is 0 is left
+    as it is. The result does not change when an image is multiplied by a
+    gain (up to the clamp): the brain set's held-out copies have 1.38 times
+    the gray levels of the training copies of the same slices
+    (tools/brain_split_intensity.py)."""
+    q = torch.quantile(x.flatten(1), percentile / 100.0, dim=1).view(-1, 1, 1, 1)
+    return torch.where(q > 0, (x / q.clamp_min(1e-12)).clamp(0, 1), x)
+
+
+def normalize(x, percentile=None):
+    """The network's input from gray images in [0, 1]: with percentile, each
+    image scaled by scale_intensity first; then (x - MEAN) / STD."""
+    if percentile:
+        x = scale_intensity(x, percentile)
     return (x - MEAN) / STD
 
 
@@ -336,12 +352,13 @@ def cam_empty(f, fc_weight, y):
 
 
 @torch.no_grad()
-def predict(model, X, bs=64):
-    """Softmax probabilities (N, K) for cached unnormalised inputs X (N,1,S,S)."""
+def predict(model, X, bs=64, percentile=None):
+    """Softmax probabilities (N, K) for cached unnormalised inputs X (N,1,S,S)
+    (percentile: normalize's intensity scale)."""
     model.eval()
     out = []
     for i in range(0, X.shape[0], bs):
-        out.append(torch.softmax(model(normalize(X[i:i + bs])), 1))
+        out.append(torch.softmax(model(normalize(X[i:i + bs], percentile)), 1))
     return torch.cat(out)
 
 
@@ -387,7 +404,9 @@ def train(model, Xtr, ytr, cfg, log, val=None, ckpt=None, masks=None, heads=None
 
     Xtr (and val[0]) map each input size to the cached (N,1,S,S) images.
     cfg keys: epochs, sizes, batch, lr, wd, smoothing, seed, aug (kwargs of
-    augment), class_weights (list or None). Returns per-epoch history.
+    augment), class_weights (list or None), intensity_percentile (optional:
+    normalize's per-image scale, after the augmentation). Returns per-epoch
+    history.
 
     With ckpt, the model, optimiser, schedule, generator and history are saved
     after every epoch; a later call with the same cfg resumes after the last
@@ -431,6 +450,7 @@ def train(model, Xtr, ytr, cfg, log, val=None, ckpt=None, masks=None, heads=None
         log("resumed from %s after epoch %d" % (ckpt, first))
     lam = cfg.get("outside_penalty", 0.0)
     mu = cfg.get("tumour_penalty", 0.0) if masks is not None else 0.0
+    pct = cfg.get("intensity_percentile")
     model.to(memory_format=torch.channels_last)
     for ep in range(first, cfg["epochs"]):
         model.train()
@@ -456,7 +476,7 @@ def train(model, Xtr, ytr, cfg, log, val=None, ckpt=None, masks=None, heads=None
                 xb, hb, mb = ex[0], (None if hb is None else ex[1][:, :1]), ex[1][:, -1:]
             else:
                 xb, hb = augment(xb, gen, **cfg["aug"], extra=hb)
-            xb = normalize(xb).contiguous(memory_format=torch.channels_last)
+            xb = normalize(xb, pct).contiguous(memory_format=torch.channels_last)
             if lam > 0 or mu > 0:
                 logits, feat = forward_cam(model, xb)
             else:
@@ -502,7 +522,7 @@ def train(model, Xtr, ytr, cfg, log, val=None, ckpt=None, masks=None, heads=None
             rec["train_cam_empty"] = round(empty / seen, 4)
         if val is not None and ((ep + 1) % cfg.get("val_every", 1) == 0
                                 or ep + 1 == cfg["epochs"]):
-            m = metrics(predict(model, val[0][S]), val[1], cfg["classes"])
+            m = metrics(predict(model, val[0][S], percentile=pct), val[1], cfg["classes"])
             rec["val_acc"] = m["accuracy"]
             rec["val_balanced_acc"] = m["balanced_accuracy"]
         history.append(rec)

@@ -164,6 +164,19 @@ static void read_meta(const StFile *f, WeightsInfo *info) {
     }
 }
 
+/* The metadata's intensity_percentile: absent, or a number in (0, 100]. A
+   value that cannot be read is an error, not a default: it changes every
+   input the model sees. */
+static int read_intensity_percentile(const StFile *f, WeightsInfo *info, char *err, size_t errlen) {
+    const char *v = st_meta(f, "intensity_percentile");
+    if (!v) return 0;
+    float p;
+    if (parse_floats(v, &p, 1) != 1 || !(p > 0.0f && p <= 100.0f))
+        return err_fail(err, errlen, "metadata intensity_percentile=%.20s: expected one number in (0, 100]", v);
+    info->intensity_percentile = p;
+    return 0;
+}
+
 static int check_unexpected(const StFile *f, EngModel *m, char *err, size_t errlen) {
     for (int i = 0; i < f->n; i++) {
         const char *nm = f->t[i].name;
@@ -207,6 +220,7 @@ EngModel *weights_load(const char *path, const char *arch, WeightsInfo *info, ch
         if (fill_param(&f, eng_model_param(m, i), ebuf, sizeof ebuf)) goto fail;
     if (check_unexpected(&f, m, ebuf, sizeof ebuf)) goto fail;
     read_meta(&f, in);
+    if (read_intensity_percentile(&f, in, ebuf, sizeof ebuf)) goto fail;
     for (int i = 0, k = 0; i < f.n; i++) {
         const char *d = f.t[i].dtype == ST_F32 ? "F32" : f.t[i].dtype == ST_F16 ? "F16" : f.t[i].dtype == ST_BF16 ? "BF16" : NULL;
         if (d && !strstr(in->dtypes, d)) k += snprintf(in->dtypes + k, sizeof in->dtypes - k, "%s%s", k ? "+" : "", d);

@@ -34,6 +34,9 @@ typedef struct {
     int n_mean, n_std;       /* 0 if absent from the metadata */
     float mean[4], std[4];
     int sigmoid;             /* metadata head=sigmoid: outputs are independent sigmoids (multi-label, single logit) */
+    float intensity_percentile; /* metadata intensity_percentile=P (0 < P <= 100): every input image, at the
+                                   input size and in [0,1], is divided by the P-th percentile of its own
+                                   values before the normalisation (image_scale_percentile); 0 if absent */
     int n_labels;            /* 0 if absent */
     char **labels;
     char sha256[65];         /* of the whole file */

@@ -135,22 +135,27 @@ def golden():
     out = {"generator": "tools/make_samples.py", "env": tc.env_info(),
            "preprocessing": "x = png_gray/255 (float32, 1x1xHxW); x = F.interpolate(x, "
                             "size=(S,S), mode='bilinear', align_corners=False, antialias=True); "
+                            "with metadata intensity_percentile P: x = clamp(x / quantile(x, P/100), 0, 1); "
                             "x = (x - mean)/std; p = softmax(model(x))",
            "models": []}
     for name, kind, make_model, classes in models:
         wpath = os.path.join(ROOT, "weights", name + ".safetensors")
         model, meta = load_shipped(make_model, wpath)
         S, mean, std = int(meta["input_size"]), float(meta["mean"]), float(meta["std"])
+        pct = float(meta.get("intensity_percentile", 0)) or None
+
+        def scaled(x):  # the metadata's per-image intensity scale, if any
+            return tc.scale_intensity(x, pct) if pct else x
         m64 = load_shipped(make_model, wpath)[0].double()
         rows = tc.read_csv(os.path.join(SAMPLES, kind, "samples.csv"))
         samples, worst = [], 0.0
         with torch.no_grad():
             for r in rows:
                 path = os.path.join(SAMPLES, kind, r["file"])
-                x = tc.resize_sq(tc.load_gray01(path), S)[None]
+                x = scaled(tc.resize_sq(tc.load_gray01(path), S)[None])
                 p = torch.softmax(model((x - mean) / std), 1)[0]
                 x64 = tc.load_gray01(path).double()
-                x64 = tc.resize_sq(x64, S)[None]
+                x64 = scaled(tc.resize_sq(x64, S)[None])
                 p64 = torch.softmax(m64((x64 - mean) / std), 1)[0]
                 worst = max(worst, (p.double() - p64).abs().max().item())
                 samples.append({"file": os.path.relpath(path, ROOT), "label": r["label"],
@@ -161,6 +166,7 @@ def golden():
             "name": name, "weights": os.path.relpath(wpath, ROOT),
             "weights_sha256": sha256_file(wpath), "labels": classes,
             "input_size": S, "mean": mean, "std": std, "in_channels": 1,
+            "intensity_percentile": pct,
             "max_abs_diff_f32_vs_f64": worst, "sample_accuracy": round(acc, 4),
             "samples": samples})
         print("%s: %d samples, accuracy %.3f, max |p32 - p64| = %.3g" % (

@@ -387,8 +387,13 @@ def card(name):
                      tr["input_size"] // 16, tr["input_size"] // 16)
                  if tr.get("output_stride", 32) == 16 else ""),
              "- Preprocessing (salient applies it from the file's metadata): gray in [0,1] -> "
-             "bilinear antialiased resize to %d x %d (torch `interpolate(antialias=True)`) -> "
-             "(x - %g) / %g." % (tr["input_size"], tr["input_size"], tr["mean"], tr["std"]),
+             "bilinear antialiased resize to %d x %d (torch `interpolate(antialias=True)`) -> %s"
+             "(x - %g) / %g." % (
+                 tr["input_size"], tr["input_size"],
+                 ("divided by its own %g-th percentile and clamped to [0,1] (metadata "
+                  "`intensity_percentile=%g`) -> " % ((tr["recipe"]["intensity_percentile"],) * 2)
+                  if tr["recipe"].get("intensity_percentile") else ""),
+                 tr["mean"], tr["std"]),
              "", "## Data and licences", DATA[name], "",
              "The weights are released with salient under the Apache License 2.0 (`LICENSE`); the training "
              "data keep their own licences, above, and their authors' credit.", "",

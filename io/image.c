@@ -645,14 +645,16 @@ static int image__cmp_float(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-/* The p-th percentile of v[0..n) (n >= 1), in float as torch.quantile computes it. */
-static float image__percentile(float *sorted, size_t n, float p) {
-    qsort(sorted, n, sizeof *sorted, image__cmp_float);
+/* The p-th percentile of v[0..n) (n >= 1; v is sorted in place): linear
+   interpolation between the order statistics around rank p/100 (n - 1), the
+   interpolation done in float as torch.quantile does it. */
+static float image__percentile(float *v, size_t n, float p) {
+    qsort(v, n, sizeof *v, image__cmp_float);
     double rank = (double)p / 100.0 * (double)(n - 1);
     size_t lo = (size_t)rank;
-    if (lo >= n - 1) return sorted[n - 1];
+    if (lo >= n - 1) return v[n - 1];
     float frac = (float)(rank - (double)lo);
-    return sorted[lo] + frac * (sorted[lo + 1] - sorted[lo]);
+    return v[lo] + frac * (v[lo + 1] - v[lo]);
 }
 
 int image_scale_percentile(Image *im, float percentile) {

@@ -104,9 +104,9 @@ int eval_shard_parse(const char *s, int *i, int *n) {
 }
 
 /* The members two runs must share to be resumed or merged. */
-static const char *const same_keys[] = {"info", "min_pred", "seed", "insdel", "pic", "target", "data", "limit"};
+static const char *const same_keys[] = {"info", "min_pred", "seed", "insdel", "pic", "target", "data"};
 
-const char *eval_run_difference(const JsonValue *a, const JsonValue *b, int check_shard) {
+const char *eval_run_difference(const JsonValue *a, const JsonValue *b, int resuming) {
     if (!json_equal(json_get(json_get(a, "model"), "sha256"), json_get(json_get(b, "model"), "sha256"), NULL)) return "model sha256";
     if (!json_equal(json_get(json_get(a, "model"), "input_size"), json_get(json_get(b, "model"), "input_size"), NULL)) return "model input_size";
     for (size_t i = 0; i < sizeof same_keys / sizeof same_keys[0]; i++)
@@ -119,7 +119,10 @@ const char *eval_run_difference(const JsonValue *a, const JsonValue *b, int chec
             if (q && !json_equal(json_at(pa, i), q, NULL)) return "method_params";
         }
     }
-    if (check_shard && !json_equal(json_get(a, "shard"), json_get(b, "shard"), NULL)) return "shard";
+    /* a resumed run may go further down the list (the rows of the first images
+       stay valid); shards to merge must have been cut from the same images */
+    if (!resuming && !json_equal(json_get(a, "limit"), json_get(b, "limit"), NULL)) return "limit";
+    if (resuming && !json_equal(json_get(a, "shard"), json_get(b, "shard"), NULL)) return "shard";
     return "";
 }
 

@@ -52,9 +52,11 @@ int eval_score_settings_parse(ScoreSettings *sc, const char *info, double min_pr
 int eval_shard_parse(const char *s, int *i, int *n);
 /* "" if two run.json agree on everything that fixes the numbers (model
    sha256 and input size, info, min_pred, seed, insdel, pic, target, data,
-   limit, the parameters of the methods both have; the shard too when
-   check_shard), else the name of the first setting that differs. */
-const char *eval_run_difference(const JsonValue *a, const JsonValue *b, int check_shard);
+   the parameters of the methods both have), else the name of the first
+   setting that differs. resuming (a run continued in its folder): the
+   shard must agree too, the limit need not (a resumed run may go further
+   down the list); else (shards to merge): the limit must agree. */
+const char *eval_run_difference(const JsonValue *a, const JsonValue *b, int resuming);
 
 /* One evaluate output folder. */
 typedef struct {

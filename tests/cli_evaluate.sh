@@ -93,6 +93,13 @@ else
     || fail "report in Chromium" "urls: $(page_urls "$T/nl1.json" | head -3) console: $(grep ':CONSOLE' "$T/log1" | head -2) control: $(page_urls "$T/nl0.json" | head -2)"
 fi
 
+# ---- a run resumed with a larger --limit goes further down the list (a study's rounds)
+$S evaluate $ARGS -d "$T/data" -o "$T/lim" --limit 2 >/dev/null 2>&1
+$S evaluate $ARGS -d "$T/data" -o "$T/lim" --limit 3 --resume >/dev/null 2>"$T/err"
+n_lim=$(tail -n +2 "$T/lim/results.csv" | cut -d, -f1 | sort -u | wc -l)
+grep -q "resume: 2 of 3 images already in results.csv, 1 computed" "$T/err" && [ "$n_lim" -eq 3 ] \
+  && pass "--resume with a larger --limit keeps the first images' rows and adds the next (3 images)" \
+  || fail "resume with a larger limit" "$n_lim images: $(grep -i "resume\|differs" "$T/err")"
 # ---- resume on a finished run: nothing recomputed, rows unchanged
 cp "$O/results.csv" "$T/before.csv"
 inputs() { sed -n '/^  "inputs": \[/,/^  \]/p' "$1" | grep '"path"' | sort; }   # manifest.json's input paths

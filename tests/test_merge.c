@@ -69,7 +69,16 @@ static void test_shard_and_difference(void) {
           "runs differing only in the shard: compatible for a merge, not for a resume", "'%s'", eval_run_difference(a, b, 1));
     CHECK(!strcmp(eval_run_difference(a, c, 0), "seed") && !strcmp(eval_run_difference(a, d, 0), "method_params"),
           "another seed, another ig step count: named", "'%s' '%s'", eval_run_difference(a, c, 0), eval_run_difference(a, d, 0));
-    json_free(a); json_free(b); json_free(c); json_free(d);
+    /* a study's rounds resume one folder with a growing --limit */
+    char text[1024], err[256];
+    snprintf(text, sizeof text, RUN, "\"ig\"", 7, 25, "null");
+    char *lim = strstr(text, "\"limit\": null");
+    memcpy(lim, "\"limit\": 90  ", 13);
+    JsonValue *e = json_parse(text, strlen(text), err, sizeof err), *f = run_json("\"ig\"", 7, 25, "null");
+    CHECK(e && !strcmp(eval_run_difference(f, e, 1), "") && !strcmp(eval_run_difference(f, e, 0), "limit"),
+          "runs differing only in the limit: a resume may go further, a merge refuses", "'%s' '%s' %s",
+          e ? eval_run_difference(f, e, 1) : "", e ? eval_run_difference(f, e, 0) : "", err);
+    json_free(a); json_free(b); json_free(c); json_free(d); json_free(e); json_free(f);
 }
 
 static void test_parts(void) {

@@ -75,13 +75,15 @@ def as_training_copies(data, files, tmp):
     return out
 
 
+def figshare_training_paths(train_map):
+    """Training paths that train_mask_map.csv matches confidently to a figshare slice."""
+    with open(train_map) as f:
+        return {r["path"] for r in csv.DictReader(f) if r["confident"] == "1"}
+
+
 def training_sources(data, train_map):
     """Counter of (class, source, kept|excluded) over the training split."""
-    fig = set()
-    with open(train_map) as f:
-        for r in csv.DictReader(f):
-            if r["confident"] == "1":
-                fig.add(r["path"])
+    fig = figshare_training_paths(train_map)
     c = collections.Counter()
     with open(os.path.join(data, "brain-tumor-mri-train", "test_overlap.csv")) as f:
         for r in csv.DictReader(f):

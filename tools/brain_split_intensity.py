@@ -45,6 +45,7 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from brain_error_sources import figshare_training_paths, held_out_sources  # noqa: E402
 from match_train_masks import TRANSFORMS  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -89,16 +90,10 @@ def pairs(data, train_map, every):
 
 def mean_grays(data, train_map):
     """Median mean gray at 224 px per (split, class, source), all sources."""
-    fig_train = {r["path"] for r in csv.DictReader(open(train_map)) if r["confident"] == "1"}
-    with open(os.path.join(data, "brain-tumor-masks", "kaggle_test_map.csv")) as f:
-        fig_test = {r["kaggle_image"].split("brain-tumor-mri/", 1)[1]
-                    for r in csv.DictReader(f) if r["confident"].strip() == "1"}
+    fig_train = figshare_training_paths(train_map)
     means = collections.defaultdict(list)
-    with open(os.path.join(data, "brain-tumor-mri", "labels.csv")) as f:
-        for r in csv.DictReader(f):
-            src = "figshare" if r["file"] in fig_test else "other"
-            means[("testing", r["label"], src)].append(
-                gray224(os.path.join(data, "brain-tumor-mri", r["file"])).mean())
+    for path, (label, src) in held_out_sources(data).items():
+        means[("testing", label, src)].append(gray224(os.path.join(data, "brain-tumor-mri", path)).mean())
     with open(os.path.join(data, "brain-tumor-mri-train", "test_overlap.csv")) as f:
         kept = [r for r in csv.DictReader(f) if r["near_dup_of_test"] == "0"]
     for r in kept:

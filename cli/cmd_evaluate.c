@@ -361,9 +361,9 @@ int cmd_evaluate(const Opts *o) {
     EvalRows done;
     results_init(&done);
     k.done = &done;
-    char gdir[2300];   /* an earlier call of this run (--resume, study rounds) may have filled part of it */
-    path_in(gdir, sizeof gdir, E.outdir, "gallery");
-    k.gallery_left = GALLERY_IMAGES - io_count_entries(gdir, figure_gallery_file);
+    char gdir[2300];   /* an earlier call of this run (--resume, study rounds) may have filled part of it: */
+    path_in(gdir, sizeof gdir, E.outdir, "gallery");   /* its figures stay outputs of the folder */
+    k.gallery_left = GALLERY_IMAGES - io_count_entries(gdir, figure_gallery_file, manifest_add_output);
     if (!take || io_mkdir_p(E.outdir)) rc = cli_error("cannot create %s: %s", E.outdir, strerror(errno));
     if (!rc && trace_open(o)) rc = 1;
     if (!rc) rc = open_outputs(&E, &d, n_listed, &k);

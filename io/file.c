@@ -126,11 +126,16 @@ char **io_read_lines(const char *path, int *n) {
     return v;
 }
 
-int io_count_entries(const char *dir, int (*keep)(const char *name)) {
+int io_count_entries(const char *dir, int (*keep)(const char *name), void (*each)(const char *path)) {
     DIR *d = opendir(dir);
     if (!d) return 0;
     int n = 0;
-    for (struct dirent *e; (e = readdir(d));) n += keep(e->d_name) != 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (!keep(e->d_name)) continue;
+        n++;
+        char path[4096];
+        if (each && snprintf(path, sizeof path, "%s/%s", dir, e->d_name) < (int)sizeof path) each(path);
+    }
     closedir(d);
     return n;
 }

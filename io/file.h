@@ -27,8 +27,9 @@ int io_copy_file(const char *from, const char *to, size_t max_bytes, char *err, 
    -1 with errno set. */
 int io_mkdir_p(const char *path);
 /* The entries of folder dir whose name keep(name) accepts; 0 when dir
-   cannot be read. */
-int io_count_entries(const char *dir, int (*keep)(const char *name));
+   cannot be read. each, if not NULL, is called with each such entry's
+   path ("dir/name"). */
+int io_count_entries(const char *dir, int (*keep)(const char *name), void (*each)(const char *path));
 /* The file name of path without its folder and its extension (".nii.gz"
    as one, any case; a leading dot is no extension), into out (n bytes):
    "a/b/scan.nii.gz" -> "scan", "x.png" -> "x", ".hidden" -> ".hidden". */

@@ -104,6 +104,8 @@ grep -q "resume: 2 of 3 images already in results.csv, 1 computed" "$T/err" && [
 cp "$O/results.csv" "$T/before.csv"
 inputs() { sed -n '/^  "inputs": \[/,/^  \]/p' "$1" | grep '"path"' | sort; }   # manifest.json's input paths
 inputs "$O/manifest.json" >"$T/inputs_fresh"
+galleries() { grep '"path": ".*/gallery/' "$1" | sort; }   # manifest.json's gallery figures
+galleries "$O/manifest.json" >"$T/gallery_fresh"
 $S evaluate $ARGS -d "$T/data" -o "$O" --resume >/dev/null 2>"$T/err"
 grep -q "resume: 4 of 4 images already in results.csv, 0 computed" "$T/err" && cmp -s "$O/results.csv" "$T/before.csv" \
   && pass "--resume on a finished run computes nothing and leaves results.csv identical" || fail "resume finished" "$(grep resume "$T/err")"
@@ -116,6 +118,12 @@ n_man=$(grep -c '"path": "'"$T"'/data/.*[^k]\.png"' "$O/manifest.json")
 [ "$n_img" -eq 4 ] && [ "$n_man" -eq "$n_img" ] \
   && pass "--resume with nothing to compute: manifest.json still lists the $n_img input images" \
   || fail "resume manifest" "$n_man of $n_img images in manifest.json"
+# the gallery figures an earlier run wrote stay listed (with their hashes) when a resume writes none
+galleries "$O/manifest.json" >"$T/gallery_resumed"
+n_gal=$(ls "$O"/gallery/*.jpg | wc -l)
+[ "$n_gal" -ge 1 ] && [ "$(wc -l <"$T/gallery_fresh")" -eq "$n_gal" ] && cmp -s "$T/gallery_fresh" "$T/gallery_resumed" \
+  && pass "--resume with nothing to compute: manifest.json still lists the $n_gal gallery figures" \
+  || fail "resume manifest gallery" "$n_gal figures; fresh $(wc -l <"$T/gallery_fresh"), resumed $(wc -l <"$T/gallery_resumed") listed"
 # both masks are inputs, the empty one too, in the fresh run and on resume alike
 inputs "$O/manifest.json" >"$T/inputs_resumed"
 [ "$(grep -c '\.mask\.png"' "$T/inputs_fresh")" -eq 2 ] && cmp -s "$T/inputs_fresh" "$T/inputs_resumed" \

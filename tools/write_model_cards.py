@@ -463,6 +463,47 @@ def update_localization(name):
     print("wrote the localisation section of weights/%s.md" % name)
 
 
+README = os.path.join(ROOT, "README.md")
+README_LOC_BEGIN = "<!-- write_model_cards.py localization: begin -->"
+README_LOC_END = "<!-- write_model_cards.py localization: end -->"
+LOC_NAMES = {"gradcam": "Grad-CAM", "gradcampp": "Grad-CAM++", "scorecam": "Score-CAM",
+             "xrai": "XRAI", "ig": "IG", "random": "random"}
+
+
+def readme_localization(name):
+    """The README's short localisation table (means only, indented for the
+    model's list item) from the same summaries as the card's section."""
+    meth = localization_summaries(name)
+    out = ["  | method | n | " + " | ".join(t for _, t in LOC_METRICS) + " |",
+           "  |---|---|" + "---|" * len(LOC_METRICS)]
+    for m in LOC_METHODS:
+        if m in meth:
+            st = meth[m][0]
+            out.append("  | %s | %d | " % (LOC_NAMES[m], st["pointing"]["n"]) + " | ".join(
+                "%.3f" % st[k]["mean"] if st.get(k) and st[k].get("mean") is not None else "-"
+                for k, _ in LOC_METRICS) + " |")
+    n = max((meth[m][0]["pointing"]["n"] for m in meth), default=0)
+    partial = [LOC_NAMES[m] for m in LOC_METHODS if m in meth and meth[m][0]["pointing"]["n"] < n]
+    if partial:
+        out += ["", "  %s are measured on the shards of the run done so far (n), each a fair "
+                "sample of the classes; the run resumes where it stopped." % " and ".join(partial)]
+    return out
+
+
+def update_readme_localization(name):
+    """Rewrite the README's table between its markers, so that the README and
+    the card cannot disagree."""
+    text = open(README).read()
+    if README_LOC_BEGIN not in text:
+        return
+    head, rest = text.split(README_LOC_BEGIN, 1)
+    _, tail = rest.split(README_LOC_END, 1)
+    body = "\n".join([""] + readme_localization(name) + ["  "])
+    with open(README, "w") as f:
+        f.write(head + README_LOC_BEGIN + body + README_LOC_END + tail)
+    print("wrote the localisation table of README.md")
+
+
 def update_shortcuts(name):
     """Rewrite only the card's "Known shortcuts and limits" section (the
     last one) from SHORTCUTS."""
@@ -479,6 +520,7 @@ if __name__ == "__main__":
     if args[:1] == ["--localization"]:
         for n in args[1:] or ["brain_resnet18"]:
             update_localization(n)
+        update_readme_localization("brain_resnet18")
     elif args[:1] == ["--shortcuts"]:
         for n in args[1:] or ["brain_resnet18"]:
             update_shortcuts(n)

@@ -458,7 +458,7 @@ int report_write_html(const char *path, const EvalSummary *s, const JsonValue *r
     strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", gmtime(&t));
     fprintf(f, " on %s. %d images, %d methods. This page makes no network request: plots are inline SVG, "
                "images are embedded.</p>\n", when, s->n_images, s->n_methods);
-    char findings[2048];
+    char findings[4096];
     eval_summary_findings(s, findings, sizeof findings);
     fputs("<h2>Findings</h2>\n<p class=\"findings\">", f);
     html_esc(f, findings);

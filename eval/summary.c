@@ -653,6 +653,30 @@ static void findings_metric(const EvalSummary *s, EvalMetric m, int r, char *buf
     add(buf, n, L, ".");
 }
 
+/* How many images PIC's skip rules left on curve kind k (0 SIC, 1 AIC), and
+   why the others were skipped; nothing when no image was skipped. */
+static void findings_pic_skips(const EvalSummary *s, int k, char *buf, size_t n, size_t *L) {
+    const int *c = s->skip_counts[k];
+    int skipped = c[PIC_SKIP_MIN_PRED] + c[PIC_SKIP_BLUR_INFO] + c[PIC_SKIP_BLUR_PRED];
+    if (!skipped) return;
+    int left = s->n_predicted - skipped;
+    add(buf, n, L, " PIC's rules left %d of the %d images on %s (skipped:", left > 0 ? left : 0, s->n_predicted,
+        k ? "AIC" : "SIC");
+    const char *sep = "";
+    if (c[PIC_SKIP_MIN_PRED]) {
+        add(buf, n, L, " %d with the prediction below min_pred %g", c[PIC_SKIP_MIN_PRED], s->min_pred);
+        sep = ",";
+    }
+    if (c[PIC_SKIP_BLUR_INFO]) {
+        add(buf, n, L, "%s %d whose fully blurred image holds no less information than the original", sep,
+            c[PIC_SKIP_BLUR_INFO]);
+        sep = ",";
+    }
+    if (c[PIC_SKIP_BLUR_PRED])
+        add(buf, n, L, "%s %d whose fully blurred image keeps no less of the prediction", sep, c[PIC_SKIP_BLUR_PRED]);
+    add(buf, n, L, ")%s.", left > 0 ? "" : ", so no method has a score there");
+}
+
 void eval_summary_findings(const EvalSummary *s, char *buf, size_t n) {
     size_t L = 0;
     if (!n) return;
@@ -661,6 +685,7 @@ void eval_summary_findings(const EvalSummary *s, char *buf, size_t n) {
     add(buf, n, &L, "%d image%s, %d method%s.", s->n_images, s->n_images == 1 ? "" : "s", s->n_methods,
         s->n_methods == 1 ? "" : "s");
     if (isfinite(s->accuracy)) add(buf, n, &L, " The model's accuracy on them: %.3f.", s->accuracy);
+    for (int k = 0; k < 2; k++) findings_pic_skips(s, k, buf, n, &L);
     const EvalMetric ms[] = {EM_SIC, EM_AIC, EM_INSERTION, EM_DELETION, EM_POINTING};
     for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++) findings_metric(s, ms[i], r, buf, n, &L);
 }

@@ -304,6 +304,46 @@ static EvalRows first_images(const EvalRows *rows, int k) {
     return b;
 }
 
+/* The findings say how many images PIC's rules left and why: on the first
+   3 images, the first skipped on both curves (blurred information), the
+   second on SIC (prediction below min_pred); and that nothing is left when
+   every image is skipped. */
+static void check_skip_findings(const EvalRows *three, const char *const *order, const EvalSummaryOpts *so) {
+    EvalRows b;
+    results_init(&b);
+    for (int i = 0; i < three->n; i++) results_add(&b, &three->v[i]);
+    const char *first = b.n ? b.v[0].image : "", *second = NULL;
+    for (int i = 0; i < b.n && !second; i++) if (strcmp(b.v[i].image, first)) second = b.v[i].image;
+    for (int all = 0; all < 2; all++) {
+        for (int i = 0; i < b.n; i++) {
+            const char *why = !strcmp(b.v[i].image, first) || all ? "sic:blurred_info;aic:blurred_info"
+                              : second && !strcmp(b.v[i].image, second) ? "sic:min_pred" : NULL;
+            if (!why) continue;
+            free(b.v[i].skipped);
+            b.v[i].skipped = strdup(why);
+            b.v[i].sic = NAN;
+            if (strstr(why, "aic:")) b.v[i].aic = NAN;
+        }
+        EvalSummary s;
+        char t[4096] = "";
+        int ok = !eval_summarize(&s, &b, order, 4, so);
+        if (ok) eval_summary_findings(&s, t, sizeof t);
+        if (!all)
+            CHECK(ok && strstr(t, "PIC's rules left 1 of the 3 images on SIC (skipped: 1 with the prediction below "
+                                  "min_pred") && strstr(t, ", 1 whose fully blurred image holds no less information") &&
+                      strstr(t, "PIC's rules left 2 of the 3 images on AIC (skipped: 1 whose fully blurred") &&
+                      !strstr(t, "no method has a score"),
+                  "guards: the findings say how many images PIC's rules left on SIC and AIC, and why", "%s", t);
+        else
+            CHECK(ok && strstr(t, "left 0 of the 3 images on SIC (skipped: 3 whose fully blurred image holds no less "
+                                  "information than the original), so no method has a score there.") &&
+                      !strstr(t, "sic: the best mean"),
+                  "guards: when PIC's rules skip every image the findings say no method has a score", "%s", t);
+        if (ok) eval_summary_free(&s);
+    }
+    results_free(&b);
+}
+
 static void check_guards(const EvalSummary *s, const EvalRows *rows, const EvalSummaryOpts *so) {
     int tested = 0, nmax = 0, consistent = 1, r = eval_method_index(s, "random");
     for (int p = 0; p < s->n_pairs; p++)
@@ -339,6 +379,7 @@ static void check_guards(const EvalSummary *s, const EvalRows *rows, const EvalS
           "guards: one image gives no interval", "%s", t1);
     if (ok3) eval_summary_free(&s3);
     if (ok1) eval_summary_free(&s1);
+    check_skip_findings(&three, order, so);
     results_free(&three);
     results_free(&one);
 }

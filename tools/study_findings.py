@@ -19,6 +19,8 @@ OUT/<data>/sanity/sanity_final.csv when present, and prints Markdown:
   - variant `recommended`: the mean of the per-image AUCs with its 95%
     percentile-bootstrap interval (10,000 resamples, seeded);
   - n: images scored (PIC skips images by its rules);
+- what PIC's skip rules will leave of each data set's whole list, when
+  tools/study_pic_skips.sh has run (OUT-pic-skips);
 - which methods differ from `random` after Holm's correction (Wilcoxon
   signed-rank, two-sided, over the images both scored), per variant;
 - Friedman's test over all eight methods;
@@ -148,6 +150,7 @@ def data_section(out, data):
                       (sm["methods"].get("random", {}).get("aic") or {}).get("n", "-"),
                       sk["sic"]["min_pred"], sk["aic"]["min_pred"], sk["sic"]["blurred_info"],
                       sk["aic"]["blurred_info"], sk["sic"]["blurred_pred"], sk["aic"]["blurred_pred"]))
+    whole_list_line(out, data)
     print()
     print("| method | SIC paper | SIC as the paper ran it: median curve (median AUC) | "
           "SIC recommended: mean [95% CI] | AIC paper | AIC as the paper ran it | AIC recommended | n (paper / rec.) |")
@@ -171,6 +174,28 @@ def data_section(out, data):
             print("- %s, %s: %s" % (name, metric.upper(), tests_line(sm, metric)))
     print()
     mprt_section(out, data)
+
+
+def images_left(sm, curve):
+    """Images of a summary that PIC's rules left on curve ("sic" or "aic")."""
+    return sm["n_images"] - sum(sm["skipped"][curve].values())
+
+
+def whole_list_line(out, data):
+    """What PIC's rules will leave of the whole list, from tools/study_pic_skips.sh's
+    run (OUT-pic-skips: the protocol with `random` alone, every image; the
+    rules do not depend on the map, so its skips are the full study's)."""
+    skips = os.path.normpath(out) + "-pic-skips"
+    parts = []
+    for name in ("paper", "recommended"):
+        sm = load(os.path.join(skips, data, name, "summary.json"))
+        if sm:
+            parts.append("variant %s will score %d (SIC) and %d (AIC) of its %d images" % (
+                name, images_left(sm, "sic"), images_left(sm, "aic"), sm["n_images"]))
+    if parts:
+        print("- The whole list (`tools/study_pic_skips.sh`, `%s`; PIC's rules depend on the image, its "
+              "seeded random mask and the model, never on the map, so they skip the same images there): %s." % (
+                  os.path.relpath(os.path.join(skips, data)), "; ".join(parts)))
 
 
 MPRT_FLAG = 0.9   # eval/mprt.h: a map still this close to the original depends little on the model

@@ -12,8 +12,10 @@
 # with `random` alone, every image, no MPRT, skips exactly the images the
 # full study skips: its rows are the full study's `random` rows (the same
 # seed, masks and random maps). About 0.6 s per image and variant on one
-# thread; run it again after an interruption and it resumes. Writes OUT/<data>/<variant>/ as `salient study` does and prints,
-# per data set and variant, the images left on SIC and AIC.
+# thread (both lists, both variants: about 40 minutes); run it again after
+# an interruption and it resumes. Writes OUT/<data>/<variant>/ as
+# `salient study` does and prints, per data set and variant, the images
+# left on SIC and AIC.
 set -e
 cd "$(dirname "$0")/.."
 DATA=${SALIENT_DATA:-../shared/data}

@@ -356,12 +356,31 @@ def by_correctness(meth):
     return out
 
 
+def localization_coverage(meth):
+    """(the largest n of slices measured, the methods measured on fewer)."""
+    n = max(meth[m][0]["pointing"]["n"] for m in LOC_METHODS if m in meth)
+    return n, [m for m in LOC_METHODS if m in meth and meth[m][0]["pointing"]["n"] < n]
+
+
+def localization_table(meth, label, cell, indent=""):
+    """Markdown table lines, a row per measured method: label(method), its n,
+    and cell(statistic) for each of LOC_METRICS."""
+    out = [indent + "| method | n | " + " | ".join(t for _, t in LOC_METRICS) + " |",
+           indent + "|---|---|" + "---|" * len(LOC_METRICS)]
+    for m in LOC_METHODS:
+        if m in meth:
+            st = meth[m][0]
+            out.append(indent + "| %s | %d | " % (label(m), st["pointing"]["n"])
+                       + " | ".join(cell(st.get(k)) for k, _ in LOC_METRICS) + " |")
+    return out
+
+
 def localization_section(name):
     """The localisation table from tools/localize_brain.sh's summary.json files."""
     meth = localization_summaries(name)
     if not meth:
         return []
-    n = max(meth[m][0]["pointing"]["n"] for m in LOC_METHODS if m in meth)
+    n, partial = localization_coverage(meth)
     dirs = sorted({meth[m][1] for m in LOC_METHODS if m in meth})
     out = ["## Where the maps look",
            "`tools/localize_brain.sh` (`salient evaluate`, every method at its defaults, the "
@@ -370,15 +389,7 @@ def localization_section(name):
            "map's positive mass inside the tumour. Mass outside the head: the share of the map's "
            "positive mass outside the head's silhouette (a smoothed intensity threshold of the image "
            "itself). Means with 95%% bootstrap intervals over the n slices measured; results in %s." % (
-               n, " and ".join("`%s`" % d for d in dirs)), "",
-           "| method | n | " + " | ".join(t for _, t in LOC_METRICS) + " |",
-           "|---|---|" + "---|" * len(LOC_METRICS)]
-    for m in LOC_METHODS:
-        if m in meth:
-            st = meth[m][0]
-            out.append("| %s | %d | " % (m, st["pointing"]["n"])
-                       + " | ".join(fmt_stat(st.get(k)) for k, _ in LOC_METRICS) + " |")
-    partial = [m for m in LOC_METHODS if m in meth and meth[m][0]["pointing"]["n"] < n]
+               n, " and ".join("`%s`" % d for d in dirs)), ""] + localization_table(meth, lambda m: m, fmt_stat)
     if partial:
         out += ["", "%s: measured on the slices of the shards of `tools/localize_brain.sh` done so far "
                 "(shard I of N takes every N-th slice from the I-th, so each shard samples every "
@@ -474,19 +485,15 @@ def readme_localization(name):
     """The README's short localisation table (means only, indented for the
     model's list item) from the same summaries as the card's section."""
     meth = localization_summaries(name)
-    out = ["  | method | n | " + " | ".join(t for _, t in LOC_METRICS) + " |",
-           "  |---|---|" + "---|" * len(LOC_METRICS)]
-    for m in LOC_METHODS:
-        if m in meth:
-            st = meth[m][0]
-            out.append("  | %s | %d | " % (LOC_NAMES[m], st["pointing"]["n"]) + " | ".join(
-                "%.3f" % st[k]["mean"] if st.get(k) and st[k].get("mean") is not None else "-"
-                for k, _ in LOC_METRICS) + " |")
-    n = max((meth[m][0]["pointing"]["n"] for m in meth), default=0)
-    partial = [LOC_NAMES[m] for m in LOC_METHODS if m in meth and meth[m][0]["pointing"]["n"] < n]
+    if not meth:
+        return []
+    mean = lambda st: "%.3f" % st["mean"] if st and st.get("mean") is not None else "-"
+    out = localization_table(meth, LOC_NAMES.get, mean, indent="  ")
+    partial = localization_coverage(meth)[1]
     if partial:
         out += ["", "  %s are measured on the shards of the run done so far (n), each a fair "
-                "sample of the classes; the run resumes where it stopped." % " and ".join(partial)]
+                "sample of the classes; the run resumes where it stopped."
+                % " and ".join(LOC_NAMES[m] for m in partial)]
     return out
 
 

@@ -309,9 +309,7 @@ static EvalRows first_images(const EvalRows *rows, int k) {
    second on SIC (prediction below min_pred); and that nothing is left when
    every image is skipped. */
 static void check_skip_findings(const EvalRows *three, const char *const *order, const EvalSummaryOpts *so) {
-    EvalRows b;
-    results_init(&b);
-    for (int i = 0; i < three->n; i++) results_add(&b, &three->v[i]);
+    EvalRows b = first_images(three, 3);   /* a copy whose rows can be marked as skipped */
     const char *first = b.n ? b.v[0].image : "", *second = NULL;
     for (int i = 0; i < b.n && !second; i++) if (strcmp(b.v[i].image, first)) second = b.v[i].image;
     for (int all = 0; all < 2; all++) {

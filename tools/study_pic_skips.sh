@@ -31,12 +31,13 @@ sed -e 's/^methods = .*/methods = random/' -e 's/^sanity = .*/sanity = 0/' \
 ./salient study "$OUT/pic-skips.study" -d "$DATA" -o "$OUT" --threads 1   # resumes by itself
 for s in "$OUT"/*/*/summary.json; do
   [ -f "$s" ] || continue
-  /usr/bin/env python3 - "$s" <<'PY' 2>/dev/null || echo "$s"
-import json, sys
-s = json.load(open(sys.argv[1]))
-n, k = s["n_images"], s["skipped"]
-left = lambda c: n - sum(v for v in k[c].values())
+  /usr/bin/python3 - "$s" <<'PY' || echo "$s"
+import sys
+sys.path.insert(0, "tools")
+from study_findings import load, images_left
+sm = load(sys.argv[1])
+k = sm["skipped"]
 print("%-40s %3d images: SIC %3d left %s, AIC %3d left %s" % (
-    sys.argv[1].rsplit("/", 1)[0], n, left("sic"), k["sic"], left("aic"), k["aic"]))
+    sys.argv[1].rsplit("/", 1)[0], sm["n_images"], images_left(sm, "sic"), k["sic"], images_left(sm, "aic"), k["aic"]))
 PY
 done

@@ -25,7 +25,7 @@ typedef struct {
     int volume, frame;
     /* explain / evaluate / pic (attribution and metric parameters) */
     const char *methods, *baseline, *target, *label, *info, *map, *random_mask, *save_random_mask,
-        *data, *shard, *substrate, *trace_level, *seed_str, *map_cache, *root, *only, *granularity;
+        *data, *shard, *substrate, *trace_level, *seed_str, *map_cache, *root, *only, *granularity, *maps;
     int limit, resume, merge, replot, pixels, no_png, insdel_steps, no_insdel, no_pic;
     int upto;             /* set by study, not an option: this call computes the first upto images only (0: all) */
     double min_pred;      /* < 0: not given */

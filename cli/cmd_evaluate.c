@@ -26,7 +26,12 @@
    --insdel-steps N changes RISE's step (the image width, so H+1 forward
    passes per curve) to ceil(H*W/N) pixels; --no-insdel skips both.
    --no-pic skips SIC and AIC (their cells stay empty), for runs that only
-   measure localisation. */
+   measure localisation. --maps scored computes no map for an image whose
+   SIC and AIC PIC's skip rules both skip (they never depend on the map,
+   score_image_unscored): its rows carry the rules in skipped and leave
+   every metric and the seconds empty, and the gallery takes the next
+   image. For runs that measure PIC alone (a study), where most of the time
+   would go into maps that nothing scores. */
 #include "attrib/attrib.h"
 #include "cli/audit.h"
 #include "cli/cli.h"
@@ -210,6 +215,20 @@ static void emit_all(Eval *E, Sink *k, EvalRow *base, const char *reason, int fa
     }
 }
 
+/* Every method not yet in results.csv on a prepared image; the maps make a
+   gallery figure while the gallery wants one. */
+static void score_methods(Eval *E, Sink *k, AttribParams *P, const DataItem *it, const float *x, ScoreImage *im,
+                          const EvalRow *base, const uint8_t *lesion) {
+    float **maps = calloc(E->n_methods, sizeof(float *));
+    int gallery = k->gallery_left > 0 && maps;
+    for (int j = 0; j < E->n_methods; j++)
+        if (results_find(k->done, it->name, E->methods[j]->name) < 0)
+            score_and_emit(E, k, P, E->methods[j], im, base, gallery ? &maps[j] : NULL);
+    if (gallery) { write_gallery(E, it, x, maps, im->pred, im->prob[im->pred], lesion); k->gallery_left--; }
+    for (int j = 0; maps && j < E->n_methods; j++) free(maps[j]);
+    free(maps);
+}
+
 /* Returns 1 if the image was computed, 0 if everything was already done. */
 static int evaluate_image(Eval *E, Sink *k, AttribParams *P, const DataItem *it, float *x) {
     int need = 0;
@@ -242,14 +261,11 @@ static int evaluate_image(Eval *E, Sink *k, AttribParams *P, const DataItem *it,
         if (E->sc.pic && !im.pic_ready) fprintf(stderr, "\nsalient: %s: PIC not computed: %s\n", it->name, im.pic_error);
         base.predicted = im.pred;
         base.confidence = im.prob[im.pred];
-        float **maps = calloc(E->n_methods, sizeof(float *));
-        int gallery = k->gallery_left > 0 && maps;
-        for (int j = 0; j < E->n_methods; j++)
-            if (results_find(k->done, it->name, E->methods[j]->name) < 0)
-                score_and_emit(E, k, P, E->methods[j], &im, &base, gallery ? &maps[j] : NULL);
-        if (gallery) { write_gallery(E, it, x, maps, im.pred, im.prob[im.pred], lesion); k->gallery_left--; }
-        for (int j = 0; maps && j < E->n_methods; j++) free(maps[j]);
-        free(maps);
+        char unscored[200];
+        if (E->sc.scored_maps_only && score_image_unscored(&im, &E->sc, P, unscored, sizeof unscored) == 1)
+            emit_all(E, k, &base, unscored, 0);
+        else
+            score_methods(E, k, P, it, x, &im, &base, lesion);
     }
     score_image_free(&im);
     free(lesion);
@@ -269,6 +285,9 @@ static int parse_settings(Eval *E, const Opts *o) {
     if (o->shard && eval_shard_parse(o->shard, &E->shard_i, &E->shard_n))
         return cli_error("--shard %s: expected I/N with 0 <= I < N (e.g. 0/4)", o->shard);
     E->sc.map_cache = o->map_cache;
+    if (o->maps && strcmp(o->maps, "all") && strcmp(o->maps, "scored"))
+        return cli_error("--maps %s: expected all (every image, the default) or scored (the images PIC scores)", o->maps);
+    E->sc.scored_maps_only = o->maps && !strcmp(o->maps, "scored");
     if (o->map_cache && io_mkdir_p(o->map_cache))
         return cli_error("--map-cache %s: cannot create the folder: %s", o->map_cache, strerror(errno));
     BaselineKind bk;

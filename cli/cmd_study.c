@@ -73,6 +73,7 @@ static Opts run_opts(const Opts *o, const StudyProtocol *p, const StudyData *d, 
     e.min_pred = v->min_pred;
     e.target = eval_target_rule_name(v->target);
     e.no_insdel = !p->insdel;
+    e.maps = p->scored_maps_only ? "scored" : NULL;
     e.resume = 1;
     e.pos = NULL;
     e.n_pos = 0;

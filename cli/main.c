@@ -26,7 +26,7 @@ static const Command commands[] = {
                              "        IMAGE... | --input-npy X.npy"},
     {"evaluate", cmd_evaluate, "evaluate -m MODEL -d DATA [-M METHODS] [--labels F] [-o OUTDIR] [--limit N] [--seed S]\n"
                                "        [--info webp|png|entropy] [--min-pred P] [--resume] [--shard I/N] [--substrate blur|black]\n"
-                               "        [--insdel-steps N | --no-insdel] [--no-pic] [--target pred|label|paper] [--map-cache DIR]\n"
+                               "        [--insdel-steps N | --no-insdel] [--no-pic] [--maps all|scored] [--target pred|label|paper] [--map-cache DIR]\n"
                                "        score methods on a data set (tools/README-evaluate.md)"},
     {"study", cmd_study, "study PROTOCOL -o OUT [-d DATA] [--only NAME] [--limit N] [--shard I/N] [--threads T] [--map-cache DIR]\n"
                          "        the whole comparison a protocol file describes (docs/STUDY.md); --merge SHARD_OUT... -o OUT joins shards"},

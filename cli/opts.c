@@ -36,7 +36,7 @@ static const OptSpec specs[] = {
     I("--volume", NULL, volume, 0, 1000000), I("--frame", NULL, frame, 0, 1000000),
     S("--label", NULL, label), S("--info", NULL, info), S("--map", NULL, map),
     S("--random-mask", NULL, random_mask), S("--save-random-mask", NULL, save_random_mask),
-    S("--data", "-d", data), S("--shard", NULL, shard), S("--map-cache", NULL, map_cache), S("--root", NULL, root), S("--only", NULL, only), S("--granularity", NULL, granularity), S("--substrate", NULL, substrate),
+    S("--data", "-d", data), S("--shard", NULL, shard), S("--map-cache", NULL, map_cache), S("--root", NULL, root), S("--only", NULL, only), S("--granularity", NULL, granularity), S("--substrate", NULL, substrate), S("--maps", NULL, maps),
     S("--trace-level", NULL, trace_level), {"--seed", NULL, T_U64, offsetof(Opts, seed), 0, 0, 0},
     I("--limit", NULL, limit, 1, 100000000),
     F("--resume", NULL, resume), F("--merge", NULL, merge), F("--replot", NULL, replot), I("--pixels", NULL, pixels, 1, 1000000), F("--no-png", NULL, no_png),

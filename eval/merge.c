@@ -71,6 +71,7 @@ int eval_run_write(const char *path, const EvalRunInfo *r, char *err, size_t err
     write_methods_params(&w, r);
     jw_kv_string(&w, "target", eval_target_rule_text(r->sc->target_rule));
     if (!sc->pic) jw_kv_bool(&w, "pic", 0);   /* written only when off: older runs had PIC on */
+    if (sc->scored_maps_only) jw_kv_string(&w, "maps", "only for the images PIC scores on SIC or AIC");
     jw_kv_string(&w, "info", info_name(sc->info));
     jw_kv_string(&w, "info_description", info_describe(sc->info));
     jw_kv_number(&w, "min_pred", sc->min_pred);
@@ -104,7 +105,7 @@ int eval_shard_parse(const char *s, int *i, int *n) {
 }
 
 /* The members two runs must share to be resumed or merged. */
-static const char *const same_keys[] = {"info", "min_pred", "seed", "insdel", "pic", "target", "data"};
+static const char *const same_keys[] = {"info", "min_pred", "seed", "insdel", "pic", "maps", "target", "data"};
 
 const char *eval_run_difference(const JsonValue *a, const JsonValue *b, int resuming) {
     if (!json_equal(json_get(json_get(a, "model"), "sha256"), json_get(json_get(b, "model"), "sha256"), NULL)) return "model sha256";

@@ -104,7 +104,8 @@ double pic_interp_curve(const double *px, const double *py, int n, double *curve
 /* np.clip(v, 0, 1): NaN stays NaN. */
 static double clip01(double v) { return v < 0.0 ? 0.0 : v > 1.0 ? 1.0 : v; }
 
-void pic_curve_compute(PicCurve *pc, double min_pred) {
+/* PIC's three skip rules, in pic.py's order, on the curve's base values. */
+static void skip_rule(PicCurve *pc, double min_pred) {
     pc->skip = PIC_OK;
     pc->reason[0] = 0;
     if (pc->pred_orig < min_pred) {
@@ -122,6 +123,10 @@ void pic_curve_compute(PicCurve *pc, double min_pred) {
                  "prediction on the fully blurred image %.6g is not below the original's %.6g", pc->pred_blur,
                  pc->pred_orig);
     }
+}
+
+void pic_curve_compute(PicCurve *pc, double min_pred) {
+    skip_rule(pc, min_pred);
     double m = 0.0; /* Python's max(m, y): keeps m unless y > m */
     for (int i = 0; i < PIC_N_THRESHOLDS; i++) {
         pc->x[i] = clip01((pc->info[i] - pc->info_blur) / (pc->info_orig - pc->info_blur));
@@ -383,13 +388,62 @@ static int threshold_images(PicImage *pi, const float *map, const float *sorted,
     return rc;
 }
 
+/* Both curves' values on the original and the fully blurred image for class cls. */
+static void base_values(const PicImage *pi, int K, int cls, PicCurve *s, PicCurve *a) {
+    const float *lo = pi->logits_base, *lb = pi->logits_base + K;
+    s->info_orig = a->info_orig = pi->info_orig;
+    s->info_blur = a->info_blur = pi->info_blur;
+    s->pred_orig = class_prob(lo, K, cls, pi->sigmoid);
+    s->pred_blur = class_prob(lb, K, cls, pi->sigmoid);
+    a->pred_orig = argmax_f(lo, K) == cls;
+    a->pred_blur = argmax_f(lb, K) == cls;
+}
+
+static int check_classes(const PicImage *pi, int K, int target) {
+    if (K < 1 || target >= K) return eng_fail("pic: target class %d is not below the %d classes", target, K);
+    if (pi->logits_base && pi->K != K) return eng_fail("pic: %d classes, earlier maps of this image had %d", K, pi->K);
+    return 0;
+}
+
+/* Keeps the logits (2,K) of the original and the fully blurred image. */
+static int keep_base(PicImage *pi, const float *logits, int K) {
+    if (!(pi->logits_base = malloc(sizeof(float) * 2 * K))) return eng_fail("pic: out of memory");
+    memcpy(pi->logits_base, logits, sizeof(float) * 2 * K);
+    pi->K = K;
+    return 0;
+}
+
+int pic_skips(PicImage *pi, PicLogitsFn fn, void *ctx, int K, int target, double min_pred, PicSkip skip[2]) {
+    if (check_classes(pi, K, target)) return -1;
+    size_t per = (size_t)pi->H * pi->W * pi->C;
+    if (!pi->logits_base) {
+        uint8_t *imgs = malloc(2 * per);
+        float *logits = malloc(sizeof(float) * 2 * K);
+        int rc = imgs && logits ? 0 : eng_fail("pic: out of memory");
+        if (!rc) {
+            memcpy(imgs, pi->img, per);
+            memcpy(imgs + per, pi->blurred, per);
+            double t0 = attrib_now();
+            rc = fn(ctx, imgs, 2, logits) || keep_base(pi, logits, K) ? -1 : 0;
+            pi->seconds_net += attrib_now() - t0;
+        }
+        free(imgs); free(logits);
+        if (rc) return -1;
+    }
+    PicCurve *c = malloc(2 * sizeof *c);
+    if (!c) return eng_fail("pic: out of memory");
+    base_values(pi, K, target >= 0 ? target : argmax_f(pi->logits_base, K), &c[0], &c[1]);
+    for (int k = 0; k < 2; k++) { skip_rule(&c[k], min_pred); skip[k] = c[k].skip; }
+    free(c);
+    return 0;
+}
+
 int pic_evaluate(PicImage *pi, const float *map, PicLogitsFn fn, void *ctx, int K, int target, double min_pred,
                  int keep_images, PicResult *r) {
     memset(r, 0, sizeof *r);
     int H = pi->H, W = pi->W, C = pi->C, T = PIC_N_THRESHOLDS;
     size_t n = (size_t)H * W, per = n * C;
-    if (K < 1 || target >= K) return eng_fail("pic: target class %d is not below the %d classes", target, K);
-    if (pi->logits_base && pi->K != K) return eng_fail("pic: %d classes, earlier maps of this image had %d", K, pi->K);
+    if (check_classes(pi, K, target)) return -1;
     for (size_t i = 0; i < n; i++)
         if (!isfinite(map[i])) {
             return eng_fail("pic: the saliency map has a non-finite value at pixel (%zu, %zu)", i / W, i % W);
@@ -408,22 +462,12 @@ int pic_evaluate(PicImage *pi, const float *map, PicLogitsFn fn, void *ctx, int 
     double t0 = attrib_now();
     if (fn(ctx, imgs, nimg, logits)) goto done;
     pi->seconds_net += attrib_now() - t0;
-    if (need_base) {
-        if (!(pi->logits_base = malloc(sizeof(float) * 2 * K))) { eng_set_error("pic: out of memory"); goto done; }
-        memcpy(pi->logits_base, logits, sizeof(float) * 2 * K);
-        pi->K = K;
-    }
+    if (need_base && keep_base(pi, logits, K)) goto done;
     const float *lt = logits + (need_base ? 2 * (size_t)K : 0);
-    const float *lo = pi->logits_base, *lb = pi->logits_base + K;
-    int cls = target >= 0 ? target : argmax_f(lo, K);
+    int cls = target >= 0 ? target : argmax_f(pi->logits_base, K);
     r->cls = cls;
     PicCurve *s = &r->sic, *a = &r->aic;
-    s->info_orig = a->info_orig = pi->info_orig;
-    s->info_blur = a->info_blur = pi->info_blur;
-    s->pred_orig = class_prob(lo, K, cls, pi->sigmoid);
-    s->pred_blur = class_prob(lb, K, cls, pi->sigmoid);
-    a->pred_orig = argmax_f(lo, K) == cls;
-    a->pred_blur = argmax_f(lb, K) == cls;
+    base_values(pi, K, cls, s, a);
     for (int t = 0; t < T; t++) {
         s->info[t] = a->info[t] = info[t];
         s->pred[t] = class_prob(lt + (size_t)K * t, K, cls, pi->sigmoid);

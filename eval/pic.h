@@ -155,4 +155,11 @@ typedef struct {
 int pic_evaluate(PicImage *pi, const float *map, PicLogitsFn fn, void *ctx, int K, int target, double min_pred,
                  int keep_images, PicResult *r);
 void pic_result_free(PicResult *r);
+/* The skip rules alone (step 4), before any map: skip[0] for SIC, skip[1]
+   for AIC, PIC_OK where the curve will be computed. They depend on the
+   image, its random mask and the model, never on a map, so pic_evaluate
+   will skip exactly these curves for every map of the image. Runs the
+   original and the fully blurred image through fn once (pic_evaluate then
+   reuses them). 0, or -1 with eng_last_error. */
+int pic_skips(PicImage *pi, PicLogitsFn fn, void *ctx, int K, int target, double min_pred, PicSkip skip[2]);
 #endif

@@ -89,10 +89,15 @@ static int study_key(Parser *ps, const char *key, const char *v) {
         p->sanity_images = (int)n;
         return 0;
     }
+    if (!strcmp(key, "maps")) {
+        if (strcmp(v, "all") && strcmp(v, "scored")) return fail(ps, "maps = %s: expected all or scored%s", v, "");
+        p->scored_maps_only = !strcmp(v, "scored");
+        return 0;
+    }
     if (!strcmp(key, "sanity_by"))
         return mprt_granularity_parse(v, &p->sanity_by) ? fail(ps, "sanity_by = %s: expected module or block%s", v, "")
                                                         : 0;
-    return fail(ps, "unknown study key '%s'%s (name, seed, methods, insdel, sanity, sanity_by)", key, "");
+    return fail(ps, "unknown study key '%s'%s (name, seed, methods, insdel, maps, sanity, sanity_by)", key, "");
 }
 
 static int variant_key(Parser *ps, const char *key, const char *v) {

@@ -9,6 +9,8 @@
      seed = 0                      the one seeded generator's seed
      methods = ig:steps=25, xrai   as -M: methods with their parameters (spaces dropped)
      insdel = off                  insertion/deletion too (on|off, default off)
+     maps = scored                 maps only for the images PIC scores on SIC
+                                   or AIC (evaluate --maps; default all)
      sanity = 4                    MPRT (eval/mprt.h) of every method on 4
                                    images of each data set, the classes
                                    in turn (default 0: none)
@@ -65,6 +67,7 @@ typedef struct {
     char methods[2048];
     uint64_t seed;
     int insdel;
+    int scored_maps_only;         /* maps = scored */
     int sanity_images;            /* MPRT on this many images per data set (0: none) */
     MprtGranularity sanity_by;
     StudyVariant variant[PROTOCOL_MAX_VARIANTS];

@@ -111,14 +111,24 @@ static void append_reason(char *buf, size_t n, const char *what, const char *why
     for (char *p = buf; *p; p++) if (*p == '\n' || *p == '\r') *p = ' ';
 }
 
-/* PIC's skip rules of the two curves, as "sic:<rule>;aic:<rule>". */
-static void append_pic_skips(char *buf, size_t n, const PicResult *pr) {
-    const PicCurve *c[2] = {&pr->sic, &pr->aic};
+/* PIC's skip rules of the two curves (SIC, AIC), as "sic:<rule>;aic:<rule>". */
+static void append_pic_skips(char *buf, size_t n, const PicSkip skip[2]) {
     for (int k = 0; k < 2; k++) {
-        if (c[k]->skip == PIC_OK) continue;
+        if (skip[k] == PIC_OK) continue;
         size_t L = strlen(buf);
-        snprintf(buf + L, n - L, "%s%s:%s", L ? ";" : "", k ? "aic" : "sic", pic_skip_name(c[k]->skip));
+        snprintf(buf + L, n - L, "%s%s:%s", L ? ";" : "", k ? "aic" : "sic", pic_skip_name(skip[k]));
     }
+}
+
+int score_image_unscored(ScoreImage *im, const ScoreSettings *s, AttribParams *P, char *skipped, size_t n) {
+    skipped[0] = 0;
+    if (!s->pic || !im->pic_ready) return 0;
+    PicEngine pe = {P, s->mean, s->std, 0};
+    PicSkip skip[2];
+    if (pic_skips(&im->pic, pic_engine_logits, &pe, s->K, im->pred, s->min_pred, skip)) return -1;
+    if (skip[0] == PIC_OK || skip[1] == PIC_OK) return 0;
+    append_pic_skips(skipped, n, skip);
+    return 1;
 }
 
 static void score_pic(ScoreImage *im, const ScoreSettings *s, AttribParams *P, const float *map, EvalRow *r,
@@ -134,7 +144,7 @@ static void score_pic(ScoreImage *im, const ScoreSettings *s, AttribParams *P, c
         r->has_raw = 1;
         pic_raw_from_curve(&r->sic_raw, &pr.sic);
         pic_raw_from_curve(&r->aic_raw, &pr.aic);
-        append_pic_skips(skipped, n, &pr);
+        append_pic_skips(skipped, n, (PicSkip[2]){pr.sic.skip, pr.aic.skip});
     } else {
         append_reason(skipped, n, "failed: pic", eng_last_error());
     }

@@ -68,6 +68,8 @@ typedef struct {
     InsdelSubstrate sub_ins, sub_del;
     EvalTargetRule target_rule;    /* the class each map explains (default: the prediction) */
     const char *map_cache;         /* folder of computed maps (eval/mapcache.h), or NULL */
+    int scored_maps_only;          /* 1: no map for an image whose SIC and AIC PIC's rules both skip
+                                      (score_image_unscored) */
 } ScoreSettings;
 
 typedef struct {
@@ -89,6 +91,15 @@ typedef struct {
 int score_image_prepare(ScoreImage *im, const ScoreSettings *s, AttribParams *P, const float *x, uint64_t run_seed,
                         uint64_t index, const uint8_t *lesion);
 void score_image_free(ScoreImage *im);
+
+/* Whether PIC's skip rules skip both SIC and AIC of the prepared image, so
+   that no map of it can be scored: 1, with the rules in skipped as
+   "sic:<rule>;aic:<rule>" (what score_method would write); 0 when a curve
+   will be computed (or PIC is off or cannot run: score_method says why);
+   -1 when the check itself failed (engine error set). The rules depend on
+   the image, its random mask and the model, never on a map (pic_skips);
+   the two predictions this runs are reused by every map's curves. */
+int score_image_unscored(ScoreImage *im, const ScoreSettings *s, AttribParams *P, char *skipped, size_t n);
 
 typedef struct {
     float *map;                    /* the method's map (S,S), malloc'd; NULL if it failed */

@@ -6,6 +6,7 @@
 # reported by the exit code while the run goes on; --resume recomputes
 # nothing and finishes an interrupted run (a cut last line) to the same rows;
 # --shard 0/2 + 1/2 then merge give the rows and curves of the unsharded run;
+# --maps scored leaves the images PIC skips on both curves without maps;
 # a CSV list gives the same rows as the folders; bad CSV lines are errors
 # naming the line; the report makes no network request; MPRT flags the
 # random map and not the gradient.
@@ -207,6 +208,27 @@ R=$T/np/report.html
 $S evaluate $ARGS --no-insdel -d "$T/np.csv" --labels "$T/labels.txt" -o "$T/np" --resume >/dev/null 2>"$T/err"; rc=$?
 [ $rc -ne 0 ] && grep -q "setting 'pic' differs" "$T/err" && pass "--resume of a --no-pic run with PIC on: refused, naming the setting" \
   || fail "--no-pic resume" "rc $rc: $(tail -2 "$T/err")"
+
+# ---- --maps scored: no map for an image whose SIC and AIC PIC both skip; its rows say why, every other
+# cell empty; the other rows are --maps all's, seconds aside
+$S evaluate $ARGS --no-insdel -d "$T/data" -o "$T/ma" >/dev/null 2>"$T/err"
+$S evaluate $ARGS --no-insdel --maps scored -d "$T/data" -o "$T/ms" >/dev/null 2>>"$T/err"; rc=$?
+# per row: "both" (the all-run skipped SIC and AIC and the scored run has the same reasons and no cell but the
+# first five), "same" (identical rows, seconds aside) or "bad"
+verdict=$(awk -F, 'NR == FNR { if (FNR > 1) { k = $1 FS $5; all[k] = $0; sk[k] = $13 } next }
+  FNR > 1 { k = $1 FS $5; a = all[k]; sub(/,[^,]*$/, "", a); s = $0; sub(/,[^,]*$/, "", s)
+    if (sk[k] ~ /^sic:[a-z_]+;aic:[a-z_]+$/) { e = $1 FS $2 FS $3 FS $4 FS $5 FS FS FS FS FS FS FS FS sk[k] FS
+      print ($0 == e ? "both" : "bad") } else print (s == a ? "same" : "bad") }' "$T/ma/results.csv" "$T/ms/results.csv" | sort | uniq -c | tr '\n' ' ')
+nm=$(grep -c '^[^,]*,[^,]*,[^,]*,[^,]*,gradient,' "$T/ms/results.csv")
+[ $rc -eq 1 ] && ! echo "$verdict" | grep -q bad && echo "$verdict" | grep -q both && echo "$verdict" | grep -q same && [ "$nm" -eq 4 ] \
+  && tr -d '\n' <"$T/ms/run.json" | grep -q '"maps": *"only for the images PIC scores' \
+  && pass "--maps scored: rows of the images PIC skips on both curves say why and hold no map cells, the others equal --maps all's ($verdict)" \
+  || fail "--maps scored" "rc $rc, rows: $verdict, $nm gradient rows: $(tail -2 "$T/err")"
+$S evaluate $ARGS --no-insdel -d "$T/data" -o "$T/ms" --resume >/dev/null 2>"$T/err"; rc=$?
+$S evaluate $ARGS --no-insdel --maps some -d "$T/data" -o "$T/mx" >/dev/null 2>>"$T/err"; rc2=$?
+[ $rc -ne 0 ] && grep -q "setting 'maps' differs" "$T/err" && [ $rc2 -ne 0 ] && grep -q "maps some: expected all" "$T/err" \
+  && pass "--maps: resuming a scored run with every map is refused, naming the setting; an unknown value is refused" \
+  || fail "--maps refusals" "rc $rc $rc2: $(cat "$T/err")"
 
 # ---- explain --map-cache stores its maps; evaluate --map-cache reads them (names differ, keys match)
 MC="-m $T/m.st --size 32 --seed 7 -M gradient,gradcam,random"

@@ -252,6 +252,35 @@ static void test_curves(Case *c, const double *ours_sic, const double *ours_aic,
     }
 }
 
+static int same_auc(double a, double b) { return a == b || (isnan(a) && isnan(b)); }
+
+/* The skip rules alone (pic_skips) on a fresh image, before its map: the
+   skips pic_evaluate reported in want, for 2 images through the network, and
+   then the map's curves bit for bit as when the base images ran in the
+   same batch as the thresholds (every product is fixed-order, engine/gemm.h). */
+static void test_skips_first(Case *c, const PicResult *want) {
+    PicImage pi;
+    PicEngine pe = {&c->P, c->mean, c->std, 0};
+    PicSkip skip[2] = {PIC_OK, PIC_OK};
+    PicResult r;
+    memset(&r, 0, sizeof r);
+    int K = eng_model_n_classes(c->m), rc = pic_image_init(&pi, c->img.data, c->H, c->W, c->C, c->rmask.data, INFO_WEBP);
+    double min_pred = json_number(json_get(c->v, "min_pred"));
+    if (!rc) rc = pic_skips(&pi, pic_engine_logits, &pe, K, -1, min_pred, skip);
+    long for_skips = pe.forward;
+    if (!rc) rc = pic_evaluate(&pi, c->map.data, pic_engine_logits, &pe, K, -1, min_pred, 0, &r);
+    char name[240];
+    snprintf(name, sizeof name, "%s: the skip rules checked before the map (pic_skips) are the curves' own, and the "
+             "curves after them are the same bits", c->name);
+    CHECK(!rc && for_skips == 2 && pe.forward == 15 && skip[0] == want->sic.skip && skip[1] == want->aic.skip &&
+          same_auc(r.sic.auc, want->sic.auc) && same_auc(r.aic.auc, want->aic.auc), name,
+          "rc %d, %ld + %ld images, skips %d/%d vs %d/%d, sic %.17g vs %.17g, aic %.17g vs %.17g", rc, for_skips,
+          pe.forward - for_skips, skip[0], skip[1], want->sic.skip, want->aic.skip, r.sic.auc, want->sic.auc,
+          r.aic.auc, want->aic.auc);
+    pic_result_free(&r);
+    pic_image_free(&pi);
+}
+
 static void test_pipeline(Case *c) {
     size_t per = (size_t)c->H * c->W * c->C;
     PicImage pi;
@@ -313,6 +342,7 @@ static void test_pipeline(Case *c) {
     CHECK(!rc && pe.forward - before == 13 && (r2.sic.auc == r.sic.auc || (isnan(r2.sic.auc) && isnan(r.sic.auc))), name,
           "rc %d, %ld images", rc, pe.forward - before);
     pic_result_free(&r2);
+    test_skips_first(c, &r);
     pic_result_free(&r);
     pic_image_free(&pi);
 }

@@ -45,8 +45,13 @@ static void test_good(void) {
           p.data[0].model, p.data[0].list, p.data[0].root);
     rc = protocol_parse(&p, "methods = random\n[data a]\nmodel = m\nlist = l\n", "", NULL, err, sizeof err);
     CHECK(rc == 0 && p.n_variant == 1 && !strcmp(p.variant[0].name, "default") && !strcmp(p.data[0].model, "m") &&
-              p.sanity_images == 0 && p.sanity_by == MPRT_BY_BLOCK,
-          "protocol: without a variant, one with every default; no MPRT unless asked, by block", "%s", err);
+              p.sanity_images == 0 && p.sanity_by == MPRT_BY_BLOCK && p.scored_maps_only == 0,
+          "protocol: without a variant, one with every default; no MPRT unless asked, by block; maps for every image",
+          "%s", err);
+    rc = protocol_parse(&p, "methods = random\nmaps = scored\n[data a]\nmodel = m\nlist = l\n", "", NULL, err, sizeof err);
+    int scored = rc == 0 && p.scored_maps_only == 1;
+    rc = protocol_parse(&p, "methods = random\nmaps = all\n[data a]\nmodel = m\nlist = l\n", "", NULL, err, sizeof err);
+    CHECK(scored && rc == 0 && p.scored_maps_only == 0, "protocol: maps = scored and maps = all", "%s", err);
     rc = protocol_parse(&p, "methods = random\nsanity = 100\nsanity_by = module\n[data a]\nmodel = m\nlist = l\n", "",
                         NULL, err, sizeof err);
     CHECK(rc == 0 && p.sanity_images == 100 && p.sanity_by == MPRT_BY_MODULE, "protocol: sanity = 100 images, by module",
@@ -87,6 +92,8 @@ static void test_errors(void) {
     CHECK(refused("methods = ig\nsanity = 101\n", NULL, 2, "from 0 to 100") && refused("methods = ig\nsanity = -1\n", NULL, 2, "from 0 to 100") &&
               refused("methods = ig\nsanity_by = layer\n", NULL, 2, "module or block"),
           "protocol: sanity above 100 or negative, or an unknown granularity, is refused", "%s", "not refused as expected");
+    CHECK(refused("methods = ig\nmaps = some\n", NULL, 2, "expected all or scored"), "protocol: an unknown maps value is refused",
+          "%s", "not refused as expected");
     CHECK(refused("methods = ig\njust words\n", NULL, 2, "key = value"), "protocol: a line without '=' is refused", "%s", "not refused as expected");
 }
 

@@ -48,6 +48,9 @@ import os
 import statistics
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from readme_block import replace_block  # noqa: E402
+
 # The seed paper's AUCs, read from its published figures (brain AIC, brain
 # SIC, X-ray AIC, X-ray SIC), as the study's protocol quotes them.
 PAPER = {
@@ -322,15 +325,10 @@ def main():
     args = sys.argv[1:]
     if len(args) == 3 and args[0] == "--readme":
         readme, out = args[1], args[2]
-        text = open(readme).read()
-        if text.count(BEGIN) != 1 or text.count(END) != 1:
-            sys.exit("%s: expected one '%s' and one '%s' line" % (readme, BEGIN, END))
         buf = io.StringIO()
         with contextlib.redirect_stdout(buf):
             findings(out)
-        head, rest = text.split(BEGIN)
-        with open(readme, "w") as f:
-            f.write(head + BEGIN + "\n" + buf.getvalue() + END + rest.split(END, 1)[1])
+        replace_block(readme, BEGIN, END, "\n" + buf.getvalue())
         return
     if len(args) != 1:
         sys.exit("usage: study_findings.py STUDY_OUT  |  study_findings.py --readme README.md STUDY_OUT")

@@ -19,6 +19,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import train_common as tc  # noqa: E402
+from readme_block import replace_block  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
@@ -500,15 +501,9 @@ def readme_localization(name):
 def update_readme_localization(name):
     """Rewrite the README's table between its markers, so that the README and
     the card cannot disagree."""
-    text = open(README).read()
-    if README_LOC_BEGIN not in text:
-        return
-    head, rest = text.split(README_LOC_BEGIN, 1)
-    _, tail = rest.split(README_LOC_END, 1)
     body = "\n".join([""] + readme_localization(name) + ["  "])
-    with open(README, "w") as f:
-        f.write(head + README_LOC_BEGIN + body + README_LOC_END + tail)
-    print("wrote the localisation table of README.md")
+    if replace_block(README, README_LOC_BEGIN, README_LOC_END, body, required=False):
+        print("wrote the localisation table of README.md")
 
 
 def update_shortcuts(name):

@@ -194,13 +194,15 @@ static void score_tables(FILE *f, const EvalSummary *s) {
                    "skipped; the skips are listed below).</p>\n", none);
 }
 
-/* The mass outside the head/body (every image), then the mask metrics when
-   some image has a lesion mask. */
+/* The mass outside the head/body (every map computed), then the mask
+   metrics when some image has a lesion mask. */
 static void localisation_tables(FILE *f, const EvalSummary *s) {
-    fputs("<h2>Localisation</h2>\n<p class=\"note\">Mass outside the head/body, for every image: the share of the "
-          "map's positive mass outside the foreground, found by a smoothed intensity threshold (a Gaussian, then 0.1 of "
-          "the 99th percentile, the largest region with its holes filled); lower is better.</p>\n", f);
-    metric_table(f, s, EM_OUTSIDE);
+    fputs("<h2>Localisation</h2>\n<p class=\"note\">Mass outside the head/body, for every map computed: the share of "
+          "the map's positive mass outside the foreground, found by a smoothed intensity threshold (a Gaussian, then 0.1 "
+          "of the 99th percentile, the largest region with its holes filled); lower is better.</p>\n", f);
+    if (metric_scored(s, EM_OUTSIDE)) metric_table(f, s, EM_OUTSIDE);
+    else fputs("<p class=\"note\">No values, so no table: outside (no map was computed, as for images PIC skips "
+               "under <code>--maps scored</code>, or no image had a foreground).</p>\n", f);
     if (!s->has_masks) return;
     fputs("<p class=\"note\">Images with a lesion mask (<code>&lt;image&gt;.mask.png</code>): "
           "pointing game (the map's maximum inside the mask) and the fraction of the positive map mass inside it.</p>\n", f);

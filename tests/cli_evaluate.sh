@@ -224,6 +224,13 @@ nm=$(grep -c '^[^,]*,[^,]*,[^,]*,[^,]*,gradient,' "$T/ms/results.csv")
   && tr -d '\n' <"$T/ms/run.json" | grep -q '"maps": *"only for the images PIC scores' \
   && pass "--maps scored: rows of the images PIC skips on both curves say why and hold no map cells, the others equal --maps all's ($verdict)" \
   || fail "--maps scored" "rc $rc, rows: $verdict, $nm gradient rows: $(tail -2 "$T/err")"
+# an image without any map: the report's localisation says so instead of a table of empty cells
+printf 'path,label\ndata/glioma/%s,glioma\n' "$g2" >"$T/ms1.csv"
+$S evaluate $ARGS --no-insdel --maps scored -d "$T/ms1.csv" --labels "$T/labels.txt" -o "$T/ms1" >/dev/null 2>"$T/err"; rc=$?
+R=$T/ms1/report.html
+[ $rc -eq 0 ] && grep -q 'No values, so no table: outside' "$R" && ! grep -q '<h3>Mass outside' "$R" \
+  && pass "--maps scored on an image PIC skips: no map, and the report's localisation says there are no values" \
+  || fail "--maps scored report" "rc $rc: $(grep -o 'No values[^<]*' "$R")"
 $S evaluate $ARGS --no-insdel -d "$T/data" -o "$T/ms" --resume >/dev/null 2>"$T/err"; rc=$?
 $S evaluate $ARGS --no-insdel --maps some -d "$T/data" -o "$T/mx" >/dev/null 2>>"$T/err"; rc2=$?
 [ $rc -ne 0 ] && grep -q "setting 'maps' differs" "$T/err" && [ $rc2 -ne 0 ] && grep -q "maps some: expected all" "$T/err" \

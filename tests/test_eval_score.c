@@ -44,7 +44,7 @@ static void fill_image(float *x) {
 }
 
 static ScoreSettings settings(const float *mean, const float *std) {
-    ScoreSettings s = {1, S, K, mean, std, INFO_WEBP, 0.0, 1, 1, 8, SUBSTRATE_BLUR, SUBSTRATE_ZERO, TARGET_RULE_PRED, NULL};
+    ScoreSettings s = {1, S, K, mean, std, INFO_WEBP, 0.0, 1, 1, 8, SUBSTRATE_BLUR, SUBSTRATE_ZERO, TARGET_RULE_PRED, NULL, 0};
     return s;
 }
 

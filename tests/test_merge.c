@@ -152,7 +152,7 @@ static void test_run_write(void) {
     char p[300], err[512] = "";
     snprintf(p, sizeof p, "%s/run_written.json", T);
     float mean[1] = {0.5f}, sd[1] = {0.25f};
-    ScoreSettings sc = {1, 64, 3, mean, sd, INFO_WEBP, 0.8, 1, 1, 0, SUBSTRATE_BLUR, SUBSTRATE_ZERO, TARGET_RULE_PRED, NULL};
+    ScoreSettings sc = {1, 64, 3, mean, sd, INFO_WEBP, 0.8, 1, 1, 0, SUBSTRATE_BLUR, SUBSTRATE_ZERO, TARGET_RULE_PRED, NULL, 0};
     char *labels[1] = {"normal"}, *classes[3] = {"x", "pneumonia", NULL};
     const AttribMethod *ms[2] = {attrib_find("ig"), attrib_find("random")};
     MethodSettings set;

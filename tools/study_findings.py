@@ -259,13 +259,28 @@ def sic_points(row):
     return xs, ys
 
 
+def summarised_rows(folder):
+    """results.csv's rows of the images summary.json covers: the first
+    n_images images of the file (rows are appended in list order; a round
+    still running may have added rows past them)."""
+    sm = load(os.path.join(folder, "summary.json"))
+    rows, seen = [], []
+    for r in csv.DictReader(open(os.path.join(folder, "results.csv"))):
+        if r["image"] not in seen:
+            seen.append(r["image"])
+        if sm and len(seen) > sm["n_images"]:
+            break
+        rows.append(r)
+    return rows
+
+
 def random_evidence(folder):
     """Per method: images scored by both, random's SIC above the method's, and
     the medians of x and y at the SHOW thresholds for the method and random."""
     res_path, cur_path = os.path.join(folder, "results.csv"), os.path.join(folder, "curves_images.csv")
     if not (os.path.exists(res_path) and os.path.exists(cur_path)):
         return None
-    sic = {(r["image"], r["method"]): float(r["sic_auc"]) for r in csv.DictReader(open(res_path)) if r["sic_auc"]}
+    sic = {(r["image"], r["method"]): float(r["sic_auc"]) for r in summarised_rows(folder) if r["sic_auc"]}
     pts = {(r["image"], r["method"]): sic_points(r) for r in csv.DictReader(open(cur_path))
            if r["kind"] == "sic" and (r["image"], r["method"]) in sic}
     methods = sorted({m for _, m in sic if m != "random"}, key=lambda m: list(NAMES).index(m) if m in NAMES else 99)

@@ -264,10 +264,9 @@ def summarised_rows(folder):
     n_images images of the file (rows are appended in list order; a round
     still running may have added rows past them)."""
     sm = load(os.path.join(folder, "summary.json"))
-    rows, seen = [], []
+    rows, seen = [], set()
     for r in csv.DictReader(open(os.path.join(folder, "results.csv"))):
-        if r["image"] not in seen:
-            seen.append(r["image"])
+        seen.add(r["image"])
         if sm and len(seen) > sm["n_images"]:
             break
         rows.append(r)

@@ -23,8 +23,9 @@ OUT=${1:-results/study-pic-skips}
 [ -d "$DATA" ] || { echo "study_pic_skips: $DATA not found (set SALIENT_DATA)"; exit 1; }
 mkdir -p "$OUT"
 # the protocol with random as its only method and no MPRT; its lists and
-# models as absolute paths, since the copy lives outside eval/studies
-studies=$(pwd)/eval/studies
+# models relative to the copy (which lives in OUT, not in eval/studies), so
+# the results record no path of this machine
+studies=$(realpath --relative-to="$OUT" eval/studies)
 sed -e 's/^methods = .*/methods = random/' -e 's/^sanity = .*/sanity = 0/' \
     -e "s|^list = |list = $studies/|" -e "s|^model = |model = $studies/|" \
     eval/studies/paper.study >"$OUT/pic-skips.study"

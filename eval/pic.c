@@ -405,6 +405,14 @@ static int check_classes(const PicImage *pi, int K, int target) {
     return 0;
 }
 
+/* The original and the fully blurred image one after the other in dst (two
+   images of H*W*C bytes), the batch whose logits keep_base keeps. */
+static void pack_base(const PicImage *pi, uint8_t *dst) {
+    size_t per = (size_t)pi->H * pi->W * pi->C;
+    memcpy(dst, pi->img, per);
+    memcpy(dst + per, pi->blurred, per);
+}
+
 /* Keeps the logits (2,K) of the original and the fully blurred image. */
 static int keep_base(PicImage *pi, const float *logits, int K) {
     if (!(pi->logits_base = malloc(sizeof(float) * 2 * K))) return eng_fail("pic: out of memory");
@@ -421,8 +429,7 @@ int pic_skips(PicImage *pi, PicLogitsFn fn, void *ctx, int K, int target, double
         float *logits = malloc(sizeof(float) * 2 * K);
         int rc = imgs && logits ? 0 : eng_fail("pic: out of memory");
         if (!rc) {
-            memcpy(imgs, pi->img, per);
-            memcpy(imgs + per, pi->blurred, per);
+            pack_base(pi, imgs);
             double t0 = attrib_now();
             rc = fn(ctx, imgs, 2, logits) || keep_base(pi, logits, K) ? -1 : 0;
             pi->seconds_net += attrib_now() - t0;
@@ -456,7 +463,7 @@ int pic_evaluate(PicImage *pi, const float *map, PicLogitsFn fn, void *ctx, int 
     memcpy(sorted, map, sizeof(float) * n);
     qsort(sorted, n, sizeof(float), cmp_float);
     uint8_t *thr_imgs = imgs + (need_base ? 2 * per : 0);
-    if (need_base) { memcpy(imgs, pi->img, per); memcpy(imgs + per, pi->blurred, per); }
+    if (need_base) pack_base(pi, imgs);
     double info[PIC_N_THRESHOLDS];
     if (threshold_images(pi, map, sorted, thr_imgs, info)) goto done;
     double t0 = attrib_now();

@@ -244,7 +244,8 @@ def mprt_section(out, data):
 
 # PIC's thresholds (share of pixels revealed) in curves_images.csv's column order
 THRESHOLDS = (0.005, 0.01, 0.02, 0.03, 0.04, 0.05, 0.07, 0.10, 0.13, 0.21, 0.34, 0.5, 0.75)
-PIXELS_AT = THRESHOLDS.index(0.05)
+PIXELS_SHARE = 0.05           # the share of pixels at which the evidence gives each curve's information
+PIXELS_AT = THRESHOLDS.index(PIXELS_SHARE)
 READ_AT = (0.1, 0.3, 0.5)   # the normalised information at which the evidence reads each curve
 
 
@@ -330,17 +331,20 @@ def evidence_section(out, data):
         ev = random_evidence(os.path.join(out, data, name))
         if not ev:
             continue
+        pixels = "%g%%" % (100 * PIXELS_SHARE)
         print("Why random scores as it does on SIC, %s, variant %s: each image's SIC curve (normalised "
-              "softmax y against normalised information x, as PIC draws it) read at three values of x, "
-              "and the information x once 5%% of the pixels are revealed; medians over the images both "
-              "scored:\n" % (data, name))
-        print("| method | n | random's SIC higher | y at x = %g: method / random | y at x = %g | y at x = %g "
-              "| x at 5%% of the pixels: method / random |" % READ_AT)
-        print("|---|---|---|---|---|---|---|")
+              "softmax y against normalised information x, as PIC draws it) read at x = %s, "
+              "and the information x once %s of the pixels are revealed; medians over the images both "
+              "scored:\n" % (data, name, ", ".join("%g" % x0 for x0 in READ_AT), pixels))
+        read = ["y at x = %g" % x0 for x0 in READ_AT]
+        read[0] += ": method / random"
+        cols = ["method", "n", "random's SIC higher"] + read + ["x at %s of the pixels: method / random" % pixels]
+        print("| " + " | ".join(cols) + " |")
+        print("|" + "---|" * len(cols))
         for m, n, wins, at, info in ev:
-            print("| %s | %d | %d (%.0f%%) | %s | %s | %s | %s / %s |" % (
-                NAMES.get(m, m), n, wins, 100.0 * wins / n,
-                *("%s / %s" % (f3(a), f3(b)) for a, b in at), f3(info[0]), f3(info[1])))
+            cells = [NAMES.get(m, m), "%d" % n, "%d (%.0f%%)" % (wins, 100.0 * wins / n)]
+            cells += ["%s / %s" % (f3(a), f3(b)) for a, b in at] + ["%s / %s" % (f3(info[0]), f3(info[1]))]
+            print("| " + " | ".join(cells) + " |")
         print()
         print(leaders_line(ev))
         print()
